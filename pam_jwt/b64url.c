@@ -1,0 +1,1 @@
+/* b64url.c: (being written) */

@@ -1,0 +1,21 @@
+/* b64url.h: strict base64url (RFC 4648 section 5) without padding, as JWS uses it. */
+#ifndef PAM_JWT_B64URL_H
+#define PAM_JWT_B64URL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+/* Decodes len characters of in. Strict: only A-Z a-z 0-9 - _, no '=' padding, no whitespace, a length
+ * that is not 1 mod 4, and unused trailing bits must be zero. On success *out is a malloc'd buffer
+ * (NUL-terminated one past *outlen, for convenience) that the caller frees. Refusals: PJ_ERR_TOKEN. */
+pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen, struct pj_error *err);
+
+/* Encodes len bytes into a malloc'd NUL-terminated string without padding; NULL on allocation failure. */
+char *b64url_encode(const unsigned char *in, size_t len);
+
+/* True when every one of the len characters is in the base64url alphabet. */
+bool b64url_alphabet_only(const char *in, size_t len);
+
+#endif

@@ -1,0 +1,20 @@
+/* claims.h: the registered-claim rules (iss, aud, exp, nbf, iat, sub), checked after the signature. */
+#ifndef PAM_JWT_CLAIMS_H
+#define PAM_JWT_CLAIMS_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "config_file.h"
+#include "error.h"
+
+/* iss equals issuer->issuer byte for byte; aud is a string or array of strings containing one configured
+ * audience exactly; exp required, now < exp + leeway; nbf, when present, now >= nbf - leeway; iat, when
+ * present, not more than leeway in the future; exp/nbf/iat JSON numbers only; sub a non-empty string.
+ * On success *exp_out (may be NULL) receives exp. Refusals: PJ_ERR_TOKEN with a reason. */
+pj_status claims_check(json_object *payload, const struct pj_issuer *issuer, time_t now, int64_t *exp_out,
+		       struct pj_error *err);
+
+#endif

@@ -1,0 +1,40 @@
+/* identity.h: the local username and groups a verified token stands for. */
+#ifndef PAM_JWT_IDENTITY_H
+#define PAM_JWT_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "config_file.h"
+#include "error.h"
+
+#define PJ_USERNAME_MAX 32
+#define PJ_GROUPS_MAX 1024
+
+/* ASCII, ^[a-z_][a-z0-9_.-]*$, 1..32 characters, not all digits. */
+bool identity_username_is_safe(const char *name);
+
+/* Takes issuer->username_claim from payload (a string), applies username_transform (lowercase,
+ * strip_domain with the allowed domains) and checks identity_username_is_safe. out has room for
+ * PJ_USERNAME_MAX + 1 bytes. Refusals: PJ_ERR_USER. */
+pj_status identity_username(json_object *payload, const struct pj_issuer *issuer, char *out, size_t outlen,
+			    struct pj_error *err);
+
+/* username equals pam_user, is not root, and is not a system account (an existing user with uid < 1000).
+ * Refusals: PJ_ERR_USER. */
+pj_status identity_check_user(const char *username, const char *pam_user, struct pj_error *err);
+
+/* Follows a dotted path ("realm_access.roles") through nested objects. NULL when any step is missing. */
+json_object *identity_claim_path(json_object *payload, const char *path);
+
+/* The groups from issuer->groups_claim: an array of strings (a single string counts as one group).
+ * No groups_claim or no such claim: zero groups. Non-string elements or more than PJ_GROUPS_MAX: refused
+ * (PJ_ERR_USER). *groups is a malloc'd NULL-terminated array of malloc'd strings (free with
+ * identity_groups_free). */
+pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, char ***groups, size_t *n_groups,
+			  struct pj_error *err);
+void identity_groups_free(char **groups);
+
+#endif

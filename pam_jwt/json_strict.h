@@ -1,0 +1,47 @@
+/* json_strict.h: strict RFC 8259 JSON for untrusted input (token header and payload, JWKS, discovery). */
+#ifndef PAM_JWT_JSON_STRICT_H
+#define PAM_JWT_JSON_STRICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+
+#define JSON_STRICT_DEFAULT_DEPTH 16
+#define JSON_STRICT_MAX_MEMBERS 1024   /* members of one object */
+#define JSON_STRICT_MAX_ELEMENTS 16384 /* elements of one array */
+
+/* Parses text (len bytes, need not be NUL-terminated) as one JSON object and nothing else.
+ * Before json-c sees it the text is validated: valid UTF-8; RFC 8259 grammar only (no NaN, Infinity,
+ * comments, single quotes, trailing commas, leading zeros); nesting at most max_depth; nothing but
+ * whitespace after the value; no duplicate member names in an object (compared after unescaping);
+ * no string containing U+0000 (escaped or not); every number finite as a double; member and element
+ * counts bounded as above. On success *out holds a new json-c object (json_object_put it).
+ * Refusals: PJ_ERR_TOKEN with a reason naming what was wrong; allocation failure: PJ_ERR_NOMEM. */
+pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, json_object **out,
+				   struct pj_error *err);
+
+/* Typed member access. json-c converts types silently (a string "123" or true as an int); these do not. */
+enum json_get {
+	JSON_GET_OK = 0,
+	JSON_GET_ABSENT = 1,     /* no such member (or obj is not an object) */
+	JSON_GET_WRONG_TYPE = 2, /* present but of another JSON type */
+};
+
+/* A JSON string. *out points into obj (valid while obj lives); *len may be NULL. */
+enum json_get json_get_string(json_object *obj, const char *key, const char **out, size_t *len);
+
+/* A JSON number (integer or real; never string, boolean or null). Reals are truncated toward zero
+ * only if they fit in int64; a real beyond int64 range is WRONG_TYPE. */
+enum json_get json_get_int64(json_object *obj, const char *key, int64_t *out);
+
+/* A JSON array (its element type is not checked). */
+enum json_get json_get_array(json_object *obj, const char *key, json_object **out);
+
+/* A JSON object. */
+enum json_get json_get_object(json_object *obj, const char *key, json_object **out);
+
+#endif

@@ -1,0 +1,1 @@
+/* jws_alg.c: (being written) */

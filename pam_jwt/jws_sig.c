@@ -1,0 +1,1 @@
+/* jws_sig.c: (being written) */

@@ -1,0 +1,1 @@
+/* keystore.c: (being written) */

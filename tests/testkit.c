@@ -1,0 +1,1 @@
+/* testkit.c: (being written) */
