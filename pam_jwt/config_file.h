@@ -4,45 +4,86 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
 #define PJ_DEFAULT_MAX_TOKEN_SIZE 16384
 #define PJ_DEFAULT_LEEWAY 60
 #define PJ_CONFIG_MAX_SIZE (1024 * 1024)
+#define PJ_DEFAULT_CACHE_DIR "/var/cache/pam_jwt"
+#define PJ_DEFAULT_STATE_DIR "/var/lib/pam_jwt"
 
+/* group_map entry: members of IdP group idp_group are added to the existing local group local_group. */
+struct pj_group_map {
+	char *idp_group;
+	char *local_group;
+};
+
+/* One [issuer NAME] section. Every issuer key may also stand in [global], where it sets the default
+ * for all issuers that do not set it themselves. Lists are NULL-terminated arrays with a count. */
 struct pj_issuer {
-	char *name;              /* from [issuer NAME] */
-	int line;                /* line of the section header, for messages */
-	/* required */
-	char *issuer;            /* "iss" value, compared byte for byte */
-	char **audiences;        /* one or more; NULL-terminated */
+	char *name;                 /* from [issuer NAME] */
+	int line;                   /* line of the section header, for messages */
+
+	/* identity of the IdP: required */
+	char *issuer;               /* issuer: the "iss" value, compared byte for byte */
+	char **audiences;           /* audience: one or more, space-separated */
 	size_t n_audiences;
-	/* key source */
-	char *jwks_file;         /* local JWKS file (offline / air-gapped) */
-	/* policy */
-	unsigned algorithms;     /* bitmask of JWS_ALG_BIT(); default RS256 only */
-	char *username_claim;    /* default "preferred_username" */
-	char *groups_claim;      /* dotted path to an array of strings; NULL: no groups */
-	long leeway;             /* seconds, default 60 */
-	bool username_lowercase; /* username_transform = lowercase */
-	bool username_strip_domain; /* username_transform = strip_domain */
-	char **username_domains; /* allowed domains for strip_domain; NULL-terminated; NULL = any */
+
+	/* where keys come from: jwks_file, else jwks_uri, else OIDC discovery from issuer */
+	char *jwks_file;            /* jwks_file: local JWKS (offline / air-gapped hosts) */
+	char *jwks_uri;             /* jwks_uri: https URL */
+	char *tls_ca_file;          /* tls_ca_file: PEM bundle to trust instead of the system store */
+	char *proxy;                /* proxy: URL; none unless set */
+	long http_connect_timeout;  /* http_connect_timeout: seconds, default 2, 1..60 */
+	long http_timeout;          /* http_timeout: seconds, default 5, 1..300 */
+	size_t http_max_body;       /* http_max_body: bytes, default 1 MiB, 1 KiB..16 MiB */
+	long jwks_min_ttl;          /* jwks_min_ttl: seconds, default 300 */
+	long jwks_max_ttl;          /* jwks_max_ttl: seconds, default 86400 */
+	long jwks_refresh_interval; /* jwks_refresh_interval: seconds, default 60 */
+	long jwks_max_stale;        /* jwks_max_stale: seconds, default 604800 (7 days) */
+	bool insecure_allow_http_loopback; /* insecure_allow_http_loopback: tests only, default no */
+
+	/* token policy */
+	unsigned algorithms;        /* algorithms: space-separated names -> JWS_ALG_BIT() mask; default RS256 */
+	long leeway;                /* leeway: seconds, default 60, 0..3600 */
+
+	/* identity mapping */
+	char *username_claim;       /* username_claim: default "preferred_username" */
+	bool username_lowercase;    /* username_transform contains "lowercase" */
+	bool username_strip_domain; /* username_transform contains "strip_domain" */
+	char **username_domains;    /* username_domains: allowed domains for strip_domain; NULL = any */
 	size_t n_username_domains;
+	char *groups_claim;         /* groups_claim: dotted path to an array of strings; NULL = no groups */
+	char *uid_claim;            /* uid_claim: claim holding a POSIX uid (a JSON number); NULL = hash */
+	char *group_prefix;         /* group_prefix: prepended to managed group names; default "" (NULL) */
+	char **groups_allow;        /* groups_allow: fnmatch patterns (space-separated); NULL = all */
+	size_t n_groups_allow;
+	struct pj_group_map *group_map; /* group_map: "idp:local, idp2:local2" */
+	size_t n_group_map;
 };
 
 struct pj_config {
 	char *path;
-	/* [global] */
-	size_t max_token_size;   /* default 16384 bytes */
+	/* [global] only */
+	size_t max_token_size;      /* max_token_size: bytes, default 16384, 1024..65536 */
+	char *cache_dir;            /* cache_dir: default /var/cache/pam_jwt */
+	char *state_dir;            /* state_dir: user store directory, default /var/lib/pam_jwt */
+	uint32_t uid_min;           /* uid_min: default 200000 (must be >= 1000) */
+	uint32_t uid_max;           /* uid_max: default 2000200000 */
+	char *home_template;        /* home_template: default "/home/%u" */
+	char *default_shell;        /* default_shell: default "/bin/bash" */
+	long account_max_age;       /* account_max_age: seconds, 0 = no limit (default) */
+	bool nss_preauth;           /* nss_preauth: default no */
 	/* issuers in file order */
 	struct pj_issuer *issuers;
 	size_t n_issuers;
 };
 
 /* Reads and parses path (a trusted file: see trusted_file.h). Errors (PJ_ERR_CONFIG) name the file and
- * line: unknown keys, duplicate keys, duplicate sections, missing required keys (issuer, audience, a key
- * source), bad values, an unknown algorithm name (none and HS* are refused by name), no issuer at all. */
+ * line: unknown keys, duplicate keys, duplicate sections or issuer values, missing required keys (issuer,
+ * audience), bad values, an unknown algorithm name (none and HS* are refused by name), no issuer at all. */
 pj_status config_load(const char *path, struct pj_config **out, struct pj_error *err);
 
 /* Parses text already in memory (used by config_load and the tests); path is only used in messages. */
@@ -53,5 +94,8 @@ void config_free(struct pj_config *cfg);
 
 /* The issuer section whose "issuer" equals iss (iss_len bytes, byte for byte), or NULL. */
 const struct pj_issuer *config_find_issuer(const struct pj_config *cfg, const char *iss, size_t iss_len);
+
+/* The issuer section named name, or NULL. */
+const struct pj_issuer *config_find_issuer_by_name(const struct pj_config *cfg, const char *name);
 
 #endif
