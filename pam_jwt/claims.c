@@ -1,1 +1,125 @@
-/* claims.c: (being written) */
+/* claims.c: the registered-claim rules, applied to a payload whose signature has been verified. */
+#include "config.h"
+
+#include <string.h>
+
+#include "claims.h"
+#include "json_strict.h"
+
+static pj_status check_iss(json_object *payload, const struct pj_issuer *issuer, struct pj_error *err)
+{
+	const char *iss;
+	size_t len;
+
+	switch (json_get_string(payload, "iss", &iss, &len)) {
+	case JSON_GET_OK: break;
+	case JSON_GET_ABSENT: return pj_fail(err, PJ_ERR_TOKEN, "no iss claim");
+	default: return pj_fail(err, PJ_ERR_TOKEN, "iss is not a string");
+	}
+	if (len != strlen(issuer->issuer) || memcmp(iss, issuer->issuer, len) != 0)
+		return pj_fail(err, PJ_ERR_TOKEN, "iss does not match issuer %s", issuer->name);
+	return PJ_OK;
+}
+
+static bool audience_configured(const struct pj_issuer *issuer, const char *aud, size_t len)
+{
+	for (size_t i = 0; i < issuer->n_audiences; i++)
+		if (strlen(issuer->audiences[i]) == len && memcmp(issuer->audiences[i], aud, len) == 0)
+			return true;
+	return false;
+}
+
+/* aud: a string, or an array of strings (RFC 7519 4.1.3); one of them must be a configured audience. */
+static pj_status check_aud(json_object *payload, const struct pj_issuer *issuer, struct pj_error *err)
+{
+	json_object *aud;
+	size_t n;
+
+	if (!json_object_object_get_ex(payload, "aud", &aud))
+		return pj_fail(err, PJ_ERR_TOKEN, "no aud claim");
+	if (json_object_get_type(aud) == json_type_string) {
+		if (audience_configured(issuer, json_object_get_string(aud), (size_t)json_object_get_string_len(aud)))
+			return PJ_OK;
+		return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience");
+	}
+	if (json_object_get_type(aud) != json_type_array)
+		return pj_fail(err, PJ_ERR_TOKEN, "aud is neither a string nor an array of strings");
+	n = json_object_array_length(aud);
+	for (size_t i = 0; i < n; i++)
+		if (json_object_get_type(json_object_array_get_idx(aud, i)) != json_type_string)
+			return pj_fail(err, PJ_ERR_TOKEN, "aud holds a value that is not a string");
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(aud, i);
+		if (audience_configured(issuer, json_object_get_string(a), (size_t)json_object_get_string_len(a)))
+			return PJ_OK;
+	}
+	return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience");
+}
+
+/* A NumericDate claim: absent is allowed here (the caller decides), anything but a JSON number is refused. */
+static pj_status get_time(json_object *payload, const char *name, int64_t *out, bool *present,
+			  struct pj_error *err)
+{
+	switch (json_get_int64(payload, name, out)) {
+	case JSON_GET_OK: *present = true; return PJ_OK;
+	case JSON_GET_ABSENT: *present = false; return PJ_OK;
+	default: return pj_fail(err, PJ_ERR_TOKEN, "%s is not a number", name);
+	}
+}
+
+static pj_status check_times(json_object *payload, long leeway, time_t now, int64_t *exp_out,
+			     struct pj_error *err)
+{
+	int64_t exp = 0, nbf = 0, iat = 0, t = (int64_t)now;
+	bool has_exp = false, has_nbf = false, has_iat = false;
+	pj_status r;
+
+	if ((r = get_time(payload, "exp", &exp, &has_exp, err)) != PJ_OK ||
+	    (r = get_time(payload, "nbf", &nbf, &has_nbf, err)) != PJ_OK ||
+	    (r = get_time(payload, "iat", &iat, &has_iat, err)) != PJ_OK)
+		return r;
+	if (!has_exp)
+		return pj_fail(err, PJ_ERR_TOKEN, "no exp claim");
+	/* Move the leeway to the side of now, a sane value, so no token value can overflow the comparison. */
+	if (t - leeway >= exp)
+		return pj_fail(err, PJ_ERR_TOKEN, "token expired at %lld (now %lld, leeway %lds)", (long long)exp,
+			       (long long)t, leeway);
+	if (has_nbf && t + leeway < nbf)
+		return pj_fail(err, PJ_ERR_TOKEN, "token not valid before %lld (now %lld, leeway %lds)", (long long)nbf,
+			       (long long)t, leeway);
+	if (has_iat && iat > t + leeway)
+		return pj_fail(err, PJ_ERR_TOKEN, "token issued in the future (iat %lld, now %lld, leeway %lds)",
+			       (long long)iat, (long long)t, leeway);
+	if (exp_out != NULL)
+		*exp_out = exp;
+	return PJ_OK;
+}
+
+static pj_status check_sub(json_object *payload, struct pj_error *err)
+{
+	const char *sub;
+	size_t len;
+
+	switch (json_get_string(payload, "sub", &sub, &len)) {
+	case JSON_GET_OK: break;
+	case JSON_GET_ABSENT: return pj_fail(err, PJ_ERR_TOKEN, "no sub claim");
+	default: return pj_fail(err, PJ_ERR_TOKEN, "sub is not a string");
+	}
+	if (len == 0)
+		return pj_fail(err, PJ_ERR_TOKEN, "sub is empty");
+	return PJ_OK;
+}
+
+pj_status claims_check(json_object *payload, const struct pj_issuer *issuer, time_t now, int64_t *exp_out,
+		       struct pj_error *err)
+{
+	pj_status r;
+
+	if ((r = check_iss(payload, issuer, err)) != PJ_OK)
+		return r;
+	if ((r = check_aud(payload, issuer, err)) != PJ_OK)
+		return r;
+	if ((r = check_times(payload, issuer->leeway, now, exp_out, err)) != PJ_OK)
+		return r;
+	return check_sub(payload, err);
+}

@@ -1,1 +1,172 @@
-/* identity.c: (being written) */
+/* identity.c: the local username and groups a verified token stands for. */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "identity.h"
+#include "json_strict.h"
+
+/* Below this uid an account belongs to the system, never to a token holder. */
+#define PJ_SYSTEM_UID_MAX 999
+
+bool identity_username_is_safe(const char *name)
+{
+	size_t len = strlen(name);
+	bool all_digits = true;
+
+	if (len == 0 || len > PJ_USERNAME_MAX)
+		return false;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+		if (!ok)
+			return false;
+		if (!(c >= '0' && c <= '9'))
+			all_digits = false;
+	}
+	return !all_digits;
+}
+
+static bool domain_allowed(const struct pj_issuer *issuer, const char *domain)
+{
+	if (issuer->n_username_domains == 0)
+		return true;
+	for (size_t i = 0; i < issuer->n_username_domains; i++)
+		if (strcasecmp(issuer->username_domains[i], domain) == 0)
+			return true;
+	return false;
+}
+
+pj_status identity_username(json_object *payload, const struct pj_issuer *issuer, char *out, size_t outlen,
+			    struct pj_error *err)
+{
+	const char *claim = issuer->username_claim ? issuer->username_claim : "preferred_username";
+	char buf[256];
+	const char *value;
+	size_t len;
+	char *at;
+
+	switch (json_get_string(payload, claim, &value, &len)) {
+	case JSON_GET_OK: break;
+	case JSON_GET_ABSENT: return pj_fail(err, PJ_ERR_USER, "no %s claim for the username", claim);
+	default: return pj_fail(err, PJ_ERR_USER, "username claim %s is not a string", claim);
+	}
+	if (len == 0 || len >= sizeof(buf))
+		return pj_fail(err, PJ_ERR_USER, "username claim %s has a bad length (%zu)", claim, len);
+	memcpy(buf, value, len);
+	buf[len] = '\0';
+	if (issuer->username_strip_domain && (at = strchr(buf, '@')) != NULL) {
+		if (!domain_allowed(issuer, at + 1))
+			return pj_fail(err, PJ_ERR_USER, "username domain %.64s is not in username_domains", at + 1);
+		*at = '\0';
+	} else if (issuer->username_strip_domain && issuer->n_username_domains > 0) {
+		return pj_fail(err, PJ_ERR_USER, "username has no domain but username_domains is set");
+	}
+	if (issuer->username_lowercase)
+		for (char *p = buf; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	if (!identity_username_is_safe(buf))
+		return pj_fail(err, PJ_ERR_USER, "username %.64s is not a safe POSIX name", buf);
+	if (strlen(buf) >= outlen)
+		return pj_fail(err, PJ_ERR_USER, "username too long");
+	memcpy(out, buf, strlen(buf) + 1);
+	return PJ_OK;
+}
+
+pj_status identity_check_user(const char *username, const char *pam_user, struct pj_error *err)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	int rc;
+
+	if (pam_user != NULL && strcmp(username, pam_user) != 0)
+		return pj_fail(err, PJ_ERR_USER, "token is for user %s, not %.64s", username, pam_user);
+	if (strcmp(username, "root") == 0)
+		return pj_fail(err, PJ_ERR_USER, "token may never log in as root");
+	rc = getpwnam_r(username, &pw, buf, sizeof(buf), &found);
+	if (rc != 0 && rc != ENOENT && rc != ESRCH)
+		return pj_fail(err, PJ_ERR_SYSTEM, "looking up %s failed: %s", username, strerror(rc));
+	if (found != NULL && found->pw_uid <= PJ_SYSTEM_UID_MAX)
+		return pj_fail(err, PJ_ERR_USER, "%s is a system account (uid %u)", username, (unsigned)found->pw_uid);
+	return PJ_OK;
+}
+
+json_object *identity_claim_path(json_object *payload, const char *path)
+{
+	char step[256];
+	json_object *cur = payload;
+	const char *p = path;
+
+	while (cur != NULL && *p != '\0') {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n == 0 || n >= sizeof(step) || json_object_get_type(cur) != json_type_object)
+			return NULL;
+		memcpy(step, p, n);
+		step[n] = '\0';
+		if (!json_object_object_get_ex(cur, step, &cur))
+			return NULL;
+		p += n + (dot ? 1 : 0);
+		if (dot && *p == '\0')
+			return NULL;
+	}
+	return cur;
+}
+
+void identity_groups_free(char **groups)
+{
+	if (groups == NULL)
+		return;
+	for (char **g = groups; *g != NULL; g++)
+		free(*g);
+	free(groups);
+}
+
+pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, char ***groups, size_t *n_groups,
+			  struct pj_error *err)
+{
+	json_object *claim;
+	size_t n;
+	char **list;
+
+	*groups = NULL;
+	*n_groups = 0;
+	claim = issuer->groups_claim ? identity_claim_path(payload, issuer->groups_claim) : NULL;
+	if (claim == NULL || json_object_get_type(claim) == json_type_null)
+		n = 0;
+	else if (json_object_get_type(claim) == json_type_string)
+		n = 1;
+	else if (json_object_get_type(claim) == json_type_array)
+		n = json_object_array_length(claim);
+	else
+		return pj_fail(err, PJ_ERR_USER, "groups claim %s is not an array of strings", issuer->groups_claim);
+	if (n > PJ_GROUPS_MAX)
+		return pj_fail(err, PJ_ERR_USER, "groups claim %s has %zu entries, more than %d", issuer->groups_claim,
+			       n, PJ_GROUPS_MAX);
+	if ((list = calloc(n + 1, sizeof(*list))) == NULL)
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_object *g = json_object_get_type(claim) == json_type_array ? json_object_array_get_idx(claim, i)
+										: claim;
+		if (json_object_get_type(g) != json_type_string) {
+			identity_groups_free(list);
+			return pj_fail(err, PJ_ERR_USER, "groups claim %s holds a value that is not a string",
+				       issuer->groups_claim);
+		}
+		if ((list[i] = strdup(json_object_get_string(g))) == NULL) {
+			identity_groups_free(list);
+			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+		}
+	}
+	*groups = list;
+	*n_groups = n;
+	return PJ_OK;
+}

@@ -1,1 +1,159 @@
-/* verify.c: (being written) */
+/* verify.c: the verification path, in the one order data flows: token, JWS, issuer keys, signature, claims,
+ * identity. The PAM module and `pam-jwt verify` both call pj_verify, so they can never disagree. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "claims.h"
+#include "identity.h"
+#include "json_strict.h"
+#include "jwk.h"
+#include "jws.h"
+#include "jws_sig.h"
+#include "keystore.h"
+#include "verify.h"
+
+/* Copies a string member of obj into *out (malloc'd) for logging; absent or not a string: left NULL. */
+static pj_status note_string(json_object *obj, const char *key, char **out, struct pj_error *err)
+{
+	const char *s;
+	size_t len;
+
+	if (json_get_string(obj, key, &s, &len) != JSON_GET_OK)
+		return PJ_OK;
+	if ((*out = strndup(s, len)) == NULL)
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	return PJ_OK;
+}
+
+/* Records alg, kid, iss and sub as the token states them, for logging. */
+static pj_status note_claimed(const struct jws_token *jws, struct pj_identity *id)
+{
+	struct pj_error ignored;
+	const char *alg;
+
+	if (jws->header != NULL) {
+		if (json_get_string(jws->header, "alg", &alg, NULL) == JSON_GET_OK)
+			snprintf(id->alg, sizeof(id->alg), "%s", alg);
+		if (note_string(jws->header, "kid", &id->kid, &ignored) != PJ_OK)
+			return PJ_ERR_NOMEM;
+	}
+	if (jws->payload != NULL && (note_string(jws->payload, "iss", &id->iss, &ignored) != PJ_OK ||
+				     note_string(jws->payload, "sub", &id->sub, &ignored) != PJ_OK))
+		return PJ_ERR_NOMEM;
+	return PJ_OK;
+}
+
+/* The issuer section named by the (not yet verified) iss claim: only its keys may verify the token. */
+static pj_status find_issuer(const struct pj_config *cfg, json_object *payload, const struct pj_issuer **out,
+			     struct pj_error *err)
+{
+	const char *iss;
+	size_t len;
+
+	switch (json_get_string(payload, "iss", &iss, &len)) {
+	case JSON_GET_OK: break;
+	case JSON_GET_ABSENT: return pj_fail(err, PJ_ERR_TOKEN, "no iss claim");
+	default: return pj_fail(err, PJ_ERR_TOKEN, "iss is not a string");
+	}
+	if ((*out = config_find_issuer(cfg, iss, len)) == NULL)
+		return pj_fail(err, PJ_ERR_TOKEN, "iss is not a configured issuer");
+	return PJ_OK;
+}
+
+static pj_status check_signature(const struct pj_config *cfg, const struct pj_log *log,
+				 const struct jws_token *jws, const struct pj_issuer *issuer, time_t now,
+				 struct pj_error *err)
+{
+	const struct jwk_set *set = NULL;
+	struct keystore_ref *ref = NULL;
+	const struct jwk *key = NULL;
+	pj_status r;
+
+	if ((issuer->algorithms & JWS_ALG_BIT(jws->alg->id)) == 0) {
+		r = pj_fail(err, PJ_ERR_TOKEN, "alg %s is not in the algorithms of issuer %s", jws->alg->name,
+			    issuer->name);
+		goto out;
+	}
+	if ((r = keystore_get(cfg, issuer, jws->kid, now, log, &set, &ref, err)) != PJ_OK)
+		goto out;
+	if ((r = jwk_set_select(set, jws->alg, jws->kid, &key, err)) != PJ_OK)
+		goto out;
+	r = jws_sig_verify(jws->alg, key->pkey, (const unsigned char *)jws->signing_input, jws->signing_input_len,
+			   jws->signature, jws->signature_len, err);
+out:
+	keystore_release(ref);
+	return r;
+}
+
+pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
+		    const char *pam_user, time_t now, struct pj_identity *id, struct pj_error *err)
+{
+	struct jws_token jws;
+	char username[PJ_USERNAME_MAX + 1];
+	pj_status r;
+
+	memset(id, 0, sizeof(*id));
+	pj_error_clear(err);
+	r = jws_parse(token, len, cfg->max_token_size, &jws, err);
+	/* What the token claims, kept for the log line whatever happens next (even when parsing failed late). */
+	if (note_claimed(&jws, id) != PJ_OK && r == PJ_OK)
+		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	if (r != PJ_OK)
+		goto out;
+	if ((r = find_issuer(cfg, jws.payload, &id->issuer, err)) != PJ_OK)
+		goto out;
+	if ((r = check_signature(cfg, log, &jws, id->issuer, now, err)) != PJ_OK)
+		goto out;
+	/* From here on the payload is the issuer's word. */
+	if ((r = claims_check(jws.payload, id->issuer, now, &id->exp, err)) != PJ_OK)
+		goto out;
+	if ((r = identity_username(jws.payload, id->issuer, username, sizeof(username), err)) != PJ_OK)
+		goto out;
+	if ((id->username = strdup(username)) == NULL) {
+		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = identity_check_user(username, pam_user, err)) != PJ_OK)
+		goto out;
+	if ((r = identity_groups(jws.payload, id->issuer, &id->groups, &id->n_groups, err)) != PJ_OK)
+		goto out;
+	id->claims = json_object_get(jws.payload);
+	id->verified = true;
+out:
+	jws_token_free(&jws);
+	if (r == PJ_OK)
+		pj_error_clear(err);
+	return r;
+}
+
+void pj_log_outcome(const struct pj_log *log, const struct pj_identity *id, pj_status status,
+		    const struct pj_error *err, const char *pam_user)
+{
+	const char *issuer = id->issuer ? id->issuer->name : "-";
+
+	if (status == PJ_OK)
+		pj_logf(log, LOG_INFO, "accepted token for %s: issuer=%s kid=%s alg=%s sub=%s", id->username, issuer,
+			id->kid ? id->kid : "-", id->alg[0] ? id->alg : "-", id->sub ? id->sub : "-");
+	else
+		pj_logf(log, status == PJ_ERR_NOT_JWT ? LOG_INFO : LOG_NOTICE,
+			"refused token for %s: %s (%s): issuer=%s iss=%.128s kid=%.128s alg=%s sub=%.128s",
+			pam_user ? pam_user : "-", err && err->reason[0] ? err->reason : "-", pj_status_name(status),
+			issuer, id->iss ? id->iss : "-", id->kid ? id->kid : "-", id->alg[0] ? id->alg : "-",
+			id->sub ? id->sub : "-");
+}
+
+void pj_identity_free(struct pj_identity *id)
+{
+	if (id == NULL)
+		return;
+	free(id->iss);
+	free(id->kid);
+	free(id->sub);
+	free(id->username);
+	identity_groups_free(id->groups);
+	if (id->claims != NULL)
+		json_object_put(id->claims);
+	memset(id, 0, sizeof(*id));
+}
