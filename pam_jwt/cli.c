@@ -1,2 +1,250 @@
-/* cli.c: the pam-jwt program (being written). */
-int main(void) { return 2; }
+/* cli.c: the pam-jwt program: verify a token exactly as the module does, check the config, manage state. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "config_file.h"
+#include "jws_alg.h"
+#include "log.h"
+#include "verify.h"
+
+enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: pam-jwt COMMAND [OPTIONS]\n"
+		     "\n"
+		     "Commands:\n"
+		     "  verify [--config FILE] [--user NAME] [--json]\n"
+		     "        Read a token on standard input and verify it exactly as pam_jwt.so does.\n"
+		     "        Exit 0 accepted, 1 refused, 2 usage or configuration error.\n"
+		     "  check-config [--config FILE]\n"
+		     "        Parse the configuration and show the issuers it defines.\n"
+		     "\n"
+		     "Options:\n"
+		     "  --config FILE   configuration file (default %s)\n"
+		     "  --help          this text\n"
+		     "  --version       the version\n",
+		     PJ_DEFAULT_CONFIG);
+}
+
+static void emit_stderr(void *arg, int priority, const char *message)
+{
+	if (priority <= LOG_WARNING || priority == LOG_DEBUG)
+		fprintf(stderr, "pam-jwt: %s\n", message);
+}
+
+/* Reads the token from stdin: at most limit bytes, one trailing newline dropped. */
+static int read_token(size_t limit, char **out, size_t *len)
+{
+	size_t cap = limit + 2, n = 0;
+	char *buf = malloc(cap + 1);
+
+	if (buf == NULL)
+		return -1;
+	while (n < cap) {
+		size_t got = fread(buf + n, 1, cap - n, stdin);
+		if (got == 0)
+			break;
+		n += got;
+	}
+	if (ferror(stdin)) {
+		free(buf);
+		return -1;
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int load_config(const char *path, struct pj_config **cfg)
+{
+	struct pj_error err;
+
+	if (config_load(path, cfg, &err) != PJ_OK) {
+		fprintf(stderr, "pam-jwt: %s\n", err.reason);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_json_result(const struct pj_identity *id, pj_status status, const struct pj_error *err)
+{
+	json_object *o = json_object_new_object(), *groups;
+
+	json_object_object_add(o, "result", json_object_new_string(status == PJ_OK ? "accepted" : "refused"));
+	if (status != PJ_OK) {
+		json_object_object_add(o, "status", json_object_new_string(pj_status_name(status)));
+		json_object_object_add(o, "reason", json_object_new_string(err->reason));
+	}
+	if (id->issuer != NULL)
+		json_object_object_add(o, "issuer", json_object_new_string(id->issuer->name));
+	if (id->iss != NULL)
+		json_object_object_add(o, "iss", json_object_new_string(id->iss));
+	if (id->kid != NULL)
+		json_object_object_add(o, "kid", json_object_new_string(id->kid));
+	if (id->alg[0] != '\0')
+		json_object_object_add(o, "alg", json_object_new_string(id->alg));
+	if (id->sub != NULL)
+		json_object_object_add(o, "subject", json_object_new_string(id->sub));
+	if (status == PJ_OK) {
+		json_object_object_add(o, "username", json_object_new_string(id->username));
+		groups = json_object_new_array();
+		for (size_t i = 0; i < id->n_groups; i++)
+			json_object_array_add(groups, json_object_new_string(id->groups[i]));
+		json_object_object_add(o, "groups", groups);
+		json_object_object_add(o, "exp", json_object_new_int64(id->exp));
+	}
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static void print_text_result(const struct pj_identity *id, pj_status status, const struct pj_error *err)
+{
+	char esc[1024];
+
+	if (status != PJ_OK) {
+		printf("refused: %s\n", pj_escape(esc, sizeof(esc), err->reason, strlen(err->reason)));
+		printf("status:   %s\n", pj_status_name(status));
+		if (id->issuer != NULL)
+			printf("issuer:   %s\n", id->issuer->name);
+		if (id->alg[0] != '\0')
+			printf("alg:      %s\n", id->alg);
+		if (id->kid != NULL)
+			printf("kid:      %s\n", pj_escape(esc, sizeof(esc), id->kid, strlen(id->kid)));
+		return;
+	}
+	printf("accepted\n");
+	printf("issuer:   %s (%s)\n", id->issuer->name, pj_escape(esc, sizeof(esc), id->iss, strlen(id->iss)));
+	printf("subject:  %s\n", pj_escape(esc, sizeof(esc), id->sub, strlen(id->sub)));
+	printf("username: %s\n", id->username);
+	printf("groups:  ");
+	for (size_t i = 0; i < id->n_groups; i++)
+		printf(" %s", pj_escape(esc, sizeof(esc), id->groups[i], strlen(id->groups[i])));
+	printf("\n");
+	printf("alg:      %s\n", id->alg);
+	printf("expires:  %lld\n", (long long)id->exp);
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"user", required_argument, NULL, 'u'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	const char *config = PJ_DEFAULT_CONFIG, *user = NULL;
+	struct pj_log log = {.emit = emit_stderr};
+	struct pj_config *cfg = NULL;
+	struct pj_identity id;
+	struct pj_error err;
+	bool json = false;
+	char *token = NULL;
+	size_t len = 0;
+	pj_status status;
+	int c, rc = EXIT_USAGE;
+
+	memset(&id, 0, sizeof(id));
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'u': user = optarg; break;
+		case 'j': json = true; break;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (load_config(config, &cfg) != 0)
+		goto out;
+	if (read_token(cfg->max_token_size, &token, &len) != 0) {
+		fprintf(stderr, "pam-jwt: cannot read the token from standard input\n");
+		goto out;
+	}
+	status = pj_verify(cfg, &log, token, len, user, time(NULL), &id, &err);
+	if (json)
+		print_json_result(&id, status, &err);
+	else
+		print_text_result(&id, status, &err);
+	if (status == PJ_ERR_CONFIG)
+		rc = EXIT_USAGE;
+	else
+		rc = status == PJ_OK ? EXIT_ACCEPTED : EXIT_REFUSED;
+out:
+	if (token != NULL) {
+		explicit_bzero(token, len);
+		free(token);
+	}
+	pj_identity_free(&id);
+	config_free(cfg);
+	return rc;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	const char *config = PJ_DEFAULT_CONFIG;
+	struct pj_config *cfg = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'c') {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		config = optarg;
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (load_config(config, &cfg) != 0)
+		return EXIT_USAGE;
+	printf("%s: OK, %zu issuer(s)\n", cfg->path ? cfg->path : config, cfg->n_issuers);
+	for (size_t i = 0; i < cfg->n_issuers; i++) {
+		const struct pj_issuer *is = &cfg->issuers[i];
+		printf("[issuer %s] %s\n  audience:", is->name, is->issuer);
+		for (size_t j = 0; j < is->n_audiences; j++)
+			printf(" %s", is->audiences[j]);
+		printf("\n  algorithms:");
+		for (int a = 0; a < JWS_ALG_COUNT; a++)
+			if (is->algorithms & JWS_ALG_BIT(a))
+				printf(" %s", jws_alg_by_id((enum jws_alg_id)a)->name);
+		printf("\n  keys: %s\n", is->jwks_file ? is->jwks_file : is->jwks_uri ? is->jwks_uri : "OIDC discovery");
+	}
+	config_free(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("pam-jwt %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check-config") == 0)
+		return cmd_check_config(argc - 1, argv + 1);
+	fprintf(stderr, "pam-jwt: unknown command %s\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
