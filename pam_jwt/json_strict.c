@@ -358,7 +358,8 @@ static pj_status jv_duplicates(struct jv *v, struct jv_name *names, size_t n)
 	qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 1; i < n; i++) {
 		if (name_cmp(&names[i - 1], &names[i]) == 0) {
-			size_t at = names[i - 1].offset > names[i].offset ? names[i - 1].offset : names[i].offset;
+			size_t at =
+			    names[i - 1].offset > names[i].offset ? names[i - 1].offset : names[i].offset;
 
 			v->pos = at;
 			return jv_fail(v, "duplicate member name");

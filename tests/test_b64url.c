@@ -89,7 +89,8 @@ static void test_round_trips(void)
 	for (int i = 0; i < 256; i++)
 		all[i] = (unsigned char)i;
 	char *enc = b64url_encode(all, sizeof(all));
-	ok(enc != NULL && decodes_to(enc, strlen(enc), all, sizeof(all)), "round trip of all 256 byte values");
+	ok(enc != NULL && decodes_to(enc, strlen(enc), all, sizeof(all)),
+	   "round trip of all 256 byte values");
 	free(enc);
 }
 

@@ -63,8 +63,9 @@ static int refused(const char *text, const char *why)
 static void test_accepts(void)
 {
 	ok(accepted("{}"), "empty object");
-	ok(accepted("{\"a\":1,\"b\":[true,false,null,\"x\",-0.5e+3,0,-0,1E2,2e-2],\"c\":{\"d\":\"\\\"\\\\\\/\\b\\f\\n\\r"
-		    "\\t\\u00e9\\u00C9\\ud83d\\ude00\"},\"e\":[]}"),
+	ok(accepted("{\"a\":1,\"b\":[true,false,null,\"x\",-0.5e+3,0,-0,1E2,2e-2],\"c\":{\"d\":\"\\\"\\\\\\/"
+	            "\\b\\f\\n\\r"
+	            "\\t\\u00e9\\u00C9\\ud83d\\ude00\"},\"e\":[]}"),
 	   "every kind of value and escape");
 	ok(accepted(" \t\r\n{} \t\r\n"), "leading and trailing whitespace (space, tab, CR, LF)");
 	ok(accepted("{\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\":\"\xef\xbf\xbf\"}"),
@@ -95,17 +96,21 @@ static void test_accepts(void)
 
 static void test_duplicates(void)
 {
-	ok(refused("{\"a\":1,\"a\":2}", "duplicate member name at offset 7"), "plain duplicate names refused");
+	ok(refused("{\"a\":1,\"a\":2}", "duplicate member name at offset 7"),
+	   "plain duplicate names refused");
 	ok(refused("{\"a\":1,\"b\":2,\"a\":1}", "duplicate member name"), "non-adjacent duplicate refused");
 	ok(refused("{\"a\":1,\"\\u0061\":2}", "duplicate member name"), "duplicate via \\u escape refused");
-	ok(refused("{\"\\u0061\":1,\"a\":2}", "duplicate member name"), "duplicate via \\u escape (first) refused");
+	ok(refused("{\"\\u0061\":1,\"a\":2}", "duplicate member name"),
+	   "duplicate via \\u escape (first) refused");
 	ok(refused("{\"\\/\":1,\"/\":2}", "duplicate member name"), "duplicate via \\/ refused");
-	ok(refused("{\"\xc3\xa9\":1,\"\\u00e9\":2}", "duplicate member name"), "duplicate via 2-byte escape refused");
+	ok(refused("{\"\xc3\xa9\":1,\"\\u00e9\":2}", "duplicate member name"),
+	   "duplicate via 2-byte escape refused");
 	ok(refused("{\"\xf0\x9f\x98\x80\":1,\"\\ud83d\\ude00\":2}", "duplicate member name"),
 	   "duplicate via surrogate-pair escape refused");
 	ok(refused("{\"\\uD83D\\uDE00\":1,\"\\ud83d\\ude00\":2}", "duplicate member name"),
 	   "duplicate via differently-cased surrogate pairs refused");
-	ok(refused("{\"x\":{\"a\":1,\"a\":2}}", "duplicate member name"), "duplicate in a nested object refused");
+	ok(refused("{\"x\":{\"a\":1,\"a\":2}}", "duplicate member name"),
+	   "duplicate in a nested object refused");
 	ok(refused("{\"x\":[{\"b\":1},{\"a\":1,\"a\":2}]}", "duplicate member name"),
 	   "duplicate in an object inside an array refused");
 	ok(refused("{\"\":1,\"\":2}", "duplicate member name"), "duplicate empty names refused");
@@ -120,7 +125,8 @@ static void test_nul(void)
 	   "raw NUL in a name refused");
 	ok(refused_len("{\"a\":\"\0\"}", 8, JSON_STRICT_DEFAULT_DEPTH, "control character"),
 	   "raw NUL in a value refused");
-	ok(refused_len("{}\0", 3, JSON_STRICT_DEFAULT_DEPTH, "after the top-level"), "NUL after the object refused");
+	ok(refused_len("{}\0", 3, JSON_STRICT_DEFAULT_DEPTH, "after the top-level"),
+	   "NUL after the object refused");
 	ok(refused("{\"a\":\"tab\there\"}", "control character"), "raw tab in a string refused");
 	ok(refused("{\"a\":\"x\ny\"}", "control character"), "raw newline in a string refused");
 	ok(refused("{\"a\":\"\x1f\"}", "control character"), "raw 0x1f in a string refused");
@@ -131,8 +137,10 @@ static void test_escapes(void)
 {
 	ok(refused("{\"a\":\"\\ud800\"}", "unpaired high surrogate"), "lone high surrogate refused");
 	ok(refused("{\"a\":\"\\udc00\"}", "unpaired low surrogate"), "lone low surrogate refused");
-	ok(refused("{\"a\":\"\\ude00\\ud83d\"}", "unpaired low surrogate"), "reversed surrogate pair refused");
-	ok(refused("{\"a\":\"\\ud83d\\u0041\"}", "unpaired high surrogate"), "high surrogate + non-surrogate refused");
+	ok(refused("{\"a\":\"\\ude00\\ud83d\"}", "unpaired low surrogate"),
+	   "reversed surrogate pair refused");
+	ok(refused("{\"a\":\"\\ud83d\\u0041\"}", "unpaired high surrogate"),
+	   "high surrogate + non-surrogate refused");
 	ok(refused("{\"a\":\"\\ud83d\\ud83d\"}", "unpaired high surrogate"), "two high surrogates refused");
 	ok(refused("{\"a\":\"\\ud83dx\"}", "unpaired high surrogate"), "high surrogate then text refused");
 	ok(refused("{\"\\ud83d\":1}", "unpaired high surrogate"), "lone surrogate in a name refused");
@@ -225,9 +233,10 @@ static void test_top_level(void)
 	struct pj_error err;
 	json_object *obj = NULL;
 
-	ok(json_strict_parse_object(NULL, 0, 4, &obj, &err) == PJ_ERR_TOKEN && obj == NULL, "NULL text refused");
-	ok(json_strict_parse_object("{}", (size_t)INT_MAX + 1, 4, &obj, &err) == PJ_ERR_TOKEN && obj == NULL &&
-		   strstr(err.reason, "too long") != NULL,
+	ok(json_strict_parse_object(NULL, 0, 4, &obj, &err) == PJ_ERR_TOKEN && obj == NULL,
+	   "NULL text refused");
+	ok(json_strict_parse_object("{}", (size_t)INT_MAX + 1, 4, &obj, &err) == PJ_ERR_TOKEN &&
+	       obj == NULL && strstr(err.reason, "too long") != NULL,
 	   "length beyond INT_MAX refused before reading (json-c takes an int)");
 }
 
@@ -304,7 +313,8 @@ static void test_depth(void)
 	ok(refused_len("{\"a\":{}}", 8, 1, "nested too deeply"), "max_depth 1: nested object refused");
 	ok(refused_len("{\"a\":[]}", 8, 1, "nested too deeply"), "max_depth 1: nested array refused");
 	ok(accepted_depth("{\"a\":{\"b\":[1]}}", 3), "max_depth 3: three levels with a scalar ok");
-	ok(refused_len("{\"a\":{\"b\":[[]]}}", 16, 3, "nested too deeply"), "max_depth 3: four levels refused");
+	ok(refused_len("{\"a\":{\"b\":[[]]}}", 16, 3, "nested too deeply"),
+	   "max_depth 3: four levels refused");
 	ok(refused_len("{}", 2, 0, "nesting limit"), "max_depth 0 refuses everything");
 }
 
@@ -354,11 +364,12 @@ static void test_counts(void)
 
 static void test_getters(void)
 {
-	static const char doc[] = "{\"s\":\"x\",\"e\":\"\",\"n\":123,\"neg\":-7,\"ns\":\"123\",\"t\":true,\"f\":false,"
-				  "\"z\":null,\"d\":1.5,\"nd\":-1.5,\"big\":1e300,\"p63\":9223372036854775808.0,"
-				  "\"m63\":-9223372036854775808.0,\"u\":18446744073709551615,"
-				  "\"u63\":9223372036854775808,\"max\":9223372036854775807,"
-				  "\"min\":-9223372036854775808,\"a\":[1],\"o\":{\"k\":1}}";
+	static const char doc[] =
+	    "{\"s\":\"x\",\"e\":\"\",\"n\":123,\"neg\":-7,\"ns\":\"123\",\"t\":true,\"f\":false,"
+	    "\"z\":null,\"d\":1.5,\"nd\":-1.5,\"big\":1e300,\"p63\":9223372036854775808.0,"
+	    "\"m63\":-9223372036854775808.0,\"u\":18446744073709551615,"
+	    "\"u63\":9223372036854775808,\"max\":9223372036854775807,"
+	    "\"min\":-9223372036854775808,\"a\":[1],\"o\":{\"k\":1}}";
 	struct pj_error err;
 	json_object *obj = NULL, *sub;
 	const char *s;
@@ -370,8 +381,10 @@ static void test_getters(void)
 		return;
 	}
 	len = 99;
-	ok(json_get_string(obj, "s", &s, &len) == JSON_GET_OK && strcmp(s, "x") == 0 && len == 1, "string ok");
-	ok(json_get_string(obj, "e", &s, NULL) == JSON_GET_OK && s[0] == '\0', "empty string ok, len may be NULL");
+	ok(json_get_string(obj, "s", &s, &len) == JSON_GET_OK && strcmp(s, "x") == 0 && len == 1,
+	   "string ok");
+	ok(json_get_string(obj, "e", &s, NULL) == JSON_GET_OK && s[0] == '\0',
+	   "empty string ok, len may be NULL");
 	ok(json_get_string(obj, "n", &s, &len) == JSON_GET_WRONG_TYPE, "number is not a string");
 	ok(json_get_string(obj, "t", &s, &len) == JSON_GET_WRONG_TYPE, "true is not a string");
 	ok(json_get_string(obj, "z", &s, &len) == JSON_GET_WRONG_TYPE, "null is not a string");
@@ -402,7 +415,8 @@ static void test_getters(void)
 	ok(json_get_array(obj, "s", &sub) == JSON_GET_WRONG_TYPE, "string is not an array");
 	ok(json_get_array(obj, "z", &sub) == JSON_GET_WRONG_TYPE, "null is not an array");
 	ok(json_get_array(obj, "missing", &sub) == JSON_GET_ABSENT, "missing array is ABSENT");
-	ok(json_get_object(obj, "o", &sub) == JSON_GET_OK && json_get_int64(sub, "k", &i) == JSON_GET_OK && i == 1,
+	ok(json_get_object(obj, "o", &sub) == JSON_GET_OK && json_get_int64(sub, "k", &i) == JSON_GET_OK &&
+	       i == 1,
 	   "object ok");
 	ok(json_get_object(obj, "a", &sub) == JSON_GET_WRONG_TYPE, "array is not an object");
 	ok(json_get_object(obj, "z", &sub) == JSON_GET_WRONG_TYPE, "null is not an object");
