@@ -1,1 +1,1080 @@
-/* config_file.c: (being written) */
+/* config_file.c: parses /etc/pam_jwt.conf strictly into struct pj_config, driven by one table row per key. */
+#include "config.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config_file.h"
+#include "jws_alg.h"
+#include "log.h"
+#include "trusted_file.h"
+
+#define CF_LINE_MAX    4096         /* bytes in one line, without the newline */
+#define CF_MAX_ISSUERS 64           /* [issuer] sections in one file */
+#define CF_NAME_MAX    64           /* bytes in a section name */
+#define CF_LIST_MAX    64           /* items in one list value */
+#define CF_SHOW        96           /* bytes of file text quoted (escaped) in a message */
+#define CF_UID_LIMIT   4294967294LL /* (uid_t)-1 is never a uid */
+
+/* Where a key may stand: [global] only, [issuer NAME] (with [global] giving the default), or only in
+ * [issuer]. */
+enum cf_scope { CF_GLOBAL, CF_ISSUER, CF_ISSUER_ONLY };
+
+/* How a parsed value is stored, so that config_free can walk the same table. */
+enum cf_store { CF_PLAIN, CF_STRING, CF_LIST, CF_GROUP_MAP };
+
+struct cf_ctx {
+	const char *path;
+	struct pj_error *err;
+};
+
+struct cf_key;
+
+/* Parses value into the struct at base (struct pj_config for [global] keys, struct pj_issuer otherwise). */
+typedef pj_status (*cf_parse_fn)(const struct cf_key *k, const char *value, void *base,
+                                 const struct cf_ctx *c, int line);
+
+/* A value type: how to parse it and how it is stored. */
+struct cf_type {
+	cf_parse_fn parse;
+	enum cf_store store;
+};
+
+struct cf_key {
+	const char *name;
+	enum cf_scope scope;
+	size_t off;       /* the field in base */
+	size_t count_off; /* lists: the count field in base */
+	const struct cf_type *type;
+	long long min, max; /* numbers: inclusive range, in seconds or bytes after the suffix is applied */
+	const char *dflt;   /* default, parsed like a value from the file; NULL: left unset */
+	int required;
+};
+
+static pj_status parse_word(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_path(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_url(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_claim_path(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_group_prefix(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_bool(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_long(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_duration(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_size(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_uid(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_list(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_domains(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_algorithms(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_transform(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_group_map(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+
+/* clang-format off */
+static const struct cf_type t_word = { parse_word, CF_STRING };           /* one word, no spaces */
+static const struct cf_type t_path = { parse_path, CF_STRING };           /* absolute path */
+static const struct cf_type t_url = { parse_url, CF_STRING };             /* scheme://host... */
+static const struct cf_type t_claim = { parse_claim_path, CF_STRING };    /* a.b.c */
+static const struct cf_type t_prefix = { parse_group_prefix, CF_STRING }; /* group name characters */
+static const struct cf_type t_bool = { parse_bool, CF_PLAIN };            /* yes/no/true/false/1/0 */
+static const struct cf_type t_int = { parse_long, CF_PLAIN };             /* plain integer */
+static const struct cf_type t_secs = { parse_duration, CF_PLAIN };        /* seconds, suffix s/m/h/d */
+static const struct cf_type t_size = { parse_size, CF_PLAIN };            /* bytes, suffix K/M */
+static const struct cf_type t_uid = { parse_uid, CF_PLAIN };              /* uint32_t */
+static const struct cf_type t_list = { parse_list, CF_LIST };             /* space-separated words */
+static const struct cf_type t_domains = { parse_domains, CF_LIST };       /* space-separated domains */
+static const struct cf_type t_algs = { parse_algorithms, CF_PLAIN };      /* JWS_ALG_BIT mask */
+static const struct cf_type t_xform = { parse_transform, CF_PLAIN };      /* two bools */
+static const struct cf_type t_gmap = { parse_group_map, CF_GROUP_MAP };   /* idp:local, ... */
+
+#define CF_DAY 86400LL
+#define CF_MIB (1024LL * 1024)
+#define GKEY(n, f, t, lo, hi, d) { n, CF_GLOBAL, offsetof(struct pj_config, f), 0, t, lo, hi, d, 0 }
+#define IKEY(n, f, t, lo, hi, d) { n, CF_ISSUER, offsetof(struct pj_issuer, f), 0, t, lo, hi, d, 0 }
+#define ILIST(n, f, t, req) \
+	{ n, CF_ISSUER, offsetof(struct pj_issuer, f), offsetof(struct pj_issuer, n_##f), t, 0, 0, NULL, req }
+
+/* Every key, its place and its rules (documented in config_file.h), as in Linux-PAM's argument tables.
+ * Defaults are written as file text and parsed like it. */
+static const struct cf_key cf_keys[] = {
+	/* [global] only: name         field              type      min   max            default */
+	GKEY("max_token_size",         max_token_size,    &t_size,  1024, 65536,         "16384"),
+	GKEY("cache_dir",              cache_dir,         &t_path,  0,    0,             PJ_DEFAULT_CACHE_DIR),
+	GKEY("state_dir",              state_dir,         &t_path,  0,    0,             PJ_DEFAULT_STATE_DIR),
+	GKEY("uid_min",                uid_min,           &t_uid,   1000, CF_UID_LIMIT,  "200000"),
+	GKEY("uid_max",                uid_max,           &t_uid,   1000, CF_UID_LIMIT,  "2000200000"),
+	GKEY("home_template",          home_template,     &t_path,  0,    0,             "/home/%u"),
+	GKEY("default_shell",          default_shell,     &t_path,  0,    0,             "/bin/bash"),
+	GKEY("account_max_age",        account_max_age,   &t_secs,  0,    3650 * CF_DAY, "0"),
+	GKEY("nss_preauth",            nss_preauth,       &t_bool,  0,    0,             "no"),
+	/* [issuer NAME] only, required */
+	{ "issuer", CF_ISSUER_ONLY, offsetof(struct pj_issuer, issuer), 0, &t_word, 0, 0, NULL, 1 },
+	/* [issuer NAME], defaults from [global] */
+	ILIST("audience",              audiences,         &t_list,  1),
+	IKEY("jwks_file",              jwks_file,         &t_path,  0,    0,             NULL),
+	IKEY("jwks_uri",               jwks_uri,          &t_url,   0,    0,             NULL),
+	IKEY("tls_ca_file",            tls_ca_file,       &t_path,  0,    0,             NULL),
+	IKEY("proxy",                  proxy,             &t_url,   0,    0,             NULL),
+	IKEY("http_connect_timeout",   http_connect_timeout, &t_int, 1,   60,            "2"),
+	IKEY("http_timeout",           http_timeout,      &t_int,   1,    300,           "5"),
+	IKEY("http_max_body",          http_max_body,     &t_size,  1024, 16 * CF_MIB,   "1M"),
+	IKEY("jwks_min_ttl",           jwks_min_ttl,      &t_secs,  0,    30 * CF_DAY,   "300"),
+	IKEY("jwks_max_ttl",           jwks_max_ttl,      &t_secs,  0,    30 * CF_DAY,   "86400"),
+	IKEY("jwks_refresh_interval",  jwks_refresh_interval, &t_secs, 0, CF_DAY,        "60"),
+	IKEY("jwks_max_stale",         jwks_max_stale,    &t_secs,  0,    365 * CF_DAY,  "604800"),
+	IKEY("insecure_allow_http_loopback", insecure_allow_http_loopback, &t_bool, 0, 0, "no"),
+	IKEY("algorithms",             algorithms,        &t_algs,  0,    0,             "RS256"),
+	IKEY("leeway",                 leeway,            &t_secs,  0,    3600,          "60"),
+	IKEY("username_claim",         username_claim,    &t_word,  0,    0,             "preferred_username"),
+	IKEY("username_transform",     username_lowercase, &t_xform, 0,   0,             NULL),
+	ILIST("username_domains",      username_domains,  &t_domains, 0),
+	IKEY("groups_claim",           groups_claim,      &t_claim, 0,    0,             NULL),
+	IKEY("uid_claim",              uid_claim,         &t_word,  0,    0,             NULL),
+	IKEY("group_prefix",           group_prefix,      &t_prefix, 0,   0,             NULL),
+	ILIST("groups_allow",          groups_allow,      &t_list,  0),
+	ILIST("group_map",             group_map,         &t_gmap,  0),
+};
+/* clang-format on */
+
+#define CF_NKEYS (sizeof(cf_keys) / sizeof(cf_keys[0]))
+
+/* One key = value line as found in the file; value NULL: not set in this section. */
+struct cf_entry {
+	const char *value;
+	int line;
+};
+
+struct cf_section {
+	const char *name; /* NULL for [global] */
+	int line;         /* header line; 0 for keys before any header */
+	struct cf_entry e[CF_NKEYS];
+};
+
+/* The file split into sections; values point into buf. */
+struct cf_doc {
+	char *buf;
+	struct cf_section global;
+	int global_header_line;
+	struct cf_section *issuers;
+	size_t n_issuers;
+};
+
+/* ---- messages ---- */
+
+__attribute__((format(printf, 3, 4))) static pj_status cf_fail(const struct cf_ctx *c, int line,
+                                                               const char *fmt, ...)
+{
+	char msg[PJ_REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		return pj_fail(c->err, PJ_ERR_CONFIG, "%s:%d: %s", c->path, line, msg);
+	return pj_fail(c->err, PJ_ERR_CONFIG, "%s: %s", c->path, msg);
+}
+
+static pj_status cf_nomem(const struct cf_ctx *c)
+{
+	return pj_fail(c->err, PJ_ERR_NOMEM, "%s: out of memory", c->path);
+}
+
+/* File text is quoted escaped and shortened: it goes to logs. */
+static const char *show(char *buf, const char *s)
+{
+	return pj_escape(buf, CF_SHOW, s, strlen(s));
+}
+
+/* ---- small text helpers ---- */
+
+static int is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+static int is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int is_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) || ch == '_' ||
+	       ch == '.' || ch == '-';
+}
+
+/* Trims spaces, tabs and CRs at both ends, in place. */
+static char *trim(char *s)
+{
+	char *e;
+
+	while (is_space(*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && is_space(e[-1]))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+static int has_space(const char *s)
+{
+	return strpbrk(s, " \t") != NULL;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k;
+	unsigned long cp, min;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			k = 1, cp = s[i] & 0x1f, min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			k = 2, cp = s[i] & 0x0f, min = 0x800;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			k = 3, cp = s[i] & 0x07, min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (n - i - 1 < k)
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* Control characters other than tab (UTF-8 above 0x7f is fine). */
+static int has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* ---- value parsers ---- */
+
+static void *field(const struct cf_key *k, void *base)
+{
+	return (char *)base + k->off;
+}
+
+static pj_status set_string(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c)
+{
+	char **f = field(k, base), *s;
+
+	if ((s = strdup(value)) == NULL)
+		return cf_nomem(c);
+	free(*f);
+	*f = s;
+	return PJ_OK;
+}
+
+static pj_status parse_word(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                            int line)
+{
+	char q[CF_SHOW];
+
+	if (has_space(value))
+		return cf_fail(c, line, "%s: \"%s\" must be a single word", k->name, show(q, value));
+	return set_string(k, value, base, c);
+}
+
+static pj_status parse_path(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                            int line)
+{
+	char q[CF_SHOW];
+
+	if (value[0] != '/' || has_space(value))
+		return cf_fail(c, line, "%s: \"%s\" is not an absolute path (without spaces)", k->name,
+		               show(q, value));
+	return set_string(k, value, base, c);
+}
+
+/* scheme://host...: the https-only rule for fetching is checked per issuer (check_fetch_url). */
+static pj_status parse_url(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                           int line)
+{
+	const char *s = value;
+	char q[CF_SHOW];
+
+	if ((*s >= 'a' && *s <= 'z'))
+		while ((*s >= 'a' && *s <= 'z') || is_digit(*s) || *s == '+' || *s == '.' || *s == '-')
+			s++;
+	if (s == value || strncmp(s, "://", 3) != 0 || s[3] == '\0' || s[3] == '/' || has_space(value))
+		return cf_fail(c, line, "%s: \"%s\" is not a URL", k->name, show(q, value));
+	return set_string(k, value, base, c);
+}
+
+/* A dotted path to a claim ("realm_access.roles"): no empty component. */
+static pj_status parse_claim_path(const struct cf_key *k, const char *value, void *base,
+                                  const struct cf_ctx *c, int line)
+{
+	char q[CF_SHOW];
+
+	if (has_space(value) || value[0] == '.' || value[strlen(value) - 1] == '.' ||
+	    strstr(value, "..") != NULL)
+		return cf_fail(c, line, "%s: \"%s\" is not a dotted claim path", k->name, show(q, value));
+	return set_string(k, value, base, c);
+}
+
+/* Local group names are made from these characters, so a prefix must be too. */
+static int is_group_name(const char *s)
+{
+	if (*s == '\0' || *s == '-')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!is_name_char(*s))
+			return 0;
+	return 1;
+}
+
+static pj_status parse_group_prefix(const struct cf_key *k, const char *value, void *base,
+                                    const struct cf_ctx *c, int line)
+{
+	char q[CF_SHOW];
+
+	if (!is_group_name(value))
+		return cf_fail(c, line, "%s: \"%s\" has characters not allowed in a group name", k->name,
+		               show(q, value));
+	return set_string(k, value, base, c);
+}
+
+static pj_status parse_bool(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                            int line)
+{
+	bool *f = field(k, base);
+	char q[CF_SHOW];
+
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+		*f = true;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+		*f = false;
+	else
+		return cf_fail(c, line, "%s: \"%s\" is not a boolean (yes, no, true, false, 1 or 0)", k->name,
+		               show(q, value));
+	return PJ_OK;
+}
+
+/* Number syntax: decimal digits, then optionally one unit suffix. */
+struct cf_units {
+	const char *what;
+	const char *suffixes;
+	long long mult[4];
+};
+
+static const struct cf_units units_none = {"an integer", "", {0}};
+static const struct cf_units units_time = {
+    "a number of seconds (optional suffix s, m, h or d)", "smhd", {1, 60, 3600, CF_DAY}};
+static const struct cf_units units_size = {
+    "a number of bytes (optional suffix K or M)", "KM", {1024, 1024 * 1024}};
+
+static pj_status parse_number(const struct cf_key *k, const char *value, const struct cf_units *u,
+                              const struct cf_ctx *c, int line, long long *out)
+{
+	const char *s = value, *suffix;
+	long long v = 0, mult = 1;
+	char q[CF_SHOW];
+
+	if (!is_digit(*s))
+		return cf_fail(c, line, "%s: \"%s\" is not %s", k->name, show(q, value), u->what);
+	for (; is_digit(*s); s++) {
+		if (v > (LLONG_MAX - 9) / 10)
+			return cf_fail(c, line, "%s: %s is out of range (%lld..%lld)", k->name,
+			               show(q, value), k->min, k->max);
+		v = v * 10 + (*s - '0');
+	}
+	if (*s != '\0') {
+		if (s[1] != '\0' || (suffix = strchr(u->suffixes, *s)) == NULL)
+			return cf_fail(c, line, "%s: \"%s\" is not %s", k->name, show(q, value), u->what);
+		mult = u->mult[suffix - u->suffixes];
+	}
+	if (v > LLONG_MAX / mult || v * mult < k->min || v * mult > k->max)
+		return cf_fail(c, line, "%s: %s is out of range (%lld..%lld)", k->name, show(q, value),
+		               k->min, k->max);
+	*out = v * mult;
+	return PJ_OK;
+}
+
+static pj_status parse_long(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                            int line)
+{
+	long long v;
+	pj_status r;
+
+	if ((r = parse_number(k, value, &units_none, c, line, &v)) == PJ_OK)
+		*(long *)field(k, base) = (long)v;
+	return r;
+}
+
+static pj_status parse_duration(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                                int line)
+{
+	long long v;
+	pj_status r;
+
+	if ((r = parse_number(k, value, &units_time, c, line, &v)) == PJ_OK)
+		*(long *)field(k, base) = (long)v;
+	return r;
+}
+
+static pj_status parse_size(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                            int line)
+{
+	long long v;
+	pj_status r;
+
+	if ((r = parse_number(k, value, &units_size, c, line, &v)) == PJ_OK)
+		*(size_t *)field(k, base) = (size_t)v;
+	return r;
+}
+
+static pj_status parse_uid(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                           int line)
+{
+	long long v;
+	pj_status r;
+
+	if ((r = parse_number(k, value, &units_none, c, line, &v)) == PJ_OK)
+		*(uint32_t *)field(k, base) = (uint32_t)v;
+	return r;
+}
+
+static void free_list(char **list)
+{
+	if (list == NULL)
+		return;
+	for (char **p = list; *p != NULL; p++)
+		free(*p);
+	free(list);
+}
+
+/* Splits a space-separated value into a NULL-terminated array stored in the key's field and count. */
+static pj_status parse_list(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                            int line)
+{
+	char **list, ***f = field(k, base);
+	size_t n = 0, wlen;
+
+	if ((list = calloc(CF_LIST_MAX + 1, sizeof(*list))) == NULL)
+		return cf_nomem(c);
+	for (const char *s = value; *s != '\0'; s += wlen) {
+		s += strspn(s, " \t");
+		if ((wlen = strcspn(s, " \t")) == 0)
+			break;
+		if (n == CF_LIST_MAX) {
+			free_list(list);
+			return cf_fail(c, line, "%s: more than %d entries", k->name, CF_LIST_MAX);
+		}
+		if ((list[n++] = strndup(s, wlen)) == NULL) {
+			free_list(list);
+			return cf_nomem(c);
+		}
+	}
+	free_list(*f);
+	*f = list;
+	*(size_t *)((char *)base + k->count_off) = n;
+	return PJ_OK;
+}
+
+static int is_domain(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' || strstr(s, "..") != NULL)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!is_name_char(*s) || *s == '_')
+			return 0;
+	return 1;
+}
+
+static pj_status parse_domains(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                               int line)
+{
+	char **list, q[CF_SHOW];
+	pj_status r;
+
+	if ((r = parse_list(k, value, base, c, line)) != PJ_OK)
+		return r;
+	list = *(char ***)field(k, base);
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (!is_domain(list[i]))
+			return cf_fail(c, line, "%s: \"%s\" is not a domain name", k->name, show(q, list[i]));
+	return PJ_OK;
+}
+
+/* Calls fn for each space-separated word of value (at most CF_LIST_MAX), stopping at the first error. */
+static pj_status
+each_word(const struct cf_key *k, const char *value, const struct cf_ctx *c, int line,
+          pj_status (*fn)(const struct cf_key *, const char *, void *, const struct cf_ctx *, int), void *arg)
+{
+	char word[CF_LINE_MAX + 1];
+	size_t wlen, n = 0;
+	pj_status r;
+
+	for (const char *s = value; *s != '\0'; s += wlen) {
+		s += strspn(s, " \t");
+		if ((wlen = strcspn(s, " \t")) == 0)
+			break;
+		if (++n > CF_LIST_MAX)
+			return cf_fail(c, line, "%s: more than %d entries", k->name, CF_LIST_MAX);
+		memcpy(word, s, wlen);
+		word[wlen] = '\0';
+		if ((r = fn(k, word, arg, c, line)) != PJ_OK)
+			return r;
+	}
+	return PJ_OK;
+}
+
+static pj_status add_algorithm(const struct cf_key *k, const char *name, void *arg, const struct cf_ctx *c,
+                               int line)
+{
+	const struct jws_alg *alg = jws_alg_by_name(name);
+	unsigned *mask = arg;
+	char q[CF_SHOW];
+
+	if (alg != NULL) {
+		*mask |= JWS_ALG_BIT(alg->id);
+		return PJ_OK;
+	}
+	if (strcasecmp(name, "none") == 0)
+		return cf_fail(c, line, "%s: \"%s\" is never supported: tokens must be signed", k->name,
+		               show(q, name));
+	if (strncasecmp(name, "HS", 2) == 0)
+		return cf_fail(c, line,
+		               "%s: \"%s\" is never supported: HMAC (shared secret) algorithms are refused",
+		               k->name, show(q, name));
+	return cf_fail(c, line, "%s: unknown algorithm \"%s\"", k->name, show(q, name));
+}
+
+static pj_status parse_algorithms(const struct cf_key *k, const char *value, void *base,
+                                  const struct cf_ctx *c, int line)
+{
+	unsigned mask = 0;
+	pj_status r;
+
+	if ((r = each_word(k, value, c, line, add_algorithm, &mask)) != PJ_OK)
+		return r;
+	*(unsigned *)field(k, base) = mask;
+	return PJ_OK;
+}
+
+static pj_status add_transform(const struct cf_key *k, const char *word, void *arg, const struct cf_ctx *c,
+                               int line)
+{
+	struct pj_issuer *iss = arg;
+	char q[CF_SHOW];
+
+	if (strcmp(word, "lowercase") == 0)
+		iss->username_lowercase = true;
+	else if (strcmp(word, "strip_domain") == 0)
+		iss->username_strip_domain = true;
+	else
+		return cf_fail(c, line, "%s: unknown word \"%s\" (lowercase, strip_domain or none)", k->name,
+		               show(q, word));
+	return PJ_OK;
+}
+
+/* "none" stands alone: it lets an issuer turn off a transform set in [global]. */
+static pj_status parse_transform(const struct cf_key *k, const char *value, void *base,
+                                 const struct cf_ctx *c, int line)
+{
+	struct pj_issuer *iss = base;
+
+	iss->username_lowercase = false;
+	iss->username_strip_domain = false;
+	if (strcmp(value, "none") == 0)
+		return PJ_OK;
+	return each_word(k, value, c, line, add_transform, iss);
+}
+
+static void free_group_map(struct pj_group_map *map, size_t n)
+{
+	if (map == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(map[i].idp_group);
+		free(map[i].local_group);
+	}
+	free(map);
+}
+
+/* One "idp:local" entry (already trimmed). The last ':' splits, since IdP group names may hold colons. */
+static pj_status group_map_entry(const struct cf_key *k, const char *entry, struct pj_group_map *m,
+                                 const struct cf_ctx *c, int line)
+{
+	const char *colon = strrchr(entry, ':');
+	char q[CF_SHOW];
+
+	if (colon == NULL || colon == entry || has_space(entry) || !is_group_name(colon + 1))
+		return cf_fail(c, line, "%s: malformed entry \"%s\" (expected idp_group:local_group)",
+		               k->name, show(q, entry));
+	if ((m->idp_group = strndup(entry, (size_t)(colon - entry))) == NULL ||
+	    (m->local_group = strdup(colon + 1)) == NULL)
+		return cf_nomem(c);
+	return PJ_OK;
+}
+
+static pj_status parse_group_map(const struct cf_key *k, const char *value, void *base,
+                                 const struct cf_ctx *c, int line)
+{
+	struct pj_issuer *iss = base;
+	struct pj_group_map *map;
+	char entry[CF_LINE_MAX + 1];
+	const char *s = value;
+	size_t n = 0, elen;
+	pj_status r = PJ_OK;
+
+	if ((map = calloc(CF_LIST_MAX, sizeof(*map))) == NULL)
+		return cf_nomem(c);
+	for (;;) {
+		elen = strcspn(s, ",");
+		memcpy(entry, s, elen);
+		entry[elen] = '\0';
+		if (n == CF_LIST_MAX) {
+			r = cf_fail(c, line, "%s: more than %d entries", k->name, CF_LIST_MAX);
+			break;
+		}
+		if ((r = group_map_entry(k, trim(entry), &map[n++], c, line)) != PJ_OK || s[elen] == '\0')
+			break;
+		s += elen + 1;
+	}
+	if (r != PJ_OK) {
+		free_group_map(map, n);
+		return r;
+	}
+	free_group_map(iss->group_map, iss->n_group_map);
+	iss->group_map = map;
+	iss->n_group_map = n;
+	return PJ_OK;
+}
+
+/* ---- the file: lines and sections ---- */
+
+static int key_index(const char *name)
+{
+	for (size_t i = 0; i < CF_NKEYS; i++)
+		if (strcmp(cf_keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static pj_status section_header(struct cf_doc *d, struct cf_section **cur, char *s, int line,
+                                const struct cf_ctx *c)
+{
+	struct cf_section *ns;
+	char *inner, *name, q[CF_SHOW];
+	size_t len = strlen(s);
+
+	if (s[len - 1] != ']')
+		return cf_fail(c, line, "section header \"%s\" does not end with ']'", show(q, s));
+	s[len - 1] = '\0';
+	inner = trim(s + 1);
+	if (strcmp(inner, "global") == 0) {
+		if (d->global_header_line != 0)
+			return cf_fail(c, line, "duplicate section [global] (first at line %d)",
+			               d->global_header_line);
+		d->global_header_line = line;
+		*cur = &d->global;
+		return PJ_OK;
+	}
+	if (strncmp(inner, "issuer", 6) != 0 || (inner[6] != '\0' && inner[6] != ' ' && inner[6] != '\t'))
+		return cf_fail(c, line, "unknown section [%s] (expected [global] or [issuer NAME])",
+		               show(q, inner));
+	name = trim(inner + 6);
+	if (*name == '\0')
+		return cf_fail(c, line, "[issuer] needs a name: [issuer NAME]");
+	for (const char *p = name; *p != '\0'; p++)
+		if (!is_name_char(*p))
+			return cf_fail(c, line,
+			               "bad issuer name \"%s\" (letters, digits, '_', '.' and '-' only)",
+			               show(q, name));
+	if (strlen(name) > CF_NAME_MAX)
+		return cf_fail(c, line, "issuer name longer than %d bytes", CF_NAME_MAX);
+	for (size_t i = 0; i < d->n_issuers; i++)
+		if (strcmp(d->issuers[i].name, name) == 0)
+			return cf_fail(c, line, "duplicate section [issuer %s] (first at line %d)", name,
+			               d->issuers[i].line);
+	if (d->n_issuers == CF_MAX_ISSUERS)
+		return cf_fail(c, line, "more than %d [issuer] sections", CF_MAX_ISSUERS);
+	if ((ns = realloc(d->issuers, (d->n_issuers + 1) * sizeof(*ns))) == NULL)
+		return cf_nomem(c);
+	d->issuers = ns;
+	ns = &d->issuers[d->n_issuers++];
+	memset(ns, 0, sizeof(*ns));
+	ns->name = name;
+	ns->line = line;
+	*cur = ns;
+	return PJ_OK;
+}
+
+static pj_status key_value(struct cf_section *cur, char *s, int line, const struct cf_ctx *c)
+{
+	char *eq = strchr(s, '='), *key, *value, q[CF_SHOW];
+	const struct cf_key *k;
+	int i;
+
+	if (eq == NULL)
+		return cf_fail(c, line, "expected \"key = value\", a [section] or a # comment: \"%s\"",
+		               show(q, s));
+	*eq = '\0';
+	key = trim(s);
+	value = trim(eq + 1);
+	if (*key == '\0')
+		return cf_fail(c, line, "no key before '='");
+	if ((i = key_index(key)) < 0)
+		return cf_fail(c, line, "unknown key \"%s\"", show(q, key));
+	k = &cf_keys[i];
+	if (cur->name == NULL && k->scope == CF_ISSUER_ONLY)
+		return cf_fail(c, line, "%s is an [issuer NAME] key, it cannot stand in [global]", k->name);
+	if (cur->name != NULL && k->scope == CF_GLOBAL)
+		return cf_fail(c, line, "%s is a [global] key, not allowed in [issuer %s]", k->name,
+		               cur->name);
+	if (cur->e[i].value != NULL)
+		return cf_fail(c, line, "duplicate key %s (first set at line %d)", k->name, cur->e[i].line);
+	if (*value == '\0')
+		return cf_fail(c, line, "%s: empty value", k->name);
+	/* Only full-line comments exist; a trailing one would silently become part of the value. */
+	if (strstr(value, " #") != NULL || strstr(value, "\t#") != NULL)
+		return cf_fail(c, line, "%s: comments must be on a line of their own", k->name);
+	cur->e[i].value = value;
+	cur->e[i].line = line;
+	return PJ_OK;
+}
+
+/* One line, already NUL-terminated in place. */
+static pj_status parse_line(struct cf_doc *d, struct cf_section **cur, char *raw, int line,
+                            const struct cf_ctx *c)
+{
+	char *s = trim(raw);
+
+	if (*s == '\0' || *s == '#')
+		return PJ_OK;
+	if (has_control(s))
+		return cf_fail(c, line, "control character in line");
+	if (*s == '[')
+		return section_header(d, cur, s, line, c);
+	return key_value(*cur, s, line, c);
+}
+
+/* Splits buf (len bytes plus a spare byte) into lines and sections. */
+static pj_status split_file(struct cf_doc *d, size_t len, const struct cf_ctx *c)
+{
+	struct cf_section *cur = &d->global;
+	char *p = d->buf, *end = d->buf + len, *nl;
+	size_t n;
+	pj_status r;
+	int line = 0;
+
+	while (p < end) {
+		line++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n > CF_LINE_MAX)
+			return cf_fail(c, line, "line longer than %d bytes", CF_LINE_MAX);
+		if (memchr(p, '\0', n) != NULL)
+			return cf_fail(c, line, "NUL byte in line");
+		if (!utf8_valid((const unsigned char *)p, n))
+			return cf_fail(c, line, "invalid UTF-8");
+		p[n] = '\0';
+		if ((r = parse_line(d, &cur, p, line, c)) != PJ_OK)
+			return r;
+		p += n + 1;
+	}
+	return PJ_OK;
+}
+
+/* ---- from sections to struct pj_config ---- */
+
+/* Frees what the table says base holds for keys of the given kind (global or issuer). */
+static void free_fields(void *base, int global)
+{
+	for (size_t i = 0; i < CF_NKEYS; i++) {
+		const struct cf_key *k = &cf_keys[i];
+		void *f = field(k, base);
+
+		if ((k->scope == CF_GLOBAL) != global)
+			continue;
+		switch (k->type->store) {
+		case CF_STRING: free(*(char **)f); break;
+		case CF_LIST: free_list(*(char ***)f); break;
+		case CF_GROUP_MAP:
+			free_group_map(*(struct pj_group_map **)f, *(size_t *)((char *)base + k->count_off));
+			break;
+		case CF_PLAIN: break;
+		}
+	}
+}
+
+/* The entry that gives key i its value in section s: its own, else the one in [global]; NULL if none. */
+static const struct cf_entry *source(const struct cf_doc *d, const struct cf_section *s, size_t i)
+{
+	if (s->e[i].value != NULL)
+		return &s->e[i];
+	if (d->global.e[i].value != NULL)
+		return &d->global.e[i];
+	return NULL;
+}
+
+/* The line that set key i for section s, 0 when it has its built-in default. */
+static int source_line(const struct cf_doc *d, const struct cf_section *s, size_t i)
+{
+	const struct cf_entry *e = source(d, s, i);
+
+	return e != NULL ? e->line : 0;
+}
+
+static pj_status apply_key(size_t i, const struct cf_entry *e, void *base, const struct cf_ctx *c)
+{
+	const struct cf_key *k = &cf_keys[i];
+
+	if (e != NULL)
+		return k->type->parse(k, e->value, base, c, e->line);
+	if (k->dflt != NULL)
+		return k->type->parse(k, k->dflt, base, c, 0);
+	return PJ_OK;
+}
+
+static pj_status build_global(const struct cf_doc *d, struct pj_config *cfg, const struct cf_ctx *c)
+{
+	const struct cf_entry *e;
+	struct pj_issuer scratch;
+	pj_status r = PJ_OK;
+	int line;
+
+	for (size_t i = 0; i < CF_NKEYS && r == PJ_OK; i++) {
+		e = d->global.e[i].value != NULL ? &d->global.e[i] : NULL;
+		if (cf_keys[i].scope == CF_GLOBAL)
+			r = apply_key(i, e, cfg, c);
+	}
+	if (r != PJ_OK)
+		return r;
+	if (cfg->uid_min >= cfg->uid_max) {
+		line = d->global.e[key_index("uid_max")].line;
+		if (line == 0)
+			line = d->global.e[key_index("uid_min")].line;
+		return cf_fail(c, line, "uid_min (%lu) must be below uid_max (%lu)",
+		               (unsigned long)cfg->uid_min, (unsigned long)cfg->uid_max);
+	}
+	/* Issuer defaults in [global] are checked on their own too, so a bad one is reported even when
+	 * every issuer overrides it. */
+	memset(&scratch, 0, sizeof(scratch));
+	for (size_t i = 0; i < CF_NKEYS && r == PJ_OK; i++)
+		if (cf_keys[i].scope != CF_GLOBAL && d->global.e[i].value != NULL)
+			r = apply_key(i, &d->global.e[i], &scratch, c);
+	free_fields(&scratch, 0);
+	return r;
+}
+
+/* URLs we fetch from are https, or plain http to the loopback address when the issuer allows it (tests). */
+static int is_loopback_http(const char *u)
+{
+	const char *h;
+
+	if (strncmp(u, "http://", 7) != 0)
+		return 0;
+	h = u + 7;
+	if (strncmp(h, "127.0.0.1", 9) == 0)
+		h += 9;
+	else if (strncmp(h, "[::1]", 5) == 0)
+		h += 5;
+	else
+		return 0;
+	if (*h == ':') {
+		if (!is_digit(*++h))
+			return 0;
+		while (is_digit(*h))
+			h++;
+	}
+	return *h == '\0' || *h == '/';
+}
+
+static pj_status check_fetch_url(const struct pj_issuer *iss, const char *url, const char *what,
+                                 const struct cf_ctx *c, int line)
+{
+	char q[CF_SHOW];
+
+	if (strncmp(url, "https://", 8) == 0 && url[8] != '\0' && url[8] != '/')
+		return PJ_OK;
+	if (iss->insecure_allow_http_loopback && is_loopback_http(url))
+		return PJ_OK;
+	return cf_fail(
+	    c, line,
+	    "[issuer %s]: %s \"%s\" must be an https:// URL (plain http only to 127.0.0.1 or [::1] "
+	    "with insecure_allow_http_loopback)",
+	    iss->name, what, show(q, url));
+}
+
+/* Rules between keys of one issuer, and against the issuers before it. */
+static pj_status check_issuer(const struct cf_doc *d, const struct cf_section *s, const struct pj_config *cfg,
+                              const struct pj_issuer *iss, const struct cf_ctx *c)
+{
+	int min_line = source_line(d, s, key_index("jwks_min_ttl"));
+	int max_line = source_line(d, s, key_index("jwks_max_ttl"));
+	char q[CF_SHOW];
+	pj_status r;
+
+	if (iss->jwks_min_ttl > iss->jwks_max_ttl)
+		return cf_fail(c,
+		               min_line > max_line ? min_line
+		               : max_line > 0      ? max_line
+		                                   : s->line,
+		               "[issuer %s]: jwks_min_ttl (%ld) is larger than jwks_max_ttl (%ld)", iss->name,
+		               iss->jwks_min_ttl, iss->jwks_max_ttl);
+	if (iss->jwks_uri != NULL && (r = check_fetch_url(iss, iss->jwks_uri, "jwks_uri", c,
+	                                                  source_line(d, s, key_index("jwks_uri")))) != PJ_OK)
+		return r;
+	/* Without jwks_file or jwks_uri, keys come from OIDC discovery at the issuer URL itself. */
+	if (iss->jwks_file == NULL && iss->jwks_uri == NULL &&
+	    (r = check_fetch_url(iss, iss->issuer, "issuer (used for discovery: no jwks_file or jwks_uri)", c,
+	                         source_line(d, s, key_index("issuer")))) != PJ_OK)
+		return r;
+	for (const struct pj_issuer *o = cfg->issuers; o < iss; o++)
+		if (strcmp(o->issuer, iss->issuer) == 0)
+			return cf_fail(c, source_line(d, s, key_index("issuer")),
+			               "issuer \"%s\" is already used by [issuer %s] (line %d)",
+			               show(q, iss->issuer), o->name, o->line);
+	return PJ_OK;
+}
+
+static pj_status build_issuer(const struct cf_doc *d, const struct cf_section *s, struct pj_config *cfg,
+                              struct pj_issuer *iss, const struct cf_ctx *c)
+{
+	const struct cf_entry *e;
+	pj_status r;
+
+	if ((iss->name = strdup(s->name)) == NULL)
+		return cf_nomem(c);
+	iss->line = s->line;
+	for (size_t i = 0; i < CF_NKEYS; i++) {
+		if (cf_keys[i].scope == CF_GLOBAL)
+			continue;
+		e = source(d, s, i);
+		if (e == NULL && cf_keys[i].required)
+			return cf_fail(c, s->line, "[issuer %s]: missing required key %s", s->name,
+			               cf_keys[i].name);
+		if ((r = apply_key(i, e, iss, c)) != PJ_OK)
+			return r;
+	}
+	if (iss->n_audiences == 0)
+		return cf_fail(c, source_line(d, s, key_index("audience")), "[issuer %s]: audience is empty",
+		               s->name);
+	return check_issuer(d, s, cfg, iss, c);
+}
+
+static pj_status build_config(const struct cf_doc *d, struct pj_config *cfg, const struct cf_ctx *c)
+{
+	pj_status r;
+
+	if ((r = build_global(d, cfg, c)) != PJ_OK)
+		return r;
+	if (d->n_issuers == 0)
+		return cf_fail(c, 0, "no [issuer NAME] section");
+	if ((cfg->issuers = calloc(d->n_issuers, sizeof(*cfg->issuers))) == NULL)
+		return cf_nomem(c);
+	for (size_t i = 0; i < d->n_issuers; i++) {
+		cfg->n_issuers++;
+		if ((r = build_issuer(d, &d->issuers[i], cfg, &cfg->issuers[i], c)) != PJ_OK)
+			return r;
+	}
+	return PJ_OK;
+}
+
+pj_status config_parse(const char *path, const char *text, size_t len, struct pj_config **out,
+                       struct pj_error *err)
+{
+	struct cf_ctx c = {path != NULL ? path : "(config)", err};
+	struct pj_config *cfg = NULL;
+	struct cf_doc d;
+	pj_status r;
+
+	*out = NULL;
+	pj_error_clear(err);
+	memset(&d, 0, sizeof(d));
+	if (len > PJ_CONFIG_MAX_SIZE)
+		return cf_fail(&c, 0, "larger than %d bytes", PJ_CONFIG_MAX_SIZE);
+	if ((d.buf = malloc(len + 1)) == NULL || (cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->path = strdup(c.path)) == NULL) {
+		r = cf_nomem(&c);
+		goto out;
+	}
+	memcpy(d.buf, text, len);
+	d.buf[len] = '\0';
+	if ((r = split_file(&d, len, &c)) != PJ_OK || (r = build_config(&d, cfg, &c)) != PJ_OK)
+		goto out;
+	*out = cfg;
+	cfg = NULL;
+out:
+	config_free(cfg);
+	free(d.issuers);
+	free(d.buf);
+	return r;
+}
+
+pj_status config_load(const char *path, struct pj_config **out, struct pj_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	pj_status r;
+
+	*out = NULL;
+	if ((r = trusted_file_read(path, PJ_CONFIG_MAX_SIZE, &text, &len, err)) != PJ_OK)
+		return r;
+	r = config_parse(path, text, len, out, err);
+	free(text);
+	return r;
+}
+
+void config_free(struct pj_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->n_issuers; i++) {
+		free(cfg->issuers[i].name);
+		free_fields(&cfg->issuers[i], 0);
+	}
+	free(cfg->issuers);
+	free_fields(cfg, 1);
+	free(cfg->path);
+	free(cfg);
+}
+
+const struct pj_issuer *config_find_issuer(const struct pj_config *cfg, const char *iss, size_t iss_len)
+{
+	if (cfg == NULL || iss == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_issuers; i++) {
+		const char *v = cfg->issuers[i].issuer;
+
+		if (v != NULL && strlen(v) == iss_len && memcmp(v, iss, iss_len) == 0)
+			return &cfg->issuers[i];
+	}
+	return NULL;
+}
+
+const struct pj_issuer *config_find_issuer_by_name(const struct pj_config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_issuers; i++)
+		if (strcmp(cfg->issuers[i].name, name) == 0)
+			return &cfg->issuers[i];
+	return NULL;
+}

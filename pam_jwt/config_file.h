@@ -20,29 +20,32 @@ struct pj_group_map {
 	char *local_group;
 };
 
-/* One [issuer NAME] section. Every issuer key may also stand in [global], where it sets the default
- * for all issuers that do not set it themselves. Lists are NULL-terminated arrays with a count. */
+/* One [issuer NAME] section. Every issuer key except "issuer" may also stand in [global], where it sets the
+ * default for all issuers that do not set it themselves. Lists are NULL-terminated arrays with a count.
+ * Syntax: "key = value" lines, full-line "#" comments, [global] (at most once; keys before any header
+ * belong to it) and [issuer NAME] (NAME: [A-Za-z0-9_.-]+). Durations: seconds with an optional suffix
+ * s, m, h or d; sizes: bytes with an optional suffix K or M (KiB, MiB). Lines at most 4096 bytes, UTF-8. */
 struct pj_issuer {
 	char *name;                 /* from [issuer NAME] */
 	int line;                   /* line of the section header, for messages */
 
 	/* identity of the IdP: required */
-	char *issuer;               /* issuer: the "iss" value, compared byte for byte */
+	char *issuer;               /* issuer: the "iss" value, compared byte for byte; [issuer] only */
 	char **audiences;           /* audience: one or more, space-separated */
 	size_t n_audiences;
 
 	/* where keys come from: jwks_file, else jwks_uri, else OIDC discovery from issuer */
 	char *jwks_file;            /* jwks_file: local JWKS (offline / air-gapped hosts) */
-	char *jwks_uri;             /* jwks_uri: https URL */
+	char *jwks_uri;             /* jwks_uri: https URL (issuer too when it is used for discovery) */
 	char *tls_ca_file;          /* tls_ca_file: PEM bundle to trust instead of the system store */
 	char *proxy;                /* proxy: URL; none unless set */
 	long http_connect_timeout;  /* http_connect_timeout: seconds, default 2, 1..60 */
 	long http_timeout;          /* http_timeout: seconds, default 5, 1..300 */
 	size_t http_max_body;       /* http_max_body: bytes, default 1 MiB, 1 KiB..16 MiB */
-	long jwks_min_ttl;          /* jwks_min_ttl: seconds, default 300 */
-	long jwks_max_ttl;          /* jwks_max_ttl: seconds, default 86400 */
-	long jwks_refresh_interval; /* jwks_refresh_interval: seconds, default 60 */
-	long jwks_max_stale;        /* jwks_max_stale: seconds, default 604800 (7 days) */
+	long jwks_min_ttl;          /* jwks_min_ttl: seconds, default 300, 0..30d (<= jwks_max_ttl) */
+	long jwks_max_ttl;          /* jwks_max_ttl: seconds, default 86400, 0..30d */
+	long jwks_refresh_interval; /* jwks_refresh_interval: seconds, default 60, 0..1d */
+	long jwks_max_stale;        /* jwks_max_stale: seconds, default 604800 (7 days), 0..365d */
 	bool insecure_allow_http_loopback; /* insecure_allow_http_loopback: tests only, default no */
 
 	/* token policy */
@@ -52,7 +55,7 @@ struct pj_issuer {
 	/* identity mapping */
 	char *username_claim;       /* username_claim: default "preferred_username" */
 	bool username_lowercase;    /* username_transform contains "lowercase" */
-	bool username_strip_domain; /* username_transform contains "strip_domain" */
+	bool username_strip_domain; /* username_transform contains "strip_domain" ("none": neither) */
 	char **username_domains;    /* username_domains: allowed domains for strip_domain; NULL = any */
 	size_t n_username_domains;
 	char *groups_claim;         /* groups_claim: dotted path to an array of strings; NULL = no groups */
@@ -70,11 +73,11 @@ struct pj_config {
 	size_t max_token_size;      /* max_token_size: bytes, default 16384, 1024..65536 */
 	char *cache_dir;            /* cache_dir: default /var/cache/pam_jwt */
 	char *state_dir;            /* state_dir: user store directory, default /var/lib/pam_jwt */
-	uint32_t uid_min;           /* uid_min: default 200000 (must be >= 1000) */
+	uint32_t uid_min;           /* uid_min: default 200000 (must be >= 1000, < uid_max) */
 	uint32_t uid_max;           /* uid_max: default 2000200000 */
 	char *home_template;        /* home_template: default "/home/%u" */
 	char *default_shell;        /* default_shell: default "/bin/bash" */
-	long account_max_age;       /* account_max_age: seconds, 0 = no limit (default) */
+	long account_max_age;       /* account_max_age: seconds, 0 = no limit (default), up to 3650d */
 	bool nss_preauth;           /* nss_preauth: default no */
 	/* issuers in file order */
 	struct pj_issuer *issuers;

@@ -36,10 +36,10 @@ static pj_status check_owner_mode(const struct stat *st, const char *path, struc
 {
 	if (st->st_uid != 0)
 		return pj_fail(err, PJ_ERR_CONFIG, "%s: not owned by root (uid %lu)", path,
-			       (unsigned long)st->st_uid);
+		               (unsigned long)st->st_uid);
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
 		return pj_fail(err, PJ_ERR_CONFIG, "%s: is writable by group or others (mode %04o)", path,
-			       (unsigned)(st->st_mode & 07777));
+		               (unsigned)(st->st_mode & 07777));
 	return PJ_OK;
 }
 
@@ -85,8 +85,8 @@ out:
 }
 
 /* Reads fd to EOF into a buffer of at most max_size bytes; one byte more means the file is too large. */
-static pj_status read_bounded(int fd, const char *path, size_t max_size, size_t hint, char **data, size_t *len,
-			      struct pj_error *err)
+static pj_status read_bounded(int fd, const char *path, size_t max_size, size_t hint, char **data,
+                              size_t *len, struct pj_error *err)
 {
 	size_t cap, used = 0;
 	char *buf, *nbuf;
@@ -135,7 +135,8 @@ pj_status trusted_file_read(const char *path, size_t max_size, char **data, size
 
 	*data = NULL;
 	*len = 0;
-	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before we can refuse it. */
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before we can refuse it.
+	 */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return open_failure(path, errno, err);
@@ -182,7 +183,8 @@ static int create_temp(const char *path, mode_t mode, char *tmp, size_t tmplen)
 	for (int i = 0; i < TMP_NAME_TRIES; i++) {
 		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return -1;
-		n = snprintf(tmp, tmplen, "%s.tmp.%ld.%016llx", path, (long)getpid(), (unsigned long long)rnd);
+		n = snprintf(tmp, tmplen, "%s.tmp.%ld.%016llx", path, (long)getpid(),
+		             (unsigned long long)rnd);
 		if (n < 0 || (size_t)n >= tmplen) {
 			errno = ENAMETOOLONG;
 			return -1;
@@ -227,7 +229,8 @@ pj_status atomic_write_file(const char *path, const void *data, size_t len, mode
 	int fd, e;
 
 	if ((fd = create_temp(path, mode, tmp, sizeof(tmp))) < 0)
-		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot create a temporary file: %s", path,
+		               strerror(errno));
 	/* fchmod: the mode given to open was narrowed by the umask. */
 	if (write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
 		e = errno;
@@ -240,12 +243,14 @@ pj_status atomic_write_file(const char *path, const void *data, size_t len, mode
 		goto out;
 	}
 	if (rename(tmp, path) != 0) {
-		pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+		pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot rename %s into place: %s", path, tmp,
+		        strerror(errno));
 		goto out;
 	}
 	/* The new content is in place; a failed directory sync is reported but leaves nothing to clean up. */
 	if (sync_parent_dir(path) != 0)
-		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot sync its directory: %s", path, strerror(errno));
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot sync its directory: %s", path,
+		               strerror(errno));
 	return PJ_OK;
 out:
 	unlink(tmp);

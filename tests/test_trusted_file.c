@@ -1,4 +1,5 @@
-/* test_trusted_file.c: trusted_file_read, trusted_dir_check and atomic_write_file against real files (as root). */
+/* test_trusted_file.c: trusted_file_read, trusted_dir_check and atomic_write_file against real files (as
+ * root). */
 #include "config.h"
 
 #include <dirent.h>
@@ -121,9 +122,11 @@ static void test_read(void)
 	refused(p("big"), 1024, PJ_ERR_CONFIG, "larger than 1024 bytes", "oversize file");
 
 	make_file(p("gw"), "x", 0664, 0);
-	refused(p("gw"), 1024, PJ_ERR_CONFIG, "writable by group or others (mode 0664)", "group-writable 0664");
+	refused(p("gw"), 1024, PJ_ERR_CONFIG, "writable by group or others (mode 0664)",
+	        "group-writable 0664");
 	make_file(p("ow"), "x", 0646, 0);
-	refused(p("ow"), 1024, PJ_ERR_CONFIG, "writable by group or others (mode 0646)", "other-writable 0646");
+	refused(p("ow"), 1024, PJ_ERR_CONFIG, "writable by group or others (mode 0646)",
+	        "other-writable 0646");
 	make_file(p("user"), "x", 0644, 1000);
 	refused(p("user"), 1024, PJ_ERR_CONFIG, "not owned by root (uid 1000)", "owned by uid 1000");
 
@@ -139,7 +142,8 @@ static void test_read(void)
 	/* Without O_NONBLOCK at open this would hang (the alarm in main turns that into a failure). */
 	refused(p("fifo"), 1024, PJ_ERR_CONFIG, "is not a regular file", "fifo, without blocking");
 
-	refused(p("missing"), 1024, PJ_ERR_CONFIG, "cannot be opened: No such file or directory", "missing file");
+	refused(p("missing"), 1024, PJ_ERR_CONFIG, "cannot be opened: No such file or directory",
+	        "missing file");
 
 	ok(trusted_file_check_fd(-1, "bad-fd", &err) == PJ_ERR_SYSTEM, "check_fd on a bad descriptor fails");
 }
@@ -182,19 +186,21 @@ static void test_atomic_write(void)
 	ok(atomic_write_file(p("w/f"), "first", 5, 0644, &err) == PJ_OK, "atomic_write_file creates a file");
 	ok(stat(p("w/f"), &st) == 0 && (st.st_mode & 07777) == 0644 && S_ISREG(st.st_mode),
 	   "file has the requested mode 0644 despite umask 077");
-	ok(trusted_file_read(p("w/f"), 100, &data, &len, &err) == PJ_OK && len == 5 && memcmp(data, "first", 5) == 0,
+	ok(trusted_file_read(p("w/f"), 100, &data, &len, &err) == PJ_OK && len == 5 &&
+	       memcmp(data, "first", 5) == 0,
 	   "content written and trusted");
 	free(data);
 
-	ok(atomic_write_file(p("w/f"), "second!", 7, 0600, &err) == PJ_OK, "atomic_write_file replaces a file");
+	ok(atomic_write_file(p("w/f"), "second!", 7, 0600, &err) == PJ_OK,
+	   "atomic_write_file replaces a file");
 	ok(trusted_file_read(p("w/f"), 100, &data, &len, &err) == PJ_OK && len == 7 &&
-		   memcmp(data, "second!", 7) == 0,
+	       memcmp(data, "second!", 7) == 0,
 	   "old content fully replaced");
 	free(data);
 	ok(stat(p("w/f"), &st) == 0 && (st.st_mode & 07777) == 0600, "replacement has the new mode 0600");
 
 	ok(atomic_write_file(p("w/empty"), "", 0, 0644, &err) == PJ_OK && stat(p("w/empty"), &st) == 0 &&
-		   st.st_size == 0,
+	       st.st_size == 0,
 	   "empty content writes an empty file");
 	ok(count_temps(p("w")) == 0, "no temp file left after successful writes");
 
@@ -216,9 +222,10 @@ static void test_atomic_write(void)
 	if (symlink(p("victim"), p("w/ln")) != 0)
 		printf("Bail out! symlink: %s\n", strerror(errno));
 	ok(atomic_write_file(p("w/ln"), "new", 3, 0644, &err) == PJ_OK && lstat(p("w/ln"), &st) == 0 &&
-		   S_ISREG(st.st_mode),
+	       S_ISREG(st.st_mode),
 	   "a symlink at the target is replaced by a regular file");
-	ok(trusted_file_read(p("victim"), 100, &data, &len, &err) == PJ_OK && len == 6, "symlink target untouched");
+	ok(trusted_file_read(p("victim"), 100, &data, &len, &err) == PJ_OK && len == 6,
+	   "symlink target untouched");
 	free(data);
 	umask(022);
 }
