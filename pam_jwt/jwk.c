@@ -133,7 +133,8 @@ static EVP_PKEY *pkey_fromdata(const char *name, OSSL_PARAM_BLD *bld)
 		goto out;
 	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL)) == NULL)
 		goto out;
-	if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		pkey = NULL;
 out:
 	EVP_PKEY_CTX_free(ctx);
@@ -187,7 +188,8 @@ static pj_status jwk_build_rsa(json_object *obj, struct jwk *key)
 	r = PJ_ERR_NOMEM;
 	if ((bn_n = BN_bin2bn(n, (int)nlen, NULL)) == NULL || (bn_e = BN_bin2bn(e, (int)elen, NULL)) == NULL)
 		goto out;
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
 		goto out;
 	if ((key->pkey = pkey_fromdata("RSA", bld)) == NULL) {
@@ -457,7 +459,8 @@ pj_status jwk_set_parse(const char *json, size_t len, struct jwk_set **out, stru
 		r = pj_fail(err, PJ_ERR_TOKEN, "JWKS: %zu keys, more than %d", n, JWKS_MAX_KEYS);
 		goto out;
 	}
-	if ((set = calloc(1, sizeof(*set))) == NULL || (set->keys = calloc(n + 1, sizeof(*set->keys))) == NULL) {
+	if ((set = calloc(1, sizeof(*set))) == NULL ||
+	    (set->keys = calloc(n + 1, sizeof(*set->keys))) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "JWKS: out of memory");
 		goto out;
 	}
@@ -566,8 +569,8 @@ static pj_status jwk_select_kid(const struct jwk_set *set, const struct jws_alg 
 		return PJ_OK;
 	}
 	if (unusable != NULL)
-		return pj_fail(err, PJ_ERR_TOKEN, "key kid=%s is not usable: %s", kid_show(kid, kb, sizeof(kb)),
-			       unusable->skip_reason);
+		return pj_fail(err, PJ_ERR_TOKEN, "key kid=%s is not usable: %s",
+			       kid_show(kid, kb, sizeof(kb)), unusable->skip_reason);
 	return pj_fail(err, PJ_ERR_TOKEN, "no key with kid=%s in the JWKS", kid_show(kid, kb, sizeof(kb)));
 }
 

@@ -193,7 +193,8 @@ static unsigned char *rsa_part(EVP_PKEY *k, const char *name, size_t *len)
 	return b;
 }
 
-static char *rsa_jwk_raw(const char *kid, const unsigned char *n, size_t nlen, const unsigned char *e, size_t elen)
+static char *rsa_jwk_raw(const char *kid, const unsigned char *n, size_t nlen, const unsigned char *e,
+			 size_t elen)
 {
 	return keep(tk_strf("{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"}", kid, b64(n, nlen),
 			    b64(e, elen)));
@@ -204,7 +205,8 @@ static size_t ec_point(EVP_PKEY *k, unsigned char *buf, size_t buflen)
 {
 	size_t len = 0;
 
-	if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, buf, buflen, &len) != 1 || buf[0] != 4)
+	if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, buf, buflen, &len) != 1 ||
+	    buf[0] != 4)
 		exit(2);
 	return len;
 }
@@ -212,13 +214,14 @@ static size_t ec_point(EVP_PKEY *k, unsigned char *buf, size_t buflen)
 static char *ec_jwk_raw(const char *kid, const char *crv, const unsigned char *x, size_t xlen,
 			const unsigned char *y, size_t ylen)
 {
-	return keep(tk_strf("{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", kid, crv,
-			    b64(x, xlen), b64(y, ylen)));
+	return keep(tk_strf("{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", kid,
+			    crv, b64(x, xlen), b64(y, ylen)));
 }
 
 static char *okp_jwk_raw(const char *kid, const char *crv, const unsigned char *x, size_t xlen)
 {
-	return keep(tk_strf("{\"kty\":\"OKP\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\"}", kid, crv, b64(x, xlen)));
+	return keep(
+	    tk_strf("{\"kty\":\"OKP\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\"}", kid, crv, b64(x, xlen)));
 }
 
 static void test_document(void)
@@ -277,21 +280,23 @@ static void test_rsa(void)
 	memset(big, 0xff, sizeof(big));
 	big[0] = 0x01; /* 16385 bits, odd */
 
-	set = parse(jwks(jwk_of(k1024, "r1024", NULL, NULL), jwk_of(k2048, "r2048", NULL, NULL),
-			 rsa_jwk_raw("lz", n0, nlen + 1, e, elen), rsa_jwk_raw("huge", big, sizeof(big), e, elen),
-			 rsa_jwk_raw("e9", n, nlen, e9, sizeof(e9)), rsa_jwk_raw("e8", n, nlen, e8, sizeof(e8)),
-			 rsa_jwk_raw("eeven", n, nlen, e_even, sizeof(e_even)),
-			 rsa_jwk_raw("eone", n, nlen, e_one, sizeof(e_one)),
-			 rsa_jwk_raw("elz", n, nlen, e_lz, sizeof(e_lz)),
-			 "{\"kty\":\"RSA\",\"kid\":\"noe\",\"n\":\"AQAB\"}",
-			 "{\"kty\":\"RSA\",\"kid\":\"nnum\",\"n\":5,\"e\":\"AQAB\"}",
-			 "{\"kty\":\"RSA\",\"kid\":\"nb64\",\"n\":\"a+b/\",\"e\":\"AQAB\"}",
-			 "{\"kty\":\"RSA\",\"kid\":\"nempty\",\"n\":\"\",\"e\":\"AQAB\"}", NULL));
+	set = parse(
+	    jwks(jwk_of(k1024, "r1024", NULL, NULL), jwk_of(k2048, "r2048", NULL, NULL),
+		 rsa_jwk_raw("lz", n0, nlen + 1, e, elen), rsa_jwk_raw("huge", big, sizeof(big), e, elen),
+		 rsa_jwk_raw("e9", n, nlen, e9, sizeof(e9)), rsa_jwk_raw("e8", n, nlen, e8, sizeof(e8)),
+		 rsa_jwk_raw("eeven", n, nlen, e_even, sizeof(e_even)),
+		 rsa_jwk_raw("eone", n, nlen, e_one, sizeof(e_one)),
+		 rsa_jwk_raw("elz", n, nlen, e_lz, sizeof(e_lz)),
+		 "{\"kty\":\"RSA\",\"kid\":\"noe\",\"n\":\"AQAB\"}",
+		 "{\"kty\":\"RSA\",\"kid\":\"nnum\",\"n\":5,\"e\":\"AQAB\"}",
+		 "{\"kty\":\"RSA\",\"kid\":\"nb64\",\"n\":\"a+b/\",\"e\":\"AQAB\"}",
+		 "{\"kty\":\"RSA\",\"kid\":\"nempty\",\"n\":\"\",\"e\":\"AQAB\"}", NULL));
 	ok(set != NULL && set->n_keys == 13, "RSA set parses with every entry kept");
 	ok(skipped(set, "r1024", "under 2048"), "RSA 1024-bit key is unusable");
 	ok(by_kid(set, "r1024") && by_kid(set, "r1024")->bits == 1024, "its size is kept for status output");
 	ok(usable(set, "r2048") && by_kid(set, "r2048")->bits == 2048, "RSA 2048-bit key is usable");
-	ok(refuses(set, JWS_RS256, "r1024", "under 2048"), "selecting the 1024-bit key is refused with its reason");
+	ok(refuses(set, JWS_RS256, "r1024", "under 2048"),
+	   "selecting the 1024-bit key is refused with its reason");
 	ok(selects(set, JWS_RS256, "r2048", "r2048"), "the 2048-bit key is selected for RS256");
 	ok(selects(set, JWS_PS512, "r2048", "r2048"), "the 2048-bit key is selected for PS512");
 	ok(skipped(set, "lz", "leading zero"), "n with a leading zero octet is unusable");
@@ -362,7 +367,8 @@ static void test_ec(void)
 				ok(refuses(set, algs[j], kids[i], want), "%s key refused for %s", crvs[i],
 				   A(algs[j])->name);
 		}
-		ok(refuses(set, JWS_RS256, kids[i], "is EC, token alg RS256"), "%s key refused for RS256", crvs[i]);
+		ok(refuses(set, JWS_RS256, kids[i], "is EC, token alg RS256"), "%s key refused for RS256",
+		   crvs[i]);
 		ok(refuses(set, JWS_EDDSA, kids[i], "token alg EdDSA"), "%s key refused for EdDSA", crvs[i]);
 	}
 	ok(by_kid(set, "p521") && by_kid(set, "p521")->bits == 521, "P-521 key reports 521 bits");
@@ -384,23 +390,27 @@ static void test_ec(void)
 static void test_okp_and_unsupported(void)
 {
 	EVP_PKEY *ed = gen(JWS_EDDSA), *p256 = gen(JWS_ES256);
-	EVP_PKEY *x25519 = EVP_PKEY_Q_keygen(NULL, NULL, "X25519"), *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+	EVP_PKEY *x25519 = EVP_PKEY_Q_keygen(NULL, NULL, "X25519"),
+		 *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
 	unsigned char raw[57];
 	size_t len = sizeof(raw);
 	char *xj, *e448j, *ed31;
 	struct jwk_set *set;
 
-	ok(x25519 != NULL && EVP_PKEY_get_raw_public_key(x25519, raw, &len) == 1 && len == 32, "X25519 key made");
+	ok(x25519 != NULL && EVP_PKEY_get_raw_public_key(x25519, raw, &len) == 1 && len == 32,
+	   "X25519 key made");
 	xj = okp_jwk_raw("x25519", "X25519", raw, 32);
 	ed31 = okp_jwk_raw("ed31", "Ed25519", raw, 31);
 	len = sizeof(raw);
-	ok(ed448 != NULL && EVP_PKEY_get_raw_public_key(ed448, raw, &len) == 1 && len == 57, "Ed448 key made");
+	ok(ed448 != NULL && EVP_PKEY_get_raw_public_key(ed448, raw, &len) == 1 && len == 57,
+	   "Ed448 key made");
 	e448j = okp_jwk_raw("ed448", "Ed448", raw, 57);
 
-	set = parse(jwks(xj, jwk_of(ed, "ed", NULL, NULL), e448j, "{\"kty\":\"oct\",\"kid\":\"oct\",\"k\":\"c2VjcmV0\"}",
-			 jwk_of(p256, "p256", NULL, NULL), "{\"kty\":\"XYZ\",\"kid\":\"xyz\"}",
-			 "{\"kid\":\"nokty\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", "{\"kty\":7,\"kid\":\"ktynum\"}", ed31,
-			 "{\"kty\":\"OKP\",\"kid\":\"okpnocrv\",\"x\":\"AAAA\"}", "17", "\"str\"", "[]", "null", NULL));
+	set = parse(jwks(
+	    xj, jwk_of(ed, "ed", NULL, NULL), e448j, "{\"kty\":\"oct\",\"kid\":\"oct\",\"k\":\"c2VjcmV0\"}",
+	    jwk_of(p256, "p256", NULL, NULL), "{\"kty\":\"XYZ\",\"kid\":\"xyz\"}",
+	    "{\"kid\":\"nokty\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", "{\"kty\":7,\"kid\":\"ktynum\"}", ed31,
+	    "{\"kty\":\"OKP\",\"kid\":\"okpnocrv\",\"x\":\"AAAA\"}", "17", "\"str\"", "[]", "null", NULL));
 	ok(set != NULL && set->n_keys == 14, "mixed set parses with every entry kept");
 	ok(usable(set, "ed"), "Ed25519 key is usable");
 	ok(selects(set, JWS_EDDSA, "ed", "ed"), "Ed25519 key selected for EdDSA");
@@ -417,7 +427,8 @@ static void test_okp_and_unsupported(void)
 	for (size_t i = 10; set != NULL && i < 14; i++)
 		ok(!set->keys[i].usable && strstr(set->keys[i].skip_reason, "not a JSON object"),
 		   "entry %zu (not an object) is unusable", i);
-	ok(usable(set, "p256") && selects(set, JWS_ES256, "p256", "p256"), "the P-256 key in the same set is usable");
+	ok(usable(set, "p256") && selects(set, JWS_ES256, "p256", "p256"),
+	   "the P-256 key in the same set is usable");
 	ok(selects(set, JWS_EDDSA, NULL, "ed"), "without kid the one Ed25519 key is selected");
 	ok(selects(set, JWS_ES256, NULL, "p256"), "without kid the one P-256 key is selected");
 	ok(refuses(set, JWS_ES256, "x25519", "not usable"), "selecting the X25519 kid is refused");
@@ -450,13 +461,15 @@ static void test_members(void)
 			 jwk_of(r, "opsempty", NULL, "\"key_ops\":[]"),
 			 jwk_of(r, "opsstring", NULL, "\"key_ops\":\"verify\""),
 			 jwk_of(r, "opsmixed", NULL, "\"key_ops\":[\"verify\",1]"),
-			 jwk_of(r, "priv", NULL, "\"d\":\"AQAB\""), jwk_of(p256, "ecpriv", NULL, "\"d\":\"AQAB\""),
+			 jwk_of(r, "priv", NULL, "\"d\":\"AQAB\""),
+			 jwk_of(p256, "ecpriv", NULL, "\"d\":\"AQAB\""),
 			 jwk_of(r, "privp", NULL, "\"p\":\"AQAB\""), jwk_of(r, kid256, NULL, NULL),
 			 jwk_of(r, kid257, NULL, NULL), jwk_of(r, "algnum", NULL, "\"alg\":5"),
 			 "{\"kty\":\"RSA\",\"kid\":5}", NULL));
 	ok(set != NULL && set->n_keys == 21, "member-rule set parses");
 	ok(selects(set, JWS_RS256, "rs256", "rs256"), "a key with alg RS256 is selected for RS256");
-	ok(refuses(set, JWS_PS256, "rs256", "is for alg RS256, token alg PS256"), "... and refused for PS256");
+	ok(refuses(set, JWS_PS256, "rs256", "is for alg RS256, token alg PS256"),
+	   "... and refused for PS256");
 	ok(refuses(set, JWS_RS384, "rs256", "is for alg RS256"), "... and refused for RS384");
 	ok(selects(set, JWS_PS384, "ps384", "ps384"), "a key with alg PS384 is selected for PS384");
 	ok(refuses(set, JWS_RS256, "ps384", "is for alg PS384"), "... and refused for RS256");
@@ -483,7 +496,8 @@ static void test_members(void)
 		   strstr(set->keys[18].skip_reason, "longer than 256"),
 	   "a kid of 257 bytes is unusable");
 	ok(refuses(set, JWS_RS256, kid257, "no key with kid"), "... and never selected");
-	ok(set != NULL && !set->keys[20].usable && strstr(set->keys[20].skip_reason, "\"kid\" is not a string"),
+	ok(set != NULL && !set->keys[20].usable &&
+	       strstr(set->keys[20].skip_reason, "\"kid\" is not a string"),
 	   "kid as a number is unusable");
 	jwk_set_free(set);
 	EVP_PKEY_free(r);
@@ -513,7 +527,8 @@ static void test_selection(void)
 
 	/* a duplicated kid where one copy was unusable anyway still blocks the usable one */
 	set = parse(jwks(jwk_of(r1, "dup2", NULL, NULL), jwk_of(r2, "dup2", NULL, "\"use\":\"enc\""), NULL));
-	ok(refuses(set, JWS_RS256, "dup2", "kid listed twice"), "a duplicate with an unusable twin is refused");
+	ok(refuses(set, JWS_RS256, "dup2", "kid listed twice"),
+	   "a duplicate with an unusable twin is refused");
 	jwk_set_free(set);
 
 	/* without kid: exactly one fitting key */
@@ -526,9 +541,10 @@ static void test_selection(void)
 	ok(!jwk_set_has_kid(set, NULL), "has_kid is false for no kid");
 	jwk_set_free(set);
 
-	set = parse(jwks(jwk_of(r1, "a", NULL, NULL), jwk_of(r2, "b", NULL, NULL), jwk_of(p256, "c", NULL, NULL),
-			 NULL));
-	ok(refuses(set, JWS_RS256, NULL, "no kid and 2 keys fit"), "without kid and two fitting keys: refused");
+	set = parse(jwks(jwk_of(r1, "a", NULL, NULL), jwk_of(r2, "b", NULL, NULL),
+			 jwk_of(p256, "c", NULL, NULL), NULL));
+	ok(refuses(set, JWS_RS256, NULL, "no kid and 2 keys fit"),
+	   "without kid and two fitting keys: refused");
 	ok(selects(set, JWS_RS256, "b", "b"), "... while the kid picks one");
 	ok(selects(set, JWS_ES256, NULL, "c"), "... and the one EC key is still found without kid");
 	jwk_set_free(set);
@@ -572,7 +588,8 @@ static void test_realistic(void)
 	for (int i = 0; i < JWS_ALG_COUNT; i++) {
 		keys[i] = gen((enum jws_alg_id)i);
 		/* half of them carry "alg" and "use", as IdPs publish them */
-		jwk_text[i] = jwk_of(keys[i], A(i)->name, i % 2 ? A(i)->name : NULL, i % 2 ? "\"use\":\"sig\"" : NULL);
+		jwk_text[i] =
+		    jwk_of(keys[i], A(i)->name, i % 2 ? A(i)->name : NULL, i % 2 ? "\"use\":\"sig\"" : NULL);
 		total += strlen(jwk_text[i]) + 1;
 	}
 	doc = keep(calloc(1, total));
@@ -590,14 +607,17 @@ static void test_realistic(void)
 		size_t siglen = 0;
 		bool good = false, bad = false;
 
-		ok(selects(set, (enum jws_alg_id)i, A(i)->name, A(i)->name), "%s selects its key", A(i)->name);
+		ok(selects(set, (enum jws_alg_id)i, A(i)->name, A(i)->name), "%s selects its key",
+		   A(i)->name);
 		if (jwk_set_select(set, A(i), A(i)->name, &k, &err) != PJ_OK)
 			continue;
 		sig = tk_sign_bytes((enum jws_alg_id)i, keys[i], data, sizeof(data) - 1, &siglen);
 		if (sig != NULL) {
-			good = jws_sig_verify(A(i), k->pkey, data, sizeof(data) - 1, sig, siglen, &err) == PJ_OK;
+			good =
+			    jws_sig_verify(A(i), k->pkey, data, sizeof(data) - 1, sig, siglen, &err) == PJ_OK;
 			sig[0] ^= 0x40;
-			bad = jws_sig_verify(A(i), k->pkey, data, sizeof(data) - 1, sig, siglen, &err) == PJ_OK;
+			bad =
+			    jws_sig_verify(A(i), k->pkey, data, sizeof(data) - 1, sig, siglen, &err) == PJ_OK;
 			free(sig);
 		}
 		ok(good, "%s: the JWKS key verifies a signature made with the private key", A(i)->name);
@@ -612,9 +632,10 @@ static void test_realistic(void)
 		bool verified = true;
 
 		if (jwk_set_select(set, A(JWS_RS256), "RS256", &k, &err) == PJ_OK &&
-		    (sig = tk_sign_bytes(JWS_RS256, keys[JWS_RS384], data, sizeof(data) - 1, &siglen)) != NULL) {
-			verified = jws_sig_verify(A(JWS_RS256), k->pkey, data, sizeof(data) - 1, sig, siglen, &err) ==
-				   PJ_OK;
+		    (sig = tk_sign_bytes(JWS_RS256, keys[JWS_RS384], data, sizeof(data) - 1, &siglen)) !=
+			NULL) {
+			verified = jws_sig_verify(A(JWS_RS256), k->pkey, data, sizeof(data) - 1, sig, siglen,
+						  &err) == PJ_OK;
 			free(sig);
 		}
 		ok(!verified, "the RS256 key does not verify a signature from the RS384 key");
