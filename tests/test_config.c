@@ -319,6 +319,7 @@ static void test_long_lines(void)
 static void test_syntax_errors(void)
 {
 	static const char nul[] = "[global]\nleeway = 1\0\n" ISS_A;
+	struct pj_config *cfg;
 
 	bad("[global]\nleeway 60\n" ISS_A, 2, "expected \"key = value\"", "line without '='");
 	bad("[global]\n= 60\n" ISS_A, 2, "no key before '='", "line with no key");
@@ -332,6 +333,11 @@ static void test_syntax_errors(void)
 	bad("[global]\nleeway =\n" ISS_A, 2, "leeway: empty value", "empty value");
 	bad("[global]\nleeway = 5 # five\n" ISS_A, 2, "comments must be on a line of their own",
 	    "trailing comment");
+	bad("[global]\nleeway = 5\t#five\n" ISS_A, 2, "comments must be on a line of their own",
+	    "trailing comment after a tab");
+	cfg = parse_ok(ISS_A "groups_allow = #wheel\n", "'#' inside a value is not a comment");
+	ok(cfg != NULL && streq(cfg->issuers[0].groups_allow[0], "#wheel"), "value \"#wheel\" kept");
+	config_free(cfg);
 	bad("; ini comment\n" ISS_A, 1, "expected \"key = value\"", "';' is not a comment");
 	bad("[global\n" ISS_A, 1, "does not end with ']'", "unterminated section header");
 	bad("[globals]\n" ISS_A, 1, "unknown section [globals]", "unknown section");
