@@ -1,0 +1,164 @@
+/* cli_jwks.c: `pam-jwt jwks status` shows each issuer's keys and cache state; `pam-jwt jwks refresh` fetches. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_jwks.h"
+#include "keystore.h"
+#include "log.h"
+
+static void cli_emit(void *arg, int priority, const char *message)
+{
+	const char *level = priority <= LOG_ERR ? "error" : priority <= LOG_WARNING ? "warning" : "info";
+
+	(void)arg;
+	fprintf(stderr, "pam-jwt: %s: %s\n", level, message);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: pam-jwt jwks status [--issuer NAME]\n"
+			"       pam-jwt jwks refresh [--issuer NAME]\n");
+}
+
+/* Text from the IdP or the cache, printed escaped. */
+static const char *esc(char *buf, size_t len, const char *s)
+{
+	if (s == NULL)
+		return "-";
+	return pj_escape(buf, len, s, strlen(s));
+}
+
+static const char *fmt_time(char *buf, size_t len, time_t t, time_t now)
+{
+	struct tm tm;
+	char when[32];
+
+	if (t == 0)
+		return "never";
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld", (long long)t);
+	if (t <= now)
+		snprintf(buf, len, "%s (%lld s ago)", when, (long long)(now - t));
+	else
+		snprintf(buf, len, "%s (in %lld s)", when, (long long)(t - now));
+	return buf;
+}
+
+static void print_keys(const struct jwk_set *set)
+{
+	char kid[JWK_KID_MAX * 4 + 1], kty[64], alg[64];
+
+	if (set == NULL) {
+		printf("  keys: none\n");
+		return;
+	}
+	printf("  keys: %zu\n", set->n_keys);
+	for (size_t i = 0; i < set->n_keys; i++) {
+		const struct jwk *k = &set->keys[i];
+
+		printf("    kid=%s kty=%s alg=%s size=%d %s%s\n", esc(kid, sizeof(kid), k->kid),
+		       esc(kty, sizeof(kty), k->kty), esc(alg, sizeof(alg), k->alg), k->bits,
+		       k->usable ? "usable" : "not usable: ", k->usable ? "" : k->skip_reason);
+	}
+}
+
+static int status_one(const struct pj_config *cfg, const struct pj_issuer *iss, const struct pj_log *log,
+		      time_t now)
+{
+	struct keystore_info info;
+	struct pj_error err;
+	char buf[PJ_REASON_MAX * 4 + 1], tbuf[96];
+	pj_status r;
+
+	pj_error_clear(&err);
+	r = keystore_info_get(cfg, iss, now, log, &info, &err);
+	printf("issuer %s (%s)\n", iss->name, esc(buf, sizeof(buf), iss->issuer));
+	printf("  source: %s\n", esc(buf, sizeof(buf), info.source));
+	if (info.url != NULL)
+		printf("  url: %s\n", esc(buf, sizeof(buf), info.url));
+	printf("  fetched at: %s\n", fmt_time(tbuf, sizeof(tbuf), info.fetched_at, now));
+	if (iss->jwks_file == NULL) {
+		printf("  fresh until: %s\n", fmt_time(tbuf, sizeof(tbuf), info.fresh_until, now));
+		printf("  last attempt: %s\n", fmt_time(tbuf, sizeof(tbuf), info.last_attempt, now));
+	}
+	printf("  last error: %s\n", info.last_error != NULL ? esc(buf, sizeof(buf), info.last_error) : "none");
+	if (r == PJ_OK)
+		printf("  state: %s\n", iss->jwks_file != NULL || now < info.fresh_until ? "ok" : "stale, still served");
+	else
+		printf("  state: unusable: %s\n", esc(buf, sizeof(buf), err.reason));
+	print_keys(info.set);
+	keystore_info_free(&info);
+	return r == PJ_OK ? 0 : 1;
+}
+
+static int refresh_one(const struct pj_config *cfg, const struct pj_issuer *iss, const struct pj_log *log,
+		       time_t now)
+{
+	struct keystore_info info;
+	struct pj_error err;
+	char buf[PJ_REASON_MAX * 4 + 1], tbuf[96];
+	size_t usable = 0;
+
+	pj_error_clear(&err);
+	if (keystore_refresh(cfg, iss, now, log, &err) != PJ_OK) {
+		fprintf(stderr, "pam-jwt: issuer %s: refresh failed: %s\n", iss->name,
+			esc(buf, sizeof(buf), err.reason));
+		return 1;
+	}
+	keystore_info_get(cfg, iss, now, log, &info, &err);
+	for (size_t i = 0; info.set != NULL && i < info.set->n_keys; i++)
+		usable += info.set->keys[i].usable;
+	printf("issuer %s: %zu keys (%zu usable) from %s, fresh until %s\n", iss->name,
+	       info.set != NULL ? info.set->n_keys : 0, usable,
+	       esc(buf, sizeof(buf), info.url != NULL ? info.url : info.source),
+	       iss->jwks_file != NULL ? "the file changes" : fmt_time(tbuf, sizeof(tbuf), info.fresh_until, now));
+	keystore_info_free(&info);
+	return 0;
+}
+
+int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
+{
+	struct pj_log log = {.emit = cli_emit, .arg = NULL, .debug = false};
+	const char *only = NULL, *cmd;
+	time_t now = time(NULL);
+	int rc = 0, found = 0;
+	int i = 1;
+
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	cmd = argv[i++];
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "--issuer") == 0 && i + 1 < argc) {
+			only = argv[++i];
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "refresh") != 0) {
+		usage();
+		return 2;
+	}
+	for (size_t n = 0; n < cfg->n_issuers; n++) {
+		const struct pj_issuer *iss = &cfg->issuers[n];
+
+		if (only != NULL && strcmp(iss->name, only) != 0)
+			continue;
+		found++;
+		if (strcmp(cmd, "status") == 0)
+			rc |= status_one(cfg, iss, &log, now);
+		else
+			rc |= refresh_one(cfg, iss, &log, now);
+	}
+	if (found == 0) {
+		fprintf(stderr, "pam-jwt: no issuer%s%s in %s\n", only ? " named " : "", only ? only : "",
+			cfg->path != NULL ? cfg->path : "the configuration");
+		return 2;
+	}
+	return rc;
+}

@@ -1,0 +1,363 @@
+/* jwks_fetch.c: HTTPS GET of a JWKS or OIDC discovery document with libcurl (see jwks_fetch.h). */
+#include "config.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "json_strict.h"
+#include "jwks_fetch.h"
+
+#define JWKS_USER_AGENT "pam_jwt/" PACKAGE_VERSION
+#define JWKS_MAX_AGE_CAP (10L * 365 * 86400)
+
+/* libcurl is initialised only when a fetch is really needed: a login with a fresh cache never pays for it. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+static bool curl_initialised;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_initialised = curl_init_rc == CURLE_OK;
+}
+
+bool jwks_fetch_curl_initialised(void)
+{
+	return curl_initialised;
+}
+
+void jwks_http_opts_init(struct jwks_http_opts *o, const struct pj_issuer *iss)
+{
+	o->ca_file = iss->tls_ca_file;
+	o->proxy = iss->proxy;
+	o->connect_timeout = iss->http_connect_timeout > 0 ? iss->http_connect_timeout : 2;
+	o->timeout = iss->http_timeout > 0 ? iss->http_timeout : 5;
+	o->max_body = iss->http_max_body > 0 ? iss->http_max_body : 1024 * 1024;
+	o->allow_http_loopback = iss->insecure_allow_http_loopback;
+}
+
+void jwks_http_body_free(struct jwks_http_body *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+}
+
+static bool token_is(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && strncasecmp(s, word, len) == 0;
+}
+
+/* One directive, already trimmed: "max-age=N", "no-cache", "no-store" or anything else (ignored). */
+static void cache_directive(const char *s, size_t len, long *max_age)
+{
+	static const char prefix[] = "max-age=";
+	const size_t plen = sizeof(prefix) - 1;
+	long v = 0;
+
+	if (token_is(s, len, "no-cache") || token_is(s, len, "no-store")) {
+		*max_age = 0;
+		return;
+	}
+	if (len <= plen || strncasecmp(s, prefix, plen) != 0 || *max_age != -1)
+		return;
+	for (size_t i = plen; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return;
+		if (v < JWKS_MAX_AGE_CAP)
+			v = v * 10 + (s[i] - '0');
+	}
+	*max_age = v < JWKS_MAX_AGE_CAP ? v : JWKS_MAX_AGE_CAP;
+}
+
+void jwks_cache_control(const char *value, size_t len, long *max_age)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start, end;
+
+		while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
+			i++;
+		start = i;
+		while (i < len && value[i] != ',')
+			i++;
+		end = i;
+		while (end > start && isspace((unsigned char)value[end - 1]))
+			end--;
+		if (end > start)
+			cache_directive(value + start, end - start, max_age);
+	}
+}
+
+pj_status jwks_url_check(const char *url, bool allow_http_loopback, struct pj_error *err)
+{
+	char *scheme = NULL, *host = NULL;
+	CURLU *u;
+	pj_status r = PJ_OK;
+
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
+		return pj_fail(err, PJ_ERR_NO_KEYS, "libcurl initialisation failed");
+	if ((u = curl_url()) == NULL)
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+		r = pj_fail(err, PJ_ERR_NO_KEYS, "URL %s: not a valid absolute URL", url);
+		goto out;
+	}
+	if (strcmp(scheme, "https") == 0)
+		goto out;
+	if (strcmp(scheme, "http") == 0 && allow_http_loopback &&
+	    (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0))
+		goto out;
+	r = pj_fail(err, PJ_ERR_NO_KEYS, "URL %s: only https is allowed", url);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* Per-transfer state shared with the callbacks. */
+struct fetch_state {
+	char *buf;
+	size_t len, cap, max;
+	bool oversized;
+	bool nomem;
+	long max_age;
+};
+
+/* The body cap is enforced here: libcurl 7.88 does not enforce its own for bodies of unknown length. */
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct fetch_state *st = arg;
+	size_t n = size * nmemb;
+
+	if (n > st->max - st->len) {
+		st->oversized = true;
+		return 0;
+	}
+	if (st->len + n + 1 > st->cap) {
+		size_t cap = st->cap ? st->cap : 16384;
+		char *p;
+
+		while (cap < st->len + n + 1)
+			cap *= 2;
+		if (cap > st->max + 1)
+			cap = st->max + 1;
+		if ((p = realloc(st->buf, cap)) == NULL) {
+			st->nomem = true;
+			return 0;
+		}
+		st->buf = p;
+		st->cap = cap;
+	}
+	memcpy(st->buf + st->len, data, n);
+	st->len += n;
+	st->buf[st->len] = '\0';
+	return n;
+}
+
+/* Collects Cache-Control; a new status line (after 1xx or a proxy CONNECT) starts over. */
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "cache-control:";
+	const size_t nlen = sizeof(name) - 1;
+	struct fetch_state *st = arg;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+		st->max_age = -1;
+	else if (n > nlen && strncasecmp(data, name, nlen) == 0)
+		jwks_cache_control(data + nlen, n - nlen, &st->max_age);
+	return n;
+}
+
+#define SETOPT(h, opt, val)                                                                                  \
+	do {                                                                                                 \
+		if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK)                                       \
+			goto setopt_failed;                                                                  \
+	} while (0)
+
+/* Every option that makes the transfer safe; any that cannot be set aborts the fetch. */
+static pj_status fetch_setup(CURL *h, const struct jwks_http_opts *o, const char *url, struct fetch_state *st,
+			     struct curl_slist *hdrs, char *errbuf, struct pj_error *err)
+{
+	const char *protocols = o->allow_http_loopback ? "http,https" : "https";
+
+	SETOPT(h, CURLOPT_URL, url);
+	SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
+	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(h, CURLOPT_PROTOCOLS_STR, protocols);
+	SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(h, CURLOPT_MAXREDIRS, 0L);
+	SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (o->ca_file != NULL) {
+		/* a private CA replaces the system store rather than adding to it */
+		SETOPT(h, CURLOPT_CAINFO, o->ca_file);
+		SETOPT(h, CURLOPT_CAPATH, (char *)NULL);
+	}
+	if (o->proxy != NULL) {
+		SETOPT(h, CURLOPT_PROXY, o->proxy);
+		SETOPT(h, CURLOPT_NOPROXY, "");
+	} else {
+		/* "" disables proxies, including http_proxy/https_proxy/all_proxy from the environment */
+		SETOPT(h, CURLOPT_PROXY, "");
+		SETOPT(h, CURLOPT_NOPROXY, "*");
+	}
+	SETOPT(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout);
+	SETOPT(h, CURLOPT_TIMEOUT, o->timeout);
+	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
+	SETOPT(h, CURLOPT_USERAGENT, JWKS_USER_AGENT);
+	SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
+	SETOPT(h, CURLOPT_HTTPGET, 1L);
+	/* no CURLOPT_ACCEPT_ENCODING: an identity body cannot be a compression bomb */
+	SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(h, CURLOPT_WRITEDATA, st);
+	SETOPT(h, CURLOPT_HEADERFUNCTION, header_cb);
+	SETOPT(h, CURLOPT_HEADERDATA, st);
+	return PJ_OK;
+setopt_failed:
+	return pj_fail(err, PJ_ERR_NO_KEYS, "%s: libcurl refused an option", url);
+}
+
+static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts *o, const char *url,
+			      const struct fetch_state *st, const char *errbuf, struct pj_error *err)
+{
+	long status = 0;
+
+	if (st->nomem)
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	if (st->oversized || rc == CURLE_FILESIZE_EXCEEDED)
+		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: response larger than %zu bytes", url, o->max_body);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: timed out", url);
+	if (rc != CURLE_OK)
+		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300 && status < 400)
+		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: HTTP status %ld (redirects are not followed)", url,
+			       status);
+	if (status != 200)
+		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: HTTP status %ld", url, status);
+	return PJ_OK;
+}
+
+pj_status jwks_http_get(const struct jwks_http_opts *o, const char *url, struct jwks_http_body *out,
+			struct pj_error *err)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct fetch_state st = {.max = o->max_body, .max_age = -1};
+	struct curl_slist *hdrs = NULL;
+	CURL *h = NULL;
+	CURLcode rc;
+	pj_status r;
+
+	memset(out, 0, sizeof(*out));
+	out->max_age = -1;
+	if ((r = jwks_url_check(url, o->allow_http_loopback, err)) != PJ_OK)
+		return r;
+	if ((hdrs = curl_slist_append(NULL, "Accept: application/json, application/jwk-set+json")) == NULL ||
+	    (h = curl_easy_init()) == NULL) {
+		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = fetch_setup(h, o, url, &st, hdrs, errbuf, err)) != PJ_OK)
+		goto out;
+	rc = curl_easy_perform(h);
+	if ((r = fetch_result(h, rc, o, url, &st, errbuf, err)) != PJ_OK)
+		goto out;
+	if (st.buf == NULL && (st.buf = strdup("")) == NULL) {
+		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	out->data = st.buf;
+	out->len = st.len;
+	out->max_age = st.max_age;
+	st.buf = NULL;
+out:
+	free(st.buf);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	return r;
+}
+
+static pj_status discovery_url(const char *issuer, char **url, struct pj_error *err)
+{
+	size_t len = strlen(issuer);
+
+	/* OIDC Discovery 1.0 section 4: a terminating '/' of the issuer is removed before appending */
+	if (len > 0 && issuer[len - 1] == '/')
+		len--;
+	if (asprintf(url, "%.*s%s", (int)len, issuer, JWKS_DISCOVERY_PATH) < 0) {
+		*url = NULL;
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	}
+	return PJ_OK;
+}
+
+static pj_status discovery_parse(const struct jwks_http_opts *o, const char *issuer, const char *url,
+				 const struct jwks_http_body *body, char **jwks_uri, struct pj_error *err)
+{
+	struct pj_error jerr;
+	json_object *doc = NULL;
+	const char *s = NULL;
+	size_t slen = 0;
+	pj_status r;
+
+	pj_error_clear(&jerr);
+	if ((r = json_strict_parse_object(body->data, body->len, JSON_STRICT_DEFAULT_DEPTH, &doc, &jerr)) !=
+	    PJ_OK) {
+		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "%s: bad discovery document: %s", url,
+			    jerr.reason);
+		goto out;
+	}
+	if (json_get_string(doc, "issuer", &s, &slen) != JSON_GET_OK || slen != strlen(issuer) ||
+	    memcmp(s, issuer, slen) != 0) {
+		r = pj_fail(err, PJ_ERR_NO_KEYS, "%s: discovery document is for another issuer", url);
+		goto out;
+	}
+	if (json_get_string(doc, "jwks_uri", &s, &slen) != JSON_GET_OK || strlen(s) != slen) {
+		r = pj_fail(err, PJ_ERR_NO_KEYS, "%s: discovery document has no jwks_uri string", url);
+		goto out;
+	}
+	if ((r = jwks_url_check(s, o->allow_http_loopback, err)) != PJ_OK)
+		goto out;
+	if ((*jwks_uri = strdup(s)) == NULL)
+		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+out:
+	if (doc != NULL)
+		json_object_put(doc);
+	return r;
+}
+
+pj_status jwks_discover(const struct jwks_http_opts *o, const char *issuer, char **jwks_uri, struct pj_error *err)
+{
+	struct jwks_http_body body = {0};
+	char *url = NULL;
+	pj_status r;
+
+	*jwks_uri = NULL;
+	if ((r = discovery_url(issuer, &url, err)) != PJ_OK)
+		return r;
+	if ((r = jwks_http_get(o, url, &body, err)) != PJ_OK)
+		goto out;
+	r = discovery_parse(o, issuer, url, &body, jwks_uri, err);
+out:
+	jwks_http_body_free(&body);
+	free(url);
+	return r;
+}

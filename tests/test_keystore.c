@@ -1,0 +1,543 @@
+/* test_keystore.c: the key store without a server: jwks_file, cache files, Cache-Control, URL rules, serving
+ * from a warm or stale cache, rate limiting, outages and unprivileged callers (fetches fail fast on a closed
+ * loopback port). The HTTPS scenarios are in jwks_net.c, run by test_jwks_fetch.sh. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jwks_cache.h"
+#include "jwks_fetch.h"
+#include "keystore.h"
+#include "tap.h"
+#include "testkit.h"
+
+static char scratch[] = "/tmp/pam_jwt_ks.XXXXXX";
+static char logbuf[1 << 16];
+
+static void cap_emit(void *arg, int priority, const char *message)
+{
+	size_t used = strlen(logbuf);
+
+	(void)arg;
+	snprintf(logbuf + used, sizeof(logbuf) - used, "%d:%s\n", priority, message);
+}
+
+static const struct pj_log cap_log = {.emit = cap_emit, .arg = NULL, .debug = true};
+
+static bool logged(const char *needle)
+{
+	return strstr(logbuf, needle) != NULL;
+}
+
+static void issuer_init(struct pj_issuer *iss, const char *name)
+{
+	memset(iss, 0, sizeof(*iss));
+	iss->name = (char *)name;
+	iss->issuer = (char *)"https://idp.test";
+	iss->http_connect_timeout = 2;
+	iss->http_timeout = 5;
+	iss->http_max_body = 1024 * 1024;
+	iss->jwks_min_ttl = 300;
+	iss->jwks_max_ttl = 86400;
+	iss->jwks_refresh_interval = 60;
+	iss->jwks_max_stale = 604800;
+	iss->algorithms = JWS_ALG_BIT(JWS_ES256);
+}
+
+static char *path_in(const char *name)
+{
+	return tk_strf("%s/%s", scratch, name);
+}
+
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	if (fclose(f) != 0)
+		return -1;
+	return chmod(path, mode);
+}
+
+static char *read_all(const char *path)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* A JWKS text with one ES256 key per kid. */
+static char *jwks_of(EVP_PKEY *const *keys, const char *const *kids, size_t n)
+{
+	char *out = tk_strf("{\"keys\":[");
+
+	for (size_t i = 0; i < n; i++) {
+		char *jwk = tk_jwk_json(keys[i], kids[i], "ES256", NULL);
+		char *next = tk_strf("%s%s%s", out, i ? "," : "", jwk);
+
+		free(jwk);
+		free(out);
+		out = next;
+	}
+	char *done = tk_strf("%s]}", out);
+	free(out);
+	return done;
+}
+
+static EVP_PKEY *key_a, *key_b;
+
+static void test_file_source(void)
+{
+	struct pj_issuer iss;
+	const struct jwk_set *s1 = NULL, *s2 = NULL, *s3 = NULL;
+	struct keystore_ref *r1 = NULL, *r2 = NULL, *r3 = NULL;
+	struct pj_error err = {0};
+	char *path = path_in("jwks.json");
+	EVP_PKEY *ka[] = {key_a}, *kab[] = {key_a, key_b};
+	const char *kida[] = {"a"}, *kidab[] = {"a", "b"};
+	char *one = jwks_of(ka, kida, 1), *two = jwks_of(kab, kidab, 2);
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {1000000, 0}};
+
+	issuer_init(&iss, "file");
+	iss.jwks_file = path;
+	write_file(path, one, 0644);
+	ok(keystore_get(NULL, &iss, "a", time(NULL), &cap_log, &s1, &r1, &err) == PJ_OK && s1 != NULL &&
+		   s1->n_keys == 1,
+	   "jwks_file: loaded (%s)", err.reason);
+	ok(keystore_get(NULL, &iss, "a", time(NULL), &cap_log, &s2, &r2, &err) == PJ_OK && s2 == s1,
+	   "jwks_file: an unchanged file is parsed once (same set)");
+	keystore_release(r2);
+
+	write_file(path, two, 0644);
+	ok(keystore_get(NULL, &iss, "b", time(NULL), &cap_log, &s2, &r2, &err) == PJ_OK && s2 != s1 &&
+		   s2->n_keys == 2,
+	   "jwks_file: an edited file is reloaded");
+	ok(s1->n_keys == 1 && strcmp(s1->keys[0].kid, "a") == 0, "a replaced set stays alive for its holder");
+	keystore_flush();
+	ok(s2->n_keys == 2 && s2->keys[1].usable, "a flushed set stays alive for its holder");
+	keystore_release(r1);
+	keystore_release(r2);
+
+	/* same size, same inode, only the mtime moves: still noticed */
+	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_OK, "loaded again");
+	utimensat(AT_FDCWD, path, ts, 0);
+	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s3, &r3, &err) == PJ_OK && s3 != s1,
+	   "jwks_file: a changed mtime alone causes a reload");
+	keystore_release(r1);
+	keystore_release(r3);
+
+	chmod(path, 0666);
+	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS && r1 == NULL &&
+		   strstr(err.reason, "writable") != NULL,
+	   "jwks_file writable by others: no keys (%s)", err.reason);
+	unlink(path);
+	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS,
+	   "jwks_file missing: no keys (%s)", err.reason);
+	write_file(path, "{\"keys\":[", 0644);
+	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS,
+	   "jwks_file not JSON: no keys (%s)", err.reason);
+	{
+		EVP_PKEY *small = tk_keygen_rsa(1024);
+		char *jwk = tk_jwk_json(small, "small", NULL, NULL);
+		char *doc = tk_strf("{\"keys\":[%s]}", jwk);
+
+		write_file(path, doc, 0644);
+		ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS &&
+			   strstr(err.reason, "no usable key") != NULL,
+		   "jwks_file with only an unusable key: no keys (%s)", err.reason);
+		free(doc);
+		free(jwk);
+		EVP_PKEY_free(small);
+	}
+	keystore_flush();
+	free(one);
+	free(two);
+	free(path);
+}
+
+static long max_age_of(const char *v)
+{
+	long m = -1;
+
+	jwks_cache_control(v, strlen(v), &m);
+	return m;
+}
+
+static void test_cache_control(void)
+{
+	ok(max_age_of(" max-age=600") == 600, "Cache-Control max-age=600");
+	ok(max_age_of(" public, max-age=3600, must-revalidate\r\n") == 3600, "max-age among other directives");
+	ok(max_age_of(" MAX-AGE=42") == 42, "directive names are case-insensitive");
+	ok(max_age_of(" no-cache, max-age=600") == 0 && max_age_of(" max-age=600, no-store") == 0,
+	   "no-cache / no-store mean 0");
+	ok(max_age_of(" max-age=abc") == -1 && max_age_of(" max-age=") == -1 && max_age_of(" max-age=-5") == -1,
+	   "malformed max-age is ignored");
+	ok(max_age_of(" max-age=99999999999999999999999999") == 10L * 365 * 86400, "huge max-age is capped");
+	ok(max_age_of(" private") == -1, "no max-age: -1");
+}
+
+static void test_url_check(void)
+{
+	struct pj_error err = {0};
+
+	ok(jwks_url_check("https://idp.example.com/jwks", false, &err) == PJ_OK, "https URL allowed");
+	ok(jwks_url_check("http://idp.example.com/jwks", false, &err) == PJ_ERR_NO_KEYS, "http URL refused");
+	ok(jwks_url_check("http://127.0.0.1:8080/jwks", false, &err) == PJ_ERR_NO_KEYS,
+	   "http loopback refused without the insecure option");
+	ok(jwks_url_check("http://127.0.0.1:8080/jwks", true, &err) == PJ_OK &&
+		   jwks_url_check("http://[::1]:8080/jwks", true, &err) == PJ_OK,
+	   "http to 127.0.0.1 and [::1] allowed with the insecure option");
+	ok(jwks_url_check("http://localhost/jwks", true, &err) == PJ_ERR_NO_KEYS &&
+		   jwks_url_check("http://127.0.0.2/jwks", true, &err) == PJ_ERR_NO_KEYS &&
+		   jwks_url_check("http://example.com/jwks", true, &err) == PJ_ERR_NO_KEYS,
+	   "other http hosts refused even with the insecure option");
+	ok(jwks_url_check("ftp://idp.example.com/jwks", true, &err) == PJ_ERR_NO_KEYS &&
+		   jwks_url_check("file:///etc/passwd", true, &err) == PJ_ERR_NO_KEYS,
+	   "other schemes refused");
+	ok(jwks_url_check("not a url", false, &err) == PJ_ERR_NO_KEYS && jwks_url_check("", false, &err) != PJ_OK,
+	   "garbage refused");
+}
+
+static void test_cache_file(void)
+{
+	char buf[4096];
+	struct pj_error err = {0};
+	struct jwks_cache c = {0}, in = {
+		.source = (char *)"uri:https://idp.test/jwks",
+		.url = (char *)"https://idp.test/jwks",
+		.jwks = (char *)"{\"keys\":[]}\n\t\"\\",
+		.jwks_len = 15,
+		.fetched_at = 100,
+		.fresh_until = 400,
+		.last_attempt = 100,
+		.last_error = NULL,
+	};
+	char *path = path_in("c.json");
+	bool missing = false;
+
+	ok(jwks_cache_path("/d", "corp-idp_1.x", "json", buf, sizeof(buf), &err) == PJ_OK &&
+		   strcmp(buf, "/d/corp-idp_1.x.json") == 0,
+	   "cache file named after the issuer section");
+	ok(jwks_cache_path("/d", "a/b", "json", buf, sizeof(buf), &err) != PJ_OK &&
+		   jwks_cache_path("/d", "..", "json", buf, sizeof(buf), &err) != PJ_OK &&
+		   jwks_cache_path("/d", ".hidden", "json", buf, sizeof(buf), &err) != PJ_OK &&
+		   jwks_cache_path("/d", "", "json", buf, sizeof(buf), &err) != PJ_OK &&
+		   jwks_cache_path("/d", "a b", "json", buf, sizeof(buf), &err) != PJ_OK,
+	   "unsafe issuer names cannot name a cache file");
+
+	ok(jwks_cache_write(path, &in, &err) == PJ_OK, "cache written (%s)", err.reason);
+	{
+		struct stat st;
+
+		ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "cache file mode 0644");
+	}
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_OK && c.jwks_len == in.jwks_len &&
+		   memcmp(c.jwks, in.jwks, in.jwks_len) == 0 && c.fetched_at == 100 && c.fresh_until == 400 &&
+		   strcmp(c.url, in.url) == 0 && strcmp(c.source, in.source) == 0 && c.last_error == NULL,
+	   "cache read back byte for byte (%s)", err.reason);
+	jwks_cache_clear(&c);
+	ok(jwks_cache_read(path, 16, &c, &missing, &err) == PJ_ERR_NO_KEYS, "cache file over the size bound refused");
+	chmod(path, 0666);
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS && !missing &&
+		   strstr(err.reason, "writable") != NULL,
+	   "cache file writable by others refused (%s)", err.reason);
+	chmod(path, 0644);
+	chown(path, 1, 1);
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS && strstr(err.reason, "root") != NULL,
+	   "cache file not owned by root refused (%s)", err.reason);
+	chown(path, 0, 0);
+	chmod(scratch, 0777);
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
+	   "cache file in a world-writable directory refused (%s)", err.reason);
+	ok(jwks_cache_write(path, &in, &err) != PJ_OK, "and never written there");
+	chmod(scratch, 0755);
+	write_file(path, "{\"version\":1,\"source\":\"x\",\"last_attempt\":1,\"jwks\":\"{}\"}", 0644);
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
+	   "a cached key set without url and times refused (%s)", err.reason);
+	write_file(path, "{\"version\":2,\"source\":\"x\",\"last_attempt\":1}", 0644);
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS, "unknown cache version refused");
+	write_file(path, "{\"version\":1,\"source\":\"x\",\"last_attempt\":1,\"last_attempt\":2}", 0644);
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS, "cache parsed with json_strict");
+	unlink(path);
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS && missing, "missing cache noticed");
+	free(path);
+}
+
+/* A loopback port nothing listens on: fetches fail at once with "connection refused". */
+static int closed_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static struct pj_config cfg;
+static struct pj_issuer down;
+static char *down_url, *down_source, *cache_path;
+static char *jwks_a;
+
+/* Puts a cache file for the "down" issuer as a past fetch would have left it. */
+static void plant_cache(time_t fetched, time_t fresh_until, time_t last_attempt, mode_t mode)
+{
+	struct jwks_cache c = {
+		.source = down_source,
+		.url = down_url,
+		.jwks = jwks_a,
+		.jwks_len = strlen(jwks_a),
+		.fetched_at = fetched,
+		.fresh_until = fresh_until,
+		.last_attempt = last_attempt,
+	};
+	struct pj_error err = {0};
+
+	keystore_flush();
+	if (jwks_cache_write(cache_path, &c, &err) != PJ_OK)
+		tap_diag("plant_cache: %s", err.reason);
+	chmod(cache_path, mode);
+}
+
+static pj_status get_down(const char *kid, time_t now, struct pj_error *err)
+{
+	const struct jwk_set *set = NULL;
+	struct keystore_ref *ref = NULL;
+	pj_status r;
+
+	r = keystore_get(&cfg, &down, kid, now, &cap_log, &set, &ref, err);
+	if (r == PJ_OK && (set == NULL || ref == NULL))
+		r = PJ_ERR_SYSTEM;
+	keystore_release(ref);
+	return r;
+}
+
+static int64_t cached_last_attempt(void)
+{
+	struct jwks_cache c;
+	struct pj_error err = {0};
+	bool missing;
+	int64_t t = -1;
+
+	if (jwks_cache_read(cache_path, 1 << 22, &c, &missing, &err) == PJ_OK)
+		t = c.last_attempt;
+	jwks_cache_clear(&c);
+	return t;
+}
+
+static bool cache_has_keys(void)
+{
+	struct jwks_cache c;
+	struct pj_error err = {0};
+	bool missing, has;
+
+	has = jwks_cache_read(cache_path, 1 << 22, &c, &missing, &err) == PJ_OK && c.jwks != NULL &&
+	      strcmp(c.jwks, jwks_a) == 0;
+	jwks_cache_clear(&c);
+	return has;
+}
+
+static void test_warm_cache(time_t t0)
+{
+	struct pj_error err = {0};
+
+	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0644);
+	logbuf[0] = '\0';
+	ok(get_down("a", t0, &err) == PJ_OK, "fresh cache, IdP down: keys served (%s)", err.reason);
+	ok(!jwks_fetch_curl_initialised(), "fresh cache: libcurl not even initialised");
+	ok(!logged("refresh failed"), "fresh cache: no fetch attempted");
+	unlink(cache_path);
+	ok(get_down("a", t0 + 1, &err) == PJ_OK, "fresh keys in memory need no file at all");
+	ok(!jwks_fetch_curl_initialised(), "still no libcurl");
+}
+
+static void test_stale_cache(time_t t0)
+{
+	struct pj_error err = {0};
+
+	/* expired 100 s ago, last attempt long ago: one refresh, it fails, stale keys serve with a warning */
+	plant_cache(t0 - 1000, t0 - 100, t0 - 1000, 0644);
+	logbuf[0] = '\0';
+	ok(get_down("a", t0, &err) == PJ_OK, "stale cache within jwks_max_stale, IdP down: served (%s)",
+	   err.reason);
+	ok(logged("refresh failed") && logged("4:issuer down: using stale keys"),
+	   "a failed refresh and the stale keys are logged as warnings");
+	ok(jwks_fetch_curl_initialised(), "a stale cache does fetch");
+	ok(cached_last_attempt() == t0, "the attempt is recorded in the cache file");
+	ok(cache_has_keys(), "a failed refresh keeps the last good keys in the cache file");
+
+	logbuf[0] = '\0';
+	ok(get_down("a", t0 + 10, &err) == PJ_OK && !logged("refresh failed"),
+	   "within jwks_refresh_interval: no new attempt");
+	keystore_flush();
+	logbuf[0] = '\0';
+	ok(get_down("a", t0 + 20, &err) == PJ_OK && !logged("refresh failed"),
+	   "another process (empty memory) honours the attempt recorded on disk");
+	logbuf[0] = '\0';
+	ok(get_down("a", t0 + 61, &err) == PJ_OK && logged("refresh failed") && cached_last_attempt() == t0 + 61,
+	   "after jwks_refresh_interval: one new attempt");
+
+	plant_cache(t0 - 1000, t0 - down.jwks_max_stale - 1, t0 - 1000, 0644);
+	ok(get_down("a", t0, &err) == PJ_ERR_NO_KEYS, "cache older than jwks_max_stale: refused (%s)", err.reason);
+	ok(cache_has_keys(), "the refused old keys stay on disk for status output");
+}
+
+static void test_unknown_kid(time_t t0)
+{
+	struct pj_error err = {0};
+
+	plant_cache(t0 - 10, t0 + 1000, t0 - 1000, 0644);
+	logbuf[0] = '\0';
+	ok(get_down("a", t0, &err) == PJ_OK && !logged("refresh failed"), "known kid: no fetch");
+	ok(get_down("zzz", t0, &err) == PJ_OK && logged("refresh failed") && cached_last_attempt() == t0,
+	   "unknown kid: one refresh attempt, then the set is answered (the kid check refuses later)");
+	logbuf[0] = '\0';
+	for (int i = 0; i < 1000; i++) {
+		char kid[32];
+
+		snprintf(kid, sizeof(kid), "random-%d-%ld", i, random());
+		get_down(kid, t0 + i % 50, &err);
+	}
+	ok(!logged("refresh failed") && cached_last_attempt() == t0,
+	   "1000 unknown kids inside one interval: no further attempt");
+}
+
+static void test_outages(time_t t0)
+{
+	struct pj_error err = {0};
+
+	keystore_flush();
+	unlink(cache_path);
+	ok(get_down("a", t0, &err) == PJ_ERR_NO_KEYS && strstr(err.reason, "no keys") != NULL,
+	   "IdP down, no cache: no keys (%s)", err.reason);
+	ok(cached_last_attempt() == t0, "the failed cold attempt is recorded (rate limit across processes)");
+
+	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0666);
+	logbuf[0] = '\0';
+	ok(get_down("a", t0 + 100, &err) == PJ_ERR_NO_KEYS, "cache writable by others: ignored, no keys (%s)",
+	   err.reason);
+	ok(logged("ignoring cache"), "the ignored cache file is logged");
+
+	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0644);
+	chown(cache_path, 1, 0);
+	ok(get_down("a", t0 + 200, &err) == PJ_ERR_NO_KEYS, "cache not owned by root: ignored");
+
+	{
+		/* the same file content, written for another source: a changed jwks_uri never uses it */
+		struct pj_issuer other = down;
+		const struct jwk_set *set;
+		struct keystore_ref *ref = NULL;
+
+		plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0644);
+		other.jwks_uri = tk_strf("%s?v=2", down_url);
+		ok(keystore_get(&cfg, &other, "a", t0 + 300, &cap_log, &set, &ref, &err) == PJ_ERR_NO_KEYS,
+		   "cache of another source: ignored");
+		keystore_release(ref);
+		free(other.jwks_uri);
+	}
+}
+
+/* Unprivileged (a screen locker): reads the cache, fetches into memory only, never writes or locks. */
+static void test_unprivileged(time_t t0)
+{
+	char *lock = path_in("down.lock");
+	char *before;
+	pid_t pid;
+	int status = -1;
+
+	plant_cache(t0 - 1000, t0 - 100, t0 - 1000, 0644);
+	unlink(lock);
+	before = strdup(read_all(cache_path));
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		struct pj_error err = {0};
+		int fails = 0;
+
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+			_exit(10);
+		fails += get_down("a", t0, &err) != PJ_OK;      /* stale, refresh fails: served */
+		fails += get_down("a", t0 + 61, &err) != PJ_OK; /* rate-limited in memory */
+		free(before);
+		free(lock);
+		_exit(fails);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "unprivileged: stale cache read and served (status %d)",
+	   status);
+	ok(strcmp(before, read_all(cache_path)) == 0, "unprivileged: cache file left untouched");
+	ok(access(lock, F_OK) != 0, "unprivileged: no lock file made");
+	free(before);
+	free(lock);
+}
+
+int main(void)
+{
+	time_t t0 = 1700000000;
+	EVP_PKEY *ka[1];
+	const char *kida[] = {"a"};
+
+	if (geteuid() != 0)
+		tap_skip_all("needs root (trusted files must be root-owned)");
+	if (mkdtemp(scratch) == NULL || chmod(scratch, 0755) != 0)
+		tap_skip_all("no scratch directory");
+	key_a = tk_keygen(JWS_ES256);
+	key_b = tk_keygen(JWS_ES256);
+	ka[0] = key_a;
+	jwks_a = jwks_of(ka, kida, 1);
+
+	cfg.cache_dir = scratch;
+	issuer_init(&down, "down");
+	down.insecure_allow_http_loopback = true;
+	down_url = tk_strf("http://127.0.0.1:%d/jwks.json", closed_port());
+	down.jwks_uri = down_url;
+	down_source = tk_strf("uri:%s", down_url);
+	cache_path = path_in("down.json");
+
+	/* first: nothing may have initialised libcurl yet */
+	test_warm_cache(t0);
+	test_file_source();
+	test_cache_control();
+	test_url_check();
+	test_cache_file();
+	test_stale_cache(t0);
+	test_unknown_kid(t0 + 100000);
+	test_outages(t0 + 200000);
+	test_unprivileged(t0 + 300000);
+
+	keystore_flush();
+	EVP_PKEY_free(key_a);
+	EVP_PKEY_free(key_b);
+	free(jwks_a);
+	free(down_url);
+	free(down_source);
+	free(cache_path);
+	{
+		char *cmd = tk_strf("rm -rf '%s'", scratch);
+
+		if (system(cmd) != 0)
+			tap_diag("cannot remove %s", scratch);
+		free(cmd);
+	}
+	return tap_done();
+}
