@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include "b64url.h"
 #include "jws_alg.h"
 #include "jws_sig.h"
 #include "tap.h"
@@ -351,6 +353,77 @@ static void test_curve_confusion(EVP_PKEY *p256)
 	   "P-256 key with ES384 (a signature OpenSSL alone would accept) refused");
 }
 
+/* The decoded length of a base64url JWK member, or 0. */
+static size_t member_len(json_object *jwk, const char *key)
+{
+	json_object *v;
+	unsigned char *buf;
+	size_t len = 0;
+	const char *str;
+
+	if (!json_object_object_get_ex(jwk, key, &v) || (str = json_object_get_string(v)) == NULL)
+		return 0;
+	if (b64url_decode(str, strlen(str), &buf, &len, NULL) != PJ_OK)
+		return 0;
+	free(buf);
+	return len;
+}
+
+static const char *member_str(json_object *jwk, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(jwk, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* The testkit's own output: JWK members sized as RFC 7518 wants, tokens that verify over "h.p". */
+static void test_testkit(EVP_PKEY *keys[JWS_ALG_COUNT][2])
+{
+	static const size_t coord[] = { 32, 48, 66 };
+	char *text, *tok, *dot2;
+	json_object *jwk;
+	size_t siglen;
+	unsigned char *sig;
+
+	text = tk_jwk_json(keys[JWS_RS256][0], "k\"1", "RS256", "\"use\":\"sig\"");
+	jwk = text ? json_tokener_parse(text) : NULL;
+	ok(jwk != NULL && strcmp(member_str(jwk, "kty"), "RSA") == 0 && member_len(jwk, "n") == 256 &&
+		   member_len(jwk, "e") == 3 && strcmp(member_str(jwk, "kid"), "k\"1") == 0 &&
+		   strcmp(member_str(jwk, "alg"), "RS256") == 0 && strcmp(member_str(jwk, "use"), "sig") == 0,
+	   "testkit: RSA JWK with n, e, kid (escaped), alg and extra members");
+	json_object_put(jwk);
+	free(text);
+	for (int i = 0; i < 3; i++) {
+		const struct jws_alg *alg = jws_alg_by_id((enum jws_alg_id)(JWS_ES256 + i));
+
+		text = tk_jwk_json(keys[JWS_ES256 + i][0], NULL, NULL, NULL);
+		jwk = text ? json_tokener_parse(text) : NULL;
+		ok(jwk != NULL && strcmp(member_str(jwk, "crv"), alg->crv) == 0 && member_len(jwk, "x") == coord[i] &&
+			   member_len(jwk, "y") == coord[i] && !json_object_object_get_ex(jwk, "kid", NULL),
+		   "testkit: %s JWK with %zu-byte coordinates and no kid", alg->crv, coord[i]);
+		json_object_put(jwk);
+		free(text);
+	}
+	text = tk_jwk_json(keys[JWS_EDDSA][0], "ed", NULL, NULL);
+	jwk = text ? json_tokener_parse(text) : NULL;
+	ok(jwk != NULL && strcmp(member_str(jwk, "kty"), "OKP") == 0 && strcmp(member_str(jwk, "crv"), "Ed25519") == 0 &&
+		   member_len(jwk, "x") == 32,
+	   "testkit: Ed25519 JWK");
+	json_object_put(jwk);
+	free(text);
+
+	tok = tk_sign(JWS_ES512, keys[JWS_ES512][0], "{\"alg\":\"ES512\"}", "{\"sub\":\"a\"}");
+	dot2 = tok ? strrchr(tok, '.') : NULL;
+	sig = NULL;
+	ok(dot2 != NULL && strncmp(tok, "eyJhbGciOiJFUzUxMiJ9.eyJzdWIiOiJhIn0.", (size_t)(dot2 - tok) + 1) == 0 &&
+		   b64url_decode(dot2 + 1, strlen(dot2 + 1), &sig, &siglen, NULL) == PJ_OK &&
+		   verify(JWS_ES512, keys[JWS_ES512][0], (const unsigned char *)tok, (size_t)(dot2 - tok), sig, siglen,
+			  NULL) == PJ_OK,
+	   "testkit: tk_sign encodes header and payload as given and its signature verifies");
+	free(sig);
+	free(tok);
+}
+
 /* An RSA key restricted to PSS (type "RSA-PSS"); EVP_PKEY_Q_keygen cannot make one. */
 static EVP_PKEY *keygen_rsa_pss(void)
 {
@@ -392,6 +465,7 @@ int main(void)
 	for (int i = JWS_ES256; i <= JWS_ES512; i++)
 		test_ecdsa_encoding((enum jws_alg_id)i, keys[i][0]);
 	test_ecdsa_r_order(keys[JWS_ES256][0]);
+	test_testkit(keys);
 
 	ok(mismatch(JWS_RS256, JWS_ES256, rsa1), "RSA key with ES256 refused as not fitting");
 	ok(mismatch(JWS_ES384, JWS_ES256, keys[JWS_ES384][0]), "P-384 key with ES256 refused as not fitting");
