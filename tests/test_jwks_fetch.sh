@@ -1,0 +1,142 @@
+#!/bin/sh
+# test_jwks_fetch.sh: key fetching against a real HTTPS server on 127.0.0.1 (tests/https_server.py) with a CA
+# and server certificates made here: the C scenarios (tests/jwks_net), then pam-jwt verify and pam-jwt jwks.
+. "$(dirname "$0")/lib.sh"
+
+need_root
+PYTHON=${PYTHON:-/usr/bin/python3}
+[ -x "$PYTHON" ] || skip_all "no $PYTHON"
+command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
+make_scratch
+SERVER_PIDS=""
+trap 'for p in $SERVER_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$SCRATCH"' EXIT
+
+# ca NAME: a self-signed test CA in $SCRATCH/NAME.pem, key NAME.key.
+ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=pam_jwt test $1" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		-keyout "$SCRATCH/$1.key" -out "$SCRATCH/$1.pem" 2>/dev/null
+}
+
+# cert NAME CA SAN: a server certificate for SAN signed by CA.
+cert() {
+	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$3" >"$SCRATCH/$1.ext"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+		-keyout "$SCRATCH/$1.key" -out "$SCRATCH/$1.csr" 2>/dev/null &&
+		openssl x509 -req -in "$SCRATCH/$1.csr" -CA "$SCRATCH/$2.pem" -CAkey "$SCRATCH/$2.key" \
+			-CAcreateserial -days 2 -extfile "$SCRATCH/$1.ext" -out "$SCRATCH/$1.pem" 2>/dev/null
+}
+
+# serve DIR CERT: starts the server on DIR and waits for its port (at most 10 s).
+serve() {
+	mkdir -p "$1"
+	"$PYTHON" "$TOP_SRCDIR/tests/https_server.py" --root "$1" --cert "$SCRATCH/$2.pem" \
+		--key "$SCRATCH/$2.key" --timeout 600 &
+	SERVER_PIDS="$SERVER_PIDS $!"
+	i=0
+	while [ ! -s "$1/port" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -s "$1/port" ]
+}
+
+ca ca && ca otherca && cert server ca IP:127.0.0.1 && cert wrongname ca DNS:wrong.example ||
+	{ echo "Bail out! openssl could not make the certificates"; exit 1; }
+serve "$SCRATCH/idp" server && serve "$SCRATCH/wrong" wrongname ||
+	{ echo "Bail out! https_server.py did not start"; exit 1; }
+mkdir -m 755 "$SCRATCH/cache"
+
+NET_ROOT="$SCRATCH/idp" NET_PORT=$(cat "$SCRATCH/idp/port") NET_WRONG_ROOT="$SCRATCH/wrong" \
+	NET_WRONG_PORT=$(cat "$SCRATCH/wrong/port") NET_CA="$SCRATCH/ca.pem" NET_OTHER_CA="$SCRATCH/otherca.pem" \
+	NET_CACHE="$SCRATCH/cache" "$TOP_BUILDDIR/tests/jwks_net" >"$SCRATCH/net.tap" 2>&1
+net_rc=$?
+# renumber the C program's TAP lines into this script's plan
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ok 0 "${line#ok * - }" ;;
+	"not ok "*) ok 1 "${line#not ok * - }" ;;
+	"1.."*) ;;
+	*) echo "$line" ;;
+	esac
+done <"$SCRATCH/net.tap"
+[ $net_rc -eq 0 ] || diag "jwks_net exited $net_rc"
+
+# --- pam-jwt verify against a discovery URL: one cold fetch, then a hundred logins without the network ---
+PORT=$(cat "$SCRATCH/idp/port")
+ISS="https://127.0.0.1:$PORT/cli"
+"$JWT_MINT" keygen ES256 "$SCRATCH/cli.pem"
+"$JWT_MINT" jwks "$SCRATCH/cli.pem:k1:ES256" >"$SCRATCH/idp/cli_jwks.json"
+printf '{"issuer":"%s","jwks_uri":"https://127.0.0.1:@PORT@/cli/jwks.json"}' "$ISS" \
+	>"$SCRATCH/idp/cli_.well-known_openid-configuration"
+echo "Cache-Control: max-age=3600" >"$SCRATCH/idp/cli_jwks.json.headers"
+mkdir -m 755 "$SCRATCH/clicache"
+cat >"$SCRATCH/cli.conf" <<CONF
+# pam_jwt test configuration: keys by OIDC discovery from the test IdP
+[global]
+cache_dir = $SCRATCH/clicache
+
+[issuer cli]
+issuer = $ISS
+audience = pam
+algorithms = ES256
+tls_ca_file = $SCRATCH/ca.pem
+CONF
+chmod 644 "$SCRATCH/cli.conf"
+count() { cat "$SCRATCH/idp/count/$1" 2>/dev/null || echo 0; }
+tok=$("$JWT_MINT" sign ES256 "$SCRATCH/cli.pem" k1 \
+	"{\"iss\":\"$ISS\",\"aud\":\"pam\",\"sub\":\"s1\",\"exp\":@now+600,\"iat\":@now,\"preferred_username\":\"alice\"}")
+
+out=$(printf '%s' "$tok" | "$PAM_JWT" verify --config "$SCRATCH/cli.conf" --user alice 2>&1)
+rc=$?
+[ $rc -eq 0 ] && [ "$(count cli_.well-known_openid-configuration)" -eq 1 ] && [ "$(count cli_jwks.json)" -eq 1 ]
+ok $? "cold pam-jwt verify: discovery and JWKS fetched once each, token accepted (exit $rc)"
+[ -f "$SCRATCH/clicache/cli.json" ] && [ "$(stat -c %a:%u "$SCRATCH/clicache/cli.json")" = "644:0" ]
+ok $? "cache file written root-owned 0644"
+conns=$(count _connections)
+fails=0
+i=0
+while [ $i -lt 100 ]; do
+	printf '%s' "$tok" | "$PAM_JWT" verify --config "$SCRATCH/cli.conf" --user alice >/dev/null 2>&1 ||
+		fails=$((fails + 1))
+	i=$((i + 1))
+done
+[ $fails -eq 0 ]
+ok $? "the next hundred pam-jwt verify accept ($fails failed)"
+[ "$(count _connections)" -eq "$conns" ] && [ "$(count cli_jwks.json)" -eq 1 ]
+ok $? "and make no network connection at all (connections $conns -> $(count _connections))"
+
+# --- pam-jwt jwks status / refresh ---
+if "$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" >/dev/null 2>&1 ||
+	"$PAM_JWT" jwks 2>&1 | grep -q 'status'; then
+	out=$("$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && echo "$out" | grep -q "source: discovery:$ISS" &&
+		echo "$out" | grep -q 'kid=k1 kty=EC alg=ES256 size=256 usable' &&
+		echo "$out" | grep -q 'fresh until: ' && echo "$out" | grep -q 'last error: none'
+	ok $? "pam-jwt jwks status: source, keys, times, no error (exit $rc)"
+	"$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" --issuer cli >/dev/null 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && [ "$(count cli_jwks.json)" -eq 2 ]
+	ok $? "pam-jwt jwks refresh: forces one fetch despite a fresh cache (exit $rc)"
+	echo 500 >"$SCRATCH/idp/cli_jwks.json.status"
+	out=$("$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && echo "$out" | grep -q 'HTTP status 500'
+	ok $? "pam-jwt jwks refresh: a failed fetch exits non-zero with the reason (exit $rc)"
+	out=$("$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && echo "$out" | grep -q 'last error: .*HTTP status 500' && echo "$out" | grep -q 'kid=k1'
+	ok $? "pam-jwt jwks status: the last good keys and the last error (exit $rc)"
+	"$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" --issuer nosuch >/dev/null 2>&1
+	[ $? -ne 0 ]
+	ok $? "pam-jwt jwks status --issuer of an unknown issuer fails"
+	rm -f "$SCRATCH/clicache/cli.json"
+	"$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" >/dev/null 2>&1
+	[ $? -ne 0 ]
+	ok $? "pam-jwt jwks status without any cached keys fails"
+else
+	diag "pam-jwt has no jwks subcommand yet"
+fi
+
+done_testing
