@@ -19,8 +19,8 @@ static void cli_emit(void *arg, int priority, const char *message)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pam-jwt jwks status [--issuer NAME]\n"
-			"       pam-jwt jwks refresh [--issuer NAME]\n");
+	fprintf(stderr, "usage: pam-jwt jwks status [--config FILE] [--issuer NAME]\n"
+			"       pam-jwt jwks refresh [--config FILE] [--issuer NAME]\n");
 }
 
 /* Text from the IdP or the cache, printed escaped. */
@@ -135,6 +135,10 @@ int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
 	for (; i < argc; i++) {
 		if (strcmp(argv[i], "--issuer") == 0 && i + 1 < argc) {
 			only = argv[++i];
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			i++; /* the caller has loaded it already */
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			continue;
 		} else {
 			usage();
 			return 2;

@@ -3,6 +3,7 @@
  * across processes, outages, removed keys. Each scenario uses its own issuer path, so counts stay apart. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_jwks.h"
 #include "jwks_cache.h"
 #include "jwks_fetch.h"
 #include "keystore.h"
@@ -595,6 +597,90 @@ static void test_outage(time_t t0)
 	free(doc);
 }
 
+static char cli_out[1 << 16];
+
+/* Runs cli_jwks_main in a child with stdout and stderr in a file; returns its exit status, output in cli_out. */
+static int run_cli(const struct pj_config *cfg, const char *a1, const char *a2, const char *a3)
+{
+	char *argv[] = {(char *)"jwks", (char *)a1, (char *)a2, (char *)a3, NULL};
+	char *path = tk_strf("%s/cli.out", cache);
+	int argc = a3 ? 4 : a2 ? 3 : 2, status = -1;
+	pid_t pid;
+	FILE *f;
+	size_t n;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(99);
+		status = cli_jwks_main(cfg, argc, argv);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(status);
+	}
+	waitpid(pid, &status, 0);
+	cli_out[0] = '\0';
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(cli_out, 1, sizeof(cli_out) - 1, f);
+		cli_out[n] = '\0';
+		fclose(f);
+	}
+	free(path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool out_has(const char *needle)
+{
+	return strstr(cli_out, needle) != NULL;
+}
+
+/* pam-jwt jwks status / refresh through cli_jwks_main (each run a new process, as from the shell). */
+static void test_cli(void)
+{
+	EVP_PKEY *small = tk_keygen_rsa(1024);
+	char *jwk_small = tk_jwk_json(small, "small", "RS256", NULL);
+	char *doc = jwks_doc(jwk_a, jwk_small);
+	struct pj_config *cfg = conf("clic", port, NULL);
+	char *source = tk_strf("source: discovery:https://127.0.0.1:%s/clic\n", port);
+	int rc;
+
+	publish("clic", doc, "max-age=3600");
+	rc = run_cli(cfg, "status", NULL, NULL);
+	ok(rc == 1 && out_has("state: unusable") && out_has("keys: none") && jwks_count("clic") == 0,
+	   "jwks status before any fetch: exit 1, no keys, no fetch (exit %d)", rc);
+	rc = run_cli(cfg, "refresh", NULL, NULL);
+	ok(rc == 0 && out_has("issuer clic: 2 keys (1 usable)") && jwks_count("clic") == 1,
+	   "jwks refresh: fetched (exit %d)", rc);
+	rc = run_cli(cfg, "status", "--issuer", "clic");
+	ok(rc == 0 && out_has(source) && out_has("kid=a kty=EC alg=ES256 size=256 usable\n") &&
+		   out_has("kid=small kty=RSA alg=RS256 size=1024 not usable: ") && out_has("fetched at: ") &&
+		   out_has("fresh until: ") && out_has(" s)\n  last attempt") && out_has("last error: none") &&
+		   jwks_count("clic") == 1,
+	   "jwks status: source, each key with why it is unusable, times, no error, no fetch (exit %d)", rc);
+	for (char *line = strtok(cli_out, "\n"); line != NULL; line = strtok(NULL, "\n"))
+		tap_diag("%s", line);
+	rc = run_cli(cfg, "refresh", "--issuer", "clic");
+	ok(rc == 0 && jwks_count("clic") == 2, "jwks refresh forces a fetch while fresh (exit %d)", rc);
+	put("clic_jwks.json.status", "500");
+	rc = run_cli(cfg, "refresh", NULL, NULL);
+	ok(rc == 1 && out_has("refresh failed") && out_has("HTTP status 500"),
+	   "jwks refresh of a failing IdP: exit 1 with the reason (exit %d)", rc);
+	rc = run_cli(cfg, "status", NULL, NULL);
+	ok(rc == 0 && out_has("last error: ") && out_has("HTTP status 500") && out_has("kid=a "),
+	   "jwks status after it: the last good keys and the last error (exit %d)", rc);
+	ok(run_cli(cfg, "status", "--issuer", "nosuch") == 2, "jwks status --issuer of an unknown issuer: exit 2");
+	ok(run_cli(cfg, "frobnicate", NULL, NULL) == 2 && run_cli(cfg, "status", "--bogus", NULL) == 2,
+	   "jwks usage errors: exit 2");
+	put("clic_jwks.json.status", NULL);
+	free(source);
+	config_free(cfg);
+	free(doc);
+	free(jwk_small);
+	EVP_PKEY_free(small);
+}
+
 int main(void)
 {
 	time_t t0 = time(NULL);
@@ -623,6 +709,7 @@ int main(void)
 	test_rotation(t0);
 	test_removed_key(t0);
 	test_outage(t0);
+	test_cli();
 
 	keystore_flush();
 	free(jwk_a);
