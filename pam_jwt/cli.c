@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "cli_jwks.h"
 #include "config_file.h"
 #include "jws_alg.h"
 #include "log.h"
@@ -26,6 +27,10 @@ static void usage(FILE *out)
 		     "        Exit 0 accepted, 1 refused, 2 usage or configuration error.\n"
 		     "  check-config [--config FILE]\n"
 		     "        Parse the configuration and show the issuers it defines.\n"
+		     "  jwks status [--config FILE] [--issuer NAME]\n"
+		     "        Show each issuer's key source, keys, fetch times and last error (no network).\n"
+		     "  jwks refresh [--config FILE] [--issuer NAME]\n"
+		     "        Fetch the issuers' keys now and update the cache.\n"
 		     "\n"
 		     "Options:\n"
 		     "  --config FILE   configuration file (default %s)\n"
@@ -104,7 +109,7 @@ static void print_json_result(const struct pj_identity *id, pj_status status, co
 		json_object_object_add(o, "groups", groups);
 		json_object_object_add(o, "exp", json_object_new_int64(id->exp));
 	}
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -226,6 +231,31 @@ static int cmd_check_config(int argc, char **argv)
 	return 0;
 }
 
+/* The value of --config FILE or --config=FILE in argv, for subcommands that take the loaded config. */
+static const char *find_config_arg(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			return argv[i + 1];
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			return argv[i] + 9;
+	}
+	return PJ_DEFAULT_CONFIG;
+}
+
+/* Runs a subcommand main that takes the loaded configuration. */
+static int with_config(int (*sub)(const struct pj_config *, int, char **), int argc, char **argv)
+{
+	struct pj_config *cfg = NULL;
+	int rc;
+
+	if (load_config(find_config_arg(argc, argv), &cfg) != 0)
+		return EXIT_USAGE;
+	rc = sub(cfg, argc, argv);
+	config_free(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -244,6 +274,8 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "jwks") == 0)
+		return with_config(cli_jwks_main, argc - 1, argv + 1);
 	fprintf(stderr, "pam-jwt: unknown command %s\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

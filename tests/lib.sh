@@ -1,1 +1,87 @@
-# lib.sh: shared helpers for the shell tests
+# lib.sh: shared helpers for the shell tests: TAP output, paths, a scratch directory, token minting.
+# shellcheck shell=sh
+
+: "${TOP_BUILDDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${TOP_SRCDIR:=$TOP_BUILDDIR}"
+PAM_JWT="$TOP_BUILDDIR/pam-jwt"
+JWT_MINT="$TOP_BUILDDIR/tests/jwt-mint"
+PAM_MODULE="$TOP_BUILDDIR/.libs/pam_jwt.so"
+
+tap_n=0
+tap_failed=0
+
+# ok STATUS DESCRIPTION: STATUS 0 passes.
+ok() {
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $2"
+	else
+		echo "not ok $tap_n - $2"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi
+}
+
+diag() { echo "# $*"; }
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+done_testing() {
+	echo "1..$tap_n"
+	[ "$tap_n" -gt 0 ] || { echo "# no test ran"; exit 1; }
+	[ "$tap_failed" -eq 0 ]
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (trust checks want root-owned files; namespaces)"
+}
+
+# A scratch directory, removed at exit.
+make_scratch() {
+	SCRATCH=$(mktemp -d /tmp/pam_jwt_test.XXXXXX)
+	chmod 755 "$SCRATCH"
+	trap 'rm -rf "$SCRATCH"' EXIT
+}
+
+ALL_ALGS="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"
+
+# make_issuer DIR ISS: one key per algorithm (kid = alg name), DIR/jwks.json, DIR/pam_jwt.conf for ISS.
+make_issuer() {
+	dir=$1
+	iss=$2
+	specs=""
+	for alg in $ALL_ALGS; do
+		"$JWT_MINT" keygen "$alg" "$dir/$alg.pem" || return 1
+		specs="$specs $dir/$alg.pem:$alg"
+	done
+	# shellcheck disable=SC2086
+	"$JWT_MINT" jwks $specs >"$dir/jwks.json" || return 1
+	chmod 644 "$dir/jwks.json"
+	cat >"$dir/pam_jwt.conf" <<CONF
+# pam_jwt test configuration
+[issuer test]
+issuer = $iss
+audience = pam
+algorithms = $ALL_ALGS
+jwks_file = $dir/jwks.json
+groups_claim = groups
+CONF
+	chmod 644 "$dir/pam_jwt.conf"
+}
+
+# mint DIR ALG ISS USER [EXP_DELTA]: a token signed with DIR/ALG.pem.
+mint() {
+	delta=${5:-300}
+	case $delta in -*) exp="@now$delta" ;; *) exp="@now+$delta" ;; esac
+	"$JWT_MINT" sign "$2" "$1/$2.pem" "$2" \
+		"{\"iss\":\"$3\",\"aud\":\"pam\",\"sub\":\"sub-$4\",\"exp\":$exp,\"iat\":@now,\"preferred_username\":\"$4\",\"groups\":[\"devs\"]}"
+}

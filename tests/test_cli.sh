@@ -1,3 +1,68 @@
 #!/bin/sh
-# test_cli.sh: (being written)
-echo "1..0 # SKIP not written"
+# test_cli.sh: `pam-jwt verify` and `pam-jwt check-config`: verdicts, reasons, JSON, exit codes.
+. "$(dirname "$0")/lib.sh"
+
+need_root
+make_scratch
+ISS=https://idp.example.com
+make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
+CONF="$SCRATCH/pam_jwt.conf"
+
+for alg in $ALL_ALGS; do
+	out=$(mint "$SCRATCH" "$alg" "$ISS" alice | "$PAM_JWT" verify --config "$CONF" --user alice)
+	rc=$?
+	[ $rc -eq 0 ] && echo "$out" | grep -q '^accepted' && echo "$out" | grep -q 'username: alice'
+	ok $? "$alg: pam-jwt verify accepts (exit $rc)"
+done
+
+out=$(mint "$SCRATCH" ES256 "$ISS" alice | "$PAM_JWT" verify --config "$CONF" --user bob)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q '^refused: token is for user alice, not bob'
+ok $? "another user: exit 1 with the reason"
+
+out=$(mint "$SCRATCH" ES256 "$ISS" alice -3600 | "$PAM_JWT" verify --config "$CONF")
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q '^refused: token expired'
+ok $? "expired token: exit 1, reason says expired"
+
+out=$(mint "$SCRATCH" EdDSA "$ISS" alice | "$PAM_JWT" verify --config "$CONF" --json)
+rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q '"result": "accepted"' && echo "$out" | grep -q '"username": "alice"' &&
+	echo "$out" | grep -q '"subject": "sub-alice"' && echo "$out" | grep -q '"devs"'
+ok $? "--json: accepted with username, subject and groups"
+
+out=$(printf 'hunter2' | "$PAM_JWT" verify --config "$CONF" --json)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q '"result": "refused"' && echo "$out" | grep -q '"reason"'
+ok $? "--json: refused with a reason"
+
+tok=$(mint "$SCRATCH" RS256 "$ISS" alice)
+printf '%s\n' "$tok" | "$PAM_JWT" verify --config "$CONF" >/dev/null
+ok $? "one trailing newline is ignored"
+printf '%s\n\n' "$tok" | "$PAM_JWT" verify --config "$CONF" >/dev/null
+[ $? -eq 1 ]
+ok $? "two trailing newlines are refused"
+
+"$PAM_JWT" check-config --config "$CONF" >/dev/null
+ok $? "check-config: a good config passes"
+printf '[issuer x]\nissuer = https://x\naudience = a\nno_such_key = 1\n' >"$SCRATCH/bad.conf"
+chmod 644 "$SCRATCH/bad.conf"
+out=$("$PAM_JWT" check-config --config "$SCRATCH/bad.conf" 2>&1)
+[ $? -eq 2 ] && echo "$out" | grep -q 'bad.conf:4' && echo "$out" | grep -q 'no_such_key'
+ok $? "check-config: an unknown key fails with file, line and key (exit 2)"
+cp "$CONF" "$SCRATCH/open.conf"
+chmod 666 "$SCRATCH/open.conf"
+out=$(echo "$tok" | "$PAM_JWT" verify --config "$SCRATCH/open.conf" 2>&1)
+[ $? -eq 2 ] && echo "$out" | grep -q 'writable'
+ok $? "verify: a config writable by others is refused (exit 2)"
+"$PAM_JWT" verify --config "$SCRATCH/none.conf" </dev/null >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "verify: a missing config exits 2"
+"$PAM_JWT" verify --bogus </dev/null >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "usage error exits 2"
+"$PAM_JWT" --version | grep -q '^pam-jwt [0-9]'
+ok $? "--version"
+"$PAM_JWT" --help | grep -q 'verify'
+ok $? "--help"
+done_testing

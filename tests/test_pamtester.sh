@@ -1,3 +1,57 @@
 #!/bin/sh
-# test_pamtester.sh: (being written)
-echo "1..0 # SKIP not written"
+# test_pamtester.sh: pamtester logs in with tokens of every algorithm through a test /etc/pam.d, bound over
+# the real one inside a private mount namespace (the host's /etc is never touched).
+. "$(dirname "$0")/lib.sh"
+
+need_root
+[ -n "$PAMTESTER" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) || skip_all "pamtester not installed"
+unshare -m true 2>/dev/null || skip_all "cannot create a mount namespace"
+make_scratch
+ISS=https://idp.example.com
+make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
+
+mkdir "$SCRATCH/pam.d"
+cat >"$SCRATCH/pam.d/pam-jwt-test" <<EOF2
+auth     required  $PAM_MODULE config=$SCRATCH/pam_jwt.conf
+account  required  pam_permit.so
+EOF2
+cat >"$SCRATCH/pam.d/pam-jwt-fallback" <<EOF2
+auth     sufficient  $PAM_MODULE config=$SCRATCH/pam_jwt.conf ignore_non_jwt
+auth     required    pam_deny.so
+EOF2
+# pamtester is run inside the namespace; it reads the token from standard input.
+cat >"$SCRATCH/inside.sh" <<EOF2
+#!/bin/sh
+mount --make-rprivate / && mount --bind "$SCRATCH/pam.d" /etc/pam.d || exit 99
+service=\$1; user=\$2; tokenfile=\$3
+"$PAMTESTER" "\$service" "\$user" authenticate <"\$tokenfile"
+EOF2
+chmod +x "$SCRATCH/inside.sh"
+
+login() { # SERVICE USER TOKEN -> pamtester's exit status
+	printf '%s\n' "$3" >"$SCRATCH/token"
+	unshare -m "$SCRATCH/inside.sh" "$1" "$2" "$SCRATCH/token" >"$SCRATCH/out" 2>&1
+}
+
+for alg in $ALL_ALGS; do
+	login pam-jwt-test alice "$(mint "$SCRATCH" "$alg" "$ISS" alice)"
+	ok $? "$alg: pamtester authenticates alice"
+done
+login pam-jwt-test bob "$(mint "$SCRATCH" ES256 "$ISS" alice)"
+[ $? -ne 0 ]
+ok $? "alice's token does not log in bob"
+login pam-jwt-test alice "$(mint "$SCRATCH" ES256 "$ISS" alice -3600)"
+[ $? -ne 0 ]
+ok $? "an expired token is refused"
+login pam-jwt-test alice "$(mint "$SCRATCH" ES256 https://evil.example.com alice)"
+[ $? -ne 0 ]
+ok $? "a token from an unknown issuer is refused"
+login pam-jwt-fallback alice "hunter2"
+[ $? -ne 0 ]
+ok $? "a password falls through to the next module (pam_deny here)"
+grep -q 'successfully authenticated' "$SCRATCH/out"
+[ $? -ne 0 ]
+ok $? "pamtester did not report success for the password"
+[ ! -e /etc/pam.d/pam-jwt-test ]
+ok $? "the host's /etc/pam.d was not changed"
+done_testing

@@ -1,3 +1,30 @@
 #!/bin/sh
-# test_valgrind.sh: (being written)
-echo "1..0 # SKIP not written"
+# test_valgrind.sh: the verify path (accepted and refused tokens) runs without memory errors or leaks.
+. "$(dirname "$0")/lib.sh"
+
+need_root
+[ -n "$VALGRIND" ] && [ -x "$VALGRIND" ] || VALGRIND=$(command -v valgrind) || skip_all "valgrind not installed"
+make_scratch
+ISS=https://idp.example.com
+make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
+
+vg() { # NAME TOKEN EXPECTED_EXIT
+	printf '%s' "$2" | "$VALGRIND" -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 "$PAM_JWT" verify --config "$SCRATCH/pam_jwt.conf" >"$SCRATCH/vg.out" 2>&1
+	rc=$?
+	[ $rc -eq "$3" ]
+	ok $? "$1 under valgrind: exit $rc, no memory errors or leaks"
+	[ $rc -eq "$3" ] || sed 's/^/# /' "$SCRATCH/vg.out" | head -40
+}
+
+for alg in RS256 PS384 ES256 ES512 EdDSA; do
+	vg "$alg accepted" "$(mint "$SCRATCH" "$alg" "$ISS" alice)" 0
+done
+good=$(mint "$SCRATCH" RS256 "$ISS" alice)
+vg "bad signature" "${good%?????}AAAAA" 1
+vg "expired" "$(mint "$SCRATCH" ES256 "$ISS" alice -3600)" 1
+vg "unknown issuer" "$(mint "$SCRATCH" ES256 https://evil.example.com alice)" 1
+vg "JWE shape" "eyJhbGciOiJSU0EifQ.a.b.c.d" 1
+vg "not a JWT" "hunter2" 1
+vg "bad JSON" "eyJhbGciOiJSUzI1NiIsImtpZCI6IlJTMjU2In0x.e30.AAAA" 1
+done_testing

@@ -1,0 +1,15 @@
+#!/bin/sh
+# install-deps.sh: installs what building and testing pam_jwt needs on Debian 12 (run as root).
+set -e
+export DEBIAN_FRONTEND=noninteractive
+PKGS="build-essential autoconf automake libtool pkg-config libssl-dev libjson-c-dev libcurl4-openssl-dev
+ libpam0g-dev pamtester valgrind openssl ca-certificates python3 util-linux procps binutils"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
