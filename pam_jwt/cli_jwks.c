@@ -1,4 +1,4 @@
-/* cli_jwks.c: `pam-jwt jwks status` shows each issuer's keys and cache state; `pam-jwt jwks refresh` fetches. */
+/* cli_jwks.c: `pam-jwt jwks status` (keys and cache state per issuer) and `pam-jwt jwks refresh`. */
 #include "config.h"
 
 #include <stdio.h>
@@ -20,7 +20,7 @@ static void cli_emit(void *arg, int priority, const char *message)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pam-jwt jwks status [--config FILE] [--issuer NAME]\n"
-			"       pam-jwt jwks refresh [--config FILE] [--issuer NAME]\n");
+	                "       pam-jwt jwks refresh [--config FILE] [--issuer NAME]\n");
 }
 
 /* Text from the IdP or the cache, printed escaped. */
@@ -66,7 +66,7 @@ static void print_keys(const struct jwk_set *set)
 }
 
 static int status_one(const struct pj_config *cfg, const struct pj_issuer *iss, const struct pj_log *log,
-		      time_t now)
+                      time_t now)
 {
 	struct keystore_info info;
 	struct pj_error err;
@@ -84,9 +84,11 @@ static int status_one(const struct pj_config *cfg, const struct pj_issuer *iss, 
 		printf("  fresh until: %s\n", fmt_time(tbuf, sizeof(tbuf), info.fresh_until, now));
 		printf("  last attempt: %s\n", fmt_time(tbuf, sizeof(tbuf), info.last_attempt, now));
 	}
-	printf("  last error: %s\n", info.last_error != NULL ? esc(buf, sizeof(buf), info.last_error) : "none");
+	printf("  last error: %s\n",
+	       info.last_error != NULL ? esc(buf, sizeof(buf), info.last_error) : "none");
 	if (r == PJ_OK)
-		printf("  state: %s\n", iss->jwks_file != NULL || now < info.fresh_until ? "ok" : "stale, still served");
+		printf("  state: %s\n",
+		       iss->jwks_file != NULL || now < info.fresh_until ? "ok" : "stale, still served");
 	else
 		printf("  state: unusable: %s\n", esc(buf, sizeof(buf), err.reason));
 	print_keys(info.set);
@@ -95,7 +97,7 @@ static int status_one(const struct pj_config *cfg, const struct pj_issuer *iss, 
 }
 
 static int refresh_one(const struct pj_config *cfg, const struct pj_issuer *iss, const struct pj_log *log,
-		       time_t now)
+                       time_t now)
 {
 	struct keystore_info info;
 	struct pj_error err;
@@ -105,7 +107,7 @@ static int refresh_one(const struct pj_config *cfg, const struct pj_issuer *iss,
 	pj_error_clear(&err);
 	if (keystore_refresh(cfg, iss, now, log, &err) != PJ_OK) {
 		fprintf(stderr, "pam-jwt: issuer %s: refresh failed: %s\n", iss->name,
-			esc(buf, sizeof(buf), err.reason));
+		        esc(buf, sizeof(buf), err.reason));
 		return 1;
 	}
 	keystore_info_get(cfg, iss, now, log, &info, &err);
@@ -114,7 +116,8 @@ static int refresh_one(const struct pj_config *cfg, const struct pj_issuer *iss,
 	printf("issuer %s: %zu keys (%zu usable) from %s, fresh until %s\n", iss->name,
 	       info.set != NULL ? info.set->n_keys : 0, usable,
 	       esc(buf, sizeof(buf), info.url != NULL ? info.url : info.source),
-	       iss->jwks_file != NULL ? "the file changes" : fmt_time(tbuf, sizeof(tbuf), info.fresh_until, now));
+	       iss->jwks_file != NULL ? "the file changes"
+	                              : fmt_time(tbuf, sizeof(tbuf), info.fresh_until, now));
 	keystore_info_free(&info);
 	return 0;
 }
@@ -161,7 +164,7 @@ int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
 	}
 	if (found == 0) {
 		fprintf(stderr, "pam-jwt: no issuer%s%s in %s\n", only ? " named " : "", only ? only : "",
-			cfg->path != NULL ? cfg->path : "the configuration");
+		        cfg->path != NULL ? cfg->path : "the configuration");
 		return 2;
 	}
 	return rc;

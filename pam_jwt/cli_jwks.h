@@ -5,9 +5,9 @@
 #include "config_file.h"
 
 /* argv[0] is "jwks", argv[1] the subcommand ("status" or "refresh"), then options: --issuer NAME, and
- * --config FILE / --config=FILE, which are skipped (the caller loads cfg from them). Prints results to stdout,
- * problems to stderr. Returns the exit status: 0 when every issuer shown has usable keys (status) or was
- * refreshed (refresh), 1 otherwise, 2 on a usage error or an unknown --issuer. */
+ * --config FILE / --config=FILE, which are skipped (the caller loads cfg from them). Prints results to
+ * stdout, problems to stderr. Returns the exit status: 0 when every issuer shown has usable keys (status) or
+ * was refreshed (refresh), 1 otherwise, 2 on a usage error or an unknown --issuer. */
 int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv);
 
 #endif

@@ -16,8 +16,8 @@
 #include "trusted_file.h"
 
 #define JWKS_CACHE_VERSION 1
-#define JWKS_CACHE_DEPTH 4
-#define JWKS_LOCK_POLL_MS 10
+#define JWKS_CACHE_DEPTH   4
+#define JWKS_LOCK_POLL_MS  10
 
 void jwks_cache_clear(struct jwks_cache *c)
 {
@@ -47,7 +47,7 @@ static bool cache_name_ok(const char *name)
 }
 
 pj_status jwks_cache_path(const char *dir, const char *name, const char *suffix, char *buf, size_t buflen,
-			  struct pj_error *err)
+                          struct pj_error *err)
 {
 	int n;
 
@@ -80,7 +80,7 @@ static pj_status cache_dir_check(const char *path, struct pj_error *err)
 }
 
 static pj_status dup_member(json_object *doc, const char *key, bool required, char **out, size_t *outlen,
-			    const char *path, struct pj_error *err)
+                            const char *path, struct pj_error *err)
 {
 	const char *s;
 	size_t len;
@@ -103,11 +103,12 @@ static pj_status dup_member(json_object *doc, const char *key, bool required, ch
 }
 
 static pj_status int_member(json_object *doc, const char *key, bool required, int64_t *out, const char *path,
-			    struct pj_error *err)
+                            struct pj_error *err)
 {
 	switch (json_get_int64(doc, key, out)) {
-	case JSON_GET_OK: return *out >= 0 ? PJ_OK : pj_fail(err, PJ_ERR_NO_KEYS, "cache file %s: bad \"%s\"",
-								   path, key);
+	case JSON_GET_OK:
+		return *out >= 0 ? PJ_OK
+		                 : pj_fail(err, PJ_ERR_NO_KEYS, "cache file %s: bad \"%s\"", path, key);
 	case JSON_GET_ABSENT:
 		if (!required)
 			return PJ_OK;
@@ -141,7 +142,7 @@ static pj_status cache_decode(json_object *doc, const char *path, struct jwks_ca
 }
 
 pj_status jwks_cache_read(const char *path, size_t max_size, struct jwks_cache *c, bool *missing,
-			  struct pj_error *err)
+                          struct pj_error *err)
 {
 	struct pj_error ferr;
 	json_object *doc = NULL;
@@ -159,11 +160,13 @@ pj_status jwks_cache_read(const char *path, size_t max_size, struct jwks_cache *
 	pj_error_clear(&ferr);
 	if ((r = cache_dir_check(path, &ferr)) != PJ_OK ||
 	    (r = trusted_file_read(path, max_size, &text, &len, &ferr)) != PJ_OK) {
-		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "cache file refused: %s", ferr.reason);
+		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "cache file refused: %s",
+		            ferr.reason);
 		goto out;
 	}
 	if ((r = json_strict_parse_object(text, len, JWKS_CACHE_DEPTH, &doc, &ferr)) != PJ_OK) {
-		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "cache file %s: %s", path, ferr.reason);
+		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "cache file %s: %s", path,
+		            ferr.reason);
 		goto out;
 	}
 	r = cache_decode(doc, path, c, err);
@@ -205,10 +208,10 @@ static json_object *cache_encode(const struct jwks_cache *c)
 	    add_int(doc, "last_attempt", c->last_attempt) != 0 ||
 	    add_string(doc, "last_error", c->last_error, c->last_error ? strlen(c->last_error) : 0) != 0)
 		goto fail;
-	if (c->jwks != NULL &&
-	    (add_string(doc, "url", c->url, c->url ? strlen(c->url) : 0) != 0 ||
-	     add_int(doc, "fetched_at", c->fetched_at) != 0 || add_int(doc, "fresh_until", c->fresh_until) != 0 ||
-	     add_string(doc, "jwks", c->jwks, c->jwks_len) != 0))
+	if (c->jwks != NULL && (add_string(doc, "url", c->url, c->url ? strlen(c->url) : 0) != 0 ||
+	                        add_int(doc, "fetched_at", c->fetched_at) != 0 ||
+	                        add_int(doc, "fresh_until", c->fresh_until) != 0 ||
+	                        add_string(doc, "jwks", c->jwks, c->jwks_len) != 0))
 		goto fail;
 	return doc;
 fail:
@@ -229,8 +232,8 @@ pj_status jwks_cache_write(const char *path, const struct jwks_cache *c, struct 
 		return r;
 	if ((doc = cache_encode(c)) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	if ((text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-						      &len)) == NULL) {
+	if ((text = json_object_to_json_string_length(
+	         doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -257,7 +260,8 @@ pj_status jwks_cache_lock(const char *path, long wait_ms, int *fd, struct pj_err
 
 	*fd = -1;
 	if ((r = cache_dir_check(path, err)) != PJ_OK)
-		return r == PJ_ERR_SYSTEM ? pj_fail(err, PJ_ERR_CONFIG, "%s", "cache directory not usable") : r;
+		return r == PJ_ERR_SYSTEM ? pj_fail(err, PJ_ERR_CONFIG, "%s", "cache directory not usable")
+		                          : r;
 	if ((lfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		return pj_fail(err, PJ_ERR_CONFIG, "lock file %s: %s", path, strerror(errno));
 	if (trusted_file_check_fd(lfd, path, err) != PJ_OK) {
@@ -271,7 +275,7 @@ pj_status jwks_cache_lock(const char *path, long wait_ms, int *fd, struct pj_err
 
 		if ((e != EWOULDBLOCK && e != EINTR) || elapsed_ms(&start) >= wait_ms) {
 			r = pj_fail(err, PJ_ERR_SYSTEM, "lock file %s: %s", path,
-				    e == EWOULDBLOCK || e == EINTR ? "held by another process" : strerror(e));
+			            e == EWOULDBLOCK || e == EINTR ? "held by another process" : strerror(e));
 			close(lfd);
 			return r;
 		}

@@ -1,5 +1,4 @@
-/* jwks_cache.h: one on-disk cache file per issuer (cache_dir/NAME.json) and the lock that serialises refreshes
- * across processes (cache_dir/NAME.lock). */
+/* jwks_cache.h: the per-issuer cache file (cache_dir/NAME.json) and refresh lock (cache_dir/NAME.lock). */
 #ifndef PAM_JWT_JWKS_CACHE_H
 #define PAM_JWT_JWKS_CACHE_H
 
@@ -9,35 +8,35 @@
 
 #include "error.h"
 
-#define JWKS_CACHE_NAME_MAX 128
+#define JWKS_CACHE_NAME_MAX  128
 #define JWKS_CACHE_ERROR_MAX 512
 
 /* What a cache file holds. jwks is NULL when no fetch has succeeded yet (the file then only records the
  * failed attempt, which still rate-limits the next one). */
 struct jwks_cache {
-	char *source;       /* the configured source it belongs to ("uri:URL" / "discovery:ISSUER") */
-	char *url;          /* where the JWKS was fetched from; NULL with jwks */
-	char *jwks;         /* the JWKS text as received */
+	char *source; /* the configured source it belongs to ("uri:URL" / "discovery:ISSUER") */
+	char *url;    /* where the JWKS was fetched from; NULL with jwks */
+	char *jwks;   /* the JWKS text as received */
 	size_t jwks_len;
 	int64_t fetched_at; /* 0 when never */
 	int64_t fresh_until;
 	int64_t last_attempt;
-	char *last_error;   /* NULL when the last attempt succeeded */
+	char *last_error; /* NULL when the last attempt succeeded */
 };
 
 void jwks_cache_clear(struct jwks_cache *c);
 
-/* dir/NAME.SUFFIX into buf. Section names with anything but [A-Za-z0-9_.-], empty, starting with '.' or longer
- * than JWKS_CACHE_NAME_MAX: PJ_ERR_CONFIG (the caller then keeps keys in memory only). */
+/* dir/NAME.SUFFIX into buf. Section names with anything but [A-Za-z0-9_.-], empty, starting with '.' or
+ * longer than JWKS_CACHE_NAME_MAX: PJ_ERR_CONFIG (the caller then keeps keys in memory only). */
 pj_status jwks_cache_path(const char *dir, const char *name, const char *suffix, char *buf, size_t buflen,
-			  struct pj_error *err);
+                          struct pj_error *err);
 
 /* Reads a cache file through trusted_file_read (regular, root-owned, not group/other-writable, at most
  * max_size bytes) after checking its directory with trusted_dir_check, and parses it with json_strict.
  * *missing is set when the file does not exist (then PJ_ERR_NO_KEYS without a log-worthy reason).
  * Anything refused: PJ_ERR_NO_KEYS with a reason. */
 pj_status jwks_cache_read(const char *path, size_t max_size, struct jwks_cache *c, bool *missing,
-			  struct pj_error *err);
+                          struct pj_error *err);
 
 /* Serialises c and writes it with atomic_write_file, mode 0644, after checking the directory. */
 pj_status jwks_cache_write(const char *path, const struct jwks_cache *c, struct pj_error *err);

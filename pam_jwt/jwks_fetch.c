@@ -13,7 +13,7 @@
 #include "json_strict.h"
 #include "jwks_fetch.h"
 
-#define JWKS_USER_AGENT "pam_jwt/" PACKAGE_VERSION
+#define JWKS_USER_AGENT  "pam_jwt/" PACKAGE_VERSION
 #define JWKS_MAX_AGE_CAP (10L * 365 * 86400)
 
 /* libcurl is initialised only when a fetch is really needed: a login with a fresh cache never pays for it. */
@@ -185,13 +185,13 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 
 #define SETOPT(h, opt, val)                                                                                  \
 	do {                                                                                                 \
-		if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK)                                       \
+		if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK)                                         \
 			goto setopt_failed;                                                                  \
 	} while (0)
 
 /* Every option that makes the transfer safe; any that cannot be set aborts the fetch. */
 static pj_status fetch_setup(CURL *h, const struct jwks_http_opts *o, const char *url, struct fetch_state *st,
-			     struct curl_slist *hdrs, char *errbuf, struct pj_error *err)
+                             struct curl_slist *hdrs, char *errbuf, struct pj_error *err)
 {
 	const char *protocols = o->allow_http_loopback ? "http,https" : "https";
 
@@ -235,7 +235,7 @@ setopt_failed:
 }
 
 static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts *o, const char *url,
-			      const struct fetch_state *st, const char *errbuf, struct pj_error *err)
+                              const struct fetch_state *st, const char *errbuf, struct pj_error *err)
 {
 	long status = 0;
 
@@ -246,18 +246,19 @@ static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts 
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: timed out", url);
 	if (rc != CURLE_OK)
-		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: %s", url,
+		               errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 300 && status < 400)
 		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: HTTP status %ld (redirects are not followed)", url,
-			       status);
+		               status);
 	if (status != 200)
 		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: HTTP status %ld", url, status);
 	return PJ_OK;
 }
 
 pj_status jwks_http_get(const struct jwks_http_opts *o, const char *url, struct jwks_http_body *out,
-			struct pj_error *err)
+                        struct pj_error *err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct fetch_state st = {.max = o->max_body, .max_age = -1};
@@ -310,7 +311,7 @@ static pj_status discovery_url(const char *issuer, char **url, struct pj_error *
 }
 
 static pj_status discovery_parse(const struct jwks_http_opts *o, const char *issuer, const char *url,
-				 const struct jwks_http_body *body, char **jwks_uri, struct pj_error *err)
+                                 const struct jwks_http_body *body, char **jwks_uri, struct pj_error *err)
 {
 	struct pj_error jerr;
 	json_object *doc = NULL;
@@ -321,8 +322,8 @@ static pj_status discovery_parse(const struct jwks_http_opts *o, const char *iss
 	pj_error_clear(&jerr);
 	if ((r = json_strict_parse_object(body->data, body->len, JSON_STRICT_DEFAULT_DEPTH, &doc, &jerr)) !=
 	    PJ_OK) {
-		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "%s: bad discovery document: %s", url,
-			    jerr.reason);
+		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "%s: bad discovery document: %s",
+		            url, jerr.reason);
 		goto out;
 	}
 	if (json_get_string(doc, "issuer", &s, &slen) != JSON_GET_OK || slen != strlen(issuer) ||
@@ -344,7 +345,8 @@ out:
 	return r;
 }
 
-pj_status jwks_discover(const struct jwks_http_opts *o, const char *issuer, char **jwks_uri, struct pj_error *err)
+pj_status jwks_discover(const struct jwks_http_opts *o, const char *issuer, char **jwks_uri,
+                        struct pj_error *err)
 {
 	struct jwks_http_body body = {0};
 	char *url = NULL;

@@ -1,5 +1,5 @@
-/* jwks_fetch.h: HTTPS GET of a JWKS or OIDC discovery document with libcurl, locked down: https only, verified
- * TLS, no redirects, no proxy unless configured, bounded time and size. */
+/* jwks_fetch.h: locked-down HTTPS GET of a JWKS or OIDC discovery document with libcurl. */
+/* https only, verified TLS, no redirects, no proxy unless configured, bounded time and size. */
 #ifndef PAM_JWT_JWKS_FETCH_H
 #define PAM_JWT_JWKS_FETCH_H
 
@@ -40,11 +40,12 @@ pj_status jwks_url_check(const char *url, bool allow_http_loopback, struct pj_er
 /* GET url; only a 200 answer within the limits is a success. Every failure (URL refused, connection, TLS,
  * timeout, status, oversized body) is PJ_ERR_NO_KEYS with a reason; allocation failure PJ_ERR_NOMEM. */
 pj_status jwks_http_get(const struct jwks_http_opts *o, const char *url, struct jwks_http_body *out,
-			struct pj_error *err);
+                        struct pj_error *err);
 
 /* OIDC discovery: GET issuer (less a trailing '/') + JWKS_DISCOVERY_PATH. The document's "issuer" must equal
  * issuer byte for byte and its "jwks_uri" pass jwks_url_check. *jwks_uri is malloc'd. */
-pj_status jwks_discover(const struct jwks_http_opts *o, const char *issuer, char **jwks_uri, struct pj_error *err);
+pj_status jwks_discover(const struct jwks_http_opts *o, const char *issuer, char **jwks_uri,
+                        struct pj_error *err);
 
 /* Folds one Cache-Control header value into *max_age (start with -1): the first max-age=N wins (N capped at
  * 10 years); no-cache and no-store make it 0. Malformed directives are ignored. */

@@ -1,4 +1,4 @@
-/* keystore.c: the issuer's key sets, parsed once per process, shared by refcount, reloaded when the source changes. */
+/* keystore.c: issuer key sets from a file or fetched; parsed once, refcounted, cached (see keystore.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -16,7 +16,7 @@
 #include "keystore.h"
 #include "trusted_file.h"
 
-#define KS_JWKS_FILE_MAX (1024 * 1024)
+#define KS_JWKS_FILE_MAX  (1024 * 1024)
 #define KS_CACHE_OVERHEAD (64 * 1024)
 
 /* A parsed key set. The table holds one reference to the current set of an issuer; every caller of
@@ -49,7 +49,8 @@ struct ks_entry {
 };
 
 /* One lock for the table and the refcounts, held across a fetch too: logins are rare, a fetch is bounded by
- * its timeouts, and threads waiting for the same issuer then find the fresh keys instead of fetching again. */
+ * its timeouts, and threads waiting for the same issuer then find the fresh keys instead of fetching again.
+ */
 static pthread_mutex_t ks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ks_entry *ks_entries;
 
@@ -165,7 +166,7 @@ static bool ks_same_file(const struct ks_entry *e, const struct stat *st)
 /* jwks_file: read and parse once; again only when the file's inode, size, mtime or ctime changed. The stat is
  * taken before the read, so an edit racing the read at worst causes one more reload later. */
 static pj_status ks_file_load(struct ks_entry *e, const struct pj_issuer *iss, const struct pj_log *log,
-			      struct pj_error *err)
+                              struct pj_error *err)
 {
 	struct pj_error ferr;
 	struct jwk_set *set = NULL;
@@ -176,13 +177,13 @@ static pj_status ks_file_load(struct ks_entry *e, const struct pj_issuer *iss, c
 
 	if (stat(iss->jwks_file, &st) == -1)
 		return pj_fail(err, PJ_ERR_NO_KEYS, "issuer %s: jwks_file %s: %s", iss->name, iss->jwks_file,
-			       strerror(errno));
+		               strerror(errno));
 	if (e->cur != NULL && ks_same_file(e, &st))
 		return PJ_OK;
 	pj_error_clear(&ferr);
 	if ((r = trusted_file_read(iss->jwks_file, KS_JWKS_FILE_MAX, &text, &len, &ferr)) != PJ_OK)
-		return pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "issuer %s: jwks_file: %s", iss->name,
-			       ferr.reason);
+		return pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "issuer %s: jwks_file: %s",
+		               iss->name, ferr.reason);
 	r = ks_parse_jwks(text, len, &set, &ferr);
 	free(text);
 	if (r != PJ_OK)
@@ -196,7 +197,7 @@ static pj_status ks_file_load(struct ks_entry *e, const struct pj_issuer *iss, c
 	e->mtime = st.st_mtim;
 	e->ctime = st.st_ctim;
 	pj_logf(log, LOG_DEBUG, "issuer %s: loaded %zu keys from %s", iss->name, e->cur->set->n_keys,
-		iss->jwks_file);
+	        iss->jwks_file);
 	return PJ_OK;
 }
 
@@ -219,7 +220,7 @@ static const char *ks_cache_dir(const struct pj_config *cfg)
 }
 
 static void ks_ctx_init(struct ks_ctx *c, const struct pj_config *cfg, const struct pj_issuer *iss,
-			struct ks_entry *e, time_t now, const struct pj_log *log)
+                        struct ks_entry *e, time_t now, const struct pj_log *log)
 {
 	struct pj_error perr;
 	const char *dir = ks_cache_dir(cfg);
@@ -233,7 +234,7 @@ static void ks_ctx_init(struct ks_ctx *c, const struct pj_config *cfg, const str
 	c->privileged = geteuid() == 0;
 	pj_error_clear(&perr);
 	c->disk = jwks_cache_path(dir, iss->name, "json", c->path, sizeof(c->path), &perr) == PJ_OK &&
-		  jwks_cache_path(dir, iss->name, "lock", c->lock, sizeof(c->lock), &perr) == PJ_OK;
+	          jwks_cache_path(dir, iss->name, "lock", c->lock, sizeof(c->lock), &perr) == PJ_OK;
 	if (!c->disk)
 		pj_logf(log, LOG_DEBUG, "issuer %s: keys kept in memory only: %s", iss->name, perr.reason);
 }
@@ -268,8 +269,8 @@ static void ks_set_error(struct ks_entry *e, const char *reason)
 }
 
 /* Takes a parsed set with its text and times into the entry (owning text). */
-static pj_status ks_adopt_set(struct ks_entry *e, struct jwk_set *set, char *text, size_t len, const char *url,
-			      time_t fetched_at, time_t fresh_until, struct pj_error *err)
+static pj_status ks_adopt_set(struct ks_entry *e, struct jwk_set *set, char *text, size_t len,
+                              const char *url, time_t fetched_at, time_t fresh_until, struct pj_error *err)
 {
 	char *u = strdup(url);
 	pj_status r;
@@ -296,7 +297,8 @@ static pj_status ks_adopt_set(struct ks_entry *e, struct jwk_set *set, char *tex
 
 static bool ks_same_text(const struct ks_entry *e, const struct jwks_cache *dc)
 {
-	return e->jwks_text != NULL && e->jwks_len == dc->jwks_len && memcmp(e->jwks_text, dc->jwks, dc->jwks_len) == 0;
+	return e->jwks_text != NULL && e->jwks_len == dc->jwks_len &&
+	       memcmp(e->jwks_text, dc->jwks, dc->jwks_len) == 0;
 }
 
 /* Takes the key set from a cache file that is newer than what memory holds; parses only a different text. */
@@ -314,13 +316,14 @@ static void ks_adopt_cached_set(struct ks_ctx *c, struct jwks_cache *dc)
 		return;
 	}
 	pj_error_clear(&perr);
-	if (dc->jwks_len > ks_max_body(c->iss) || ks_parse_jwks(dc->jwks, dc->jwks_len, &set, &perr) != PJ_OK) {
+	if (dc->jwks_len > ks_max_body(c->iss) ||
+	    ks_parse_jwks(dc->jwks, dc->jwks_len, &set, &perr) != PJ_OK) {
 		pj_logf(c->log, LOG_WARNING, "issuer %s: ignoring cache file %s: %s", c->iss->name, c->path,
-			perr.reason[0] ? perr.reason : "key set too large");
+		        perr.reason[0] ? perr.reason : "key set too large");
 		return;
 	}
-	if (ks_adopt_set(e, set, dc->jwks, dc->jwks_len, dc->url, (time_t)dc->fetched_at, (time_t)dc->fresh_until,
-			 &perr) == PJ_OK)
+	if (ks_adopt_set(e, set, dc->jwks, dc->jwks_len, dc->url, (time_t)dc->fetched_at,
+	                 (time_t)dc->fresh_until, &perr) == PJ_OK)
 		dc->jwks = NULL; /* now owned by the entry */
 }
 
@@ -335,14 +338,16 @@ static void ks_disk_adopt(struct ks_ctx *c)
 	if (!c->disk)
 		return;
 	pj_error_clear(&cerr);
-	if (jwks_cache_read(c->path, 2 * ks_max_body(c->iss) + KS_CACHE_OVERHEAD, &dc, &missing, &cerr) != PJ_OK) {
+	if (jwks_cache_read(c->path, 2 * ks_max_body(c->iss) + KS_CACHE_OVERHEAD, &dc, &missing, &cerr) !=
+	    PJ_OK) {
 		if (!missing)
-			pj_logf(c->log, LOG_WARNING, "issuer %s: ignoring cache: %s", c->iss->name, cerr.reason);
+			pj_logf(c->log, LOG_WARNING, "issuer %s: ignoring cache: %s", c->iss->name,
+			        cerr.reason);
 		return;
 	}
 	if (strcmp(dc.source, c->e->source) != 0) {
-		pj_logf(c->log, LOG_INFO, "issuer %s: ignoring cache file %s: it is for %s", c->iss->name, c->path,
-			dc.source);
+		pj_logf(c->log, LOG_INFO, "issuer %s: ignoring cache file %s: it is for %s", c->iss->name,
+		        c->path, dc.source);
 		goto out;
 	}
 	if (dc.last_attempt > c->e->last_attempt) {
@@ -360,14 +365,14 @@ static void ks_disk_store(struct ks_ctx *c)
 {
 	struct ks_entry *e = c->e;
 	struct jwks_cache dc = {
-		.source = e->source,
-		.url = e->url,
-		.jwks = e->jwks_text,
-		.jwks_len = e->jwks_len,
-		.fetched_at = e->fetched_at,
-		.fresh_until = e->fresh_until,
-		.last_attempt = e->last_attempt,
-		.last_error = e->last_error[0] ? e->last_error : NULL,
+	    .source = e->source,
+	    .url = e->url,
+	    .jwks = e->jwks_text,
+	    .jwks_len = e->jwks_len,
+	    .fetched_at = e->fetched_at,
+	    .fresh_until = e->fresh_until,
+	    .last_attempt = e->last_attempt,
+	    .last_error = e->last_error[0] ? e->last_error : NULL,
 	};
 	struct pj_error werr;
 
@@ -415,11 +420,11 @@ static pj_status ks_fetch(struct ks_ctx *c, struct pj_error *err)
 		goto out;
 	}
 	if ((r = ks_adopt_set(c->e, set, body.data, body.len, url, c->now, c->now + ks_ttl(iss, body.max_age),
-			      err)) != PJ_OK)
+	                      err)) != PJ_OK)
 		goto out;
 	body.data = NULL; /* now owned by the entry */
 	pj_logf(c->log, LOG_INFO, "issuer %s: fetched %zu keys from %s, fresh for %lld s", iss->name,
-		c->e->cur->set->n_keys, url, (long long)(c->e->fresh_until - c->now));
+	        c->e->cur->set->n_keys, url, (long long)(c->e->fresh_until - c->now));
 out:
 	jwks_http_body_free(&body);
 	free(discovered);
@@ -454,14 +459,16 @@ static pj_status ks_serve(const struct ks_ctx *c, bool quiet, struct pj_error *e
 		return PJ_OK;
 	if (c->now - e->fresh_until < c->iss->jwks_max_stale) {
 		if (!quiet)
-			pj_logf(c->log, LOG_WARNING,
-				"issuer %s: using stale keys from %s, expired %lld s ago (kept up to %ld s): %s",
-				c->iss->name, e->url != NULL ? e->url : "cache", (long long)(c->now - e->fresh_until),
-				c->iss->jwks_max_stale, e->last_error[0] ? e->last_error : "not refreshed yet");
+			pj_logf(
+			    c->log, LOG_WARNING,
+			    "issuer %s: using stale keys from %s, expired %lld s ago (kept up to %ld s): %s",
+			    c->iss->name, e->url != NULL ? e->url : "cache",
+			    (long long)(c->now - e->fresh_until), c->iss->jwks_max_stale,
+			    e->last_error[0] ? e->last_error : "not refreshed yet");
 		return PJ_OK;
 	}
 	return pj_fail(err, PJ_ERR_NO_KEYS, "issuer %s: keys expired %lld s ago and were not refreshed: %s",
-		       c->iss->name, (long long)(c->now - e->fresh_until), why);
+	               c->iss->name, (long long)(c->now - e->fresh_until), why);
 }
 
 static bool ks_satisfied(const struct ks_ctx *c, const char *kid, bool force)
@@ -508,15 +515,15 @@ static pj_status ks_remote_load(struct ks_ctx *c, const char *kid, bool force, s
 			if (lr == PJ_ERR_SYSTEM) {
 				/* another process is fetching right now: answer with what it left */
 				pj_logf(c->log, LOG_WARNING, "issuer %s: not refreshing: %s", c->iss->name,
-					lerr.reason);
+				        lerr.reason);
 				ks_disk_adopt(c);
 				if (force)
 					return pj_fail(err, PJ_ERR_NO_KEYS, "issuer %s: %s", c->iss->name,
-						       lerr.reason);
+					               lerr.reason);
 				return ks_serve(c, false, err);
 			}
 			pj_logf(c->log, LOG_WARNING, "issuer %s: cache not usable, keys kept in memory: %s",
-				c->iss->name, lerr.reason);
+			        c->iss->name, lerr.reason);
 			c->disk = false;
 		} else {
 			ks_disk_adopt(c);
@@ -535,8 +542,8 @@ static pj_status ks_remote_load(struct ks_ctx *c, const char *kid, bool force, s
 
 /* The entry for issuer, its keys loaded as a login would (force: a refresh). Holds ks_lock. */
 static pj_status ks_load_locked(const struct pj_config *cfg, const struct pj_issuer *issuer, const char *kid,
-				time_t now, const struct pj_log *log, bool force, struct ks_entry **out,
-				struct pj_error *err)
+                                time_t now, const struct pj_log *log, bool force, struct ks_entry **out,
+                                struct pj_error *err)
 {
 	struct ks_ctx c;
 	struct ks_entry *e = NULL;
@@ -559,9 +566,9 @@ static pj_status ks_load_locked(const struct pj_config *cfg, const struct pj_iss
 	return ks_remote_load(&c, kid, force, err);
 }
 
-pj_status keystore_get(const struct pj_config *cfg, const struct pj_issuer *issuer, const char *kid, time_t now,
-		       const struct pj_log *log, const struct jwk_set **set, struct keystore_ref **ref,
-		       struct pj_error *err)
+pj_status keystore_get(const struct pj_config *cfg, const struct pj_issuer *issuer, const char *kid,
+                       time_t now, const struct pj_log *log, const struct jwk_set **set,
+                       struct keystore_ref **ref, struct pj_error *err)
 {
 	struct ks_entry *e = NULL;
 	pj_status r;
@@ -580,7 +587,7 @@ out:
 }
 
 pj_status keystore_refresh(const struct pj_config *cfg, const struct pj_issuer *issuer, time_t now,
-			   const struct pj_log *log, struct pj_error *err)
+                           const struct pj_log *log, struct pj_error *err)
 {
 	struct ks_entry *e = NULL;
 	pj_status r;
@@ -598,7 +605,7 @@ static char *ks_strdup_or_null(const char *s)
 
 /* Status: the same reads as a login (file, cache file) but no fetch; ks_lock held. */
 static pj_status ks_info_locked(const struct pj_config *cfg, const struct pj_issuer *issuer, time_t now,
-				const struct pj_log *log, struct keystore_info *info, struct pj_error *err)
+                                const struct pj_log *log, struct keystore_info *info, struct pj_error *err)
 {
 	struct ks_entry *e = NULL;
 	struct ks_ctx c;
@@ -634,7 +641,7 @@ static pj_status ks_info_locked(const struct pj_config *cfg, const struct pj_iss
 }
 
 pj_status keystore_info_get(const struct pj_config *cfg, const struct pj_issuer *issuer, time_t now,
-			    const struct pj_log *log, struct keystore_info *info, struct pj_error *err)
+                            const struct pj_log *log, struct keystore_info *info, struct pj_error *err)
 {
 	pj_status r;
 

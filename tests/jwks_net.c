@@ -1,6 +1,6 @@
-/* jwks_net.c: key fetching against the real HTTPS test IdP (tests/https_server.py) that test_jwks_fetch.sh
- * starts: discovery, TLS and URL rules, redirects, timeouts, bad answers, size cap, TTL, rotation, rate limits
- * across processes, outages, removed keys. Each scenario uses its own issuer path, so counts stay apart. */
+/* jwks_net.c: key fetching against the real HTTPS test IdP that test_jwks_fetch.sh starts. */
+/* Discovery, TLS and URL rules, redirects, timeouts, bad answers, size cap, TTL, rotation, rate limits across
+ * processes, outages, removed keys, the jwks CLI. Each scenario has its own issuer path. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -96,8 +96,8 @@ static struct pj_config *conf(const char *name, const char *host_port, const cha
 	struct pj_config *cfg = NULL;
 	struct pj_error err;
 	char *text = tk_strf("[global]\ncache_dir = %s\n\n[issuer %s]\nissuer = https://127.0.0.1:%s/%s\n"
-			     "audience = pam\nalgorithms = ES256\ntls_ca_file = %s\n%s",
-			     cache, name, host_port, name, ca, extra ? extra : "");
+	                     "audience = pam\nalgorithms = ES256\ntls_ca_file = %s\n%s",
+	                     cache, name, host_port, name, ca, extra ? extra : "");
 
 	if (config_parse("jwks_net.conf", text, strlen(text), &cfg, &err) != PJ_OK) {
 		printf("Bail out! config: %s\n", err.reason);
@@ -111,9 +111,10 @@ static struct pj_config *conf(const char *name, const char *host_port, const cha
 static void publish(const char *name, const char *jwks_body, const char *cache_control)
 {
 	char *f = tk_strf("%s_.well-known_openid-configuration", name);
-	char *doc = tk_strf("{\"issuer\":\"https://127.0.0.1:%s/%s\",\"jwks_uri\":\"https://127.0.0.1:@PORT@/%s/"
-			    "jwks.json\"}",
-			    port, name, name);
+	char *doc =
+	    tk_strf("{\"issuer\":\"https://127.0.0.1:%s/%s\",\"jwks_uri\":\"https://127.0.0.1:@PORT@/%s/"
+	            "jwks.json\"}",
+	            port, name, name);
 	char *j = tk_strf("%s_jwks.json", name), *h = tk_strf("%s_jwks.json.headers", name);
 	char *cc = cache_control ? tk_strf("Cache-Control: %s\n", cache_control) : NULL;
 
@@ -129,7 +130,8 @@ static void publish(const char *name, const char *jwks_body, const char *cache_c
 
 static char *jwks_doc(const char *first, const char *second)
 {
-	return tk_strf("{\"keys\":[%s%s%s]}", first ? first : "", first && second ? "," : "", second ? second : "");
+	return tk_strf("{\"keys\":[%s%s%s]}", first ? first : "", first && second ? "," : "",
+	               second ? second : "");
 }
 
 static long jwks_count(const char *name)
@@ -151,7 +153,8 @@ static long disc_count(const char *name)
 }
 
 /* keystore_get for the config's only issuer; *has_kid tells whether the answered set holds kid. */
-static pj_status get(const struct pj_config *cfg, const char *kid, time_t now, bool *has_kid, struct pj_error *err)
+static pj_status get(const struct pj_config *cfg, const char *kid, time_t now, bool *has_kid,
+                     struct pj_error *err)
 {
 	const struct jwk_set *set = NULL;
 	struct keystore_ref *ref = NULL;
@@ -190,8 +193,8 @@ static void test_discovery(time_t t0)
 	ok(get(cfg, "a", t0, &has, &err) == PJ_OK && has, "discovery: keys fetched (%s)", err.reason);
 	ok(disc_count("disc") == 1 && jwks_count("disc") == 1, "discovery and JWKS fetched once each");
 	c = cached("disc");
-	ok(c.jwks != NULL && c.fetched_at == t0 && c.fresh_until == t0 + 600 && c.last_error == NULL && c.url &&
-		   strstr(c.url, "/disc/jwks.json") != NULL,
+	ok(c.jwks != NULL && c.fetched_at == t0 && c.fresh_until == t0 + 600 && c.last_error == NULL &&
+	       c.url && strstr(c.url, "/disc/jwks.json") != NULL,
 	   "cache file: the JWKS, fetched_at, fresh_until from max-age, the URL");
 	jwks_cache_clear(&c);
 	ok(get(cfg, "a", t0 + 599, &has, &err) == PJ_OK && jwks_count("disc") == 1, "fresh: no second fetch");
@@ -232,7 +235,8 @@ static void test_ttl_clamp(time_t t0)
 }
 
 /* A scenario that must fail: no keys, a reason containing want, and a cache file without keys. */
-static void expect_refused(const char *name, struct pj_config *cfg, time_t t0, const char *want, const char *desc)
+static void expect_refused(const char *name, struct pj_config *cfg, time_t t0, const char *want,
+                           const char *desc)
 {
 	struct pj_error err;
 	struct jwks_cache c;
@@ -253,9 +257,10 @@ static void test_discovery_rules(time_t t0)
 
 	cfg = conf("mismatch", port, NULL);
 	publish("mismatch", doc, NULL);
-	disc = tk_strf("{\"issuer\":\"https://127.0.0.1:%s/mismatch/\",\"jwks_uri\":\"https://127.0.0.1:%s/mismatch/"
-		       "jwks.json\"}",
-		       port, port);
+	disc = tk_strf(
+	    "{\"issuer\":\"https://127.0.0.1:%s/mismatch/\",\"jwks_uri\":\"https://127.0.0.1:%s/mismatch/"
+	    "jwks.json\"}",
+	    port, port);
 	put("mismatch_.well-known_openid-configuration", disc);
 	expect_refused("mismatch", cfg, t0, "another issuer", "discovery with a mismatched issuer");
 	ok(jwks_count("mismatch") == 0, "mismatched issuer: its jwks_uri is never fetched");
@@ -264,8 +269,9 @@ static void test_discovery_rules(time_t t0)
 
 	cfg = conf("plain", port, NULL);
 	publish("plain", doc, NULL);
-	disc = tk_strf("{\"issuer\":\"https://127.0.0.1:%s/plain\",\"jwks_uri\":\"http://127.0.0.1:%s/plain/jwks.json\"}",
-		       port, port);
+	disc = tk_strf("{\"issuer\":\"https://127.0.0.1:%s/plain\",\"jwks_uri\":\"http://127.0.0.1:%s/plain/"
+	               "jwks.json\"}",
+	               port, port);
 	put("plain_.well-known_openid-configuration", disc);
 	expect_refused("plain", cfg, t0, "only https", "discovery with an http jwks_uri");
 	free(disc);
@@ -325,9 +331,10 @@ static void test_tls(time_t t0)
 	config_free(cfg2);
 	{
 		struct pj_error err;
-		char *conftext = tk_strf("[global]\ncache_dir = %s\n\n[issuer tlsca2]\nissuer = https://127.0.0.1:%s/"
-					 "tlsca2\naudience = pam\nalgorithms = ES256\ntls_ca_file = %s\n%s",
-					 cache, port, other_ca, other);
+		char *conftext =
+		    tk_strf("[global]\ncache_dir = %s\n\n[issuer tlsca2]\nissuer = https://127.0.0.1:%s/"
+		            "tlsca2\naudience = pam\nalgorithms = ES256\ntls_ca_file = %s\n%s",
+		            cache, port, other_ca, other);
 
 		if (config_parse("x", conftext, strlen(conftext), &cfg2, &err) != PJ_OK)
 			printf("Bail out! %s\n", err.reason);
@@ -362,7 +369,8 @@ static void test_timeouts(time_t t0)
 	int p = 0, fd = silent_listener(&p);
 	double secs;
 
-	extra = tk_strf("jwks_uri = https://127.0.0.1:%d/jwks.json\nhttp_connect_timeout = 1\nhttp_timeout = 2\n", p);
+	extra = tk_strf(
+	    "jwks_uri = https://127.0.0.1:%d/jwks.json\nhttp_connect_timeout = 1\nhttp_timeout = 2\n", p);
 	cfg = conf("silent", port, extra);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	expect_refused("silent", cfg, t0, "timed out", "a server that never answers");
@@ -419,7 +427,8 @@ static void test_bad_answers(time_t t0)
 	for (int i = 0; i < 100 && count("huge_jwks.json.sent") == 0; i++)
 		usleep(100000);
 	ok(count("huge_jwks.json.sent") > 0 && count("huge_jwks.json.sent") < 50L * 1024 * 1024,
-	   "the client aborted the transfer at the cap (server sent %ld bytes)", count("huge_jwks.json.sent"));
+	   "the client aborted the transfer at the cap (server sent %ld bytes)",
+	   count("huge_jwks.json.sent"));
 	free(extra);
 	config_free(cfg);
 	free(doc);
@@ -431,7 +440,8 @@ static void test_bad_refresh_keeps_cache(time_t t0)
 	char *doc = jwks_doc(jwk_a, NULL);
 	char *extra = tk_strf("jwks_uri = https://127.0.0.1:%s/keep/jwks.json\n", port);
 	struct pj_config *cfg = conf("keep", port, extra);
-	const char *bad[] = {"not json", "{\"keys\":[]}", "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"};
+	const char *bad[] = {"not json", "{\"keys\":[]}",
+	                     "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"};
 	struct pj_error err;
 	struct jwks_cache c;
 	bool has;
@@ -440,14 +450,15 @@ static void test_bad_refresh_keeps_cache(time_t t0)
 	ok(get(cfg, "a", t0, &has, &err) == PJ_OK && has, "keep: good keys cached");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		put("keep_jwks.json", bad[i]);
-		ok(keystore_refresh(cfg, &cfg->issuers[0], t0 + 1 + (time_t)i, &cap_log, &err) == PJ_ERR_NO_KEYS,
+		ok(keystore_refresh(cfg, &cfg->issuers[0], t0 + 1 + (time_t)i, &cap_log, &err) ==
+		       PJ_ERR_NO_KEYS,
 		   "bad answer %zu: refresh fails (%s)", i, err.reason);
 		c = cached("keep");
 		ok(c.jwks != NULL && strcmp(c.jwks, doc) == 0 && c.last_error != NULL,
 		   "bad answer %zu: never replaces the good cache", i);
 		jwks_cache_clear(&c);
-		ok(get(cfg, "a", t0 + 2 + (time_t)i, &has, &err) == PJ_OK && has, "bad answer %zu: good keys serve",
-		   i);
+		ok(get(cfg, "a", t0 + 2 + (time_t)i, &has, &err) == PJ_OK && has,
+		   "bad answer %zu: good keys serve", i);
 	}
 	free(extra);
 	config_free(cfg);
@@ -470,7 +481,8 @@ static void test_rotation(time_t t0)
 	publish("rot", two, "max-age=3600");
 	ok(get(cfg, "b", t0 + 61, &has, &err) == PJ_OK && has && jwks_count("rot") == 2,
 	   "a new kid: exactly one fetch, then the key is there");
-	ok(get(cfg, "b", t0 + 62, &has, &err) == PJ_OK && has && jwks_count("rot") == 2, "and no further fetch");
+	ok(get(cfg, "b", t0 + 62, &has, &err) == PJ_OK && has && jwks_count("rot") == 2,
+	   "and no further fetch");
 
 	before = jwks_count("rot");
 	for (int i = 0; i < 1000; i++) {
@@ -484,7 +496,8 @@ static void test_rotation(time_t t0)
 	   "1000 tokens with random unknown kids inside one interval: no fetch (%ld -> %ld)", before,
 	   jwks_count("rot"));
 
-	/* 20 processes with empty memory at once, past the interval: the lock and last_attempt let one fetch */
+	/* 20 processes with empty memory at once, past the interval: the lock and last_attempt let one fetch
+	 */
 	before = jwks_count("rot");
 	fflush(stdout);
 	pid_t pids[20];
@@ -513,8 +526,8 @@ static char *token_for(EVP_PKEY *key, const char *kid, const char *iss, time_t t
 {
 	char *h = tk_strf("{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
 	char *p = tk_strf("{\"iss\":\"%s\",\"aud\":\"pam\",\"sub\":\"s-alice\",\"exp\":%lld,\"iat\":%lld,"
-			  "\"preferred_username\":\"alice\"}",
-			  iss, (long long)t0 + 1000000, (long long)t0);
+	                  "\"preferred_username\":\"alice\"}",
+	                  iss, (long long)t0 + 1000000, (long long)t0);
 	char *t = tk_sign(JWS_ES256, key, h, p);
 
 	free(h);
@@ -583,7 +596,8 @@ static void test_outage(time_t t0)
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "IdP down, warm cache, new process: accepted");
 	ok(count("_connections") == conns, "IdP down, warm cache: no connection made");
 	logbuf[0] = '\0';
-	ok(get(cfg, "a", t0 + 600 + 1800, NULL, &err) == PJ_OK && strstr(logbuf, "4:issuer out: using stale keys"),
+	ok(get(cfg, "a", t0 + 600 + 1800, NULL, &err) == PJ_OK &&
+	       strstr(logbuf, "4:issuer out: using stale keys"),
 	   "IdP down, cache stale within jwks_max_stale: accepted with a warning");
 	ok(get(cfg, "a", t0 + 600 + 3600, NULL, &err) == PJ_ERR_NO_KEYS, "past jwks_max_stale: no keys (%s)",
 	   err.reason);
@@ -599,7 +613,8 @@ static void test_outage(time_t t0)
 
 static char cli_out[1 << 16];
 
-/* Runs cli_jwks_main in a child with stdout and stderr in a file; returns its exit status, output in cli_out. */
+/* Runs cli_jwks_main in a child with stdout and stderr in a file; returns its exit status, output in cli_out.
+ */
 static int run_cli(const struct pj_config *cfg, const char *a1, const char *a2, const char *a3)
 {
 	char *argv[] = {(char *)"jwks", (char *)a1, (char *)a2, (char *)a3, NULL};
@@ -655,9 +670,9 @@ static void test_cli(void)
 	   "jwks refresh: fetched (exit %d)", rc);
 	rc = run_cli(cfg, "status", "--issuer", "clic");
 	ok(rc == 0 && out_has(source) && out_has("kid=a kty=EC alg=ES256 size=256 usable\n") &&
-		   out_has("kid=small kty=RSA alg=RS256 size=1024 not usable: ") && out_has("fetched at: ") &&
-		   out_has("fresh until: ") && out_has(" s)\n  last attempt") && out_has("last error: none") &&
-		   jwks_count("clic") == 1,
+	       out_has("kid=small kty=RSA alg=RS256 size=1024 not usable: ") && out_has("fetched at: ") &&
+	       out_has("fresh until: ") && out_has(" s)\n  last attempt") && out_has("last error: none") &&
+	       jwks_count("clic") == 1,
 	   "jwks status: source, each key with why it is unusable, times, no error, no fetch (exit %d)", rc);
 	for (char *line = strtok(cli_out, "\n"); line != NULL; line = strtok(NULL, "\n"))
 		tap_diag("%s", line);
@@ -670,7 +685,8 @@ static void test_cli(void)
 	rc = run_cli(cfg, "status", NULL, NULL);
 	ok(rc == 0 && out_has("last error: ") && out_has("HTTP status 500") && out_has("kid=a "),
 	   "jwks status after it: the last good keys and the last error (exit %d)", rc);
-	ok(run_cli(cfg, "status", "--issuer", "nosuch") == 2, "jwks status --issuer of an unknown issuer: exit 2");
+	ok(run_cli(cfg, "status", "--issuer", "nosuch") == 2,
+	   "jwks status --issuer of an unknown issuer: exit 2");
 	ok(run_cli(cfg, "frobnicate", NULL, NULL) == 2 && run_cli(cfg, "status", "--bogus", NULL) == 2,
 	   "jwks usage errors: exit 2");
 	put("clic_jwks.json.status", NULL);

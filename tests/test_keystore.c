@@ -1,6 +1,5 @@
-/* test_keystore.c: the key store without a server: jwks_file, cache files, Cache-Control, URL rules, serving
- * from a warm or stale cache, rate limiting, outages and unprivileged callers (fetches fail fast on a closed
- * loopback port). The HTTPS scenarios are in jwks_net.c, run by test_jwks_fetch.sh. */
+/* test_keystore.c: the key store without a server: files, cache, outages, rate limits, unprivileged use. */
+/* Fetches fail fast on a closed loopback port; the HTTPS scenarios are in jwks_net.c (test_jwks_fetch.sh). */
 #include "config.h"
 
 #include <errno.h>
@@ -121,7 +120,7 @@ static void test_file_source(void)
 	iss.jwks_file = path;
 	write_file(path, one, 0644);
 	ok(keystore_get(NULL, &iss, "a", time(NULL), &cap_log, &s1, &r1, &err) == PJ_OK && s1 != NULL &&
-		   s1->n_keys == 1,
+	       s1->n_keys == 1,
 	   "jwks_file: loaded (%s)", err.reason);
 	ok(keystore_get(NULL, &iss, "a", time(NULL), &cap_log, &s2, &r2, &err) == PJ_OK && s2 == s1,
 	   "jwks_file: an unchanged file is parsed once (same set)");
@@ -129,7 +128,7 @@ static void test_file_source(void)
 
 	write_file(path, two, 0644);
 	ok(keystore_get(NULL, &iss, "b", time(NULL), &cap_log, &s2, &r2, &err) == PJ_OK && s2 != s1 &&
-		   s2->n_keys == 2,
+	       s2->n_keys == 2,
 	   "jwks_file: an edited file is reloaded");
 	ok(s1->n_keys == 1 && strcmp(s1->keys[0].kid, "a") == 0, "a replaced set stays alive for its holder");
 	keystore_flush();
@@ -146,8 +145,8 @@ static void test_file_source(void)
 	keystore_release(r3);
 
 	chmod(path, 0666);
-	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS && r1 == NULL &&
-		   strstr(err.reason, "writable") != NULL,
+	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS &&
+	       r1 == NULL && strstr(err.reason, "writable") != NULL,
 	   "jwks_file writable by others: no keys (%s)", err.reason);
 	unlink(path);
 	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS,
@@ -162,7 +161,7 @@ static void test_file_source(void)
 
 		write_file(path, doc, 0644);
 		ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS &&
-			   strstr(err.reason, "no usable key") != NULL,
+		       strstr(err.reason, "no usable key") != NULL,
 		   "jwks_file with only an unusable key: no keys (%s)", err.reason);
 		free(doc);
 		free(jwk);
@@ -185,11 +184,13 @@ static long max_age_of(const char *v)
 static void test_cache_control(void)
 {
 	ok(max_age_of(" max-age=600") == 600, "Cache-Control max-age=600");
-	ok(max_age_of(" public, max-age=3600, must-revalidate\r\n") == 3600, "max-age among other directives");
+	ok(max_age_of(" public, max-age=3600, must-revalidate\r\n") == 3600,
+	   "max-age among other directives");
 	ok(max_age_of(" MAX-AGE=42") == 42, "directive names are case-insensitive");
 	ok(max_age_of(" no-cache, max-age=600") == 0 && max_age_of(" max-age=600, no-store") == 0,
 	   "no-cache / no-store mean 0");
-	ok(max_age_of(" max-age=abc") == -1 && max_age_of(" max-age=") == -1 && max_age_of(" max-age=-5") == -1,
+	ok(max_age_of(" max-age=abc") == -1 && max_age_of(" max-age=") == -1 &&
+	       max_age_of(" max-age=-5") == -1,
 	   "malformed max-age is ignored");
 	ok(max_age_of(" max-age=99999999999999999999999999") == 10L * 365 * 86400, "huge max-age is capped");
 	ok(max_age_of(" private") == -1, "no max-age: -1");
@@ -204,16 +205,17 @@ static void test_url_check(void)
 	ok(jwks_url_check("http://127.0.0.1:8080/jwks", false, &err) == PJ_ERR_NO_KEYS,
 	   "http loopback refused without the insecure option");
 	ok(jwks_url_check("http://127.0.0.1:8080/jwks", true, &err) == PJ_OK &&
-		   jwks_url_check("http://[::1]:8080/jwks", true, &err) == PJ_OK,
+	       jwks_url_check("http://[::1]:8080/jwks", true, &err) == PJ_OK,
 	   "http to 127.0.0.1 and [::1] allowed with the insecure option");
 	ok(jwks_url_check("http://localhost/jwks", true, &err) == PJ_ERR_NO_KEYS &&
-		   jwks_url_check("http://127.0.0.2/jwks", true, &err) == PJ_ERR_NO_KEYS &&
-		   jwks_url_check("http://example.com/jwks", true, &err) == PJ_ERR_NO_KEYS,
+	       jwks_url_check("http://127.0.0.2/jwks", true, &err) == PJ_ERR_NO_KEYS &&
+	       jwks_url_check("http://example.com/jwks", true, &err) == PJ_ERR_NO_KEYS,
 	   "other http hosts refused even with the insecure option");
 	ok(jwks_url_check("ftp://idp.example.com/jwks", true, &err) == PJ_ERR_NO_KEYS &&
-		   jwks_url_check("file:///etc/passwd", true, &err) == PJ_ERR_NO_KEYS,
+	       jwks_url_check("file:///etc/passwd", true, &err) == PJ_ERR_NO_KEYS,
 	   "other schemes refused");
-	ok(jwks_url_check("not a url", false, &err) == PJ_ERR_NO_KEYS && jwks_url_check("", false, &err) != PJ_OK,
+	ok(jwks_url_check("not a url", false, &err) == PJ_ERR_NO_KEYS &&
+	       jwks_url_check("", false, &err) != PJ_OK,
 	   "garbage refused");
 }
 
@@ -222,26 +224,26 @@ static void test_cache_file(void)
 	char buf[4096];
 	struct pj_error err = {0};
 	struct jwks_cache c = {0}, in = {
-		.source = (char *)"uri:https://idp.test/jwks",
-		.url = (char *)"https://idp.test/jwks",
-		.jwks = (char *)"{\"keys\":[]}\n\t\"\\",
-		.jwks_len = 15,
-		.fetched_at = 100,
-		.fresh_until = 400,
-		.last_attempt = 100,
-		.last_error = NULL,
-	};
+	                               .source = (char *)"uri:https://idp.test/jwks",
+	                               .url = (char *)"https://idp.test/jwks",
+	                               .jwks = (char *)"{\"keys\":[]}\n\t\"\\",
+	                               .jwks_len = 15,
+	                               .fetched_at = 100,
+	                               .fresh_until = 400,
+	                               .last_attempt = 100,
+	                               .last_error = NULL,
+	                           };
 	char *path = path_in("c.json");
 	bool missing = false;
 
 	ok(jwks_cache_path("/d", "corp-idp_1.x", "json", buf, sizeof(buf), &err) == PJ_OK &&
-		   strcmp(buf, "/d/corp-idp_1.x.json") == 0,
+	       strcmp(buf, "/d/corp-idp_1.x.json") == 0,
 	   "cache file named after the issuer section");
 	ok(jwks_cache_path("/d", "a/b", "json", buf, sizeof(buf), &err) != PJ_OK &&
-		   jwks_cache_path("/d", "..", "json", buf, sizeof(buf), &err) != PJ_OK &&
-		   jwks_cache_path("/d", ".hidden", "json", buf, sizeof(buf), &err) != PJ_OK &&
-		   jwks_cache_path("/d", "", "json", buf, sizeof(buf), &err) != PJ_OK &&
-		   jwks_cache_path("/d", "a b", "json", buf, sizeof(buf), &err) != PJ_OK,
+	       jwks_cache_path("/d", "..", "json", buf, sizeof(buf), &err) != PJ_OK &&
+	       jwks_cache_path("/d", ".hidden", "json", buf, sizeof(buf), &err) != PJ_OK &&
+	       jwks_cache_path("/d", "", "json", buf, sizeof(buf), &err) != PJ_OK &&
+	       jwks_cache_path("/d", "a b", "json", buf, sizeof(buf), &err) != PJ_OK,
 	   "unsafe issuer names cannot name a cache file");
 
 	ok(jwks_cache_write(path, &in, &err) == PJ_OK, "cache written (%s)", err.reason);
@@ -251,18 +253,20 @@ static void test_cache_file(void)
 		ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "cache file mode 0644");
 	}
 	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_OK && c.jwks_len == in.jwks_len &&
-		   memcmp(c.jwks, in.jwks, in.jwks_len) == 0 && c.fetched_at == 100 && c.fresh_until == 400 &&
-		   strcmp(c.url, in.url) == 0 && strcmp(c.source, in.source) == 0 && c.last_error == NULL,
+	       memcmp(c.jwks, in.jwks, in.jwks_len) == 0 && c.fetched_at == 100 && c.fresh_until == 400 &&
+	       strcmp(c.url, in.url) == 0 && strcmp(c.source, in.source) == 0 && c.last_error == NULL,
 	   "cache read back byte for byte (%s)", err.reason);
 	jwks_cache_clear(&c);
-	ok(jwks_cache_read(path, 16, &c, &missing, &err) == PJ_ERR_NO_KEYS, "cache file over the size bound refused");
+	ok(jwks_cache_read(path, 16, &c, &missing, &err) == PJ_ERR_NO_KEYS,
+	   "cache file over the size bound refused");
 	chmod(path, 0666);
 	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS && !missing &&
-		   strstr(err.reason, "writable") != NULL,
+	       strstr(err.reason, "writable") != NULL,
 	   "cache file writable by others refused (%s)", err.reason);
 	chmod(path, 0644);
 	chown(path, 1, 1);
-	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS && strstr(err.reason, "root") != NULL,
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS &&
+	       strstr(err.reason, "root") != NULL,
 	   "cache file not owned by root refused (%s)", err.reason);
 	chown(path, 0, 0);
 	chmod(scratch, 0777);
@@ -274,11 +278,14 @@ static void test_cache_file(void)
 	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
 	   "a cached key set without url and times refused (%s)", err.reason);
 	write_file(path, "{\"version\":2,\"source\":\"x\",\"last_attempt\":1}", 0644);
-	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS, "unknown cache version refused");
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
+	   "unknown cache version refused");
 	write_file(path, "{\"version\":1,\"source\":\"x\",\"last_attempt\":1,\"last_attempt\":2}", 0644);
-	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS, "cache parsed with json_strict");
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
+	   "cache parsed with json_strict");
 	unlink(path);
-	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS && missing, "missing cache noticed");
+	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS && missing,
+	   "missing cache noticed");
 	free(path);
 }
 
@@ -304,13 +311,13 @@ static char *jwks_a;
 static void plant_cache(time_t fetched, time_t fresh_until, time_t last_attempt, mode_t mode)
 {
 	struct jwks_cache c = {
-		.source = down_source,
-		.url = down_url,
-		.jwks = jwks_a,
-		.jwks_len = strlen(jwks_a),
-		.fetched_at = fetched,
-		.fresh_until = fresh_until,
-		.last_attempt = last_attempt,
+	    .source = down_source,
+	    .url = down_url,
+	    .jwks = jwks_a,
+	    .jwks_len = strlen(jwks_a),
+	    .fetched_at = fetched,
+	    .fresh_until = fresh_until,
+	    .last_attempt = last_attempt,
 	};
 	struct pj_error err = {0};
 
@@ -395,11 +402,13 @@ static void test_stale_cache(time_t t0)
 	ok(get_down("a", t0 + 20, &err) == PJ_OK && !logged("refresh failed"),
 	   "another process (empty memory) honours the attempt recorded on disk");
 	logbuf[0] = '\0';
-	ok(get_down("a", t0 + 61, &err) == PJ_OK && logged("refresh failed") && cached_last_attempt() == t0 + 61,
+	ok(get_down("a", t0 + 61, &err) == PJ_OK && logged("refresh failed") &&
+	       cached_last_attempt() == t0 + 61,
 	   "after jwks_refresh_interval: one new attempt");
 
 	plant_cache(t0 - 1000, t0 - down.jwks_max_stale - 1, t0 - 1000, 0644);
-	ok(get_down("a", t0, &err) == PJ_ERR_NO_KEYS, "cache older than jwks_max_stale: refused (%s)", err.reason);
+	ok(get_down("a", t0, &err) == PJ_ERR_NO_KEYS, "cache older than jwks_max_stale: refused (%s)",
+	   err.reason);
 	ok(cache_has_keys(), "the refused old keys stay on disk for status output");
 }
 
@@ -483,8 +492,8 @@ static void test_unprivileged(time_t t0)
 		_exit(fails);
 	}
 	waitpid(pid, &status, 0);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "unprivileged: stale cache read and served (status %d)",
-	   status);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "unprivileged: stale cache read and served (status %d)", status);
 	ok(strcmp(before, read_all(cache_path)) == 0, "unprivileged: cache file left untouched");
 	ok(access(lock, F_OK) != 0, "unprivileged: no lock file made");
 	free(before);
