@@ -113,9 +113,20 @@ static void print_json_result(const struct pj_identity *id, pj_status status, co
 	json_object_put(o);
 }
 
+/* A Unix time as UTC ISO 8601, for people reading the output. */
+static const char *format_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 static void print_text_result(const struct pj_identity *id, pj_status status, const struct pj_error *err)
 {
-	char esc[1024];
+	char esc[1024], when[64];
 
 	if (status != PJ_OK) {
 		printf("refused: %s\n", pj_escape(esc, sizeof(esc), err->reason, strlen(err->reason)));
@@ -137,7 +148,7 @@ static void print_text_result(const struct pj_identity *id, pj_status status, co
 		printf(" %s", pj_escape(esc, sizeof(esc), id->groups[i], strlen(id->groups[i])));
 	printf("\n");
 	printf("alg:      %s\n", id->alg);
-	printf("expires:  %lld\n", (long long)id->exp);
+	printf("expires:  %lld (%s)\n", (long long)id->exp, format_time(id->exp, when, sizeof(when)));
 }
 
 static int cmd_verify(int argc, char **argv)

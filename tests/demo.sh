@@ -24,6 +24,10 @@ tests/jwt-mint jwks "$DEMO/issuer.pem:demo-key-1:ES256" >"$DEMO/jwks.json"
 chmod 644 "$DEMO/jwks.json"
 cat "$DEMO/jwks.json"
 cat >"$DEMO/pam_jwt.conf" <<EOF2
+[global]
+# the demo keeps its key cache and user store in its own directory
+cache_dir = $DEMO
+state_dir = $DEMO
 [issuer demo]
 issuer = $ISS
 audience = demo-host

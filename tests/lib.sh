@@ -68,6 +68,9 @@ make_issuer() {
 	chmod 644 "$dir/jwks.json"
 	cat >"$dir/pam_jwt.conf" <<CONF
 # pam_jwt test configuration
+[global]
+cache_dir = $dir
+state_dir = $dir
 [issuer test]
 issuer = $iss
 audience = pam
