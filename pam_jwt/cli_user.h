@@ -1,0 +1,19 @@
+/* cli_user.h: `pam-jwt user list|show|add|del|unbind|init`, managing the user store. */
+#ifndef PAM_JWT_CLI_USER_H
+#define PAM_JWT_CLI_USER_H
+
+#include "config_file.h"
+
+/* argv[0] is "user" and argv[1] the action:
+ *   list                                  users: name, uid, last token login, bound iss and sub
+ *   show NAME                             one user in full, with its groups
+ *   add NAME [--uid N] [--gecos TEXT]     an unbound user (the first token login binds it)
+ *   del NAME                              removes a user (its files keep their uid)
+ *   unbind NAME                           releases the (iss, sub) binding: the next login binds anew
+ *   init                                  writes the store (empty if there is none) with the NSS
+ *                                         parameters from cfg: needed before nss_preauth can answer
+ * Every writing action also refreshes those parameters. Output on stdout, errors on stderr.
+ * Returns the exit status: 0 done, 1 failed (no such user, refused, store trouble), 2 usage. */
+int cli_user_main(const struct pj_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,316 @@
+/* idmap.c: deterministic ids, name rules and local-account checks (libc only; see idmap.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idmap.h"
+
+#define FNV64_BASIS    0xcbf29ce484222325ULL
+#define FNV64_PRIME    0x100000001b3ULL
+#define LINE_BUF_SIZE  65536 /* longest /etc/passwd or /etc/group line we accept */
+#define PATH_FIELD_MAX 256
+
+uint64_t idmap_fnv1a64(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = FNV64_BASIS;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= FNV64_PRIME;
+	}
+	return h;
+}
+
+uint32_t idmap_candidate(const char *name, uint32_t min, uint32_t max, uint32_t probe)
+{
+	uint64_t range = (uint64_t)max - min + 1;
+	uint64_t h = idmap_fnv1a64(name, strlen(name));
+
+	return (uint32_t)(min + ((h % range) + probe) % range);
+}
+
+bool idmap_id_allowed(uint32_t id, uint32_t min, uint32_t max)
+{
+	return id != 0 && id >= min && id <= max && id != 65534 && id != 65535 && id != UINT32_MAX;
+}
+
+int idmap_assign(const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken, void *ctx, uint32_t *id,
+                 uint32_t *probes)
+{
+	uint64_t range;
+
+	if (min == 0 || min > max)
+		return -1;
+	range = (uint64_t)max - min + 1;
+	for (uint32_t p = 0; p < IDMAP_PROBE_MAX && p < range; p++) {
+		uint32_t c = idmap_candidate(name, min, max, p);
+		if (!idmap_id_allowed(c, min, max) || taken(ctx, c))
+			continue;
+		*id = c;
+		*probes = p;
+		return 0;
+	}
+	return -1;
+}
+
+static bool all_digits(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+	}
+	return true;
+}
+
+bool idmap_username_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > IDMAP_NAME_MAX || all_digits(name) || strcmp(name, "root") == 0)
+		return false;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool idmap_groupname_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > IDMAP_NAME_MAX || all_digits(name) || strcmp(name, "root") == 0)
+		return false;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Absolute, printable ASCII, no ':' (the passwd field separator), bounded. */
+static bool path_field_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len < 2 || len > PATH_FIELD_MAX || s[0] != '/')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == ':')
+			return false;
+	}
+	return true;
+}
+
+bool idmap_home_template_ok(const char *tmpl)
+{
+	if (!path_field_ok(tmpl))
+		return false;
+	for (const char *p = tmpl; *p != '\0'; p++) {
+		if (*p != '%')
+			continue;
+		if (p[1] != 'u' && p[1] != '%')
+			return false;
+		p++;
+	}
+	return true;
+}
+
+bool idmap_shell_ok(const char *shell)
+{
+	return path_field_ok(shell);
+}
+
+int idmap_home(const char *tmpl, const char *user, char *out, size_t outlen)
+{
+	size_t o = 0, ulen = strlen(user);
+
+	if (!idmap_home_template_ok(tmpl) || outlen == 0)
+		return -1;
+	for (const char *p = tmpl; *p != '\0'; p++) {
+		const char *add = p;
+		size_t n = 1;
+		if (*p == '%') {
+			p++;
+			if (*p == 'u') {
+				add = user;
+				n = ulen;
+			} else {
+				add = p; /* "%%" */
+			}
+		}
+		if (o + n >= outlen)
+			return -1;
+		memcpy(out + o, add, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int push_id(struct idmap_local *l, size_t *cap, uint32_t id)
+{
+	if (l->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		uint32_t *n = realloc(l->ids, ncap * sizeof(*n));
+		if (n == NULL)
+			return -ENOMEM;
+		l->ids = n;
+		*cap = ncap;
+	}
+	l->ids[l->n++] = id;
+	return 0;
+}
+
+/* Walks one account file; for each entry calls back with its name and id. cb returns 0 to go on, > 0 to
+ * stop with that value, < 0 for an error. Returns 0 at the end of the file. */
+typedef int (*entry_fn)(void *ctx, const char *name, uint32_t id);
+
+static int walk_passwd(const char *path, entry_fn cb, void *ctx)
+{
+	struct passwd pw, *res;
+	char *buf;
+	FILE *f;
+	int r = 0, e;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -errno;
+	if ((buf = malloc(LINE_BUF_SIZE)) == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	while ((e = fgetpwent_r(f, &pw, buf, LINE_BUF_SIZE, &res)) == 0) {
+		if ((r = cb(ctx, pw.pw_name, pw.pw_uid)) != 0)
+			break;
+	}
+	if (r == 0 && e != ENOENT)
+		r = -(e ? e : EIO);
+	free(buf);
+	fclose(f);
+	return r;
+}
+
+static int walk_group(const char *path, entry_fn cb, void *ctx)
+{
+	struct group gr, *res;
+	char *buf;
+	FILE *f;
+	int r = 0, e;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -errno;
+	if ((buf = malloc(LINE_BUF_SIZE)) == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	while ((e = fgetgrent_r(f, &gr, buf, LINE_BUF_SIZE, &res)) == 0) {
+		if ((r = cb(ctx, gr.gr_name, gr.gr_gid)) != 0)
+			break;
+	}
+	if (r == 0 && e != ENOENT)
+		r = -(e ? e : EIO);
+	free(buf);
+	fclose(f);
+	return r;
+}
+
+struct collect_ctx {
+	struct idmap_local *local;
+	size_t cap;
+	uint32_t min, max;
+};
+
+static int collect_id(void *arg, const char *name, uint32_t id)
+{
+	struct collect_ctx *c = arg;
+
+	(void)name;
+	if (id < c->min || id > c->max)
+		return 0;
+	return push_id(c->local, &c->cap, id);
+}
+
+int idmap_local_load(const char *passwd_path, const char *group_path, uint32_t min, uint32_t max,
+                     struct idmap_local *out)
+{
+	struct collect_ctx c = {.local = out, .cap = 0, .min = min, .max = max};
+	int r;
+
+	out->ids = NULL;
+	out->n = 0;
+	if ((r = walk_passwd(passwd_path ? passwd_path : IDMAP_PASSWD_PATH, collect_id, &c)) < 0 ||
+	    (r = walk_group(group_path ? group_path : IDMAP_GROUP_PATH, collect_id, &c)) < 0) {
+		idmap_local_free(out);
+		return r;
+	}
+	if (out->n > 0)
+		qsort(out->ids, out->n, sizeof(*out->ids), cmp_u32);
+	return 0;
+}
+
+bool idmap_local_has_id(const struct idmap_local *local, uint32_t id)
+{
+	return local->n > 0 && bsearch(&id, local->ids, local->n, sizeof(*local->ids), cmp_u32) != NULL;
+}
+
+void idmap_local_free(struct idmap_local *local)
+{
+	free(local->ids);
+	local->ids = NULL;
+	local->n = 0;
+}
+
+struct name_ctx {
+	const char *name;
+	uint32_t id;
+};
+
+static int match_name(void *arg, const char *name, uint32_t id)
+{
+	struct name_ctx *c = arg;
+
+	if (strcmp(name, c->name) != 0)
+		return 0;
+	c->id = id;
+	return 1;
+}
+
+int idmap_local_name(const char *passwd_path, const char *group_path, const char *name)
+{
+	struct name_ctx c = {.name = name};
+	int r;
+
+	if ((r = walk_passwd(passwd_path ? passwd_path : IDMAP_PASSWD_PATH, match_name, &c)) != 0)
+		return r;
+	return walk_group(group_path ? group_path : IDMAP_GROUP_PATH, match_name, &c);
+}
+
+int idmap_local_group(const char *group_path, const char *name, uint32_t *gid)
+{
+	struct name_ctx c = {.name = name};
+	int r;
+
+	if ((r = walk_group(group_path ? group_path : IDMAP_GROUP_PATH, match_name, &c)) == 1)
+		*gid = c.id;
+	return r;
+}

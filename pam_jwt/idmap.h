@@ -1,0 +1,83 @@
+/* idmap.h: deterministic uids and gids from names, name rules and local-account checks (libc only: the NSS
+ * module uses it too, so that a host computes the same ids the PAM side writes to the store). */
+#ifndef PAM_JWT_IDMAP_H
+#define PAM_JWT_IDMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IDMAP_NAME_MAX        32   /* user and group names: at most 32 bytes */
+#define IDMAP_PROBE_MAX       4096 /* candidates tried before giving up on a name */
+#define IDMAP_HOME_MAX        4096 /* an expanded home directory, NUL included */
+#define IDMAP_DEFAULT_UID_MIN 200000u
+#define IDMAP_DEFAULT_UID_MAX 2000200000u
+#define IDMAP_DEFAULT_HOME    "/home/%u"
+#define IDMAP_DEFAULT_SHELL   "/bin/bash"
+#define IDMAP_PASSWD_PATH     "/etc/passwd"
+#define IDMAP_GROUP_PATH      "/etc/group"
+
+/* FNV-1a, 64 bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3): fixed forever, since every host
+ * and every version must compute the same ids. Not cryptographic; nothing here needs it to be. */
+uint64_t idmap_fnv1a64(const void *data, size_t len);
+
+/* The probe-th candidate id for name in [min, max]: min + ((FNV-1a-64(name) mod R) + probe) mod R
+ * with R = max - min + 1.
+ * Probe 0 is the plain hash; collisions move on linearly, so the sequence is the same everywhere.
+ * Requires 1 <= min <= max. User ids and group ids share this one space (a user's private group has
+ * gid = uid), so a user and a group with the same name hash to the same id. */
+uint32_t idmap_candidate(const char *name, uint32_t min, uint32_t max, uint32_t probe);
+
+/* Whether an id can ever be handed out: not 0, within [min, max], not 65534/65535 (nobody, 16-bit -1)
+ * and not (uint32_t)-1. */
+bool idmap_id_allowed(uint32_t id, uint32_t min, uint32_t max);
+
+/* Says whether id is already used (by the store or by a local account). */
+typedef bool (*idmap_taken_fn)(void *ctx, uint32_t id);
+
+/* The first allowed candidate for name that taken() does not claim. Returns 0 with *id and *probes (the
+ * number of candidates skipped; > 0 means a collision was resolved), or -1 when the range is exhausted
+ * within IDMAP_PROBE_MAX candidates or min/max are unusable. */
+int idmap_assign(const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken, void *ctx, uint32_t *id,
+                 uint32_t *probes);
+
+/* Usernames: ASCII ^[a-z_][a-z0-9_.-]*$, 1..32 bytes, not all digits, not "root". */
+bool idmap_username_ok(const char *name);
+
+/* Managed group names: ASCII [A-Za-z0-9_.-], 1..32 bytes, first byte a letter or '_', not all digits,
+ * not "root". */
+bool idmap_groupname_ok(const char *name);
+
+/* A home template: absolute, printable ASCII without ':', at most 256 bytes, and only "%u" (the username)
+ * or "%%" after a '%'. */
+bool idmap_home_template_ok(const char *tmpl);
+
+/* A login shell: absolute, printable ASCII without ':', at most 256 bytes. */
+bool idmap_shell_ok(const char *shell);
+
+/* Expands tmpl for user into out. Returns 0, or -1 when the template is invalid or out is too small. */
+int idmap_home(const char *tmpl, const char *user, char *out, size_t outlen);
+
+/* The ids of the local account files: every uid of passwd_path and every gid of group_path, sorted. */
+struct idmap_local {
+	uint32_t *ids;
+	size_t n;
+};
+
+/* Reads passwd_path and group_path directly (fgetpwent_r/fgetgrent_r, never through NSS, which would
+ * recurse into this module). NULL paths mean /etc/passwd and /etc/group. Only ids within [min, max] are
+ * kept, as only they can collide. Returns 0 or -errno (a missing file is an error). */
+int idmap_local_load(const char *passwd_path, const char *group_path, uint32_t min, uint32_t max,
+                     struct idmap_local *out);
+bool idmap_local_has_id(const struct idmap_local *local, uint32_t id);
+void idmap_local_free(struct idmap_local *local);
+
+/* Whether name is a user in passwd_path or a group in group_path (NULL: /etc/...). Returns 1 (taken),
+ * 0 (free) or -errno. */
+int idmap_local_name(const char *passwd_path, const char *group_path, const char *name);
+
+/* The gid of the group called name in group_path (NULL: /etc/group). Returns 1 and sets *gid, 0 when no
+ * such group, or -errno. */
+int idmap_local_group(const char *group_path, const char *name, uint32_t *gid);
+
+#endif

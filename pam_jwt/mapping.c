@@ -1,0 +1,420 @@
+/* mapping.c: a verified identity to a local user, recorded in the user store (see mapping.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity.h"
+#include "idmap.h"
+#include "json_strict.h"
+#include "mapping.h"
+#include "store_read.h"
+
+/* What one mapping run works with. */
+struct mctx {
+	struct userstore *us;
+	const struct pj_log *log;
+	const struct pj_local_files *files;
+	struct idmap_local local; /* in-range ids of the local account files */
+};
+
+static const char *passwd_path(const struct mctx *c)
+{
+	return c->files && c->files->passwd ? c->files->passwd : IDMAP_PASSWD_PATH;
+}
+
+static const char *group_path(const struct mctx *c)
+{
+	return c->files && c->files->group ? c->files->group : IDMAP_GROUP_PATH;
+}
+
+/* An id is taken by the store (users, private and managed groups) or by a local account file; this is the
+ * same set store_preauth() sees, so the NSS pre-auth entry and the first login agree. */
+static bool id_taken(void *arg, uint32_t id)
+{
+	struct mctx *c = arg;
+
+	return userstore_id_taken(c->us, id) || idmap_local_has_id(&c->local, id);
+}
+
+static pj_status load_local(struct mctx *c, struct pj_error *err)
+{
+	int r = idmap_local_load(passwd_path(c), group_path(c), c->us->uid_min, c->us->uid_max, &c->local);
+
+	if (r < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "reading %s and %s: %s", passwd_path(c), group_path(c),
+		               strerror(-r));
+	return PJ_OK;
+}
+
+/* 1 when name is a user or group in the local account files. */
+static pj_status local_name(const struct mctx *c, const char *name, bool *taken, struct pj_error *err)
+{
+	int r = idmap_local_name(passwd_path(c), group_path(c), name);
+
+	if (r < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "reading %s and %s: %s", passwd_path(c), group_path(c),
+		               strerror(-r));
+	*taken = r == 1;
+	return PJ_OK;
+}
+
+static pj_status assign_id(struct mctx *c, const char *what, const char *name, uint32_t *id,
+                           struct pj_error *err)
+{
+	uint32_t probes;
+
+	if (idmap_assign(name, c->us->uid_min, c->us->uid_max, id_taken, c, id, &probes) != 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "no free id for %s %s in %u..%u", what, name,
+		               c->us->uid_min, c->us->uid_max);
+	if (probes > 0)
+		pj_logf(c->log, LOG_NOTICE,
+		        "id collision: %s %s hashes to %u, which is taken; gets %u after %u probes", what,
+		        name, idmap_candidate(name, c->us->uid_min, c->us->uid_max, 0), *id, probes);
+	return PJ_OK;
+}
+
+void mapping_sanitize_gecos(const char *in, size_t inlen, char *out, size_t outlen)
+{
+	size_t max = outlen > 0 ? outlen - 1 : 0, o = 0;
+	bool cut = false;
+
+	if (max > PJ_GECOS_MAX)
+		max = PJ_GECOS_MAX;
+	for (size_t i = 0; i < inlen; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		if (ch < 0x20 || ch == 0x7f || ch == ':' || ch == ',')
+			continue;
+		if (o == max) {
+			cut = true;
+			break;
+		}
+		out[o++] = (char)ch;
+	}
+	/* Cut inside a UTF-8 sequence: drop its continuation bytes and its lead byte. */
+	while (cut && o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+		o--;
+	if (cut && o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0xc0)
+		o--;
+	if (outlen > 0)
+		out[o] = '\0';
+}
+
+/* A new user's name: the name rules, not a local account, not a stored user or group. */
+static pj_status check_new_name(struct mctx *c, const char *name, struct pj_error *err)
+{
+	bool local;
+	pj_status r;
+
+	if (!idmap_username_ok(name))
+		return pj_fail(err, PJ_ERR_USER,
+		               "username %.64s is not allowed (^[a-z_][a-z0-9_.-]*$, at most %d, "
+		               "not all digits, not root)",
+		               name, IDMAP_NAME_MAX);
+	if ((r = local_name(c, name, &local, err)) != PJ_OK)
+		return r;
+	if (local)
+		return pj_fail(err, PJ_ERR_USER, "%s is a local account or group (%s, %s)", name,
+		               passwd_path(c), group_path(c));
+	if (userstore_user(c->us, name) != NULL)
+		return pj_fail(err, PJ_ERR_USER, "user %s already exists", name);
+	if (userstore_group(c->us, name) != NULL)
+		return pj_fail(err, PJ_ERR_USER, "%s is the name of a managed group", name);
+	return PJ_OK;
+}
+
+/* A uid chosen from outside (uid_claim, pam-jwt user add --uid): within range and free. */
+static pj_status check_given_uid(struct mctx *c, const char *name, int64_t uid, struct pj_error *err)
+{
+	if (uid < 0 || uid > UINT32_MAX || !idmap_id_allowed((uint32_t)uid, c->us->uid_min, c->us->uid_max))
+		return pj_fail(err, PJ_ERR_USER, "uid %lld for %s is outside %u..%u", (long long)uid, name,
+		               c->us->uid_min, c->us->uid_max);
+	if (id_taken(c, (uint32_t)uid))
+		return pj_fail(err, PJ_ERR_USER, "uid %lld for %s is already taken", (long long)uid, name);
+	return PJ_OK;
+}
+
+static pj_status new_user(struct mctx *c, const char *name, int64_t uid, const char *gecos, const char *iss,
+                          const char *sub, time_t now, struct us_user **out, struct pj_error *err)
+{
+	char home[IDMAP_HOME_MAX];
+	uint32_t id;
+	pj_status r;
+
+	if ((r = check_new_name(c, name, err)) != PJ_OK)
+		return r;
+	if (uid != 0) {
+		if ((r = check_given_uid(c, name, uid, err)) != PJ_OK)
+			return r;
+		id = (uint32_t)uid;
+	} else if ((r = assign_id(c, "user", name, &id, err)) != PJ_OK) {
+		return r;
+	}
+	if (idmap_home(c->us->home_template, name, home, sizeof(home)) != 0)
+		return pj_fail(err, PJ_ERR_CONFIG, "home_template %.64s does not expand for %s",
+		               c->us->home_template, name);
+	if ((r = userstore_add_user(c->us, name, id, gecos, home, c->us->shell, iss, sub, now, out, err)) !=
+	    PJ_OK)
+		return r;
+	pj_logf(c->log, LOG_INFO, "new user %s: uid %u, home %s", name, id, home);
+	return PJ_OK;
+}
+
+pj_status mapping_add_user(struct userstore *us, const char *name, uint32_t uid, const char *gecos,
+                           time_t now, const struct pj_log *log, const struct pj_local_files *files,
+                           struct us_user **out, struct pj_error *err)
+{
+	struct mctx c = {.us = us, .log = log, .files = files};
+	char clean[PJ_GECOS_MAX + 1];
+	pj_status r;
+
+	mapping_sanitize_gecos(gecos ? gecos : "", gecos ? strlen(gecos) : 0, clean, sizeof(clean));
+	if ((r = load_local(&c, err)) == PJ_OK)
+		r = new_user(&c, name, uid, clean, NULL, NULL, now, out, err);
+	idmap_local_free(&c.local);
+	return r;
+}
+
+/* The uid from issuer->uid_claim: 0 when none is configured, else a JSON integer in range (checked later). */
+static pj_status claim_uid(const struct pj_identity *id, int64_t *uid, struct pj_error *err)
+{
+	const char *path = id->issuer->uid_claim;
+	json_object *v;
+
+	*uid = 0;
+	if (path == NULL)
+		return PJ_OK;
+	if ((v = identity_claim_path(id->claims, path)) == NULL)
+		return pj_fail(err, PJ_ERR_USER, "no %s claim for the uid (uid_claim is set)", path);
+	if (json_object_get_type(v) != json_type_int)
+		return pj_fail(err, PJ_ERR_USER, "uid claim %s is not an integer", path);
+	*uid = json_object_get_int64(v);
+	if (*uid <= 0)
+		return pj_fail(err, PJ_ERR_USER, "uid claim %s is %lld: never uid 0 or below", path,
+		               (long long)*uid);
+	return PJ_OK;
+}
+
+static bool group_allowed(const struct pj_issuer *is, const char *group)
+{
+	if (is->n_groups_allow == 0)
+		return true;
+	for (size_t i = 0; i < is->n_groups_allow; i++) {
+		if (fnmatch(is->groups_allow[i], group, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* group_map: the gid of an existing local group, never gid 0. *gid = 0 means skipped (logged). */
+static pj_status mapped_gid(struct mctx *c, const char *user, const struct pj_group_map *m, uint32_t *gid,
+                            struct pj_error *err)
+{
+	int r = idmap_local_group(group_path(c), m->local_group, gid);
+
+	if (r < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "reading %s: %s", group_path(c), strerror(-r));
+	if (r == 0) {
+		pj_logf(c->log, LOG_WARNING, "group_map %s:%s: no local group %s; %s not added", m->idp_group,
+		        m->local_group, m->local_group, user);
+		*gid = 0;
+	} else if (*gid == 0) {
+		pj_logf(c->log, LOG_ERR, "group_map %s:%s: refused, %s has gid 0; %s not added", m->idp_group,
+		        m->local_group, m->local_group, user);
+	}
+	return PJ_OK;
+}
+
+/* A managed group for IdP group idp: its gid, created if needed. *gid = 0 means skipped (logged). */
+static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const char *idp, uint32_t *gid,
+                             struct pj_error *err)
+{
+	const char *prefix = is->group_prefix ? is->group_prefix : "";
+	char name[IDMAP_NAME_MAX + 1];
+	struct us_group *g;
+	bool local;
+	pj_status r;
+
+	*gid = 0;
+	if (strlen(prefix) + strlen(idp) > IDMAP_NAME_MAX ||
+	    !idmap_groupname_ok(strcat(strcpy(name, prefix), idp))) {
+		pj_logf(c->log, LOG_NOTICE, "IdP group %.64s%.64s skipped: not a usable group name", prefix,
+		        idp);
+		return PJ_OK;
+	}
+	if ((r = local_name(c, name, &local, err)) != PJ_OK)
+		return r;
+	if (local || userstore_user(c->us, name) != NULL) {
+		pj_logf(c->log, LOG_NOTICE, "IdP group %s skipped: the name belongs to a %s user or group",
+		        name, local ? "local" : "pam_jwt");
+		return PJ_OK;
+	}
+	if ((g = userstore_group(c->us, name)) != NULL) {
+		*gid = g->gid;
+		return PJ_OK;
+	}
+	if ((r = assign_id(c, "group", name, gid, err)) != PJ_OK ||
+	    (r = userstore_add_group(c->us, name, *gid, err)) != PJ_OK)
+		return r;
+	pj_logf(c->log, LOG_INFO, "new group %s: gid %u", name, *gid);
+	return PJ_OK;
+}
+
+/* Replaces u's supplementary groups with those the token names now. */
+static pj_status map_groups(struct mctx *c, const struct pj_identity *id, struct us_user *u,
+                            struct pj_error *err)
+{
+	const struct pj_issuer *is = id->issuer;
+	size_t n = 0, cap = id->n_groups * (1 + is->n_group_map);
+	uint32_t *gids = NULL, gid;
+	pj_status r = PJ_OK;
+
+	if (id->n_groups > PJ_GROUPS_MAX)
+		return pj_fail(err, PJ_ERR_USER, "%zu groups, more than %d", id->n_groups, PJ_GROUPS_MAX);
+	if (cap > 0 && (gids = calloc(cap, sizeof(*gids))) == NULL)
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < id->n_groups && r == PJ_OK; i++) {
+		const char *g = id->groups[i];
+		for (size_t k = 0; k < is->n_group_map && r == PJ_OK; k++) {
+			if (strcmp(is->group_map[k].idp_group, g) != 0)
+				continue;
+			if ((r = mapped_gid(c, u->name, &is->group_map[k], &gid, err)) == PJ_OK && gid != 0)
+				gids[n++] = gid;
+		}
+		if (r == PJ_OK && group_allowed(is, g) && (r = managed_gid(c, is, g, &gid, err)) == PJ_OK &&
+		    gid != 0)
+			gids[n++] = gid;
+	}
+	if (r == PJ_OK)
+		r = userstore_set_gids(u, gids, n, err);
+	free(gids);
+	return r;
+}
+
+/* The identity strings that must be there and fit the store. */
+static pj_status check_identity(const struct pj_identity *id, struct pj_error *err)
+{
+	if (id->issuer == NULL || id->iss == NULL || id->sub == NULL || id->username == NULL ||
+	    id->claims == NULL)
+		return pj_fail(err, PJ_ERR_USER,
+		               "identity incomplete (issuer, iss, sub, username and claims needed)");
+	if (id->iss[0] == '\0' || id->sub[0] == '\0')
+		return pj_fail(err, PJ_ERR_USER, "empty iss or sub cannot be bound");
+	if (strlen(id->iss) > PJ_STORE_MAX_STRING || strlen(id->sub) > PJ_STORE_MAX_STRING)
+		return pj_fail(err, PJ_ERR_USER, "iss or sub longer than %u bytes", PJ_STORE_MAX_STRING);
+	return PJ_OK;
+}
+
+/* An existing user: same (iss, sub) or unbound (then bound now), same uid when uid_claim is used. */
+static pj_status check_binding(struct mctx *c, const struct pj_identity *id, struct us_user *u, int64_t uid,
+                               struct pj_error *err)
+{
+	pj_status r;
+
+	if (u->iss[0] != '\0' && (strcmp(u->iss, id->iss) != 0 || strcmp(u->sub, id->sub) != 0)) {
+		pj_logf(c->log, LOG_WARNING,
+		        "refused: user %s is bound to iss=%.200s sub=%.200s, not to the token's "
+		        "iss=%.200s sub=%.200s (pam-jwt user unbind %s releases it)",
+		        u->name, u->iss, u->sub, id->iss, id->sub, u->name);
+		return pj_fail(err, PJ_ERR_USER, "user %s is bound to another identity", u->name);
+	}
+	if (uid != 0 && uid != u->uid)
+		return pj_fail(err, PJ_ERR_USER, "uid claim %lld differs from %s's uid %u", (long long)uid,
+		               u->name, u->uid);
+	if (u->iss[0] == '\0') {
+		if ((r = userstore_set_string(&u->iss, id->iss, err)) != PJ_OK ||
+		    (r = userstore_set_string(&u->sub, id->sub, err)) != PJ_OK)
+			return r;
+		pj_logf(c->log, LOG_NOTICE, "user %s bound to iss=%.200s sub=%.200s", u->name, id->iss,
+		        id->sub);
+	}
+	return PJ_OK;
+}
+
+static pj_status record(struct mctx *c, const struct pj_config *cfg, const struct pj_identity *id, time_t now,
+                        struct pj_error *err)
+{
+	char gecos[PJ_GECOS_MAX + 1] = "";
+	const char *name;
+	struct us_user *u;
+	bool local;
+	size_t len;
+	int64_t uid;
+	pj_status r;
+
+	if ((r = userstore_set_params(c->us, cfg, err)) != PJ_OK || (r = claim_uid(id, &uid, err)) != PJ_OK)
+		return r;
+	if (json_get_string(id->claims, "name", &name, &len) == JSON_GET_OK)
+		mapping_sanitize_gecos(name, len, gecos, sizeof(gecos));
+	if (!idmap_username_ok(id->username))
+		return pj_fail(err, PJ_ERR_USER, "username %.64s is not allowed", id->username);
+	if ((r = local_name(c, id->username, &local, err)) != PJ_OK)
+		return r;
+	if (local)
+		return pj_fail(err, PJ_ERR_USER, "%s is a local account or group: not managed by pam_jwt",
+		               id->username);
+	if ((r = load_local(c, err)) != PJ_OK)
+		return r;
+	if ((u = userstore_user(c->us, id->username)) != NULL)
+		r = check_binding(c, id, u, uid, err);
+	else
+		r = new_user(c, id->username, uid, gecos, id->iss, id->sub, now, &u, err);
+	if (r != PJ_OK || (r = userstore_set_string(&u->gecos, gecos, err)) != PJ_OK ||
+	    (r = map_groups(c, id, u, err)) != PJ_OK)
+		return r;
+	u->last_login = now;
+	return userstore_commit(c->us, now, err);
+}
+
+pj_status mapping_record_login_files(const struct pj_config *cfg, const struct pj_identity *id, time_t now,
+                                     const struct pj_log *log, const struct pj_local_files *files,
+                                     struct pj_error *err)
+{
+	struct mctx c = {.log = log, .files = files};
+	pj_status r;
+
+	if ((r = check_identity(id, err)) != PJ_OK)
+		return r;
+	if ((r = userstore_open(cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR, true, &c.us, err)) !=
+	    PJ_OK)
+		return r;
+	r = record(&c, cfg, id, now, err);
+	idmap_local_free(&c.local);
+	userstore_close(c.us);
+	return r;
+}
+
+pj_status mapping_record_login(const struct pj_config *cfg, const struct pj_identity *id, time_t now,
+                               const struct pj_log *log, struct pj_error *err)
+{
+	return mapping_record_login_files(cfg, id, now, log, NULL, err);
+}
+
+pj_status mapping_acct_check(const struct pj_config *cfg, const char *user, time_t now, enum pj_acct *result,
+                             struct pj_error *err)
+{
+	const char *dir = cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR;
+	const struct pj_store_user *u;
+	struct pj_store st;
+	int e;
+
+	*result = PJ_ACCT_NOT_OURS;
+	if ((e = store_open(dir, &st)) == -ENOENT)
+		return PJ_OK;
+	if (e == -EPERM)
+		return pj_fail(err, PJ_ERR_CONFIG, "%s/%s: not trusted", dir, PJ_STORE_FILE);
+	if (e < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s/%s: %s", dir, PJ_STORE_FILE,
+		               e == -EINVAL ? "damaged" : strerror(-e));
+	if ((u = store_user_by_name(&st, user)) != NULL) {
+		if (cfg->account_max_age > 0 &&
+		    (u->last_login == 0 || now - u->last_login > cfg->account_max_age))
+			*result = PJ_ACCT_EXPIRED;
+		else
+			*result = PJ_ACCT_OK;
+	}
+	store_close(&st);
+	return PJ_OK;
+}

@@ -1,0 +1,397 @@
+/* nss_jwt.c: libnss_jwt.so.2, passwd and group entries from the pam_jwt user store (libc only, no network).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <nss.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "idmap.h"
+#include "store_read.h"
+
+#ifndef PJ_STATE_DIR
+#error "PJ_STATE_DIR must be defined (the directory of users.db)"
+#endif
+
+#define STORE_PATH PJ_STATE_DIR "/" PJ_STORE_FILE
+
+#define EXPORT __attribute__((visibility("default")))
+
+EXPORT enum nss_status _nss_jwt_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t buflen,
+                                           int *errnop);
+EXPORT enum nss_status _nss_jwt_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
+                                           int *errnop);
+EXPORT enum nss_status _nss_jwt_setpwent(int stayopen);
+EXPORT enum nss_status _nss_jwt_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop);
+EXPORT enum nss_status _nss_jwt_endpwent(void);
+EXPORT enum nss_status _nss_jwt_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen,
+                                           int *errnop);
+EXPORT enum nss_status _nss_jwt_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
+                                           int *errnop);
+EXPORT enum nss_status _nss_jwt_setgrent(int stayopen);
+EXPORT enum nss_status _nss_jwt_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop);
+EXPORT enum nss_status _nss_jwt_endgrent(void);
+EXPORT enum nss_status _nss_jwt_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
+                                               gid_t **groupsp, long int limit, int *errnop);
+
+/* Lookups share one mapping, replaced when the file on disk changes (dev, inode, size, mtime); the lock
+ * is held for the whole lookup, so a mapping is never unmapped under a reader. */
+static pthread_mutex_t lookup_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pj_store lookup_store;
+
+/* Each enumeration (passwd, group) has its own mapping and cursor, fixed at set*ent. */
+struct cursor {
+	pthread_mutex_t lock;
+	struct pj_store st;
+	bool open;
+	int error; /* why open failed: -errno */
+	uint32_t next;
+};
+static struct cursor pw_cursor = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static struct cursor gr_cursor = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Brings lookup_store up to date. Called with lookup_lock held. Returns 0 or -errno. */
+static int refresh_lookup_store(void)
+{
+	struct pj_store fresh;
+	struct stat sb;
+	int r;
+
+	if (stat(STORE_PATH, &sb) != 0) {
+		r = -errno;
+		store_close(&lookup_store);
+		return r;
+	}
+	if (store_same_file(&lookup_store, &sb))
+		return 0;
+	r = store_open(PJ_STATE_DIR, &fresh);
+	store_close(&lookup_store);
+	if (r < 0)
+		return r;
+	lookup_store = fresh;
+	return 0;
+}
+
+static enum nss_status unavail(int *errnop, int r)
+{
+	*errnop = r == -ENOENT ? ENOENT : (r < 0 ? -r : EIO);
+	return NSS_STATUS_UNAVAIL;
+}
+
+static enum nss_status notfound(int *errnop)
+{
+	*errnop = ENOENT;
+	return NSS_STATUS_NOTFOUND;
+}
+
+/* A bump allocator over the caller's buffer. */
+struct arena {
+	char *p;
+	size_t left;
+};
+
+static char *arena_alloc(struct arena *a, size_t n, size_t align)
+{
+	size_t pad = (align - ((uintptr_t)a->p % align)) % align;
+	char *r;
+
+	if (pad > a->left || n > a->left - pad)
+		return NULL;
+	r = a->p + pad;
+	a->p += pad + n;
+	a->left -= pad + n;
+	return r;
+}
+
+static char *arena_str(struct arena *a, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *r = arena_alloc(a, n, 1);
+
+	if (r != NULL)
+		memcpy(r, s, n);
+	return r;
+}
+
+static enum nss_status erange(int *errnop)
+{
+	*errnop = ERANGE;
+	return NSS_STATUS_TRYAGAIN;
+}
+
+static enum nss_status fill_passwd(const char *name, uint32_t uid, const char *gecos, const char *home,
+                                   const char *shell, struct passwd *pw, char *buf, size_t buflen,
+                                   int *errnop)
+{
+	struct arena a = {buf, buflen};
+
+	if ((pw->pw_name = arena_str(&a, name)) == NULL || (pw->pw_passwd = arena_str(&a, "x")) == NULL ||
+	    (pw->pw_gecos = arena_str(&a, gecos)) == NULL || (pw->pw_dir = arena_str(&a, home)) == NULL ||
+	    (pw->pw_shell = arena_str(&a, shell)) == NULL)
+		return erange(errnop);
+	pw->pw_uid = uid;
+	pw->pw_gid = uid;
+	return NSS_STATUS_SUCCESS;
+}
+
+static enum nss_status fill_user(const struct pj_store *st, const struct pj_store_user *u, struct passwd *pw,
+                                 char *buf, size_t buflen, int *errnop)
+{
+	return fill_passwd(store_str(st, u->name), u->uid, store_str(st, u->gecos), store_str(st, u->home),
+	                   store_str(st, u->shell), pw, buf, buflen, errnop);
+}
+
+static enum nss_status fill_group(const struct pj_store *st, const struct pj_store_group *g, struct group *gr,
+                                  char *buf, size_t buflen, int *errnop)
+{
+	struct arena a = {buf, buflen};
+	char **mem;
+
+	mem = (char **)arena_alloc(&a, ((size_t)g->n_members + 1) * sizeof(char *), alignof(char *));
+	if (mem == NULL || (gr->gr_name = arena_str(&a, store_str(st, g->name))) == NULL ||
+	    (gr->gr_passwd = arena_str(&a, "x")) == NULL)
+		return erange(errnop);
+	for (uint32_t i = 0; i < g->n_members; i++) {
+		if ((mem[i] = arena_str(&a, store_str(st, store_group_member(st, g, i)->name))) == NULL)
+			return erange(errnop);
+	}
+	mem[g->n_members] = NULL;
+	gr->gr_mem = mem;
+	gr->gr_gid = g->gid;
+	return NSS_STATUS_SUCCESS;
+}
+
+/* nss_preauth: the entry the first login will create, for a name not yet in the store. */
+static enum nss_status preauth(const struct pj_store *st, const char *name, struct passwd *pw, char *buf,
+                               size_t buflen, int *errnop)
+{
+	char home[IDMAP_HOME_MAX];
+	uint32_t uid;
+	int r;
+
+	if ((r = store_preauth(st, name, NULL, NULL, &uid, home, sizeof(home))) > 0)
+		return notfound(errnop);
+	if (r < 0)
+		return unavail(errnop, r);
+	return fill_passwd(name, uid, "", home, store_str(st, st->hdr->shell), pw, buf, buflen, errnop);
+}
+
+enum nss_status _nss_jwt_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t buflen,
+                                    int *errnop)
+{
+	const struct pj_store_user *u;
+	enum nss_status s;
+	int r;
+
+	pthread_mutex_lock(&lookup_lock);
+	if ((r = refresh_lookup_store()) < 0)
+		s = unavail(errnop, r);
+	else if ((u = store_user_by_name(&lookup_store, name)) != NULL)
+		s = fill_user(&lookup_store, u, pw, buf, buflen, errnop);
+	else
+		s = preauth(&lookup_store, name, pw, buf, buflen, errnop);
+	pthread_mutex_unlock(&lookup_lock);
+	return s;
+}
+
+enum nss_status _nss_jwt_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	const struct pj_store_user *u;
+	enum nss_status s;
+	int r;
+
+	pthread_mutex_lock(&lookup_lock);
+	if ((r = refresh_lookup_store()) < 0)
+		s = unavail(errnop, r);
+	else if ((u = store_user_by_uid(&lookup_store, uid)) != NULL)
+		s = fill_user(&lookup_store, u, pw, buf, buflen, errnop);
+	else
+		s = notfound(errnop);
+	pthread_mutex_unlock(&lookup_lock);
+	return s;
+}
+
+enum nss_status _nss_jwt_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	const struct pj_store_group *g;
+	enum nss_status s;
+	int r;
+
+	pthread_mutex_lock(&lookup_lock);
+	if ((r = refresh_lookup_store()) < 0)
+		s = unavail(errnop, r);
+	else if ((g = store_group_by_name(&lookup_store, name)) != NULL)
+		s = fill_group(&lookup_store, g, gr, buf, buflen, errnop);
+	else
+		s = notfound(errnop);
+	pthread_mutex_unlock(&lookup_lock);
+	return s;
+}
+
+enum nss_status _nss_jwt_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	const struct pj_store_group *g;
+	enum nss_status s;
+	int r;
+
+	pthread_mutex_lock(&lookup_lock);
+	if ((r = refresh_lookup_store()) < 0)
+		s = unavail(errnop, r);
+	else if ((g = store_group_by_gid(&lookup_store, gid)) != NULL)
+		s = fill_group(&lookup_store, g, gr, buf, buflen, errnop);
+	else
+		s = notfound(errnop);
+	pthread_mutex_unlock(&lookup_lock);
+	return s;
+}
+
+/* Adds gid to the caller's list unless present; grows it within limit (limit <= 0: no limit). */
+static enum nss_status add_gid(gid_t gid, long int *start, long int *size, gid_t **groupsp, long int limit,
+                               int *errnop)
+{
+	gid_t *g;
+	long int nsize;
+
+	for (long int i = 0; i < *start; i++) {
+		if ((*groupsp)[i] == gid)
+			return NSS_STATUS_SUCCESS;
+	}
+	if (*start == *size) {
+		if (limit > 0 && *size >= limit)
+			return NSS_STATUS_SUCCESS; /* full: the caller keeps what fits */
+		nsize = *size > 0 ? *size * 2 : 16;
+		if (limit > 0 && nsize > limit)
+			nsize = limit;
+		if ((g = realloc(*groupsp, (size_t)nsize * sizeof(gid_t))) == NULL) {
+			*errnop = ENOMEM;
+			return NSS_STATUS_TRYAGAIN;
+		}
+		*groupsp = g;
+		*size = nsize;
+	}
+	(*groupsp)[(*start)++] = gid;
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status _nss_jwt_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
+                                        gid_t **groupsp, long int limit, int *errnop)
+{
+	const struct pj_store_user *u;
+	const uint32_t *gids;
+	enum nss_status s = NSS_STATUS_SUCCESS;
+	size_t n;
+	int r;
+
+	pthread_mutex_lock(&lookup_lock);
+	if ((r = refresh_lookup_store()) < 0) {
+		s = unavail(errnop, r);
+		goto out;
+	}
+	if ((u = store_user_by_name(&lookup_store, user)) == NULL) {
+		s = notfound(errnop);
+		goto out;
+	}
+	gids = store_user_gids(&lookup_store, u, &n);
+	for (size_t i = 0; i < n && s == NSS_STATUS_SUCCESS; i++) {
+		if (gids[i] != group)
+			s = add_gid(gids[i], start, size, groupsp, limit, errnop);
+	}
+out:
+	pthread_mutex_unlock(&lookup_lock);
+	return s;
+}
+
+static enum nss_status cursor_set(struct cursor *c)
+{
+	pthread_mutex_lock(&c->lock);
+	store_close(&c->st);
+	c->error = store_open(PJ_STATE_DIR, &c->st);
+	c->open = c->error == 0;
+	c->next = 0;
+	pthread_mutex_unlock(&c->lock);
+	return c->open ? NSS_STATUS_SUCCESS : NSS_STATUS_UNAVAIL;
+}
+
+static enum nss_status cursor_end(struct cursor *c)
+{
+	pthread_mutex_lock(&c->lock);
+	store_close(&c->st);
+	c->open = false;
+	c->error = 0;
+	c->next = 0;
+	pthread_mutex_unlock(&c->lock);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status _nss_jwt_setpwent(int stayopen)
+{
+	(void)stayopen;
+	return cursor_set(&pw_cursor);
+}
+
+enum nss_status _nss_jwt_endpwent(void)
+{
+	return cursor_end(&pw_cursor);
+}
+
+enum nss_status _nss_jwt_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	struct cursor *c = &pw_cursor;
+	enum nss_status s;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->open && c->error == 0) { /* getpwent without setpwent */
+		c->error = store_open(PJ_STATE_DIR, &c->st);
+		c->open = c->error == 0;
+		c->next = 0;
+	}
+	if (!c->open)
+		s = unavail(errnop, c->error);
+	else if (c->next >= c->st.hdr->n_users)
+		s = notfound(errnop);
+	else if ((s = fill_user(&c->st, &c->st.users[c->next], pw, buf, buflen, errnop)) ==
+	         NSS_STATUS_SUCCESS)
+		c->next++; /* on ERANGE the caller retries the same entry with a bigger buffer */
+	pthread_mutex_unlock(&c->lock);
+	return s;
+}
+
+enum nss_status _nss_jwt_setgrent(int stayopen)
+{
+	(void)stayopen;
+	return cursor_set(&gr_cursor);
+}
+
+enum nss_status _nss_jwt_endgrent(void)
+{
+	return cursor_end(&gr_cursor);
+}
+
+enum nss_status _nss_jwt_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	struct cursor *c = &gr_cursor;
+	enum nss_status s;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->open && c->error == 0) {
+		c->error = store_open(PJ_STATE_DIR, &c->st);
+		c->open = c->error == 0;
+		c->next = 0;
+	}
+	if (!c->open)
+		s = unavail(errnop, c->error);
+	else if (c->next >= c->st.hdr->n_groups)
+		s = notfound(errnop);
+	else if ((s = fill_group(&c->st, &c->st.groups[c->next], gr, buf, buflen, errnop)) ==
+	         NSS_STATUS_SUCCESS)
+		c->next++;
+	pthread_mutex_unlock(&c->lock);
+	return s;
+}

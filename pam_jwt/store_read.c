@@ -1,0 +1,373 @@
+/* store_read.c: opening, validating and searching the user store (libc only; see store_read.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "idmap.h"
+#include "store_read.h"
+
+static uint64_t checksum(const unsigned char *base, size_t size)
+{
+	static const unsigned char zero[8];
+	size_t at = offsetof(struct pj_store_header, checksum);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *parts[3] = {base, zero, base + at + 8};
+	size_t lens[3] = {at, 8, size - at - 8};
+
+	/* FNV-1a over the file with the checksum field taken as zero (the same as idmap_fnv1a64, chained). */
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < lens[k]; i++) {
+			h ^= parts[k][i];
+			h *= 0x100000001b3ULL;
+		}
+	}
+	return h;
+}
+
+/* A section of count elements of elsize bytes at off: aligned, after the header, inside the file. */
+static bool section_ok(size_t size, uint32_t off, uint64_t count, size_t elsize)
+{
+	return off % 8 == 0 && off >= sizeof(struct pj_store_header) &&
+	       (uint64_t)off + count * elsize <= size;
+}
+
+static bool str_ok(const struct pj_store *st, uint32_t ref)
+{
+	return ref < st->hdr->strings_len &&
+	       strnlen(st->strings + ref, PJ_STORE_MAX_STRING + 1) <= PJ_STORE_MAX_STRING;
+}
+
+/* A passwd/group field: no control characters, no ':' (field separator); gecos also no ','. */
+static bool field_ok(const char *s, bool gecos)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f || c == ':' || (gecos && c == ','))
+			return false;
+	}
+	return true;
+}
+
+static bool slice_ok(const struct pj_store *st, uint32_t first, uint32_t n)
+{
+	return (uint64_t)first + n <= st->hdr->n_ids;
+}
+
+static bool check_header(const struct pj_store_header *h, size_t size)
+{
+	if (memcmp(h->magic, PJ_STORE_MAGIC, PJ_STORE_MAGIC_LEN) != 0 || h->version != PJ_STORE_VERSION ||
+	    h->endian != PJ_STORE_ENDIAN_MARK || h->header_size != sizeof(*h) || h->file_size != size)
+		return false;
+	for (size_t i = 0; i < sizeof(h->reserved) / sizeof(h->reserved[0]); i++) {
+		if (h->reserved[i] != 0)
+			return false;
+	}
+	if (h->n_users > PJ_STORE_MAX_USERS || h->n_groups > PJ_STORE_MAX_GROUPS ||
+	    h->uid_min < PJ_STORE_MIN_ID || h->uid_min > h->uid_max || h->uid_max == UINT32_MAX)
+		return false;
+	return section_ok(size, h->users_off, h->n_users, sizeof(struct pj_store_user)) &&
+	       section_ok(size, h->uidx_off, h->n_users, sizeof(uint32_t)) &&
+	       section_ok(size, h->groups_off, h->n_groups, sizeof(struct pj_store_group)) &&
+	       section_ok(size, h->gidx_off, h->n_groups, sizeof(uint32_t)) &&
+	       section_ok(size, h->ids_off, h->n_ids, sizeof(uint32_t)) &&
+	       section_ok(size, h->strings_off, h->strings_len, 1) && h->strings_len >= 1;
+}
+
+static bool check_user(const struct pj_store *st, const struct pj_store_user *u)
+{
+	const uint32_t *gids;
+
+	if (!str_ok(st, u->name) || !str_ok(st, u->gecos) || !str_ok(st, u->home) || !str_ok(st, u->shell) ||
+	    !str_ok(st, u->iss) || !str_ok(st, u->sub) || !slice_ok(st, u->gids_first, u->n_gids) ||
+	    u->flags != 0)
+		return false;
+	if (!idmap_username_ok(store_str(st, u->name)) || !field_ok(store_str(st, u->gecos), true) ||
+	    !field_ok(store_str(st, u->home), false) || !field_ok(store_str(st, u->shell), false))
+		return false;
+	if (u->uid < PJ_STORE_MIN_ID || u->uid == UINT32_MAX)
+		return false;
+	gids = st->ids + u->gids_first;
+	for (uint32_t i = 0; i < u->n_gids; i++) {
+		if (gids[i] == 0 || gids[i] == UINT32_MAX)
+			return false;
+	}
+	return true;
+}
+
+static bool check_group(const struct pj_store *st, const struct pj_store_group *g)
+{
+	const uint32_t *mem;
+
+	if (!str_ok(st, g->name) || !idmap_groupname_ok(store_str(st, g->name)) ||
+	    !slice_ok(st, g->members_first, g->n_members) || (g->flags & ~PJ_STORE_G_PRIVATE) != 0 ||
+	    g->reserved != 0 || g->gid < PJ_STORE_MIN_ID || g->gid == UINT32_MAX)
+		return false;
+	mem = st->ids + g->members_first;
+	for (uint32_t i = 0; i < g->n_members; i++) {
+		if (mem[i] >= st->hdr->n_users)
+			return false;
+	}
+	return true;
+}
+
+/* Names strictly increasing (so unique and binary-searchable); index arrays strictly increasing in id. */
+static bool check_order(const struct pj_store *st)
+{
+	const struct pj_store_header *h = st->hdr;
+
+	for (uint32_t i = 1; i < h->n_users; i++) {
+		if (strcmp(store_str(st, st->users[i - 1].name), store_str(st, st->users[i].name)) >= 0)
+			return false;
+	}
+	for (uint32_t i = 1; i < h->n_groups; i++) {
+		if (strcmp(store_str(st, st->groups[i - 1].name), store_str(st, st->groups[i].name)) >= 0)
+			return false;
+	}
+	for (uint32_t i = 0; i < h->n_users; i++) {
+		if (st->uidx[i] >= h->n_users ||
+		    (i > 0 && st->users[st->uidx[i - 1]].uid >= st->users[st->uidx[i]].uid))
+			return false;
+	}
+	for (uint32_t i = 0; i < h->n_groups; i++) {
+		if (st->gidx[i] >= h->n_groups ||
+		    (i > 0 && st->groups[st->gidx[i - 1]].gid >= st->groups[st->gidx[i]].gid))
+			return false;
+	}
+	return true;
+}
+
+int store_check_buffer(const void *data, size_t len, struct pj_store *st)
+{
+	const struct pj_store_header *h = data;
+
+	memset(st, 0, sizeof(*st));
+	if (len < sizeof(*h) || len > PJ_STORE_MAX_SIZE || ((uintptr_t)data % 8) != 0 ||
+	    !check_header(h, len) || h->checksum != checksum(data, len))
+		goto bad;
+	st->size = len;
+	st->base = data;
+	st->hdr = h;
+	st->users = (const void *)(st->base + h->users_off);
+	st->uidx = (const void *)(st->base + h->uidx_off);
+	st->groups = (const void *)(st->base + h->groups_off);
+	st->gidx = (const void *)(st->base + h->gidx_off);
+	st->ids = (const void *)(st->base + h->ids_off);
+	st->strings = (const char *)st->base + h->strings_off;
+	if (st->strings[h->strings_len - 1] != '\0' || !str_ok(st, h->home_template) ||
+	    !str_ok(st, h->shell) || !idmap_home_template_ok(store_str(st, h->home_template)) ||
+	    !idmap_shell_ok(store_str(st, h->shell)))
+		goto bad;
+	for (uint32_t i = 0; i < h->n_users; i++) {
+		if (!check_user(st, &st->users[i]))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < h->n_groups; i++) {
+		if (!check_group(st, &st->groups[i]))
+			goto bad;
+	}
+	if (!check_order(st))
+		goto bad;
+	return 0;
+bad:
+	memset(st, 0, sizeof(*st));
+	return -EINVAL;
+}
+
+/* Root-owned and not writable by group or others: the same rule as trusted_file.h, in libc only. */
+static bool trusted_stat(const struct stat *sb, mode_t type)
+{
+	return (sb->st_mode & S_IFMT) == type && sb->st_uid == 0 && (sb->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+int store_open(const char *dir, struct pj_store *st)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	void *map;
+	int fd, r;
+
+	memset(st, 0, sizeof(*st));
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, PJ_STORE_FILE) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (stat(dir, &sb) != 0)
+		return -errno;
+	if (!trusted_stat(&sb, S_IFDIR))
+		return -EPERM;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0)
+		return errno == ELOOP ? -EPERM : -errno;
+	if (fstat(fd, &sb) != 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!trusted_stat(&sb, S_IFREG)) {
+		close(fd);
+		return -EPERM;
+	}
+	if (sb.st_size < (off_t)sizeof(struct pj_store_header) || sb.st_size > (off_t)PJ_STORE_MAX_SIZE) {
+		close(fd);
+		return -EINVAL;
+	}
+	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	r = map == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	if ((r = store_check_buffer(map, (size_t)sb.st_size, st)) < 0) {
+		munmap(map, (size_t)sb.st_size);
+		return r;
+	}
+	st->map = map;
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->st_size = sb.st_size;
+	st->mtime = sb.st_mtim;
+	return 0;
+}
+
+void store_close(struct pj_store *st)
+{
+	if (st->map != NULL)
+		munmap(st->map, st->size);
+	memset(st, 0, sizeof(*st));
+}
+
+bool store_same_file(const struct pj_store *st, const struct stat *sb)
+{
+	return st->map != NULL && st->dev == sb->st_dev && st->ino == sb->st_ino &&
+	       st->st_size == sb->st_size && st->mtime.tv_sec == sb->st_mtim.tv_sec &&
+	       st->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+const char *store_str(const struct pj_store *st, uint32_t ref)
+{
+	return st->strings + ref;
+}
+
+const struct pj_store_user *store_user_by_name(const struct pj_store *st, const char *name)
+{
+	size_t lo = 0, hi = st->hdr ? st->hdr->n_users : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, store_str(st, st->users[mid].name));
+		if (c == 0)
+			return &st->users[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct pj_store_user *store_user_by_uid(const struct pj_store *st, uint32_t uid)
+{
+	size_t lo = 0, hi = st->hdr ? st->hdr->n_users : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pj_store_user *u = &st->users[st->uidx[mid]];
+		if (u->uid == uid)
+			return u;
+		if (uid < u->uid)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct pj_store_group *store_group_by_name(const struct pj_store *st, const char *name)
+{
+	size_t lo = 0, hi = st->hdr ? st->hdr->n_groups : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, store_str(st, st->groups[mid].name));
+		if (c == 0)
+			return &st->groups[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct pj_store_group *store_group_by_gid(const struct pj_store *st, uint32_t gid)
+{
+	size_t lo = 0, hi = st->hdr ? st->hdr->n_groups : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pj_store_group *g = &st->groups[st->gidx[mid]];
+		if (g->gid == gid)
+			return g;
+		if (gid < g->gid)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const uint32_t *store_user_gids(const struct pj_store *st, const struct pj_store_user *u, size_t *n)
+{
+	*n = u->n_gids;
+	return st->ids + u->gids_first;
+}
+
+const struct pj_store_user *store_group_member(const struct pj_store *st, const struct pj_store_group *g,
+                                               uint32_t i)
+{
+	return &st->users[st->ids[g->members_first + i]];
+}
+
+bool store_id_taken(const struct pj_store *st, uint32_t id)
+{
+	return store_user_by_uid(st, id) != NULL || store_group_by_gid(st, id) != NULL;
+}
+
+struct preauth_ctx {
+	const struct pj_store *st;
+	const struct idmap_local *local;
+};
+
+static bool preauth_taken(void *arg, uint32_t id)
+{
+	struct preauth_ctx *c = arg;
+
+	return store_id_taken(c->st, id) || idmap_local_has_id(c->local, id);
+}
+
+int store_preauth(const struct pj_store *st, const char *name, const char *passwd_path,
+                  const char *group_path, uint32_t *uid, char *home, size_t homelen)
+{
+	const struct pj_store_header *h = st->hdr;
+	struct idmap_local local;
+	struct preauth_ctx c = {.st = st, .local = &local};
+	uint32_t probes;
+	int r;
+
+	if (h == NULL || !(h->flags & PJ_STORE_F_PREAUTH) || (h->flags & PJ_STORE_F_UID_CLAIM) ||
+	    !idmap_username_ok(name) || store_user_by_name(st, name) != NULL ||
+	    store_group_by_name(st, name) != NULL)
+		return 1;
+	if ((r = idmap_local_name(passwd_path, group_path, name)) != 0)
+		return r < 0 ? r : 1;
+	if ((r = idmap_local_load(passwd_path, group_path, h->uid_min, h->uid_max, &local)) < 0)
+		return r;
+	r = idmap_assign(name, h->uid_min, h->uid_max, preauth_taken, &c, uid, &probes) == 0 ? 0 : 1;
+	idmap_local_free(&local);
+	if (r == 0 && idmap_home(store_str(st, h->home_template), name, home, homelen) != 0)
+		r = 1;
+	return r;
+}

@@ -1,0 +1,79 @@
+/* store_read.h: opening, validating and searching the user store (libc only: NSS module and library share
+ * it). */
+#ifndef PAM_JWT_STORE_READ_H
+#define PAM_JWT_STORE_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "store_format.h"
+
+#define PJ_STORE_MIN_ID 1000u /* no stored user or managed group id is ever below this */
+
+/* A validated store: either an mmap of the file (store_open) or a caller's buffer (store_check_buffer).
+ * Every pointer below points into that memory and every offset in it has been checked. */
+struct pj_store {
+	void *map; /* the mapping to unmap, NULL for a caller's buffer */
+	size_t size;
+	const unsigned char *base;
+	const struct pj_store_header *hdr;
+	const struct pj_store_user *users;
+	const uint32_t *uidx;
+	const struct pj_store_group *groups;
+	const uint32_t *gidx;
+	const uint32_t *ids;
+	const char *strings;
+	/* which file this is, so that a cached mapping notices the file being replaced */
+	dev_t dev;
+	ino_t ino;
+	off_t st_size;
+	struct timespec mtime;
+};
+
+/* Opens dir/users.db: checks dir (a directory owned by root, not writable by group or others), opens the
+ * file O_RDONLY|O_NOFOLLOW|O_CLOEXEC, checks it after open with fstat (regular, root-owned, not writable
+ * by group or others), maps it read-only and validates it. The file descriptor is closed again.
+ * Returns 0, -ENOENT (no store), -EPERM (untrusted), -EINVAL (damaged: bad magic, version, size,
+ * checksum, offset, order...), or another -errno. st is zeroed on failure. */
+int store_open(const char *dir, struct pj_store *st);
+
+/* Validates len bytes at data as a store, without copying: st points into data afterwards.
+ * Returns 0 or -EINVAL. */
+int store_check_buffer(const void *data, size_t len, struct pj_store *st);
+
+/* Unmaps (if mapped) and zeroes st. Safe on a zeroed st. */
+void store_close(struct pj_store *st);
+
+/* Whether sb (a stat of the store path) describes the very file st was opened from, unchanged. */
+bool store_same_file(const struct pj_store *st, const struct stat *sb);
+
+/* The string at offset ref (validated by the open). */
+const char *store_str(const struct pj_store *st, uint32_t ref);
+
+const struct pj_store_user *store_user_by_name(const struct pj_store *st, const char *name);
+const struct pj_store_user *store_user_by_uid(const struct pj_store *st, uint32_t uid);
+const struct pj_store_group *store_group_by_name(const struct pj_store *st, const char *name);
+const struct pj_store_group *store_group_by_gid(const struct pj_store *st, uint32_t gid);
+
+/* A user's supplementary gids (*n of them). */
+const uint32_t *store_user_gids(const struct pj_store *st, const struct pj_store_user *u, size_t *n);
+
+/* The i-th member of g (i < g->n_members). */
+const struct pj_store_user *store_group_member(const struct pj_store *st, const struct pj_store_group *g,
+                                               uint32_t i);
+
+/* Whether id is the uid of a stored user or the gid of a stored group. */
+bool store_id_taken(const struct pj_store *st, uint32_t id);
+
+/* The passwd entry the first login of name would create, for nss_preauth: computed from the store's
+ * parameters, its ids and the local account files exactly as the writer computes it (see mapping.c).
+ * passwd_path/group_path NULL mean /etc/passwd and /etc/group. Returns 0 with *uid and home filled,
+ * 1 when name gets no pre-auth entry (preauth off, uid_claim in use, bad or taken name...), or -errno. */
+int store_preauth(const struct pj_store *st, const char *name, const char *passwd_path,
+                  const char *group_path, uint32_t *uid, char *home, size_t homelen);
+
+#endif

@@ -1,0 +1,718 @@
+/* userstore.c: the writer side of the user store (see userstore.h and store_format.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "idmap.h"
+#include "store_format.h"
+#include "store_read.h"
+#include "trusted_file.h"
+#include "userstore.h"
+
+#define ALIGN8(x) (((x) + 7) & ~(size_t)7)
+
+static pj_status nomem(struct pj_error *err)
+{
+	return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+}
+
+pj_status userstore_set_string(char **field, const char *value, struct pj_error *err)
+{
+	char *copy = strdup(value ? value : "");
+
+	if (copy == NULL)
+		return nomem(err);
+	free(*field);
+	*field = copy;
+	return PJ_OK;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+pj_status userstore_set_gids(struct us_user *u, const uint32_t *gids, size_t n, struct pj_error *err)
+{
+	uint32_t *copy = NULL;
+	size_t k = 0;
+
+	if (n > 0) {
+		if ((copy = malloc(n * sizeof(*copy))) == NULL)
+			return nomem(err);
+		memcpy(copy, gids, n * sizeof(*copy));
+		qsort(copy, n, sizeof(*copy), cmp_u32);
+		for (size_t i = 0; i < n; i++) {
+			if (k == 0 || copy[k - 1] != copy[i])
+				copy[k++] = copy[i];
+		}
+	}
+	free(u->gids);
+	u->gids = copy;
+	u->n_gids = k;
+	return PJ_OK;
+}
+
+static void free_user(struct us_user *u)
+{
+	free(u->name);
+	free(u->gecos);
+	free(u->home);
+	free(u->shell);
+	free(u->iss);
+	free(u->sub);
+	free(u->gids);
+	memset(u, 0, sizeof(*u));
+}
+
+void userstore_close(struct userstore *us)
+{
+	if (us == NULL)
+		return;
+	for (size_t i = 0; i < us->n_users; i++)
+		free_user(&us->users[i]);
+	for (size_t i = 0; i < us->n_groups; i++)
+		free(us->groups[i].name);
+	free(us->users);
+	free(us->groups);
+	free(us->home_template);
+	free(us->shell);
+	free(us->dir);
+	if (us->lock_fd >= 0)
+		close(us->lock_fd); /* releases the flock */
+	free(us);
+}
+
+struct us_user *userstore_user(const struct userstore *us, const char *name)
+{
+	for (size_t i = 0; i < us->n_users; i++) {
+		if (strcmp(us->users[i].name, name) == 0)
+			return &us->users[i];
+	}
+	return NULL;
+}
+
+struct us_user *userstore_user_by_uid(const struct userstore *us, uint32_t uid)
+{
+	for (size_t i = 0; i < us->n_users; i++) {
+		if (us->users[i].uid == uid)
+			return &us->users[i];
+	}
+	return NULL;
+}
+
+struct us_group *userstore_group(const struct userstore *us, const char *name)
+{
+	for (size_t i = 0; i < us->n_groups; i++) {
+		if (strcmp(us->groups[i].name, name) == 0)
+			return &us->groups[i];
+	}
+	return NULL;
+}
+
+struct us_group *userstore_group_by_gid(const struct userstore *us, uint32_t gid)
+{
+	for (size_t i = 0; i < us->n_groups; i++) {
+		if (us->groups[i].gid == gid)
+			return &us->groups[i];
+	}
+	return NULL;
+}
+
+bool userstore_id_taken(const struct userstore *us, uint32_t id)
+{
+	return userstore_user_by_uid(us, id) != NULL || userstore_group_by_gid(us, id) != NULL;
+}
+
+pj_status userstore_add_user(struct userstore *us, const char *name, uint32_t uid, const char *gecos,
+                             const char *home, const char *shell, const char *iss, const char *sub,
+                             int64_t created, struct us_user **out, struct pj_error *err)
+{
+	struct us_user *u;
+	pj_status r;
+
+	if (us->n_users >= PJ_STORE_MAX_USERS)
+		return pj_fail(err, PJ_ERR_SYSTEM, "user store is full (%u users)", PJ_STORE_MAX_USERS);
+	if (us->n_users == us->cap_users) {
+		size_t ncap = us->cap_users ? us->cap_users * 2 : 16;
+		struct us_user *n = realloc(us->users, ncap * sizeof(*n));
+		if (n == NULL)
+			return nomem(err);
+		us->users = n;
+		us->cap_users = ncap;
+	}
+	u = &us->users[us->n_users];
+	memset(u, 0, sizeof(*u));
+	u->uid = uid;
+	u->created = created;
+	if ((r = userstore_set_string(&u->name, name, err)) != PJ_OK ||
+	    (r = userstore_set_string(&u->gecos, gecos, err)) != PJ_OK ||
+	    (r = userstore_set_string(&u->home, home, err)) != PJ_OK ||
+	    (r = userstore_set_string(&u->shell, shell, err)) != PJ_OK ||
+	    (r = userstore_set_string(&u->iss, iss, err)) != PJ_OK ||
+	    (r = userstore_set_string(&u->sub, sub, err)) != PJ_OK) {
+		free_user(u);
+		return r;
+	}
+	us->n_users++;
+	if (out != NULL)
+		*out = u;
+	return PJ_OK;
+}
+
+pj_status userstore_add_group(struct userstore *us, const char *name, uint32_t gid, struct pj_error *err)
+{
+	char *copy;
+
+	if (us->n_users + us->n_groups >= PJ_STORE_MAX_GROUPS)
+		return pj_fail(err, PJ_ERR_SYSTEM, "user store is full (%u groups)", PJ_STORE_MAX_GROUPS);
+	if (us->n_groups == us->cap_groups) {
+		size_t ncap = us->cap_groups ? us->cap_groups * 2 : 16;
+		struct us_group *n = realloc(us->groups, ncap * sizeof(*n));
+		if (n == NULL)
+			return nomem(err);
+		us->groups = n;
+		us->cap_groups = ncap;
+	}
+	if ((copy = strdup(name)) == NULL)
+		return nomem(err);
+	us->groups[us->n_groups].name = copy;
+	us->groups[us->n_groups].gid = gid;
+	us->n_groups++;
+	return PJ_OK;
+}
+
+bool userstore_del_user(struct userstore *us, const char *name)
+{
+	struct us_user *u = userstore_user(us, name);
+	size_t i;
+
+	if (u == NULL)
+		return false;
+	i = (size_t)(u - us->users);
+	free_user(u);
+	memmove(&us->users[i], &us->users[i + 1], (us->n_users - i - 1) * sizeof(*u));
+	us->n_users--;
+	return true;
+}
+
+pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg, struct pj_error *err)
+{
+	const char *tmpl = cfg->home_template ? cfg->home_template : IDMAP_DEFAULT_HOME;
+	const char *shell = cfg->default_shell ? cfg->default_shell : IDMAP_DEFAULT_SHELL;
+	uint32_t flags = cfg->nss_preauth ? PJ_STORE_F_PREAUTH : 0;
+	pj_status r;
+
+	if (!idmap_home_template_ok(tmpl))
+		return pj_fail(err, PJ_ERR_CONFIG,
+		               "home_template %.64s: want an absolute path of printable ASCII "
+		               "without ':' where '%%' is only followed by 'u' or '%%'",
+		               tmpl);
+	if (!idmap_shell_ok(shell))
+		return pj_fail(err, PJ_ERR_CONFIG,
+		               "default_shell %.64s: want an absolute path of printable ASCII "
+		               "without ':'",
+		               shell);
+	if (cfg->uid_min < PJ_STORE_MIN_ID || cfg->uid_min > cfg->uid_max || cfg->uid_max == UINT32_MAX)
+		return pj_fail(err, PJ_ERR_CONFIG, "uid range %u..%u: want %u <= uid_min <= uid_max < 2^32-1",
+		               cfg->uid_min, cfg->uid_max, PJ_STORE_MIN_ID);
+	for (size_t i = 0; i < cfg->n_issuers; i++) {
+		if (cfg->issuers[i].uid_claim != NULL)
+			flags |= PJ_STORE_F_UID_CLAIM;
+	}
+	if ((r = userstore_set_string(&us->home_template, tmpl, err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->shell, shell, err)) != PJ_OK)
+		return r;
+	us->flags = flags;
+	us->uid_min = cfg->uid_min;
+	us->uid_max = cfg->uid_max;
+	return PJ_OK;
+}
+
+/* Copies a validated on-disk store into memory. */
+static pj_status load(struct userstore *us, const struct pj_store *st, struct pj_error *err)
+{
+	const struct pj_store_header *h = st->hdr;
+	pj_status r;
+
+	us->flags = h->flags;
+	us->uid_min = h->uid_min;
+	us->uid_max = h->uid_max;
+	us->written = h->written;
+	if ((r = userstore_set_string(&us->home_template, store_str(st, h->home_template), err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->shell, store_str(st, h->shell), err)) != PJ_OK)
+		return r;
+	for (uint32_t i = 0; i < h->n_users; i++) {
+		const struct pj_store_user *su = &st->users[i];
+		const uint32_t *gids;
+		struct us_user *u;
+		size_t n;
+		if ((r = userstore_add_user(us, store_str(st, su->name), su->uid, store_str(st, su->gecos),
+		                            store_str(st, su->home), store_str(st, su->shell),
+		                            store_str(st, su->iss), store_str(st, su->sub), su->created, &u,
+		                            err)) != PJ_OK)
+			return r;
+		u->last_login = su->last_login;
+		gids = store_user_gids(st, su, &n);
+		if ((r = userstore_set_gids(u, gids, n, err)) != PJ_OK)
+			return r;
+	}
+	for (uint32_t i = 0; i < h->n_groups; i++) {
+		const struct pj_store_group *g = &st->groups[i];
+		if (g->flags & PJ_STORE_G_PRIVATE)
+			continue;
+		if ((r = userstore_add_group(us, store_str(st, g->name), g->gid, err)) != PJ_OK)
+			return r;
+	}
+	return PJ_OK;
+}
+
+static pj_status take_lock(struct userstore *us, struct pj_error *err)
+{
+	char path[PATH_MAX];
+	pj_status r;
+
+	if (mkdir(us->dir, 0755) != 0 && errno != EEXIST)
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot create: %s", us->dir, strerror(errno));
+	if ((r = trusted_dir_check(us->dir, err)) != PJ_OK)
+		return r;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", us->dir, PJ_STORE_LOCK) >= sizeof(path))
+		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", us->dir);
+	us->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (us->lock_fd < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
+	if ((r = trusted_file_check_fd(us->lock_fd, path, err)) != PJ_OK)
+		return r;
+	while (flock(us->lock_fd, LOCK_EX) != 0) {
+		if (errno != EINTR)
+			return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot lock: %s", path, strerror(errno));
+	}
+	return PJ_OK;
+}
+
+pj_status userstore_open(const char *dir, bool lock, struct userstore **out, struct pj_error *err)
+{
+	struct userstore *us;
+	struct pj_store st;
+	pj_status r;
+	int e;
+
+	*out = NULL;
+	if ((us = calloc(1, sizeof(*us))) == NULL)
+		return nomem(err);
+	us->lock_fd = -1;
+	us->uid_min = IDMAP_DEFAULT_UID_MIN;
+	us->uid_max = IDMAP_DEFAULT_UID_MAX;
+	if ((us->dir = strdup(dir)) == NULL || (us->home_template = strdup(IDMAP_DEFAULT_HOME)) == NULL ||
+	    (us->shell = strdup(IDMAP_DEFAULT_SHELL)) == NULL) {
+		r = nomem(err);
+		goto out;
+	}
+	if (lock && (r = take_lock(us, err)) != PJ_OK)
+		goto out;
+	e = store_open(dir, &st);
+	if (e == -ENOENT) {
+		r = PJ_OK; /* no store yet: an empty one */
+	} else if (e == -EPERM) {
+		r = pj_fail(err, PJ_ERR_CONFIG,
+		            "%s/%s: not trusted (want root-owned, not writable by group or "
+		            "others, in such a directory)",
+		            dir, PJ_STORE_FILE);
+	} else if (e == -EINVAL) {
+		r = pj_fail(err, PJ_ERR_SYSTEM,
+		            "%s/%s: damaged; refusing to overwrite it (its bindings would be "
+		            "lost): move it away to start afresh",
+		            dir, PJ_STORE_FILE);
+	} else if (e < 0) {
+		r = pj_fail(err, PJ_ERR_SYSTEM, "%s/%s: cannot open: %s", dir, PJ_STORE_FILE, strerror(-e));
+	} else {
+		r = load(us, &st, err);
+		store_close(&st);
+	}
+out:
+	if (r != PJ_OK) {
+		userstore_close(us);
+		return r;
+	}
+	*out = us;
+	return PJ_OK;
+}
+
+/* ---- serialisation ---- */
+
+struct strtab {
+	char *buf;
+	size_t len, cap;
+};
+
+static int strtab_add(struct strtab *t, const char *s, uint32_t *off)
+{
+	size_t n = strlen(s) + 1;
+
+	if (n == 1) {
+		*off = 0; /* the table starts with "" */
+		return 0;
+	}
+	if (n > PJ_STORE_MAX_STRING + 1 || t->len + n > PJ_STORE_MAX_SIZE)
+		return -1;
+	if (t->len + n > t->cap) {
+		size_t ncap = t->cap ? t->cap : 4096;
+		char *b;
+		while (ncap < t->len + n)
+			ncap *= 2;
+		if ((b = realloc(t->buf, ncap)) == NULL)
+			return -1;
+		t->buf = b;
+		t->cap = ncap;
+	}
+	memcpy(t->buf + t->len, s, n);
+	*off = (uint32_t)t->len;
+	t->len += n;
+	return 0;
+}
+
+/* A group as it goes to disk: private (one per user) or managed. */
+struct ser_group {
+	const char *name;
+	uint32_t name_off;
+	uint32_t gid;
+	uint32_t flags;
+	uint32_t members_first, n_members;
+};
+
+/* (gid, user position) pairs: the membership of managed groups, from the users' gid lists. */
+struct member_pair {
+	uint32_t gid;
+	uint32_t user;
+};
+
+struct ser {
+	const struct userstore *us;
+	size_t *uorder; /* user positions: uorder[k] is the index into us->users of the k-th name */
+	struct pj_store_user *users;
+	uint32_t *uidx;
+	struct ser_group *groups;
+	size_t n_groups;
+	uint32_t *gidx;
+	uint32_t *ids;
+	size_t n_ids, cap_ids;
+	struct strtab strings;
+	uint32_t home_template, shell;
+};
+
+static const struct userstore
+    *sort_ctx_us; /* qsort has no context argument; serialisation is not reentrant */
+static const struct ser *sort_ctx_ser;
+
+static int cmp_user_name(const void *a, const void *b)
+{
+	return strcmp(sort_ctx_us->users[*(const size_t *)a].name,
+	              sort_ctx_us->users[*(const size_t *)b].name);
+}
+
+static int cmp_group_name(const void *a, const void *b)
+{
+	return strcmp(((const struct ser_group *)a)->name, ((const struct ser_group *)b)->name);
+}
+
+static int cmp_uidx(const void *a, const void *b)
+{
+	uint32_t x = sort_ctx_ser->users[*(const uint32_t *)a].uid,
+	         y = sort_ctx_ser->users[*(const uint32_t *)b].uid;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_gidx(const void *a, const void *b)
+{
+	uint32_t x = sort_ctx_ser->groups[*(const uint32_t *)a].gid;
+	uint32_t y = sort_ctx_ser->groups[*(const uint32_t *)b].gid;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct member_pair *x = a, *y = b;
+
+	if (x->gid != y->gid)
+		return x->gid < y->gid ? -1 : 1;
+	return x->user < y->user ? -1 : x->user > y->user;
+}
+
+static int ids_push(struct ser *s, uint32_t v)
+{
+	if (s->n_ids == s->cap_ids) {
+		size_t ncap = s->cap_ids ? s->cap_ids * 2 : 256;
+		uint32_t *n;
+		if (ncap > PJ_STORE_MAX_SIZE / sizeof(uint32_t) ||
+		    (n = realloc(s->ids, ncap * sizeof(*n))) == NULL)
+			return -1;
+		s->ids = n;
+		s->cap_ids = ncap;
+	}
+	s->ids[s->n_ids++] = v;
+	return 0;
+}
+
+static void ser_free(struct ser *s)
+{
+	free(s->uorder);
+	free(s->users);
+	free(s->uidx);
+	free(s->groups);
+	free(s->gidx);
+	free(s->ids);
+	free(s->strings.buf);
+}
+
+/* Users in name order with their strings and gid slices. */
+static pj_status ser_users(struct ser *s, struct pj_error *err)
+{
+	const struct userstore *us = s->us;
+	size_t n = us->n_users;
+
+	if ((s->uorder = calloc(n + 1, sizeof(*s->uorder))) == NULL ||
+	    (s->users = calloc(n + 1, sizeof(*s->users))) == NULL ||
+	    (s->uidx = calloc(n + 1, sizeof(*s->uidx))) == NULL)
+		return nomem(err);
+	for (size_t i = 0; i < n; i++)
+		s->uorder[i] = i;
+	sort_ctx_us = us;
+	qsort(s->uorder, n, sizeof(*s->uorder), cmp_user_name);
+	for (size_t k = 0; k < n; k++) {
+		const struct us_user *u = &us->users[s->uorder[k]];
+		struct pj_store_user *d = &s->users[k];
+		if (k > 0 && strcmp(us->users[s->uorder[k - 1]].name, u->name) == 0)
+			return pj_fail(err, PJ_ERR_SYSTEM, "user store: user %s twice", u->name);
+		d->uid = u->uid;
+		d->gids_first = (uint32_t)s->n_ids;
+		d->n_gids = (uint32_t)u->n_gids;
+		d->created = u->created;
+		d->last_login = u->last_login;
+		if (strtab_add(&s->strings, u->name, &d->name) ||
+		    strtab_add(&s->strings, u->gecos, &d->gecos) ||
+		    strtab_add(&s->strings, u->home, &d->home) ||
+		    strtab_add(&s->strings, u->shell, &d->shell) ||
+		    strtab_add(&s->strings, u->iss, &d->iss) || strtab_add(&s->strings, u->sub, &d->sub))
+			return pj_fail(err, PJ_ERR_SYSTEM, "user store: too large or out of memory");
+		for (size_t i = 0; i < u->n_gids; i++) {
+			if (ids_push(s, u->gids[i]) != 0)
+				return pj_fail(err, PJ_ERR_SYSTEM, "user store: too large or out of memory");
+		}
+		s->uidx[k] = (uint32_t)k;
+	}
+	sort_ctx_ser = s;
+	qsort(s->uidx, n, sizeof(*s->uidx), cmp_uidx);
+	return PJ_OK;
+}
+
+/* The member slice of every managed group, from the users' gid lists. */
+static pj_status ser_members(struct ser *s, struct pj_error *err)
+{
+	const struct userstore *us = s->us;
+	struct member_pair *pairs = NULL;
+	size_t n_pairs = 0, total = 0;
+	pj_status r = PJ_OK;
+
+	for (size_t i = 0; i < us->n_users; i++)
+		total += us->users[i].n_gids;
+	if ((pairs = calloc(total + 1, sizeof(*pairs))) == NULL)
+		return nomem(err);
+	for (size_t k = 0; k < us->n_users; k++) {
+		const struct us_user *u = &us->users[s->uorder[k]];
+		for (size_t i = 0; i < u->n_gids; i++) {
+			if (userstore_group_by_gid(us, u->gids[i]) != NULL)
+				pairs[n_pairs++] = (struct member_pair){u->gids[i], (uint32_t)k};
+		}
+	}
+	qsort(pairs, n_pairs, sizeof(*pairs), cmp_pair);
+	for (size_t g = 0; g < s->n_groups; g++) {
+		struct ser_group *sg = &s->groups[g];
+		sg->members_first = (uint32_t)s->n_ids;
+		if (sg->flags & PJ_STORE_G_PRIVATE)
+			continue;
+		size_t lo = 0, hi = n_pairs;
+		while (lo < hi) { /* the first pair of this gid */
+			size_t mid = lo + (hi - lo) / 2;
+			if (pairs[mid].gid < sg->gid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t p = lo; p < n_pairs && pairs[p].gid == sg->gid; p++) {
+			if (ids_push(s, pairs[p].user) != 0) {
+				r = pj_fail(err, PJ_ERR_SYSTEM, "user store: too large or out of memory");
+				goto out;
+			}
+			sg->n_members++;
+		}
+	}
+out:
+	free(pairs);
+	return r;
+}
+
+/* Private groups and managed groups together, in name order; names and gids must be unique. */
+static pj_status ser_groups(struct ser *s, struct pj_error *err)
+{
+	const struct userstore *us = s->us;
+	size_t n = us->n_users + us->n_groups;
+
+	if ((s->groups = calloc(n + 1, sizeof(*s->groups))) == NULL ||
+	    (s->gidx = calloc(n + 1, sizeof(*s->gidx))) == NULL)
+		return nomem(err);
+	for (size_t k = 0; k < us->n_users; k++) {
+		const struct us_user *u = &us->users[s->uorder[k]];
+		s->groups[s->n_groups++] = (struct ser_group){.name = u->name,
+		                                              .name_off = s->users[k].name,
+		                                              .gid = u->uid,
+		                                              .flags = PJ_STORE_G_PRIVATE};
+	}
+	for (size_t i = 0; i < us->n_groups; i++) {
+		struct ser_group *g = &s->groups[s->n_groups++];
+		*g = (struct ser_group){.name = us->groups[i].name, .gid = us->groups[i].gid};
+		if (strtab_add(&s->strings, g->name, &g->name_off) != 0)
+			return pj_fail(err, PJ_ERR_SYSTEM, "user store: too large or out of memory");
+	}
+	qsort(s->groups, s->n_groups, sizeof(*s->groups), cmp_group_name);
+	for (size_t i = 1; i < s->n_groups; i++) {
+		if (strcmp(s->groups[i - 1].name, s->groups[i].name) == 0)
+			return pj_fail(err, PJ_ERR_SYSTEM, "user store: name %s is both a user and a group",
+			               s->groups[i].name);
+	}
+	for (size_t i = 0; i < s->n_groups; i++)
+		s->gidx[i] = (uint32_t)i;
+	sort_ctx_ser = s;
+	qsort(s->gidx, s->n_groups, sizeof(*s->gidx), cmp_gidx);
+	for (size_t i = 1; i < s->n_groups; i++) {
+		if (s->groups[s->gidx[i - 1]].gid == s->groups[s->gidx[i]].gid)
+			return pj_fail(err, PJ_ERR_SYSTEM, "user store: id %u is used twice",
+			               s->groups[s->gidx[i]].gid);
+	}
+	return ser_members(s, err);
+}
+
+/* Lays the sections out and copies them into one buffer. */
+static pj_status ser_emit(struct ser *s, int64_t now, unsigned char **data, size_t *len, struct pj_error *err)
+{
+	const struct userstore *us = s->us;
+	struct pj_store_header *h;
+	size_t users_off, uidx_off, groups_off, gidx_off, ids_off, strings_off, total;
+	struct pj_store_group *dg;
+	unsigned char *buf;
+	struct pj_store chk;
+
+	users_off = ALIGN8(sizeof(*h));
+	uidx_off = ALIGN8(users_off + us->n_users * sizeof(struct pj_store_user));
+	groups_off = ALIGN8(uidx_off + us->n_users * sizeof(uint32_t));
+	gidx_off = ALIGN8(groups_off + s->n_groups * sizeof(struct pj_store_group));
+	ids_off = ALIGN8(gidx_off + s->n_groups * sizeof(uint32_t));
+	strings_off = ALIGN8(ids_off + s->n_ids * sizeof(uint32_t));
+	total = ALIGN8(strings_off + s->strings.len);
+	if (total > PJ_STORE_MAX_SIZE)
+		return pj_fail(err, PJ_ERR_SYSTEM, "user store: would exceed %u bytes", PJ_STORE_MAX_SIZE);
+	if ((buf = calloc(1, total)) == NULL)
+		return nomem(err);
+	h = (struct pj_store_header *)buf;
+	memcpy(h->magic, PJ_STORE_MAGIC, PJ_STORE_MAGIC_LEN);
+	h->version = PJ_STORE_VERSION;
+	h->endian = PJ_STORE_ENDIAN_MARK;
+	h->header_size = sizeof(*h);
+	h->flags = us->flags;
+	h->file_size = total;
+	h->written = now;
+	h->uid_min = us->uid_min;
+	h->uid_max = us->uid_max;
+	h->home_template = s->home_template;
+	h->shell = s->shell;
+	h->users_off = (uint32_t)users_off;
+	h->n_users = (uint32_t)us->n_users;
+	h->uidx_off = (uint32_t)uidx_off;
+	h->groups_off = (uint32_t)groups_off;
+	h->n_groups = (uint32_t)s->n_groups;
+	h->gidx_off = (uint32_t)gidx_off;
+	h->ids_off = (uint32_t)ids_off;
+	h->n_ids = (uint32_t)s->n_ids;
+	h->strings_off = (uint32_t)strings_off;
+	h->strings_len = (uint32_t)(total - strings_off); /* the padding is NULs: the area ends with one */
+	memcpy(buf + users_off, s->users, us->n_users * sizeof(struct pj_store_user));
+	memcpy(buf + uidx_off, s->uidx, us->n_users * sizeof(uint32_t));
+	dg = (struct pj_store_group *)(buf + groups_off);
+	for (size_t i = 0; i < s->n_groups; i++) {
+		dg[i] = (struct pj_store_group){.name = s->groups[i].name_off,
+		                                .gid = s->groups[i].gid,
+		                                .members_first = s->groups[i].members_first,
+		                                .n_members = s->groups[i].n_members,
+		                                .flags = s->groups[i].flags};
+	}
+	memcpy(buf + gidx_off, s->gidx, s->n_groups * sizeof(uint32_t));
+	if (s->n_ids > 0)
+		memcpy(buf + ids_off, s->ids, s->n_ids * sizeof(uint32_t));
+	memcpy(buf + strings_off, s->strings.buf, s->strings.len);
+	h->checksum = idmap_fnv1a64(buf, total); /* the field is still zero here, as the reader assumes */
+	/* Never write what the reader would refuse: NSS would go UNAVAIL for every user. */
+	if (store_check_buffer(buf, total, &chk) != 0) {
+		free(buf);
+		return pj_fail(err, PJ_ERR_SYSTEM,
+		               "user store: the new store fails validation (bad name, field or id)");
+	}
+	*data = buf;
+	*len = total;
+	return PJ_OK;
+}
+
+pj_status userstore_serialize(const struct userstore *us, int64_t now, unsigned char **data, size_t *len,
+                              struct pj_error *err)
+{
+	struct ser s = {.us = us};
+	pj_status r;
+
+	*data = NULL;
+	*len = 0;
+	if ((s.strings.buf = calloc(1, 4096)) == NULL) /* offset 0 is "" */
+		return nomem(err);
+	s.strings.cap = 4096;
+	s.strings.len = 1;
+	if (strtab_add(&s.strings, us->home_template, &s.home_template) != 0 ||
+	    strtab_add(&s.strings, us->shell, &s.shell) != 0) {
+		r = nomem(err);
+		goto out;
+	}
+	if ((r = ser_users(&s, err)) != PJ_OK || (r = ser_groups(&s, err)) != PJ_OK)
+		goto out;
+	r = ser_emit(&s, now, data, len, err);
+out:
+	ser_free(&s);
+	return r;
+}
+
+pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *err)
+{
+	char path[PATH_MAX];
+	unsigned char *data;
+	size_t len;
+	pj_status r;
+
+	if (us->lock_fd < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "user store: written without its lock");
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", us->dir, PJ_STORE_FILE) >= sizeof(path))
+		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", us->dir);
+	if ((r = userstore_serialize(us, now, &data, &len, err)) != PJ_OK)
+		return r;
+	r = atomic_write_file(path, data, len, 0644, err);
+	free(data);
+	if (r == PJ_OK)
+		us->written = now;
+	return r;
+}

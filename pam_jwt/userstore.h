@@ -1,0 +1,97 @@
+/* userstore.h: the writer side of the user store: load under a lock, change in memory, write atomically. */
+#ifndef PAM_JWT_USERSTORE_H
+#define PAM_JWT_USERSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config_file.h"
+#include "error.h"
+
+/* A user as the writer holds it. Strings are malloc'd and owned by the store. */
+struct us_user {
+	char *name;
+	char *gecos;
+	char *home;
+	char *shell;
+	char *iss; /* "" = not bound: the next login binds whatever (iss, sub) it brings */
+	char *sub;
+	uint32_t uid;   /* gid = uid: the private group */
+	uint32_t *gids; /* supplementary gids, sorted, unique */
+	size_t n_gids;
+	int64_t created;
+	int64_t last_login; /* 0 = never */
+};
+
+/* A managed group (from the IdP). Private groups are implied by the users. */
+struct us_group {
+	char *name;
+	uint32_t gid;
+};
+
+struct userstore {
+	char *dir;
+	int lock_fd; /* flock'd state_dir/users.lock, or -1 for a read-only load */
+	struct us_user *users;
+	size_t n_users, cap_users;
+	struct us_group *groups;
+	size_t n_groups, cap_groups;
+	/* the header parameters for the NSS module */
+	uint32_t flags; /* PJ_STORE_F_* */
+	uint32_t uid_min, uid_max;
+	char *home_template;
+	char *shell;
+	int64_t written;
+};
+
+/* Opens the store in dir. With lock: creates dir (0755) if missing, checks it is trusted, takes an
+ * exclusive flock on dir/users.lock (blocking: writers hold it only for a read-modify-write, no network)
+ * and loads the store; the lock is held until userstore_close, so a read-modify-write never loses a
+ * concurrent update. Without lock: loads only (for listing). A missing store is an empty one with the
+ * default parameters. A damaged store is refused (PJ_ERR_SYSTEM) rather than overwritten, since starting
+ * afresh would drop every (iss, sub) binding; an untrusted one is PJ_ERR_CONFIG. */
+pj_status userstore_open(const char *dir, bool lock, struct userstore **out, struct pj_error *err);
+
+/* Releases the lock (if held) and frees everything. NULL is fine. */
+void userstore_close(struct userstore *us);
+
+/* Refreshes the header parameters from the configuration: nss_preauth, whether any issuer has a
+ * uid_claim, uid range, home template and shell (which are validated: PJ_ERR_CONFIG). */
+pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg, struct pj_error *err);
+
+/* Serialises (see store_format.h) into a malloc'd buffer, validates the result with the reader's own
+ * checks, and returns it. Refuses (PJ_ERR_SYSTEM) duplicate names or ids between users and groups. */
+pj_status userstore_serialize(const struct userstore *us, int64_t now, unsigned char **data, size_t *len,
+                              struct pj_error *err);
+
+/* Serialises and writes dir/users.db atomically (mode 0644: passwd data is public). Requires the lock. */
+pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *err);
+
+struct us_user *userstore_user(const struct userstore *us, const char *name);
+struct us_user *userstore_user_by_uid(const struct userstore *us, uint32_t uid);
+struct us_group *userstore_group(const struct userstore *us, const char *name);
+struct us_group *userstore_group_by_gid(const struct userstore *us, uint32_t gid);
+
+/* Whether id is a stored user's uid (and so a private gid) or a managed group's gid. */
+bool userstore_id_taken(const struct userstore *us, uint32_t id);
+
+/* Adds a user with copies of the given strings (iss/sub NULL = unbound) and no groups. */
+pj_status userstore_add_user(struct userstore *us, const char *name, uint32_t uid, const char *gecos,
+                             const char *home, const char *shell, const char *iss, const char *sub,
+                             int64_t created, struct us_user **out, struct pj_error *err);
+
+/* Adds a managed group. */
+pj_status userstore_add_group(struct userstore *us, const char *name, uint32_t gid, struct pj_error *err);
+
+/* Removes a user; returns false when there is no such user. */
+bool userstore_del_user(struct userstore *us, const char *name);
+
+/* Replaces *field with a copy of value. */
+pj_status userstore_set_string(char **field, const char *value, struct pj_error *err);
+
+/* Replaces the user's supplementary gids with gids[0..n) (sorted and deduplicated here). */
+pj_status userstore_set_gids(struct us_user *u, const uint32_t *gids, size_t n, struct pj_error *err);
+
+#endif

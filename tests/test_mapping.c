@@ -1,0 +1,790 @@
+/* test_mapping.c: claims to users and groups: binding, uids, groups, gecos, pre-auth entries, acct, CLI. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cli_user.h"
+#include "config_file.h"
+#include "identity.h"
+#include "idmap.h"
+#include "mapping.h"
+#include "store_read.h"
+#include "tap.h"
+#include "userstore.h"
+
+#define ISS  "https://idp.example.com"
+#define ISS2 "https://other.example.com"
+#define NOW  1700000000
+
+static char tmpdir[] = "/tmp/test_mapping.XXXXXX";
+static struct pj_local_files files;
+
+static char *path_in(const char *name)
+{
+	static char buf[8][512];
+	static int k;
+
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		abort();
+}
+
+/* ---- log capture ---- */
+static char logbuf[65536];
+
+static void capture(void *arg, int priority, const char *message)
+{
+	(void)arg;
+	(void)priority;
+	strncat(logbuf, message, sizeof(logbuf) - strlen(logbuf) - 2);
+	strcat(logbuf, "\n");
+}
+
+static const struct pj_log test_log = {.emit = capture, .debug = true};
+
+static bool logged(const char *what)
+{
+	return strstr(logbuf, what) != NULL;
+}
+
+/* ---- configuration: [global] with state_dir = tmpdir/STATE, then issuers ---- */
+static struct pj_config *cfg_make(const char *state, const char *global, const char *issuer)
+{
+	char text[4096];
+	struct pj_config *cfg;
+	struct pj_error err;
+
+	snprintf(text, sizeof(text),
+	         "[global]\nstate_dir = %s\n%s\n"
+	         "[issuer idp]\nissuer = " ISS "\naudience = host\njwks_file = /etc/pam_jwt/idp.jwks\n"
+	         "%s%s\n"
+	         "[issuer other]\nissuer = " ISS2 "\naudience = host\njwks_file = /etc/pam_jwt/o.jwks\n",
+	         path_in(state), global, strstr(issuer, "groups_claim") ? "" : "groups_claim = groups\n",
+	         issuer);
+	if (config_parse("/etc/pam_jwt.conf", text, strlen(text), &cfg, &err) != PJ_OK) {
+		printf("# config: %s\n", err.reason);
+		abort();
+	}
+	return cfg;
+}
+
+/* ---- identities as pj_verify leaves them (username, groups through identity_groups) ---- */
+static pj_status id_make(const struct pj_config *cfg, const char *iss, const char *claims,
+                         struct pj_identity *id, struct pj_error *err)
+{
+	json_object *p = json_tokener_parse(claims), *v;
+
+	memset(id, 0, sizeof(*id));
+	if (p == NULL)
+		abort();
+	id->verified = true;
+	id->issuer = config_find_issuer(cfg, iss, strlen(iss));
+	id->iss = strdup(iss);
+	id->claims = p;
+	if (json_object_object_get_ex(p, "sub", &v))
+		id->sub = strdup(json_object_get_string(v));
+	if (json_object_object_get_ex(p, "preferred_username", &v))
+		id->username = strdup(json_object_get_string(v));
+	return identity_groups(p, id->issuer, &id->groups, &id->n_groups, err);
+}
+
+static void id_free(struct pj_identity *id)
+{
+	free(id->iss);
+	free(id->sub);
+	free(id->username);
+	identity_groups_free(id->groups);
+	json_object_put(id->claims);
+}
+
+/* One login: id_make + mapping_record_login_files against the fixture account files. */
+static pj_status login_at(const struct pj_config *cfg, const char *iss, const char *claims, time_t now,
+                          struct pj_error *err)
+{
+	struct pj_identity id;
+	pj_status r;
+
+	pj_error_clear(err);
+	if ((r = id_make(cfg, iss, claims, &id, err)) == PJ_OK)
+		r = mapping_record_login_files(cfg, &id, now, &test_log, &files, err);
+	id_free(&id);
+	return r;
+}
+
+static pj_status login(const struct pj_config *cfg, const char *claims, struct pj_error *err)
+{
+	return login_at(cfg, ISS, claims, NOW, err);
+}
+
+/* ---- reading back ---- */
+static struct pj_store st;
+
+static const struct pj_store_user *user(const struct pj_config *cfg, const char *name)
+{
+	store_close(&st);
+	if (store_open(cfg->state_dir, &st) != 0)
+		return NULL;
+	return store_user_by_name(&st, name);
+}
+
+/* The user's supplementary groups as "name,name" (managed by name, others by number). */
+static const char *groups_of(const struct pj_config *cfg, const char *name)
+{
+	static char buf[4096];
+	const struct pj_store_user *u = user(cfg, name);
+	const uint32_t *gids;
+	size_t n;
+
+	buf[0] = '\0';
+	if (u == NULL)
+		return "(no user)";
+	gids = store_user_gids(&st, u, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct pj_store_group *g = store_group_by_gid(&st, gids[i]);
+		char num[16];
+		if (i > 0)
+			strcat(buf, ",");
+		snprintf(num, sizeof(num), "%u", gids[i]);
+		strcat(buf, g ? store_str(&st, g->name) : num);
+	}
+	return buf;
+}
+
+static uint32_t hash_id(const struct pj_config *cfg, const char *name)
+{
+	return idmap_candidate(name, cfg->uid_min, cfg->uid_max, 0);
+}
+
+static int run_cli(const struct pj_config *cfg, char *out, size_t outlen, int argc, char **argv)
+{
+	int saved, fd, rc;
+	ssize_t n;
+
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(path_in("cli.out"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 1);
+	rc = cli_user_main(cfg, argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, out, outlen - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return rc;
+}
+
+static void test_basic(void)
+{
+	struct pj_config *cfg = cfg_make("s1", "", "");
+	const struct pj_store_user *u;
+	const struct pj_store_group *g;
+	struct pj_error err;
+	pj_status r;
+
+	r = login(cfg,
+	          "{\"sub\":\"a-1\",\"preferred_username\":\"alice\",\"name\":\"Alice Example\","
+	          "\"groups\":[\"devs\",\"ops\"],\"home\":\"/root\",\"shell\":\"/bin/sh\",\"uid\":0}",
+	          &err);
+	ok(r == PJ_OK, "first login of alice recorded (%s)", err.reason);
+	u = user(cfg, "alice");
+	ok(u != NULL && u->uid == hash_id(cfg, "alice") && u->uid == 247576420,
+	   "uid is the hash of the name in [uid_min, uid_max]");
+	ok(u != NULL && strcmp(store_str(&st, u->home), "/home/alice") == 0 &&
+	       strcmp(store_str(&st, u->shell), "/bin/bash") == 0,
+	   "home and shell from the defaults, never from claims");
+	ok(u != NULL && strcmp(store_str(&st, u->gecos), "Alice Example") == 0, "gecos from name");
+	ok(u != NULL && strcmp(store_str(&st, u->iss), ISS) == 0 &&
+	       strcmp(store_str(&st, u->sub), "a-1") == 0,
+	   "bound to (iss, sub)");
+	ok(u != NULL && u->last_login == NOW && u->created == NOW, "created and last_login");
+	g = store_group_by_gid(&st, u ? u->uid : 0);
+	ok(g != NULL && (g->flags & PJ_STORE_G_PRIVATE) && strcmp(store_str(&st, g->name), "alice") == 0,
+	   "private group with gid = uid");
+	ok(strcmp(groups_of(cfg, "alice"), "devs,ops") == 0 ||
+	       strcmp(groups_of(cfg, "alice"), "ops,devs") == 0,
+	   "managed groups devs and ops (%s)", groups_of(cfg, "alice"));
+	g = store_group_by_name(&st, "devs");
+	ok(g != NULL && g->gid == hash_id(cfg, "devs") && g->n_members == 1,
+	   "devs: gid is the hash of its name");
+
+	/* membership is replaced at each login */
+	r = login_at(cfg, ISS, "{\"sub\":\"a-1\",\"preferred_username\":\"alice\",\"groups\":[\"devs\"]}",
+	             NOW + 60, &err);
+	ok(r == PJ_OK && strcmp(groups_of(cfg, "alice"), "devs") == 0, "second login drops ops (%s)",
+	   groups_of(cfg, "alice"));
+	g = store_group_by_name(&st, "ops");
+	ok(g != NULL && g->n_members == 0, "ops stays, with its gid, but without alice");
+	u = user(cfg, "alice");
+	ok(u != NULL && u->last_login == NOW + 60 && u->created == NOW && u->uid == 247576420 &&
+	       strcmp(store_str(&st, u->gecos), "") == 0,
+	   "last_login moves, created and uid stay, gecos follows the claim");
+
+	/* a user named like a managed group, a group named like a user */
+	ok(login(cfg, "{\"sub\":\"d-1\",\"preferred_username\":\"devs\"}", &err) == PJ_ERR_USER,
+	   "a new user named like a managed group: refused (%s)", err.reason);
+	ok(login(cfg, "{\"sub\":\"b-1\",\"preferred_username\":\"bob\",\"groups\":[\"alice\",\"devs\"]}",
+	         &err) == PJ_OK &&
+	       strcmp(groups_of(cfg, "bob"), "devs") == 0 && logged("IdP group alice skipped"),
+	   "an IdP group named like a user: skipped and logged");
+	config_free(cfg);
+}
+
+static void test_binding(void)
+{
+	struct pj_config *cfg = cfg_make("s1", "", "");
+	const struct pj_store_user *u;
+	struct pj_error err;
+	char *argv[] = {"user", "unbind", "alice", NULL};
+	char out[1024];
+	int rc;
+
+	logbuf[0] = '\0';
+	ok(login(cfg, "{\"sub\":\"a-2\",\"preferred_username\":\"alice\"}", &err) == PJ_ERR_USER &&
+	       strstr(err.reason, "bound to another identity"),
+	   "same username, other sub: refused (%s)", err.reason);
+	ok(logged("refused: user alice is bound to iss=" ISS " sub=a-1"), "and logged with both identities");
+	ok(login_at(cfg, ISS2, "{\"sub\":\"a-1\",\"preferred_username\":\"alice\"}", NOW, &err) ==
+	       PJ_ERR_USER,
+	   "same username and sub from another issuer: refused");
+	u = user(cfg, "alice");
+	ok(u != NULL && strcmp(store_str(&st, u->sub), "a-1") == 0 && u->last_login == NOW + 60,
+	   "the refused logins changed nothing");
+	rc = run_cli(cfg, out, sizeof(out), 3, argv);
+	ok(rc == 0 && strstr(out, "unbound alice"), "pam-jwt user unbind alice");
+	u = user(cfg, "alice");
+	ok(u != NULL && strcmp(store_str(&st, u->iss), "") == 0 && u->uid == 247576420,
+	   "alice unbound, uid kept");
+	ok(login_at(cfg, ISS2, "{\"sub\":\"new-a\",\"preferred_username\":\"alice\"}", NOW + 99, &err) ==
+	       PJ_OK,
+	   "after unbind the next login binds (%s)", err.reason);
+	u = user(cfg, "alice");
+	ok(u != NULL && strcmp(store_str(&st, u->iss), ISS2) == 0 &&
+	       strcmp(store_str(&st, u->sub), "new-a") == 0 && u->uid == 247576420,
+	   "bound to the new identity with the same uid");
+	ok(login(cfg, "{\"sub\":\"a-1\",\"preferred_username\":\"alice\"}", &err) == PJ_ERR_USER,
+	   "the old identity is now refused");
+	config_free(cfg);
+}
+
+static void test_refusals(void)
+{
+	struct pj_config *cfg = cfg_make("s1", "", "");
+	const struct pj_store_user *u;
+	struct pj_error err;
+
+	ok(login(cfg, "{\"sub\":\"c\",\"preferred_username\":\"carol\"}", &err) == PJ_ERR_USER &&
+	       user(cfg, "carol") == NULL,
+	   "a username in passwd (a local account): refused (%s)", err.reason);
+	ok(login(cfg, "{\"sub\":\"c\",\"preferred_username\":\"localgrp\"}", &err) == PJ_ERR_USER,
+	   "a username in group only: refused");
+	ok(login(cfg, "{\"sub\":\"c\",\"preferred_username\":\"root\"}", &err) == PJ_ERR_USER,
+	   "root: refused");
+	ok(login(cfg, "{\"sub\":\"c\",\"preferred_username\":\"eve:0:0::/root:/bin/sh\"}", &err) ==
+	       PJ_ERR_USER,
+	   "a username with ':': refused");
+	ok(login(cfg, "{\"sub\":\"c\",\"preferred_username\":\"eve\\nroot\"}", &err) == PJ_ERR_USER,
+	   "a username with a newline: refused");
+	ok(login(cfg, "{\"sub\":\"\",\"preferred_username\":\"erin\"}", &err) == PJ_ERR_USER,
+	   "an empty sub: refused");
+	ok(login(cfg,
+	         "{\"sub\":\"e-1\",\"preferred_username\":\"eve\",\"name\":\"Eve\\n:0:0:root:/root:/bin/sh,"
+	         "x\\u0001y\\u0000z\"}",
+	         &err) == PJ_OK,
+	   "a name claim with ':', ',', newline, control and NUL characters is accepted (%s)", err.reason);
+	u = user(cfg, "eve");
+	ok(u != NULL && strcmp(store_str(&st, u->gecos), "Eve00root/root/bin/shxyz") == 0,
+	   "and sanitised in gecos (%s)", u ? store_str(&st, u->gecos) : "-");
+	config_free(cfg);
+}
+
+static void test_gecos(void)
+{
+	char out[PJ_GECOS_MAX + 1], big[600];
+
+	mapping_sanitize_gecos("J\xc3\xa9r\xc3\xb4me", 9, out, sizeof(out));
+	ok(strcmp(out, "J\xc3\xa9r\xc3\xb4me") == 0, "UTF-8 kept");
+	memset(big, 'a', sizeof(big));
+	big[PJ_GECOS_MAX - 1] = '\xc3';
+	big[PJ_GECOS_MAX] = '\xa9';
+	mapping_sanitize_gecos(big, sizeof(big), out, sizeof(out));
+	ok(strlen(out) == PJ_GECOS_MAX - 1, "cut at %d bytes without splitting a UTF-8 sequence",
+	   PJ_GECOS_MAX);
+	mapping_sanitize_gecos("abc", 3, out, 3);
+	ok(strcmp(out, "ab") == 0, "bounded by the output buffer");
+}
+
+static void test_uid_claim(void)
+{
+	struct pj_config *cfg = cfg_make("s2", "", "uid_claim = posix.uid\n");
+	const struct pj_store_user *u;
+	struct pj_error err;
+
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"uzero\",\"posix\":{\"uid\":0}}", &err) ==
+	       PJ_ERR_USER,
+	   "uid_claim 0: refused (%s)", err.reason);
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"uneg\",\"posix\":{\"uid\":-5}}", &err) ==
+	       PJ_ERR_USER,
+	   "uid_claim negative: refused");
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"ulow\",\"posix\":{\"uid\":1000}}", &err) ==
+	       PJ_ERR_USER,
+	   "uid_claim below uid_min: refused (%s)", err.reason);
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"uhigh\",\"posix\":{\"uid\":4294967296}}",
+	         &err) == PJ_ERR_USER,
+	   "uid_claim beyond 32 bits: refused");
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"ustr\",\"posix\":{\"uid\":\"300000\"}}",
+	         &err) == PJ_ERR_USER,
+	   "uid_claim as a string: refused");
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"ureal\",\"posix\":{\"uid\":300000.5}}",
+	         &err) == PJ_ERR_USER,
+	   "uid_claim as a real: refused");
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"unone\"}", &err) == PJ_ERR_USER,
+	   "uid_claim configured but absent: refused");
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"ucarol\",\"posix\":{\"uid\":250000}}", &err) ==
+	       PJ_ERR_USER,
+	   "uid_claim equal to a local account's uid: refused (%s)", err.reason);
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"uok\",\"posix\":{\"uid\":300000}}", &err) ==
+	           PJ_OK &&
+	       (u = user(cfg, "uok")) != NULL && u->uid == 300000,
+	   "uid_claim in range: used (%s)", err.reason);
+	ok(login(cfg, "{\"sub\":\"v\",\"preferred_username\":\"utwo\",\"posix\":{\"uid\":300000}}", &err) ==
+	       PJ_ERR_USER,
+	   "uid_claim taken by another user: refused");
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"uok\",\"posix\":{\"uid\":300001}}", &err) ==
+	       PJ_ERR_USER,
+	   "a stored user whose uid_claim changed: refused");
+	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"uok\",\"posix\":{\"uid\":300000}}", &err) ==
+	       PJ_OK,
+	   "the same uid_claim again: fine");
+	ok(store_open(cfg->state_dir, &st) == 0 && (st.hdr->flags & PJ_STORE_F_UID_CLAIM),
+	   "header: uid_claim flag");
+	store_close(&st);
+	config_free(cfg);
+}
+
+static void test_group_map(void)
+{
+	struct pj_config *cfg =
+	    cfg_make("s3", "",
+	             "group_map = admins:wheel, devs:docker, ghosts:nonexistent, ops:sudo\n"
+	             "groups_allow = dev* team-?\n");
+	struct pj_error err;
+
+	logbuf[0] = '\0';
+	ok(login(cfg,
+	         "{\"sub\":\"m\",\"preferred_username\":\"mallory\","
+	         "\"groups\":[\"admins\",\"devs\",\"ghosts\",\"team-a\",\"team-bb\",\"others\"]}",
+	         &err) == PJ_OK,
+	   "login with mapped groups (%s)", err.reason);
+	ok(strcmp(groups_of(cfg, "mallory"), "999,devs,team-a") == 0 ||
+	       strcmp(groups_of(cfg, "mallory"), "999,team-a,devs") == 0,
+	   "docker (999) by group_map, devs and team-a allowed; wheel (gid 0), missing, filtered groups not "
+	   "(%s)",
+	   groups_of(cfg, "mallory"));
+	ok(logged("gid 0") && logged("no local group nonexistent"),
+	   "gid-0 and missing local groups are logged");
+	ok(store_group_by_name(&st, "admins") == NULL && store_group_by_name(&st, "others") == NULL &&
+	       store_group_by_name(&st, "team-bb") == NULL,
+	   "groups_allow: no managed group for what it filters");
+	ok(login(cfg, "{\"sub\":\"n\",\"preferred_username\":\"nick\",\"groups\":[\"ops\"]}", &err) ==
+	           PJ_OK &&
+	       strcmp(groups_of(cfg, "nick"), "27") == 0,
+	   "group_map works for a group groups_allow filters (sudo = 27)");
+	config_free(cfg);
+}
+
+struct shape {
+	const char *desc;
+	const char *issuer; /* extra issuer lines */
+	const char *claims; /* after "sub" and "preferred_username" */
+	pj_status want;
+	const char *groups; /* expected, comma-separated in gid order (NULL: don't care) */
+};
+
+static char *many_groups(void)
+{
+	static char buf[20000];
+
+	strcpy(buf, "\"groups\":[");
+	for (int i = 0; i < 1025; i++)
+		sprintf(buf + strlen(buf), "%s\"g%d\"", i ? "," : "", i);
+	strcat(buf, "]");
+	return buf;
+}
+
+static void test_shapes(void)
+{
+	const struct shape shapes[] = {
+	    {"array of strings", "", "\"groups\":[\"sa\",\"sb\"]", PJ_OK, "sa,sb"},
+	    {"a single string", "", "\"groups\":\"solo\"", PJ_OK, "solo"},
+	    {"Keycloak realm_access.roles", "groups_claim = realm_access.roles\n",
+	     "\"realm_access\":{\"roles\":[\"r1\",\"r2\"]}", PJ_OK, "r1,r2"},
+	    {"an empty array", "", "\"groups\":[]", PJ_OK, ""},
+	    {"no groups claim", "", "\"other\":1", PJ_OK, ""},
+	    {"null", "", "\"groups\":null", PJ_OK, ""},
+	    {"an array with a number", "", "\"groups\":[\"sa\",5]", PJ_ERR_USER, NULL},
+	    {"an object", "", "\"groups\":{\"sa\":true}", PJ_ERR_USER, NULL},
+	    {"unusable names", "",
+	     "\"groups\":[\"/devs\",\"a b\",\"x:y\",\"ok-1\",\"root\",\"123\",\"carol\",\"localgrp\",\"\","
+	     "\"waytoolongagroupnamethatneverfits33\",\"t\\nx\"]",
+	     PJ_OK, "ok-1"},
+	    {"duplicates and case", "", "\"groups\":[\"dup\",\"dup\",\"DUP\"]", PJ_OK, NULL},
+	    {"more than 1024", "", many_groups(), PJ_ERR_USER, NULL},
+	    {"path through a non-object", "groups_claim = realm_access.roles\n", "\"realm_access\":\"x\"",
+	     PJ_OK, ""},
+	    {"a prefix", "group_prefix = idp_\n", "\"groups\":[\"pa\"]", PJ_OK, "idp_pa"},
+	    {"groups_allow patterns", "groups_allow = team-*\n", "\"groups\":[\"team-x\",\"other\"]", PJ_OK,
+	     "team-x"},
+	};
+	char claims[21000];
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(*shapes); i++) {
+		const struct shape *s = &shapes[i];
+		struct pj_config *cfg = cfg_make("s4", "", s->issuer);
+		char name[16];
+		struct pj_error err;
+		pj_status r;
+
+		snprintf(name, sizeof(name), "shape%zu", i);
+		snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\",%s}", name,
+		         name, s->claims);
+		r = login(cfg, claims, &err);
+		ok(r == s->want, "groups shape %zu, %s: %s (%s)", i, s->desc,
+		   r == PJ_OK ? "recorded" : "refused", err.reason);
+		if (s->groups != NULL && r == PJ_OK) {
+			/* compare as sets: groups_of lists in gid order */
+			const char *got = groups_of(cfg, name);
+			char want[256], *save, *tok;
+			bool same = strlen(got) == strlen(s->groups);
+			strcpy(want, s->groups);
+			for (tok = strtok_r(want, ",", &save); tok && same; tok = strtok_r(NULL, ",", &save))
+				same = strstr(got, tok) != NULL;
+			ok(same, "  groups: %s (want %s)", got, s->groups);
+		}
+		if (i == 9) {
+			const struct pj_store_user *u = user(cfg, name);
+			ok(u != NULL && u->n_gids == 2 && store_group_by_name(&st, "dup") &&
+			       store_group_by_name(&st, "DUP"),
+			   "  dup once, DUP a group of its own");
+		}
+		config_free(cfg);
+	}
+}
+
+/* Two names whose hashes collide in a range of ten ids, away from the hash of avoid and from min (the
+ * fixture's local account carol). */
+static void colliding(uint32_t min, uint32_t max, const char *avoid, char *a, char *b)
+{
+	for (int i = 0;; i++) {
+		snprintf(a, 16, "ca%d", i);
+		if (idmap_candidate(a, min, max, 0) == idmap_candidate(avoid, min, max, 0) ||
+		    idmap_candidate(a, min, max, 0) == min)
+			continue;
+		for (int k = 0; k < 1000; k++) {
+			snprintf(b, 16, "cb%d", k);
+			if (idmap_candidate(a, min, max, 0) == idmap_candidate(b, min, max, 0))
+				return;
+		}
+	}
+}
+
+static void test_collision(void)
+{
+	struct pj_config *cfg = cfg_make("s5", "uid_min = 250000\nuid_max = 250009\n", "");
+	const struct pj_store_user *u;
+	char a[16], b[16], claims[256];
+	struct pj_error err;
+	uint32_t c;
+
+	colliding(250000, 250009, "x", a, b);
+	c = idmap_candidate(a, 250000, 250009, 0);
+	tap_diag("%s and %s both hash to %u", a, b, c);
+	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", a, a);
+	ok(login(cfg, claims, &err) == PJ_OK && (u = user(cfg, a)) != NULL, "%s recorded (%s)", a,
+	   err.reason);
+	logbuf[0] = '\0';
+	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", b, b);
+	ok(login(cfg, claims, &err) == PJ_OK && (u = user(cfg, b)) != NULL, "%s recorded", b);
+	u = user(cfg, b);
+	ok(u != NULL && u->uid != c && u->uid >= 250000 && u->uid <= 250009 && u->uid != 250000,
+	   "collision resolved by the probe: %u (not %u, not carol's local 250000)", u ? u->uid : 0, c);
+	ok(logged("id collision"), "and logged");
+
+	/* a name hashing onto the local account carol (250000) */
+	for (int i = 0; i < 1000; i++) {
+		snprintf(a, sizeof(a), "lc%d", i);
+		if (idmap_candidate(a, 250000, 250009, 0) == 250000)
+			break;
+	}
+	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", a, a);
+	u = login(cfg, claims, &err) == PJ_OK ? user(cfg, a) : NULL;
+	ok(u != NULL && u->uid != 250000, "an id of /etc/passwd is never handed out (%s got %u)", a,
+	   u ? u->uid : 0);
+	config_free(cfg);
+}
+
+static void test_second_store(void)
+{
+	struct pj_config *c1 = cfg_make("s1", "", ""), *c2 = cfg_make("s6", "", "");
+	const struct pj_store_user *u;
+	uint32_t uid1 = 0, gid1 = 0;
+	struct pj_error err;
+
+	if ((u = user(c1, "bob")) != NULL)
+		uid1 = u->uid;
+	if (store_group_by_name(&st, "devs") != NULL)
+		gid1 = store_group_by_name(&st, "devs")->gid;
+	ok(login(c2, "{\"sub\":\"b-1\",\"preferred_username\":\"bob\",\"groups\":[\"devs\"]}", &err) == PJ_OK,
+	   "bob on a second, empty store");
+	u = user(c2, "bob");
+	ok(u != NULL && uid1 != 0 && u->uid == uid1, "same uid on both hosts (%u)", uid1);
+	ok(gid1 != 0 && store_group_by_name(&st, "devs") && store_group_by_name(&st, "devs")->gid == gid1,
+	   "same gid for devs");
+	config_free(c1);
+	config_free(c2);
+}
+
+static void test_preauth(void)
+{
+	struct pj_config *cfg = cfg_make("s7",
+	                                 "nss_preauth = yes\nuid_min = 250000\nuid_max = 250009\n"
+	                                 "home_template = /srv/%u/home\ndefault_shell = /bin/zsh\n",
+	                                 "");
+	char home[256], a[16], b[16], claims[256], out[4096];
+	char *init[] = {"user", "init", NULL};
+	const struct pj_store_user *u;
+	struct pj_error err;
+	uint32_t uid;
+	int r;
+
+	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0, "pam-jwt user init writes an empty store");
+	ok(store_open(cfg->state_dir, &st) == 0 && (st.hdr->flags & PJ_STORE_F_PREAUTH) &&
+	       st.hdr->n_users == 0 && st.hdr->uid_min == 250000 &&
+	       strcmp(store_str(&st, st.hdr->shell), "/bin/zsh") == 0,
+	   "with the NSS parameters in its header");
+	r = store_preauth(&st, "newbie", files.passwd, files.group, &uid, home, sizeof(home));
+	store_close(&st);
+	ok(r == 0, "pre-auth entry for a new name");
+	ok(login(cfg, "{\"sub\":\"nb\",\"preferred_username\":\"newbie\",\"groups\":[\"g1\"]}", &err) ==
+	           PJ_OK &&
+	       (u = user(cfg, "newbie")) != NULL,
+	   "first login of newbie (%s)", err.reason);
+	u = user(cfg, "newbie");
+	ok(u != NULL && u->uid == uid && strcmp(store_str(&st, u->home), home) == 0 &&
+	       strcmp(store_str(&st, u->shell), "/bin/zsh") == 0,
+	   "the pre-auth entry equals the stored one: uid %u, home %s", uid, home);
+
+	/* with collisions against the store, the local files and a managed group in play */
+	colliding(250000, 250009, "newbie", a, b);
+	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", a, a);
+	ok(login(cfg, claims, &err) == PJ_OK, "%s recorded", a);
+	for (int i = 0; i < 3; i++) {
+		char n[16];
+		uint32_t puid;
+		char phome[256];
+		if (i == 0)
+			snprintf(n, sizeof(n), "%s", b); /* collides with a */
+		else
+			snprintf(n, sizeof(n), "pre%d", i);
+		store_open(cfg->state_dir, &st);
+		r = store_preauth(&st, n, files.passwd, files.group, &puid, phome, sizeof(phome));
+		store_close(&st);
+		snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", n, n);
+		ok(r == 0 && login(cfg, claims, &err) == PJ_OK && (u = user(cfg, n)) != NULL &&
+		       u->uid == puid && strcmp(store_str(&st, u->home), phome) == 0,
+		   "pre-auth entry of %s equals the first login's (uid %u)", n, puid);
+	}
+
+	store_open(cfg->state_dir, &st);
+	ok(store_preauth(&st, "carol", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "no pre-auth entry for a local account");
+	ok(store_preauth(&st, "localgrp", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "no pre-auth entry for a local group name");
+	ok(store_preauth(&st, "root", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "none for root");
+	ok(store_preauth(&st, "Bad:Name", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "none for a bad name");
+	ok(store_preauth(&st, "g1", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "none for a managed group's name");
+	ok(store_preauth(&st, "newbie", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "none for a stored user (the stored entry answers)");
+	store_close(&st);
+	config_free(cfg);
+
+	cfg = cfg_make("s7", "uid_min = 250000\nuid_max = 250009\n", "");
+	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && store_open(cfg->state_dir, &st) == 0 &&
+	       store_preauth(&st, "other", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "nss_preauth = no: no pre-auth entries");
+	store_close(&st);
+	config_free(cfg);
+
+	cfg = cfg_make("s7", "nss_preauth = yes\nuid_min = 250000\nuid_max = 250009\n", "uid_claim = uid\n");
+	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && store_open(cfg->state_dir, &st) == 0 &&
+	       store_preauth(&st, "other", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "uid_claim in use: no pre-auth entries (the uid could not be predicted)");
+	store_close(&st);
+	config_free(cfg);
+}
+
+static void test_acct(void)
+{
+	struct pj_config *cfg = cfg_make("s8", "account_max_age = 3600\n", "");
+	struct pj_error err;
+	enum pj_acct a = PJ_ACCT_OK;
+
+	ok(mapping_acct_check(cfg, "alice", NOW, &a, &err) == PJ_OK && a == PJ_ACCT_NOT_OURS,
+	   "no store: not ours");
+	ok(login(cfg, "{\"sub\":\"a-1\",\"preferred_username\":\"alice\"}", &err) == PJ_OK, "alice logs in");
+	ok(mapping_acct_check(cfg, "alice", NOW + 3600, &a, &err) == PJ_OK && a == PJ_ACCT_OK,
+	   "within account_max_age: ok");
+	ok(mapping_acct_check(cfg, "alice", NOW + 3601, &a, &err) == PJ_OK && a == PJ_ACCT_EXPIRED,
+	   "beyond account_max_age: expired");
+	ok(mapping_acct_check(cfg, "zed", NOW, &a, &err) == PJ_OK && a == PJ_ACCT_NOT_OURS,
+	   "unknown user: not ours");
+	config_free(cfg);
+	cfg = cfg_make("s8", "", "");
+	ok(mapping_acct_check(cfg, "alice", NOW + 10 * 365 * 86400L, &a, &err) == PJ_OK && a == PJ_ACCT_OK,
+	   "account_max_age 0: no limit");
+	chmod(path_in("s8/users.db"), 0666);
+	ok(mapping_acct_check(cfg, "alice", NOW, &a, &err) == PJ_ERR_CONFIG && a == PJ_ACCT_NOT_OURS,
+	   "untrusted store: an error (%s)", err.reason);
+	chmod(path_in("s8/users.db"), 0644);
+	config_free(cfg);
+}
+
+/* 32 processes log 32 users in at once: the lock keeps every one. */
+static void test_race(void)
+{
+	struct pj_config *cfg = cfg_make("s9", "", "");
+	const struct pj_store_group *g;
+	int failed = 0, status;
+
+	for (int i = 0; i < 32; i++) {
+		if (fork() == 0) {
+			char claims[256];
+			struct pj_error err;
+			snprintf(claims, sizeof(claims),
+			         "{\"sub\":\"r%d\",\"preferred_username\":\"racer%02d\",\"groups\":["
+			         "\"shared\",\"g%d\"]}",
+			         i, i, i);
+			_exit(login(cfg, claims, &err) == PJ_OK ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 32; i++) {
+		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	ok(failed == 0, "32 parallel logins succeeded");
+	ok(store_open(cfg->state_dir, &st) == 0 && st.hdr->n_users == 32, "32 users in the store");
+	g = store_group_by_name(&st, "shared");
+	ok(g != NULL && g->n_members == 32 && st.hdr->n_groups == 32 + 1 + 32,
+	   "one shared group with 32 members, 32 private and 32 own groups");
+	store_close(&st);
+	config_free(cfg);
+}
+
+static void test_cli(void)
+{
+	struct pj_config *cfg = cfg_make("s10", "", "");
+	char out[8192];
+	char *add[] = {"user", "add", "frank", "--gecos", "Frank: the,admin", NULL};
+	char *add_uid[] = {"user", "add", "grace", "--uid", "300123", NULL};
+	char *add_bad_uid[] = {"user", "add", "heidi", "--uid", "0", NULL};
+	char *add_low_uid[] = {"user", "add", "heidi", "--uid", "1000", NULL};
+	char *add_local[] = {"user", "add", "daemon", NULL};
+	char *add_again[] = {"user", "add", "frank", NULL};
+	char *list[] = {"user", "list", NULL};
+	char *show[] = {"user", "show", "frank", NULL};
+	char *show_none[] = {"user", "show", "nobody-here", NULL};
+	char *del[] = {"user", "del", "grace", NULL};
+	char *del_none[] = {"user", "del", "grace", NULL};
+	char *unbind_none[] = {"user", "unbind", "grace", NULL};
+	char *bogus[] = {"user", "frobnicate", NULL};
+	const struct pj_store_user *u;
+	struct pj_error err;
+
+	ok(run_cli(cfg, out, sizeof(out), 5, add) == 0 && strstr(out, "added frank"), "user add frank");
+	u = user(cfg, "frank");
+	ok(u != NULL && u->uid == hash_id(cfg, "frank") && strcmp(store_str(&st, u->iss), "") == 0 &&
+	       strcmp(store_str(&st, u->gecos), "Frank theadmin") == 0 && u->last_login == 0,
+	   "unbound, hashed uid, sanitised gecos");
+	ok(run_cli(cfg, out, sizeof(out), 5, add_uid) == 0 && (u = user(cfg, "grace")) != NULL &&
+	       u->uid == 300123,
+	   "user add --uid");
+	ok(run_cli(cfg, out, sizeof(out), 5, add_bad_uid) == 2, "user add --uid 0: refused");
+	ok(run_cli(cfg, out, sizeof(out), 5, add_low_uid) == 1 && user(cfg, "heidi") == NULL,
+	   "user add --uid below uid_min: refused");
+	ok(run_cli(cfg, out, sizeof(out), 3, add_local) == 1 && user(cfg, "daemon") == NULL,
+	   "user add of a local account (daemon in /etc/passwd): refused");
+	ok(run_cli(cfg, out, sizeof(out), 3, add_again) == 1, "user add of an existing user: refused");
+	ok(run_cli(cfg, out, sizeof(out), 2, list) == 0 && strstr(out, "frank") && strstr(out, "grace"),
+	   "user list");
+	ok(run_cli(cfg, out, sizeof(out), 3, show) == 0 && strstr(out, "(not bound)") &&
+	       strstr(out, "/home/frank"),
+	   "user show");
+	ok(run_cli(cfg, out, sizeof(out), 3, show_none) == 1, "user show of an unknown user: 1");
+	ok(run_cli(cfg, out, sizeof(out), 3, del) == 0 && user(cfg, "grace") == NULL, "user del");
+	ok(run_cli(cfg, out, sizeof(out), 3, del_none) == 1, "user del of an unknown user: 1");
+	ok(run_cli(cfg, out, sizeof(out), 3, unbind_none) == 1, "user unbind of an unknown user: 1");
+	ok(run_cli(cfg, out, sizeof(out), 2, bogus) == 2, "unknown action: usage, 2");
+
+	/* an added user is bound by its first login, then holds to it */
+	ok(login(cfg, "{\"sub\":\"f-1\",\"preferred_username\":\"frank\"}", &err) == PJ_OK &&
+	       (u = user(cfg, "frank")) != NULL && strcmp(store_str(&st, u->sub), "f-1") == 0 &&
+	       u->uid == hash_id(cfg, "frank"),
+	   "the first login binds an added user (%s)", err.reason);
+	ok(login(cfg, "{\"sub\":\"f-2\",\"preferred_username\":\"frank\"}", &err) == PJ_ERR_USER,
+	   "and another identity is then refused");
+	ok(run_cli(cfg, out, sizeof(out), 3, show) == 0 && strstr(out, "sub:        f-1"),
+	   "user show: bound");
+	config_free(cfg);
+}
+
+int main(void)
+{
+	if (geteuid() != 0)
+		tap_skip_all("the store must be root-owned: run as root");
+	if (mkdtemp(tmpdir) == NULL)
+		tap_skip_all("mkdtemp failed");
+	write_text(path_in("passwd"), "root:x:0:0:root:/root:/bin/bash\n"
+	                              "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	                              "carol:x:250000:250000:Carol:/home/carol:/bin/bash\n"
+	                              "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	write_text(path_in("group"), "root:x:0:\nwheel:x:0:\nsudo:x:27:\nstaff:x:50:\ndocker:x:999:\n"
+	                             "carol:x:250000:\nlocalgrp:x:260000:\n");
+	files.passwd = strdup(path_in("passwd"));
+	files.group = strdup(path_in("group"));
+	test_basic();
+	test_binding();
+	test_refusals();
+	test_gecos();
+	test_uid_claim();
+	test_group_map();
+	test_shapes();
+	test_collision();
+	test_second_store();
+	test_preauth();
+	test_acct();
+	test_race();
+	test_cli();
+	store_close(&st);
+	return tap_done();
+}
