@@ -7,8 +7,8 @@ file is a 404. Beside the body file, optional scenario files:
   NAME.headers  extra header lines ("Location: ...", "Cache-Control: max-age=600")
   NAME.mode     "huge": stream 100 MiB with no Content-Length; "hang": read the request, never answer
 "@PORT@" in a body or header file becomes the server's port. Every request increments ROOT/count/NAME and
-every accepted connection ROOT/count/_connections (each a decimal number, replaced atomically). For "huge"
-the bytes actually sent end up in ROOT/count/NAME.sent. The port is written to ROOT/port once listening.
+every accepted connection ROOT/count/_connections (each a decimal number, replaced atomically); the last
+User-Agent is kept in ROOT/count/NAME.ua. For "huge" the bytes actually sent end up in ROOT/count/NAME.sent. The port is written to ROOT/port once listening.
 The server listens on 127.0.0.1 only and exits by itself after --timeout seconds.
 """
 
@@ -44,11 +44,15 @@ class Counters:
             self.values[name] = value
             self._write(name, value)
 
+    def note(self, name, text):
+        with self.lock:
+            self._write(name, text)
+
     def _write(self, name, value):
         path = os.path.join(self.dir, name)
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
-            f.write("%d\n" % value)
+            f.write("%s\n" % value)
         os.replace(tmp, path)
 
 
@@ -72,6 +76,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if name.startswith("count") or "\0" in name:
             name = "_refused"
         self.server.counters.incr(name)
+        self.server.counters.note(name + ".ua", self.headers.get("User-Agent", ""))
         mode = (self._file(name + ".mode") or b"").strip().decode()
         if mode == "hang":
             time.sleep(self.server.timeout_s)

@@ -181,16 +181,50 @@ static struct jwks_cache cached(const char *name)
 	return c;
 }
 
+static int silent_listener(int *portnum);
+
+/* True when ROOT/name holds exactly text. */
+static bool file_has(const char *name, const char *text)
+{
+	char *path = tk_strf("%s/%s", root, name);
+	char buf[512];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	free(path);
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strcmp(buf, text) == 0;
+}
+
 static void test_discovery(time_t t0)
 {
+	char closed[64];
 	struct pj_config *cfg = conf("disc", port, NULL);
 	char *doc = jwks_doc(jwk_a, NULL);
 	struct pj_error err;
 	struct jwks_cache c;
 	bool has;
+	int p = 0, fd = silent_listener(&p);
 
+	snprintf(closed, sizeof(closed), "http://127.0.0.1:%d", p);
 	publish("disc", doc, "public, max-age=600");
-	ok(get(cfg, "a", t0, &has, &err) == PJ_OK && has, "discovery: keys fetched (%s)", err.reason);
+	/* proxies from the environment must not apply: this one does not exist */
+	setenv("https_proxy", closed, 1);
+	setenv("HTTPS_PROXY", closed, 1);
+	setenv("all_proxy", closed, 1);
+	setenv("ALL_PROXY", closed, 1);
+	ok(get(cfg, "a", t0, &has, &err) == PJ_OK && has,
+	   "discovery: keys fetched, proxy environment variables ignored (%s)", err.reason);
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("all_proxy");
+	unsetenv("ALL_PROXY");
+	ok(file_has("count/disc_jwks.json.ua", "pam_jwt/" PACKAGE_VERSION "\n"),
+	   "User-Agent names pam_jwt and its version");
 	ok(disc_count("disc") == 1 && jwks_count("disc") == 1, "discovery and JWKS fetched once each");
 	c = cached("disc");
 	ok(c.jwks != NULL && c.fetched_at == t0 && c.fresh_until == t0 + 600 && c.last_error == NULL &&
@@ -203,6 +237,7 @@ static void test_discovery(time_t t0)
 	   "fresh on disk (memory flushed): no second fetch");
 	ok(get(cfg, "a", t0 + 600, &has, &err) == PJ_OK && jwks_count("disc") == 2 && disc_count("disc") == 2,
 	   "expired: refreshed (discovery again, then the JWKS)");
+	close(fd);
 	free(doc);
 	config_free(cfg);
 }
