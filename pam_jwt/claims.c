@@ -6,16 +6,23 @@
 #include "claims.h"
 #include "json_strict.h"
 
+pj_status claims_get_iss(json_object *payload, const char **iss, size_t *len, struct pj_error *err)
+{
+	switch (json_get_string(payload, "iss", iss, len)) {
+	case JSON_GET_OK: return PJ_OK;
+	case JSON_GET_ABSENT: return pj_fail(err, PJ_ERR_TOKEN, "no iss claim");
+	default: return pj_fail(err, PJ_ERR_TOKEN, "iss is not a string");
+	}
+}
+
 static pj_status check_iss(json_object *payload, const struct pj_issuer *issuer, struct pj_error *err)
 {
 	const char *iss;
 	size_t len;
+	pj_status r;
 
-	switch (json_get_string(payload, "iss", &iss, &len)) {
-	case JSON_GET_OK: break;
-	case JSON_GET_ABSENT: return pj_fail(err, PJ_ERR_TOKEN, "no iss claim");
-	default: return pj_fail(err, PJ_ERR_TOKEN, "iss is not a string");
-	}
+	if ((r = claims_get_iss(payload, &iss, &len, err)) != PJ_OK)
+		return r;
 	if (len != strlen(issuer->issuer) || memcmp(iss, issuer->issuer, len) != 0)
 		return pj_fail(err, PJ_ERR_TOKEN, "iss does not match issuer %s", issuer->name);
 	return PJ_OK;

@@ -10,6 +10,10 @@
 #include "config_file.h"
 #include "error.h"
 
+/* The iss claim as the token states it: a string, else PJ_ERR_TOKEN. *iss points into payload. Used before
+ * the signature only to choose whose keys may verify it; claims_check checks it again afterwards. */
+pj_status claims_get_iss(json_object *payload, const char **iss, size_t *len, struct pj_error *err);
+
 /* iss equals issuer->issuer byte for byte; aud is a string or array of strings containing one configured
  * audience exactly; exp required, now < exp + leeway; nbf, when present, now >= nbf - leeway; iat, when
  * present, not more than leeway in the future; exp/nbf/iat JSON numbers only; sub a non-empty string.
