@@ -277,14 +277,17 @@ static pj_status map_groups(struct mctx *c, const struct pj_identity *id, struct
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < id->n_groups && r == PJ_OK; i++) {
 		const char *g = id->groups[i];
+		bool mapped = false;
 		for (size_t k = 0; k < is->n_group_map && r == PJ_OK; k++) {
 			if (strcmp(is->group_map[k].idp_group, g) != 0)
 				continue;
+			mapped = true;
 			if ((r = mapped_gid(c, u->name, &is->group_map[k], &gid, err)) == PJ_OK && gid != 0)
 				gids[n++] = gid;
 		}
-		if (r == PJ_OK && group_allowed(is, g) && (r = managed_gid(c, is, g, &gid, err)) == PJ_OK &&
-		    gid != 0)
+		/* a group named in group_map stands for its local group(s) only, never a managed one too */
+		if (r == PJ_OK && !mapped && group_allowed(is, g) &&
+		    (r = managed_gid(c, is, g, &gid, err)) == PJ_OK && gid != 0)
 			gids[n++] = gid;
 	}
 	if (r == PJ_OK)

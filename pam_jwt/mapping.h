@@ -31,8 +31,9 @@ struct pj_local_files {
  *     home_template, shell default_shell; a stored user keeps its uid (a differing uid_claim is refused);
  *   - gecos from the "name" claim, sanitised (no ':', ',', control characters), refreshed every login;
  *   - groups: groups_allow-filtered, group_prefix'ed IdP groups become managed groups (gid = hash of the
- *     name, probed); group_map adds the local groups named there (never a gid-0 group); membership is
- *     replaced at every login; groups that cannot be used are skipped and logged;
+ *     name, probed); an IdP group named in group_map instead adds the local groups named there (never a
+ *     gid-0 group; groups_allow does not apply to it); membership is replaced at every login; groups
+ *     that cannot be used are skipped and logged;
  *   - last_login = now; the header parameters for the NSS module are refreshed from cfg.
  * Refusals: PJ_ERR_USER. Store trouble: PJ_ERR_SYSTEM / PJ_ERR_CONFIG. */
 pj_status mapping_record_login(const struct pj_config *cfg, const struct pj_identity *id, time_t now,
