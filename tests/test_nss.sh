@@ -1,0 +1,190 @@
+#!/bin/sh
+# test_nss.sh: libnss_jwt.so.2 as built, through glibc (getent, id) in a private mount namespace, and its ABI.
+#
+# The module's store path is compiled in (/var/lib/pam_jwt), so the test runs in its own mount namespace
+# (unshare -m) with a tmpfs over /var/lib and a test nsswitch.conf bound over /etc/nsswitch.conf: the
+# production module is tested as is, and the host is not touched. glibc finds the module by its soname
+# through LD_LIBRARY_PATH (getent and id are not setuid).
+. "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+
+need_root
+MODULE_SO="$TOP_BUILDDIR/.libs/libnss_jwt.so.2"
+TOOL="$TOP_BUILDDIR/tests/nss-tool"
+[ -e "$MODULE_SO" ] || skip_all "libnss_jwt.so.2 is not built"
+[ -x "$TOOL" ] || skip_all "tests/nss-tool is not built"
+
+if [ "${PJ_NSS_IN_NAMESPACE:-}" != 1 ]; then
+	command -v unshare >/dev/null 2>&1 || skip_all "no unshare"
+	unshare -m true 2>/dev/null || skip_all "cannot create a mount namespace here"
+	PJ_NSS_IN_NAMESPACE=1 exec unshare -m --propagation private sh "$0" "$@"
+fi
+
+make_scratch
+STATE=/var/lib/pam_jwt
+DB=$STATE/users.db
+mount -t tmpfs -o mode=0755 pj-test /var/lib || skip_all "cannot mount a tmpfs over /var/lib"
+mkdir -m 0755 $STATE
+mkdir -m 0755 "$SCRATCH/lib"
+cp -L "$MODULE_SO" "$SCRATCH/lib/libnss_jwt.so.2"
+MOD="$SCRATCH/lib/libnss_jwt.so.2"
+printf 'passwd: files jwt\ngroup: files jwt\nshadow: files\n' >"$SCRATCH/nsswitch.conf"
+mount --bind "$SCRATCH/nsswitch.conf" /etc/nsswitch.conf || skip_all "cannot bind nsswitch.conf"
+LD_LIBRARY_PATH="$SCRATCH/lib"
+export LD_LIBRARY_PATH
+
+ISS=https://idp.example.com
+# conf FILE EXTRA-GLOBAL-LINES: a configuration for the one test issuer.
+conf() {
+	cat >"$1" <<EOF
+[global]
+state_dir = $STATE
+$2
+[issuer idp]
+issuer = $ISS
+audience = host
+jwks_file = /etc/pam_jwt/idp.jwks
+groups_claim = groups
+group_map = admins:staff, wheelish:root
+EOF
+}
+CONF="$SCRATCH/pam_jwt.conf"
+PRE="$SCRATCH/preauth.conf"
+conf "$CONF" ""
+conf "$PRE" "nss_preauth = yes"
+
+login() { "$TOOL" login "$1" "$ISS" "$2" 2>>"$SCRATCH/log"; }
+call() { "$TOOL" call "$MOD" "$@" 2>>"$SCRATCH/log"; }
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got:  $2"; diag "want: $3"; fi
+}
+
+# ---- the ABI: libc only, _nss_jwt_* only, soname .so.2 ----
+needed=$(readelf -d "$MOD" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+is "NEEDED is libc only (no OpenSSL, curl, json-c)" "$needed" "libc.so.6 "
+is "SONAME is libnss_jwt.so.2" "$(readelf -d "$MOD" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')" "libnss_jwt.so.2"
+exported=$(nm -D --defined-only "$MOD" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' | sed 's/@.*//' | sort | tr '\n' ' ')
+is "exports exactly the eleven _nss_jwt_* functions" "$exported" "_nss_jwt_endgrent _nss_jwt_endpwent \
+_nss_jwt_getgrent_r _nss_jwt_getgrgid_r _nss_jwt_getgrnam_r _nss_jwt_getpwent_r _nss_jwt_getpwnam_r \
+_nss_jwt_getpwuid_r _nss_jwt_initgroups_dyn _nss_jwt_setgrent _nss_jwt_setpwent "
+
+# ---- no store ----
+is "no store: getpwnam is UNAVAIL" "$(call getpwnam alice)" "UNAVAIL ENOENT"
+is "no store: getgrgid is UNAVAIL" "$(call getgrgid 300000)" "UNAVAIL ENOENT"
+getent passwd alice >/dev/null
+is "no store: getent passwd alice finds nothing" "$?" 2
+is "no store: files still answer (root)" "$(getent passwd root | cut -d: -f1,3)" "root:0"
+
+# ---- users from logins ----
+login "$CONF" '{"sub":"a-1","preferred_username":"alice","name":"Alice A","groups":["devs","admins","wheelish"]}'
+is "alice's login recorded" "$?" 0
+login "$CONF" '{"sub":"b-1","preferred_username":"bob","groups":["devs"]}'
+is "bob's login recorded" "$?" 0
+A=247576420 # FNV-1a 64 of "alice" into [200000, 2000200000]
+is "getent passwd alice" "$(getent passwd alice)" "alice:x:$A:$A:Alice A:/home/alice:/bin/bash"
+is "getent passwd by uid" "$(getent passwd $A)" "alice:x:$A:$A:Alice A:/home/alice:/bin/bash"
+is "getent group alice (private group, gid = uid)" "$(getent group alice)" "alice:x:$A:"
+is "getent group by the private gid" "$(getent group $A | cut -d: -f1)" "alice"
+DEVS=$(getent group devs | cut -d: -f3)
+is "getent group devs: managed group with both members" "$(getent group devs)" "devs:x:$DEVS:alice,bob"
+is "getent group by the managed gid" "$(getent group "$DEVS" | cut -d: -f1)" "devs"
+is "getent initgroups alice: devs and staff (group_map), never root" \
+	"$(getent initgroups alice | tr -s ' \t' '\n' | sort -n | tr '\n' ' ')" \
+	"$(printf '%s\n' alice 50 "$DEVS" | sort -n | tr '\n' ' ')"
+is "id alice" "$(id alice)" "uid=$A(alice) gid=$A(alice) groups=$A(alice),50(staff),$DEVS(devs)"
+id -G alice | tr ' ' '\n' | grep -qx 0
+is "id -G alice has no gid 0 (group_map wheelish:root refused)" "$?" 1
+is "initgroups_dyn through the module" "$(call initgroups bob "$(getent passwd bob | cut -d: -f4)")" \
+	"SUCCESS 0 $(getent passwd bob | cut -d: -f4) $DEVS"
+is "initgroups_dyn stops at the limit" "$(call initgroups alice $A 2 | wc -w)" 4
+
+# ---- enumeration ----
+is "getent passwd lists alice and bob once" "$(getent passwd | grep -c '^alice:\|^bob:')" 2
+is "getent passwd still lists the local accounts" "$(getent passwd | grep -c '^root:')" 1
+is "getent group lists devs" "$(getent group | grep -c '^devs:')" 1
+is "getpwent through the module: 2 entries, then NOTFOUND" "$(call getpwent | cut -d' ' -f1 | tr '\n' ' ')" \
+	"SUCCESS SUCCESS NOTFOUND "
+is "getpwent with a short buffer: ERANGE, then the same entry again" \
+	"$(call getpwent 8 | head -2 | cut -d' ' -f1-3 | tr '\n' ' ')" "TRYAGAIN ERANGE SUCCESS 0 alice:x:$A:$A:Alice "
+is "getgrent through the module: 2 private + devs" "$(call getgrent | grep -c '^SUCCESS')" 3
+
+# ---- injection and local accounts ----
+login "$CONF" '{"sub":"e-1","preferred_username":"eve","name":"Eve\n:0:0:root:/root:/bin/sh,x"}'
+is "a name claim with ':' and newline is accepted" "$?" 0
+is "and gives one passwd line of seven fields" "$(getent passwd eve | wc -l):$(getent passwd eve | awk -F: '{print NF}')" "1:7"
+is "with the gecos sanitised" "$(getent passwd eve | cut -d: -f5)" "Eve00root/root/bin/shx"
+login "$CONF" '{"sub":"x","preferred_username":"eve:0:0::/root:/bin/sh"}'
+is "a username with ':' is refused" "$?" 1
+login "$CONF" '{"sub":"d-1","preferred_username":"daemon"}'
+is "a username of a local account (daemon) is refused" "$?" 1
+is "daemon stays the local one" "$(getent passwd daemon | cut -d: -f3)" 1
+is "the module does not know daemon" "$(call getpwnam daemon)" "NOTFOUND ENOENT"
+
+# ---- statuses ----
+is "unknown name: NOTFOUND/ENOENT" "$(call getpwnam nosuch)" "NOTFOUND ENOENT"
+is "unknown uid: NOTFOUND/ENOENT" "$(call getpwuid 4242)" "NOTFOUND ENOENT"
+is "unknown group: NOTFOUND/ENOENT" "$(call getgrnam nosuch)" "NOTFOUND ENOENT"
+is "unknown gid: NOTFOUND/ENOENT" "$(call getgrgid 4242)" "NOTFOUND ENOENT"
+is "getpwnam with a short buffer: TRYAGAIN/ERANGE" "$(call getpwnam alice 16)" "TRYAGAIN ERANGE"
+is "getpwuid with a short buffer: TRYAGAIN/ERANGE" "$(call getpwuid $A 30)" "TRYAGAIN ERANGE"
+is "getgrnam with a short buffer: TRYAGAIN/ERANGE" "$(call getgrnam devs 20)" "TRYAGAIN ERANGE"
+is "getgrgid with a short buffer: TRYAGAIN/ERANGE" "$(call getgrgid "$DEVS" 20)" "TRYAGAIN ERANGE"
+is "getpwnam with a big enough buffer" "$(call getpwnam alice 64)" "SUCCESS 0 alice:x:$A:$A:Alice A:/home/alice:/bin/bash"
+
+# ---- trust ----
+chmod 0666 $DB
+is "world-writable store: UNAVAIL" "$(call getpwnam alice | cut -d' ' -f1)" "UNAVAIL"
+chmod 0644 $DB
+chown nobody $DB
+is "store not owned by root: UNAVAIL" "$(call getpwnam alice | cut -d' ' -f1)" "UNAVAIL"
+chown root $DB
+chmod 0777 $STATE
+is "world-writable directory: UNAVAIL" "$(call getpwnam alice | cut -d' ' -f1)" "UNAVAIL"
+chmod 0755 $STATE
+is "trusted again: SUCCESS" "$(call getpwnam alice | cut -d' ' -f1)" "SUCCESS"
+
+# ---- damaged stores: a few hundred flips and truncations, each put in place atomically ----
+out=$("$TOOL" fuzz "$MOD" $STATE 300 7 alice devs 2>&1)
+is "fuzzed stores: every lookup UNAVAIL, no crash ($out)" "$?" 0
+is "the original store answers again after fuzzing" "$(getent passwd alice | cut -d: -f3)" "$A"
+
+# ---- threads: lookups while the store is replaced ----
+out=$("$TOOL" threads "$MOD" $STATE alice 2>&1)
+is "8 threads look up while the store is replaced 200 times ($out)" "$?" 0
+
+# ---- nss_preauth ----
+getent passwd newbie >/dev/null
+is "nss_preauth off: an unknown name is not found" "$?" 2
+"$TOOL" cli "$PRE" user init >/dev/null
+is "pam-jwt user init with nss_preauth = yes" "$?" 0
+pre=$(getent passwd newbie)
+is "nss_preauth on: getent passwd newbie answers before the first login" "$(echo "$pre" | cut -d: -f1,2,6,7)" \
+	"newbie:x:/home/newbie:/bin/bash"
+is "pre-auth entries are not enumerated" "$(getent passwd | grep -c '^newbie:')" 0
+is "no pre-auth entry for root" "$(call getpwnam root)" "NOTFOUND ENOENT"
+is "no pre-auth entry for a local account" "$(call getpwnam daemon)" "NOTFOUND ENOENT"
+is "no pre-auth entry for a bad name" "$(call getpwnam Bad.Name)" "NOTFOUND ENOENT"
+is "no pre-auth entry for a managed group's name" "$(call getpwnam devs)" "NOTFOUND ENOENT"
+login "$PRE" '{"sub":"n-1","preferred_username":"newbie","groups":["devs"]}'
+is "newbie's first login" "$?" 0
+is "the pre-auth entry equals the entry the first login created" "$(getent passwd newbie)" "$pre"
+is "newbie is now enumerated" "$(getent passwd | grep -c '^newbie:')" 1
+"$TOOL" cli "$CONF" user init >/dev/null
+getent passwd newbie2 >/dev/null
+is "back to nss_preauth = no (header refreshed by the writer): not found" "$?" 2
+
+# ---- pam-jwt user: del and unbind through NSS ----
+"$TOOL" cli "$CONF" user del bob >/dev/null
+is "pam-jwt user del bob" "$?" 0
+getent passwd bob >/dev/null
+is "bob is gone from NSS" "$?" 2
+is "and from devs" "$(getent group devs | cut -d: -f4)" "alice,newbie"
+
+# ---- the same user on a second, empty store gets the same uid ----
+rm -f $DB
+login "$CONF" '{"sub":"a-9","preferred_username":"alice","groups":["devs"]}'
+is "alice on an empty store" "$?" 0
+is "same uid as before" "$(getent passwd alice | cut -d: -f3)" "$A"
+is "same devs gid as before" "$(getent group devs | cut -d: -f3)" "$DEVS"
+
+done_testing
