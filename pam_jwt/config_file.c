@@ -135,6 +135,15 @@ static const struct cf_key cf_keys[] = {
 	IKEY("group_prefix",           group_prefix,      &t_prefix, 0,   0,             NULL),
 	ILIST("groups_allow",          groups_allow,      &t_list,  0),
 	ILIST("group_map",             group_map,         &t_gmap,  0),
+	/* device flow: client id and secret belong to one issuer, never a [global] default */
+	{ "device_client_id", CF_ISSUER_ONLY, offsetof(struct pj_issuer, device_client_id), 0, &t_word, 0, 0, NULL, 0 },
+	{ "device_client_secret_file", CF_ISSUER_ONLY, offsetof(struct pj_issuer, device_client_secret_file), 0,
+	  &t_path, 0, 0, NULL, 0 },
+	{ "device_scopes", CF_ISSUER, offsetof(struct pj_issuer, device_scopes),
+	  offsetof(struct pj_issuer, n_device_scopes), &t_list, 0, 0, "openid profile", 0 },
+	IKEY("device_resource",        device_resource,   &t_url,   0,    0,             NULL),
+	IKEY("device_audience",        device_audience,   &t_word,  0,    0,             NULL),
+	IKEY("device_timeout",         device_timeout,    &t_secs,  10,   1800,          "110"),
 };
 /* clang-format on */
 
@@ -922,6 +931,50 @@ static pj_status check_fetch_url(const struct pj_issuer *iss, const char *url, c
 	    iss->name, what, show(q, url));
 }
 
+static int in_list(char **list, const char *word)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, word) == 0)
+			return 1;
+	return 0;
+}
+
+/* The device flow (RFC 8628) finds its endpoints by discovery at the issuer URL. Without device_resource
+ * and device_audience its credential is the ID token, whose aud is the client id and which needs the
+ * "openid" scope: said here rather than found out at the first login. */
+static pj_status check_device(const struct cf_doc *d, const struct cf_section *s, const struct pj_issuer *iss,
+                              const struct cf_ctx *c)
+{
+	static const char *const needs_id[] = {"device_client_secret_file", "device_scopes", "device_resource",
+	                                       "device_audience", "device_timeout"};
+	int line = source_line(d, s, key_index("device_client_id"));
+	char q[CF_SHOW];
+	pj_status r;
+
+	if (iss->device_client_id == NULL) {
+		for (size_t i = 0; i < sizeof(needs_id) / sizeof(needs_id[0]); i++)
+			if (s->e[key_index(needs_id[i])].value != NULL)
+				return cf_fail(c, s->e[key_index(needs_id[i])].line,
+				               "[issuer %s]: %s needs device_client_id", iss->name, needs_id[i]);
+		return PJ_OK;
+	}
+	if ((r = check_fetch_url(iss, iss->issuer, "issuer (used for discovery by the device flow)", c,
+	                         source_line(d, s, key_index("issuer")))) != PJ_OK)
+		return r;
+	if (iss->device_resource != NULL || iss->device_audience != NULL)
+		return PJ_OK;
+	if (!in_list(iss->audiences, iss->device_client_id))
+		return cf_fail(c, line,
+		               "[issuer %s]: the device flow's ID token has aud = device_client_id, so audience "
+		               "must list \"%s\" (or set device_resource / device_audience to use the access "
+		               "token)",
+		               iss->name, show(q, iss->device_client_id));
+	if (!in_list(iss->device_scopes, "openid"))
+		return cf_fail(c, source_line(d, s, key_index("device_scopes")),
+		               "[issuer %s]: device_scopes must contain \"openid\" to get an ID token", iss->name);
+	return PJ_OK;
+}
+
 /* Rules between keys of one issuer, and against the issuers before it. */
 static pj_status check_issuer(const struct cf_doc *d, const struct cf_section *s, const struct pj_config *cfg,
                               const struct pj_issuer *iss, const struct cf_ctx *c)
@@ -951,7 +1004,7 @@ static pj_status check_issuer(const struct cf_doc *d, const struct cf_section *s
 			return cf_fail(c, source_line(d, s, key_index("issuer")),
 			               "issuer \"%s\" is already used by [issuer %s] (line %d)",
 			               show(q, iss->issuer), o->name, o->line);
-	return PJ_OK;
+	return check_device(d, s, iss, c);
 }
 
 static pj_status build_issuer(const struct cf_doc *d, const struct cf_section *s, struct pj_config *cfg,

@@ -65,6 +65,17 @@ struct pj_issuer {
 	size_t n_groups_allow;
 	struct pj_group_map *group_map; /* group_map: "idp:local, idp2:local2" */
 	size_t n_group_map;
+
+	/* device authorization grant (RFC 8628): pam-jwt login, module argument mode=device|auto. Without
+	 * device_resource and device_audience the ID token is the credential, so "audience" must list
+	 * device_client_id and device_scopes must hold "openid"; with either, the access token is. */
+	char *device_client_id;          /* device_client_id: NULL = no device flow for this issuer */
+	char *device_client_secret_file; /* device_client_secret_file: root-only (0600/0400) file; NULL = public */
+	char **device_scopes;            /* device_scopes: default "openid profile" */
+	size_t n_device_scopes;
+	char *device_resource;           /* device_resource: RFC 8707 resource URI sent with the request */
+	char *device_audience;           /* device_audience: "audience" parameter sent with the request */
+	long device_timeout;             /* device_timeout: seconds, default 110, 10..1800 */
 };
 
 struct pj_config {

@@ -577,6 +577,62 @@ static void test_load(void)
 		tap_diag("could not remove %s", dir);
 }
 
+/* An issuer for the device flow: discovery at an https issuer URL, the client id among the audiences. */
+#define ISS_D "[issuer d]\nissuer = https://d.example.com\naudience = pam cli-1\n"
+
+static void test_device_keys(void)
+{
+	struct pj_config *cfg;
+	const struct pj_issuer *a;
+
+	cfg = parse_ok(ISS_A, "no device keys");
+	a = cfg ? &cfg->issuers[0] : NULL;
+	ok(a != NULL && a->device_client_id == NULL && a->device_client_secret_file == NULL &&
+	       a->device_resource == NULL && a->device_audience == NULL && a->device_timeout == 110 &&
+	       a->n_device_scopes == 2 && streq(a->device_scopes[0], "openid") &&
+	       streq(a->device_scopes[1], "profile") && a->device_scopes[2] == NULL,
+	   "device defaults: no client, scopes \"openid profile\", timeout 110 s");
+	config_free(cfg);
+	cfg = parse_ok(ISS_D "device_client_id = cli-1\ndevice_client_secret_file = /etc/pam_jwt/d.secret\n"
+	                     "device_scopes = openid email groups\ndevice_timeout = 1m\n",
+	               "device flow with the ID token");
+	a = cfg ? &cfg->issuers[0] : NULL;
+	ok(a != NULL && streq(a->device_client_id, "cli-1") &&
+	       streq(a->device_client_secret_file, "/etc/pam_jwt/d.secret") && a->n_device_scopes == 3 &&
+	       streq(a->device_scopes[2], "groups") && a->device_timeout == 60,
+	   "device_client_id, device_client_secret_file, device_scopes, device_timeout 1m");
+	config_free(cfg);
+	cfg = parse_ok("[global]\ndevice_timeout = 30\n" ISS_D "device_client_id = c2\n"
+	               "device_resource = https://api.example.com/\ndevice_audience = pam\ndevice_scopes = login\n",
+	               "device flow with the access token");
+	a = cfg ? &cfg->issuers[0] : NULL;
+	ok(a != NULL && streq(a->device_resource, "https://api.example.com/") && streq(a->device_audience, "pam") &&
+	       a->device_timeout == 30 && a->n_device_scopes == 1,
+	   "device_resource, device_audience; device_timeout from [global]; no openid needed");
+	config_free(cfg);
+	bad(ISS_D "device_client_id = other\n", 4, "audience must list \"other\"",
+	    "ID token as the credential: audience must list the client id");
+	bad(ISS_D "device_client_id = cli-1\ndevice_scopes = profile email\n", 5, "must contain \"openid\"",
+	    "ID token as the credential: the openid scope is needed");
+	bad(ISS_D "device_client_secret_file = /etc/x\n", 4, "device_client_secret_file needs device_client_id",
+	    "device_client_secret_file without device_client_id");
+	bad(ISS_D "device_audience = x\n", 4, "device_audience needs device_client_id",
+	    "device_audience without device_client_id");
+	bad(ISS_D "device_client_id = cli-1\ndevice_client_secret_file = secret.txt\n", 5, "not an absolute path",
+	    "device_client_secret_file must be a path (never the secret inline)");
+	bad(ISS_D "device_client_id = cli-1\ndevice_timeout = 9\n", 5, "out of range (10..1800)",
+	    "device_timeout below 10 s");
+	bad(ISS_D "device_client_id = cli-1\ndevice_timeout = 31m\n", 5, "out of range (10..1800)",
+	    "device_timeout above 30 min");
+	bad(ISS_D "device_client_id = a b\n", 4, "must be a single word", "device_client_id is one word");
+	bad(ISS_D "device_client_id = cli-1\ndevice_resource = api\n", 5, "is not a URL",
+	    "device_resource is a URL");
+	bad("[issuer d]\nissuer = http://d.example.com\naudience = cli-1\njwks_file = /k\ndevice_client_id = cli-1\n",
+	    2, "used for discovery by the device flow", "the device flow needs an https issuer for discovery");
+	bad("[global]\ndevice_client_id = x\n" ISS_A, 2, "device_client_id is an [issuer NAME] key",
+	    "device_client_id is per issuer");
+}
+
 int main(void)
 {
 	test_full();
@@ -591,6 +647,7 @@ int main(void)
 	test_mapping_errors();
 	test_url_errors();
 	test_load();
+	test_device_keys();
 	config_free(NULL);
 	ok(config_find_issuer(NULL, "x", 1) == NULL && config_find_issuer_by_name(NULL, "x") == NULL,
 	   "lookups on NULL config");
