@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "b64url.h"
+#include "claims.h"
 #include "config_file.h"
 #include "jws_alg.h"
 #include "keystore.h"
@@ -442,7 +443,7 @@ static void test_claims(void)
 		{"{\"iss\":\"" ISS "\",\"aud\":{\"a\":\"pam-test\"},\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
 		 300, PJ_ERR_TOKEN, "aud", "aud object refused"},
 		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"preferred_username\":\"alice\",\"x\":%lld}", 0,
-		 PJ_ERR_TOKEN, "exp", "missing exp refused"},
+		 PJ_ERR_TOKEN, "no exp claim", "missing exp refused"},
 		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
 		 -61, PJ_ERR_TOKEN, "expired", "expired beyond the leeway refused"},
 		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
@@ -505,7 +506,7 @@ static void test_identity(void)
 		 "33-character username refused"},
 		{ISS, "\"preferred_username\":\"abcdefghijabcdefghijabcdefghijab\"", "abcdefghijabcdefghijabcdefghijab", PJ_OK,
 		 NULL, "32-character username accepted"},
-		{ISS, "\"preferred_username\":\"root\"", "root", PJ_ERR_USER, "root", "root refused"},
+		{ISS, "\"preferred_username\":\"root\"", "root", PJ_ERR_USER, "never log in as root", "root refused by name"},
 		{ISS, "\"preferred_username\":\"daemon\"", "daemon", PJ_ERR_USER, "system account", "system account refused"},
 		{"https://xform.example.com", "\"email\":\"Alice@Example.com\"", "alice", PJ_OK, NULL,
 		 "lowercase + strip_domain with an allowed domain accepted"},
@@ -544,6 +545,21 @@ static void test_identity(void)
 	}
 }
 
+/* claims_check on its own: iss is checked again after the signature, whatever chose the issuer. */
+static void test_claims_unit(void)
+{
+	const struct pj_issuer *main_issuer = config_find_issuer_by_name(cfg, "main");
+	char *text = tk_strf("{\"iss\":\"" OTHER_ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld}",
+			     (long long)now + 300);
+	json_object *payload = json_tokener_parse(text);
+	struct pj_error err;
+
+	ok(claims_check(payload, main_issuer, now, NULL, &err) == PJ_ERR_TOKEN && strstr(err.reason, "iss"),
+	   "claims_check refuses an iss that is not the issuer's");
+	json_object_put(payload);
+	free(text);
+}
+
 int main(void)
 {
 	char *cmd;
@@ -559,6 +575,7 @@ int main(void)
 	test_signature();
 	test_claims();
 	test_identity();
+	test_claims_unit();
 	keystore_flush();
 	config_free(cfg);
 	for (int a = 0; a < JWS_ALG_COUNT; a++)
