@@ -189,9 +189,10 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 			goto setopt_failed;                                                                  \
 	} while (0)
 
-/* Every option that makes the transfer safe; any that cannot be set aborts the fetch. */
-static pj_status fetch_setup(CURL *h, const struct jwks_http_opts *o, const char *url, struct fetch_state *st,
-                             struct curl_slist *hdrs, char *errbuf, struct pj_error *err)
+/* Every option that makes the transfer safe; any that cannot be set aborts the fetch. form: NULL for a GET,
+ * else the body of a POST (already form-encoded). */
+static pj_status fetch_setup(CURL *h, const struct jwks_http_opts *o, const char *url, const char *form,
+                             struct fetch_state *st, struct curl_slist *hdrs, char *errbuf, struct pj_error *err)
 {
 	const char *protocols = o->allow_http_loopback ? "http,https" : "https";
 
@@ -223,7 +224,12 @@ static pj_status fetch_setup(CURL *h, const struct jwks_http_opts *o, const char
 	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
 	SETOPT(h, CURLOPT_USERAGENT, JWKS_USER_AGENT);
 	SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
-	SETOPT(h, CURLOPT_HTTPGET, 1L);
+	if (form == NULL) {
+		SETOPT(h, CURLOPT_HTTPGET, 1L);
+	} else {
+		SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
+		SETOPT(h, CURLOPT_POSTFIELDS, form);
+	}
 	/* no CURLOPT_ACCEPT_ENCODING: an identity body cannot be a compression bomb */
 	SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);
 	SETOPT(h, CURLOPT_WRITEDATA, st);
@@ -234,8 +240,10 @@ setopt_failed:
 	return pj_fail(err, PJ_ERR_NO_KEYS, "%s: libcurl refused an option", url);
 }
 
+/* oauth_errors: 400 and 401 answers are results too (OAuth 2.0 sends its error responses with them). */
 static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts *o, const char *url,
-                              const struct fetch_state *st, const char *errbuf, struct pj_error *err)
+                              const struct fetch_state *st, const char *errbuf, bool oauth_errors,
+                              long *status_out, struct pj_error *err)
 {
 	long status = 0;
 
@@ -249,6 +257,9 @@ static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts 
 		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: %s", url,
 		               errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	*status_out = status;
+	if (oauth_errors && (status == 400 || status == 401))
+		return PJ_OK;
 	if (status >= 300 && status < 400)
 		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: HTTP status %ld (redirects are not followed)", url,
 		               status);
@@ -257,8 +268,31 @@ static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts 
 	return PJ_OK;
 }
 
-pj_status jwks_http_get(const struct jwks_http_opts *o, const char *url, struct jwks_http_body *out,
-                        struct pj_error *err)
+/* The request headers: Accept, and for a POST its content type, an Authorization line when given, and no
+ * "Expect: 100-continue" round trip. */
+static struct curl_slist *request_headers(const char *form, const char *authorization)
+{
+	const char *lines[] = {"Accept: application/json, application/jwk-set+json",
+	                       form != NULL ? "Content-Type: application/x-www-form-urlencoded" : NULL,
+	                       form != NULL ? "Expect:" : NULL, form != NULL ? authorization : NULL};
+	struct curl_slist *hdrs = NULL, *n;
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		if (lines[i] == NULL)
+			continue;
+		if ((n = curl_slist_append(hdrs, lines[i])) == NULL) {
+			curl_slist_free_all(hdrs);
+			return NULL;
+		}
+		hdrs = n;
+	}
+	return hdrs;
+}
+
+/* One GET (form NULL) or POST; see jwks_http_get and jwks_http_post_form. */
+static pj_status http_transfer(const struct jwks_http_opts *o, const char *url, const char *form,
+                               const char *authorization, long *status, struct jwks_http_body *out,
+                               struct pj_error *err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct fetch_state st = {.max = o->max_body, .max_age = -1};
@@ -269,17 +303,17 @@ pj_status jwks_http_get(const struct jwks_http_opts *o, const char *url, struct 
 
 	memset(out, 0, sizeof(*out));
 	out->max_age = -1;
+	*status = 0;
 	if ((r = jwks_url_check(url, o->allow_http_loopback, err)) != PJ_OK)
 		return r;
-	if ((hdrs = curl_slist_append(NULL, "Accept: application/json, application/jwk-set+json")) == NULL ||
-	    (h = curl_easy_init()) == NULL) {
+	if ((hdrs = request_headers(form, authorization)) == NULL || (h = curl_easy_init()) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = fetch_setup(h, o, url, &st, hdrs, errbuf, err)) != PJ_OK)
+	if ((r = fetch_setup(h, o, url, form, &st, hdrs, errbuf, err)) != PJ_OK)
 		goto out;
 	rc = curl_easy_perform(h);
-	if ((r = fetch_result(h, rc, o, url, &st, errbuf, err)) != PJ_OK)
+	if ((r = fetch_result(h, rc, o, url, &st, errbuf, form != NULL, status, err)) != PJ_OK)
 		goto out;
 	if (st.buf == NULL && (st.buf = strdup("")) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
@@ -294,6 +328,21 @@ out:
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	return r;
+}
+
+pj_status jwks_http_get(const struct jwks_http_opts *o, const char *url, struct jwks_http_body *out,
+                        struct pj_error *err)
+{
+	long status;
+
+	return http_transfer(o, url, NULL, NULL, &status, out, err);
+}
+
+pj_status jwks_http_post_form(const struct jwks_http_opts *o, const char *url, const char *form,
+                              const char *authorization, long *status, struct jwks_http_body *out,
+                              struct pj_error *err)
+{
+	return http_transfer(o, url, form, authorization, status, out, err);
 }
 
 static pj_status discovery_url(const char *issuer, char **url, struct pj_error *err)

@@ -42,6 +42,14 @@ pj_status jwks_url_check(const char *url, bool allow_http_loopback, struct pj_er
 pj_status jwks_http_get(const struct jwks_http_opts *o, const char *url, struct jwks_http_body *out,
                         struct pj_error *err);
 
+/* POST form (already application/x-www-form-urlencoded) to url under the same rules as jwks_http_get;
+ * authorization is a whole "Authorization: ..." header line, or NULL. OAuth 2.0 sends its error responses
+ * with status 400 or 401 and a JSON body, so those are returned like a 200 answer, *status telling which;
+ * every other status is a failure as in jwks_http_get. The body is never logged: it carries codes. */
+pj_status jwks_http_post_form(const struct jwks_http_opts *o, const char *url, const char *form,
+                              const char *authorization, long *status, struct jwks_http_body *out,
+                              struct pj_error *err);
+
 /* OIDC discovery: GET issuer (less a trailing '/') + JWKS_DISCOVERY_PATH. The document's "issuer" must equal
  * issuer byte for byte and its "jwks_uri" pass jwks_url_check. *jwks_uri is malloc'd. */
 pj_status jwks_discover(const struct jwks_http_opts *o, const char *issuer, char **jwks_uri,
