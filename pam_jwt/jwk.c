@@ -220,7 +220,10 @@ static const struct jws_alg *alg_for_curve(enum jws_sig_kind kind, const char *c
 	return NULL;
 }
 
-/* True when OpenSSL's public key check accepts pkey (for EC: the point is on the curve and in range). */
+/* True when OpenSSL's public key check accepts pkey (for EC: the point is not infinity, its coordinates are
+ * in range and it is on the curve). The quick check is the whole check for P-256/384/521: their cofactor is 1,
+ * so every such point has order n, and the full check's n*Q multiplication (with its blinding, which seeds
+ * the DRBG) only costs a cold login about a millisecond per key. */
 static bool pkey_public_ok(EVP_PKEY *pkey)
 {
 	EVP_PKEY_CTX *ctx;
@@ -228,7 +231,7 @@ static bool pkey_public_ok(EVP_PKEY *pkey)
 
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL)
 		return false;
-	good = EVP_PKEY_public_check(ctx) == 1;
+	good = EVP_PKEY_public_check_quick(ctx) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	return good;
 }
