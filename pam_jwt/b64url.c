@@ -8,20 +8,23 @@
 
 static const char b64url_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* The 6-bit value of c, or -1 when c is not in the base64url alphabet (table-free, locale-free). */
+/* 1 + the 6-bit value of each alphabet character; 0 for every other byte. A table because decoding is on
+ * every login's path: the compare chain it replaced was a sixth of pj_verify outside the signature. */
+static const unsigned char b64url_table[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8, ['I'] = 9,
+	['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
+	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25,
+	['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33,
+	['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41,
+	['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
+	['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64,
+};
+
+/* The 6-bit value of c, or -1 when c is not in the base64url alphabet (locale-free). */
 static int b64url_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	return (int)b64url_table[c] - 1;
 }
 
 bool b64url_alphabet_only(const char *in, size_t len)
@@ -49,7 +52,7 @@ static pj_status b64url_check_chars(const char *in, size_t len, struct pj_error 
 pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen, struct pj_error *err)
 {
 	unsigned char *buf = NULL;
-	size_t n = 0, tail, need;
+	size_t n = 0, i, tail, need;
 	uint32_t acc = 0;
 	int bits = 0;
 	pj_status r;
@@ -68,7 +71,18 @@ pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t 
 	need = len / 4 * 3 + (tail ? tail - 1 : 0);
 	if ((buf = malloc(need + 1)) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory decoding base64url");
-	for (size_t i = 0; i < len; i++) {
+	/* Every character is in the alphabet now: whole quads give 3 bytes each, then the tail. */
+	for (i = 0; i + 4 <= len; i += 4) {
+		const unsigned char *q = (const unsigned char *)in + i;
+
+		acc = (uint32_t)b64url_value(q[0]) << 18 | (uint32_t)b64url_value(q[1]) << 12 |
+		      (uint32_t)b64url_value(q[2]) << 6 | (uint32_t)b64url_value(q[3]);
+		buf[n++] = (unsigned char)(acc >> 16);
+		buf[n++] = (unsigned char)(acc >> 8);
+		buf[n++] = (unsigned char)acc;
+	}
+	acc = 0;
+	for (bits = 0; i < len; i++) {
 		acc = (acc << 6) | (uint32_t)b64url_value((unsigned char)in[i]);
 		bits += 6;
 		if (bits >= 8) {
