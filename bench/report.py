@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""report.py: turns results/raw.txt (written by bench/run.sh) into results/bench.md and the data behind
+results/bench.png (nss.dat, plotted by bench/bench.gnuplot). Usage: report.py RAW RESULTS_DIR"""
+import statistics
+import sys
+from collections import defaultdict
+
+
+def parse(path):
+    lines = [line.split() for line in open(path) if line.strip()]
+    d = {"verify": {}, "verifyhost": {}, "cold": {}, "phases": defaultdict(list), "net": {}, "strace": [],
+         "nss": defaultdict(list), "nsshot": defaultdict(list), "store": {}, "add": {}, "parallel": {},
+         "storecheck": {}, "record": {}, "misc": {}}
+    for w in lines:
+        k = w[0]
+        if k in ("verify", "verifyhost"):
+            alg, what = w[1], w[2]
+            if what in ("ratio_bare", "ratio_libjwt", "token_bytes"):
+                d[k][(alg, what)] = float(w[3])
+            elif what == "ops" or (len(w) > 3 and w[3] == "ops"):
+                d[k][(alg, what)] = float(w[4])
+            elif k == "verifyhost" and alg == "nsswitch":
+                d["misc"]["nsswitch"] = w[2]
+        elif k == "cold":
+            if w[1] in ("diff_us", "curl_us"):
+                d["cold"][w[1]] = float(w[2])
+            else:
+                d["cold"][w[1]] = (float(w[3]), float(w[5]))
+        elif k == "phases":
+            for i in range(1, len(w) - 1, 2):
+                d["phases"][w[i]].append(float(w[i + 1]))
+        elif k == "netcount":
+            d["net"][w[1]] = {w[i]: int(w[i + 1]) for i in range(2, len(w) - 1, 2)}
+        elif k == "strace":
+            d["strace"].append((w[1], " ".join(w[2:])))
+        elif k == "needed":
+            d["misc"]["needed"] = w[1:]
+        elif k in ("nss", "nsshot"):
+            # nss ROUND N OP BACKEND us X | nss ROUND N OP speedup X
+            r, n, op = int(w[1]), int(w[2]), w[3]
+            if w[4] == "speedup":
+                d[k][(n, op, "speedup")].append(float(w[5]))
+            else:
+                d[k][(n, op, w[4])].append((r, float(w[6])))
+        elif k == "store":
+            d["store"][int(w[1])] = {w[i]: int(w[i + 1]) for i in range(2, len(w) - 1, 2)}
+        elif k == "add":
+            d["add"] = {"us": float(w[2]), "bytes": int(w[4])}
+        elif k == "parallel":
+            d["parallel"][(w[1], int(w[3]))] = {"logins": int(w[5]), "failed": int(w[7]), "per_s": float(w[9])}
+        elif k == "storecheck":
+            d["storecheck"][int(w[2])] = {"logins": int(w[6]), "found": int(w[8])}
+        elif k == "record":
+            d["record"][int(w[2])] = {"logins": int(w[4]), "failed": int(w[6]), "missing": int(w[8]),
+                                      "per_s": float(w[12])}
+        elif k in ("elapsed_s", "machine"):
+            d["misc"][k] = " ".join(w[1:])
+    return d
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def nss_us(d, n, op, backend, key="nss"):
+    return med([v for _, v in d[key].get((n, op, backend), [])])
+
+
+def nss_growth(d, small, big, op):
+    """Per round: jwt latency at big over jwt latency at small (the sizes ran interleaved), median."""
+    a = dict(d["nss"].get((small, op, "jwt"), []))
+    b = dict(d["nss"].get((big, op, "jwt"), []))
+    return med([b[r] / a[r] for r in a if r in b and a[r] > 0])
+
+
+def fmt(x, digits=2):
+    if x is None or x != x:
+        return "-"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    return f"{x:.{digits}f}"
+
+
+def main():
+    raw, out = sys.argv[1], sys.argv[2]
+    d = parse(raw)
+    rows = []  # (what, pam_jwt, baseline, ratio, target, met)
+
+    def row(what, mine, base, ratio, target, met):
+        rows.append((what, mine, base, ratio, target, "-" if met is None else ("yes" if met else "**no**")))
+
+    # 1. verification
+    v = d["verify"]
+    targets = {"RS256": 0.85, "PS256": 0.85, "ES256": 0.95, "ES384": 0.95, "EdDSA": 0.95}
+    for alg, t in targets.items():
+        if (alg, "pam_jwt") not in v:
+            continue
+        r = v[(alg, "ratio_bare")]
+        row(f"1. {alg} tokens/s, full pj_verify vs bare EVP_DigestVerify (1 core)", fmt(v[(alg, "pam_jwt")]),
+            fmt(v[(alg, "bare")]), f"{r:.2f}", f">= {t}", r >= t)
+    for alg in ("RS256", "ES256"):
+        if (alg, "libjwt") in v:
+            r = v[(alg, "ratio_libjwt")]
+            row(f"1. {alg} tokens/s vs libjwt 1.10 jwt_decode", fmt(v[(alg, "pam_jwt")]), fmt(v[(alg, "libjwt")]),
+                f"{r:.1f}x", ">= 3x", r >= 3)
+    h = d["verifyhost"]
+    if ("RS256", "pam_jwt") in h:
+        row(f"1. (context) RS256 with this host's nsswitch (passwd: {d['misc'].get('nsswitch', '?').replace('_', ' ')})",
+            fmt(h[("RS256", "pam_jwt")]), fmt(h[("RS256", "bare")]), f"{h[('RS256', 'ratio_bare')]:.2f}", "-", None)
+
+    # 2. cold login
+    c = d["cold"]
+    if "pam_jwt" in c:
+        jwt, permit = c["pam_jwt"][0] / 1000, c["pam_permit"][0] / 1000
+        diff = c["diff_us"] / 1000
+        row("2. cold login: fresh process, pam_start/authenticate/end, median ms", f"{jwt:.2f}", f"{permit:.2f}",
+            f"+{diff:.2f} ms", "<= +2 ms", diff <= 2)
+        curl = c["curl_us"] / 1000
+        row("2. what libcurl's load adds to such a login (LD_PRELOAD, pam_permit), median ms",
+            f"{c['permit+crypto+json-c+curl'][0] / 1000:.2f}", f"{c['permit+crypto+json-c'][0] / 1000:.2f}",
+            f"+{curl:.2f} ms", "~0 (<= 0.1 ms)", curl <= 0.1)
+    n = d["net"]
+    if "jwt" in n:
+        row("2. network system calls to an IP address during a login (strace -f -e trace=network)",
+            str(n["jwt"]["inet"]), str(n["permit"]["inet"]), "-", "0", n["jwt"]["inet"] == 0)
+        row("2. (context) all trace=network calls (AF_UNIX: syslog, nscd probe; NETLINK: libpam audit)",
+            str(n["jwt"]["all"]), str(n["permit"]["all"]), "-", "-", None)
+        row("2. (context) shared objects opened by the login process", str(n["jwt"]["libs"]),
+            str(n["permit"]["libs"]), "-", "-", None)
+
+    # 3. NSS
+    sizes = sorted(d["store"])
+    ops = ("getpwnam", "getpwuid", "getgrnam", "initgroups")
+    if sizes:
+        small, big = sizes[0], sizes[-1]
+        for op in ops:
+            j, f = nss_us(d, big, op, "jwt"), nss_us(d, big, op, "files")
+            sp = med(d["nss"].get((big, op, "speedup"), []))
+            row(f"3. {op} at {big:,} users, us (jwt vs files)", fmt(j), fmt(f), f"{sp:,.0f}x", ">= 50x", sp >= 50)
+        for op in ops:
+            g = nss_growth(d, small, big, op)
+            row(f"3. {op}: jwt at {big:,} users vs at {small:,} users, us", fmt(nss_us(d, big, op, "jwt")),
+                fmt(nss_us(d, small, op, "jwt")), f"{g:.2f}", "<= 2", g <= 2)
+        for op in ops:
+            hot = nss_us(d, big, op, "jwt", "nsshot")
+            if hot == hot:
+                row(f"3. (context) {op} at {big:,} users, 16 names only (in cache) vs at {small:,}", fmt(hot),
+                    fmt(nss_us(d, small, op, "jwt")), f"{hot / nss_us(d, small, op, 'jwt'):.2f}", "-", None)
+        st = d["store"][big]
+        row(f"3. store size on disk per user ({big:,} users, {big // 10:,} groups), bytes",
+            fmt(st["bytes"] / big), f"{st['passwd_bytes'] / big + st['group_bytes'] / big:.0f} (passwd+group)",
+            "-", "-", None)
+        if d["add"]:
+            row(f"3. adding one user to the {big:,}-user store (a first login's store update), ms",
+                fmt(d["add"]["us"] / 1000), "-", "-", "-", None)
+
+    # 4. concurrency
+    for p in sorted({p for _, p in d["parallel"]}):
+        j, pe = d["parallel"].get(("jwt", p)), d["parallel"].get(("permit", p))
+        if j and pe:
+            row(f"4. {p} parallel cold logins of distinct users, logins/s", fmt(j["per_s"], 0), fmt(pe["per_s"], 0),
+                f"{j['per_s'] / pe['per_s']:.2f}", "-", None)
+            row(f"4. {p} parallel: logins refused", str(j["failed"]), str(pe["failed"]), "-", "0", j["failed"] == 0)
+        sc = d["storecheck"].get(p)
+        if sc:
+            lost = sc["logins"] - sc["found"]
+            row(f"4. {p} parallel: logins missing from the user store afterwards", str(lost), "-", "-", "0",
+                lost == 0)
+    for p, r in sorted(d["record"].items()):
+        row(f"4. {p} processes recording distinct users at once (pj_verify + mapping_record_login): lost updates",
+            str(r["missing"] + r["failed"]), "-", "-", "0", r["missing"] + r["failed"] == 0)
+
+    with open(f"{out}/bench.md", "w") as f:
+        f.write("# pam_jwt benchmark\n\n")
+        f.write(f"Machine: {d['misc'].get('machine', '?')}. Whole run: {d['misc'].get('elapsed_s', '?')} s. "
+                "Measured and baseline runs interleaved (ABAB); medians of the repetitions; ratios are taken "
+                "per repetition, then the median. Absolute times are context only.\n\n")
+        f.write("| what | pam_jwt | baseline | ratio | target | met? |\n|---|---:|---:|---:|---|---|\n")
+        for r in rows:
+            f.write("| " + " | ".join(r) + " |\n")
+        ph = d["phases"]
+        if ph:
+            f.write("\nCold login inside one fresh process (bench_login phases, median of 5, us): " +
+                    ", ".join(f"{k} {med(v):.0f}" for k, v in ph.items()) + ".\n")
+        if "needed" in d["misc"]:
+            f.write(f"\npam_jwt.so NEEDED: {' '.join(d['misc']['needed'])}\n")
+        if d["strace"]:
+            f.write("\nNetwork system calls of one pam_jwt login (strace -f -e trace=network):\n\n")
+            for svc, call in d["strace"]:
+                if svc == "jwt":
+                    f.write(f"    {call}\n")
+    with open(f"{out}/nss.dat", "w") as f:
+        f.write("# users " + " ".join(f"{op}_jwt {op}_files" for op in ops) + "\n")
+        for n in sizes:
+            f.write(f"{n} " + " ".join(f"{nss_us(d, n, op, 'jwt'):.3f} {nss_us(d, n, op, 'files'):.3f}"
+                                         for op in ops) + "\n")
+    sys.stdout.write(open(f"{out}/bench.md").read())
+
+
+if __name__ == "__main__":
+    main()
