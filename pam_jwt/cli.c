@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "cli_jwks.h"
+#include "cli_login.h"
 #include "config_file.h"
 #include "jws_alg.h"
 #include "log.h"
@@ -31,6 +32,9 @@ static void usage(FILE *out)
 		     "        Show each issuer's key source, keys, fetch times and last error (no network).\n"
 		     "  jwks refresh [--config FILE] [--issuer NAME]\n"
 		     "        Fetch the issuers' keys now and update the cache.\n"
+		     "  login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n"
+		     "        Sign in with the device flow (a browser or phone), verify the token as a login\n"
+		     "        would and show the identity; optionally keep the token for pam-jwt-askpass.\n"
 		     "\n"
 		     "Options:\n"
 		     "  --config FILE   configuration file (default %s)\n"
@@ -287,6 +291,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "jwks") == 0)
 		return with_config(cli_jwks_main, argc - 1, argv + 1);
+	if (strcmp(argv[1], "login") == 0)
+		return with_config(cli_login_main, argc - 1, argv + 1);
 	fprintf(stderr, "pam-jwt: unknown command %s\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

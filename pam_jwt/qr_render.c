@@ -70,13 +70,15 @@ pj_status qr_render(const char *text, char **out, size_t *columns, struct pj_err
 	*out = NULL;
 	*columns = 0;
 	if (!text_ok(text))
-		return pj_fail(err, PJ_ERR_SYSTEM, "QR code: text empty, too long or with control characters");
+		return pj_fail(err, PJ_ERR_SYSTEM,
+		               "QR code: text empty, too long or with control characters");
 	if ((qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M)) == NULL)
 		return errno == ENOMEM ? pj_fail(err, PJ_ERR_NOMEM, "out of memory")
 		                       : pj_fail(err, PJ_ERR_SYSTEM, "QR code: cannot encode the text");
 	side = (size_t)qr->width + 2 * QR_QUIET;
 	if (side > QR_MAX_COLUMNS) {
-		r = pj_fail(err, PJ_ERR_SYSTEM, "QR code: %zu columns do not fit in %d", side, QR_MAX_COLUMNS);
+		r = pj_fail(err, PJ_ERR_SYSTEM, "QR code: %zu columns do not fit in %d", side,
+		            QR_MAX_COLUMNS);
 		goto out;
 	}
 	if ((*out = draw(qr, side)) == NULL) {

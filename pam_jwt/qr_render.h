@@ -6,9 +6,9 @@
 
 #include "error.h"
 
-#define QR_MAX_COLUMNS 80 /* the code with its quiet zone must fit a classic terminal */
-#define QR_QUIET 2        /* modules of quiet zone on each side */
-#define QR_MAX_TEXT 1024  /* bytes of text encoded at most */
+#define QR_MAX_COLUMNS 80   /* the code with its quiet zone must fit a classic terminal */
+#define QR_QUIET       2    /* modules of quiet zone on each side */
+#define QR_MAX_TEXT    1024 /* bytes of text encoded at most */
 
 /* Renders text as a QR code (error correction level M, 8-bit mode) with a quiet zone of QR_QUIET modules.
  * One character cell holds one module across and two down, drawn with U+2588 (both light), U+2580 (upper

@@ -1,0 +1,145 @@
+/* cli_login.c: `pam-jwt login`: runs the device flow in the terminal and shows the verified identity. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_login.h"
+#include "device_flow.h"
+#include "log.h"
+#include "trusted_file.h"
+#include "verify.h"
+
+enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+
+static void usage(void)
+{
+	fprintf(stderr,
+	        "usage: pam-jwt login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n");
+}
+
+static void cli_emit(void *arg, int priority, const char *message)
+{
+	(void)arg;
+	if (priority <= LOG_WARNING || priority == LOG_DEBUG)
+		fprintf(stderr, "pam-jwt: %s\n", message);
+}
+
+static void info_stderr(void *arg, const char *text)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", text);
+	fflush(stderr);
+}
+
+static void print_identity(const struct pj_identity *id)
+{
+	char esc[1024];
+	struct tm tm;
+	time_t exp = (time_t)id->exp;
+	char when[64] = "?";
+
+	if (gmtime_r(&exp, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("accepted\n");
+	printf("issuer:   %s (%s)\n", id->issuer->name,
+	       pj_escape(esc, sizeof(esc), id->iss, strlen(id->iss)));
+	printf("subject:  %s\n", pj_escape(esc, sizeof(esc), id->sub, strlen(id->sub)));
+	printf("username: %s\n", id->username);
+	printf("groups:  ");
+	for (size_t i = 0; i < id->n_groups; i++)
+		printf(" %s", pj_escape(esc, sizeof(esc), id->groups[i], strlen(id->groups[i])));
+	printf("\nalg:      %s\n", id->alg);
+	printf("expires:  %lld (%s)\n", (long long)id->exp, when);
+}
+
+/* The token file: the token and a newline, 0600, replaced atomically. */
+static int write_token(const char *path, const char *token)
+{
+	size_t len = strlen(token);
+	char *buf = malloc(len + 2);
+	struct pj_error err;
+	int rc = 0;
+
+	if (buf == NULL)
+		return -1;
+	memcpy(buf, token, len);
+	buf[len] = '\n';
+	if (atomic_write_file(path, buf, len + 1, 0600, &err) != PJ_OK) {
+		fprintf(stderr, "pam-jwt: %s\n", err.reason);
+		rc = -1;
+	}
+	explicit_bzero(buf, len + 1);
+	free(buf);
+	return rc;
+}
+
+int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"issuer", required_argument, NULL, 'i'},
+	                                     {"user", required_argument, NULL, 'u'},
+	                                     {"token-file", required_argument, NULL, 't'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *issuer = NULL, *user = NULL, *token_file = NULL;
+	struct pj_log log = {.emit = cli_emit};
+	struct pj_conv conv = {.info = info_stderr};
+	struct pj_device_opts dopts = {.ask_enter = false};
+	const struct pj_issuer *iss;
+	struct pj_identity id;
+	struct pj_error err;
+	char *token = NULL;
+	pj_status r;
+	int c, rc;
+
+	memset(&id, 0, sizeof(id));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': break;
+		case 'i': issuer = optarg; break;
+		case 'u': user = optarg; break;
+		case 't': token_file = optarg; break;
+		default: usage(); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EXIT_USAGE;
+	}
+	iss = issuer != NULL ? config_find_issuer_by_name(cfg, issuer) : pj_device_issuer(cfg);
+	if (iss == NULL || iss->device_client_id == NULL) {
+		fprintf(stderr, "pam-jwt: %s%s%s\n", issuer ? "issuer " : "no issuer with device_client_id",
+		        issuer ? issuer : "",
+		        issuer ? (iss ? " has no device_client_id" : ": no such issuer") : "");
+		return EXIT_USAGE;
+	}
+	r = pj_device_login(cfg, iss, &conv, &dopts, &log, user, &id, &token, &err);
+	if (r != PJ_OK) {
+		char esc[PJ_REASON_MAX * 4];
+
+		printf("refused: %s\nstatus:   %s\n",
+		       pj_escape(esc, sizeof(esc), err.reason, strlen(err.reason)), pj_status_name(r));
+		rc = r == PJ_ERR_CONFIG ? EXIT_USAGE : EXIT_REFUSED;
+		goto out;
+	}
+	print_identity(&id);
+	rc = EXIT_ACCEPTED;
+	if (token_file != NULL) {
+		if (write_token(token_file, token) != 0)
+			rc = EXIT_REFUSED;
+		else
+			printf("token written to %s\n", token_file);
+	}
+out:
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	pj_identity_free(&id);
+	return rc;
+}

@@ -1,0 +1,294 @@
+#!/bin/sh
+# test_device_flow.sh: the device flow (RFC 8628) against a real OpenID Provider on 127.0.0.1 over HTTPS
+# (tests/oidc_device_server.py), the test playing the person who approves: pam-jwt login first, then
+# pam_jwt.so with mode=device and mode=auto through pamtester in a private mount namespace.
+. "$(dirname "$0")/lib.sh"
+
+need_root
+PYTHON=${PYTHON:-/usr/bin/python3}
+[ -x "$PYTHON" ] || skip_all "no $PYTHON"
+command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
+make_scratch
+SERVER_PID=""
+trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$SCRATCH"' EXIT
+IDP="$SCRATCH/idp"
+mkdir -m 755 "$IDP" "$SCRATCH/cache" "$SCRATCH/state"
+
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got:  $2"; diag "want: $3"; fi
+}
+
+# ---- the IdP: a CA, its server certificate, a signing key in the JWKS and one that is not ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=pam_jwt test CA" \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+	-keyout "$SCRATCH/ca.key" -out "$SCRATCH/ca.pem" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+		>"$SCRATCH/server.ext" &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+		-keyout "$SCRATCH/server.key" -out "$SCRATCH/server.csr" 2>/dev/null &&
+	openssl x509 -req -in "$SCRATCH/server.csr" -CA "$SCRATCH/ca.pem" -CAkey "$SCRATCH/ca.key" \
+		-CAcreateserial -days 2 -extfile "$SCRATCH/server.ext" -out "$SCRATCH/server.pem" 2>/dev/null &&
+	"$JWT_MINT" keygen ES256 "$SCRATCH/idp.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/bad.pem" &&
+	"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" >"$IDP/jwks.json" ||
+	{ echo "Bail out! cannot make certificates and keys"; exit 1; }
+"$PYTHON" "$TOP_SRCDIR/tests/oidc_device_server.py" --root "$IDP" --cert "$SCRATCH/server.pem" \
+	--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" --bad-key "$SCRATCH/bad.pem" \
+	--timeout 900 &
+SERVER_PID=$!
+i=0
+while [ ! -s "$IDP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$IDP/port" ] || { echo "Bail out! oidc_device_server.py did not start"; exit 1; }
+PORT=$(cat "$IDP/port")
+ISS="https://127.0.0.1:$PORT"
+
+# conf FILE [EXTRA ISSUER LINES...]: a configuration for the test IdP, keys by discovery.
+conf() {
+	f=$1
+	shift
+	{
+		printf '[global]\ncache_dir = %s\nstate_dir = %s\n' "$SCRATCH/cache" "$SCRATCH/state"
+		printf '[issuer idp]\nissuer = %s\nalgorithms = ES256\ntls_ca_file = %s\ngroups_claim = groups\n' \
+			"$ISS" "$SCRATCH/ca.pem"
+		for line in "$@"; do printf '%s\n' "$line"; done
+	} >"$f"
+	chmod 644 "$f"
+}
+CONF="$SCRATCH/pam_jwt.conf"
+conf "$CONF" "audience = pam-cli" "device_client_id = pam-cli" "device_timeout = 30"
+
+# idp_config JSON: the server's behaviour from now on.
+idp_config() { printf '%s\n' "$1" >"$IDP/config.json"; }
+count() { cat "$IDP/count/$1" 2>/dev/null || echo 0; }
+
+# person ACTION LOGIN: waits for the instructions on $SCRATCH/err, opens the URL shown there as LOGIN and
+# takes ACTION (approve, deny, badkey), as the person at the browser would.
+person() {
+	i=0
+	until grep -q 'enter the code' "$SCRATCH/err" 2>/dev/null || [ $i -ge 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	code=$(sed -n 's/^and enter the code \(.*\)$/\1/p' "$SCRATCH/err")
+	url=$(sed -n 's/^To sign in, open \(.*\)$/\1/p' "$SCRATCH/err")
+	[ -n "$code" ] && [ -n "$url" ] || { diag "no instructions shown"; return 1; }
+	"$PYTHON" - "$url?user_code=$code&login=$2&action=$1" "$SCRATCH/ca.pem" <<'EOF'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+urllib.request.urlopen(sys.argv[1], context=ctx, timeout=10).read()
+EOF
+}
+
+# cli_login ACTION LOGIN [ARGS...]: pam-jwt login in the background, the person acting (ACTION "" : nobody
+# does anything), then its exit status in $rc, stdout in $SCRATCH/out, stderr in $SCRATCH/err.
+cli_login() {
+	action=$1
+	who=$2
+	shift 2
+	: >"$SCRATCH/err"
+	"$PAM_JWT" login "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" &
+	pid=$!
+	[ -z "$action" ] || person "$action" "$who"
+	wait $pid
+	rc=$?
+	cat "$SCRATCH/err" "$SCRATCH/out" >>"$SCRATCH/all_err"
+}
+
+# ---- pam-jwt login: approval ----
+idp_config '{"interval": 1}'
+cli_login approve alice --config "$CONF" --issuer idp --user alice --token-file "$SCRATCH/tok"
+is "approved: pam-jwt login exits 0" "$rc" 0
+grep -q '^username: alice$' "$SCRATCH/out" && grep -q '^accepted$' "$SCRATCH/out"
+ok $? "approved: the verified identity is printed (username alice)"
+grep -q "^issuer:   idp ($ISS)" "$SCRATCH/out" && grep -q '^groups:   devs$' "$SCRATCH/out"
+ok $? "approved: issuer and groups shown"
+is "discovery, one device authorization request" "$(count .well-known_openid-configuration):$(count device)" "2:1"
+form=$("$PYTHON" -c 'import json,sys; f=json.load(open(sys.argv[1])); print(f["client_id"], f["scope"], "resource" in f, "audience" in f, f["basic_auth"])' "$IDP/last_device_form.json")
+is "device request: client_id, default scopes, no resource/audience, public client" "$form" \
+	"pam-cli openid profile False False False"
+[ "$(stat -c %a "$SCRATCH/tok")" = 600 ] && printf '%s' "$(cat "$SCRATCH/tok")" |
+	"$PAM_JWT" verify --config "$CONF" --user alice >/dev/null 2>&1
+ok $? "--token-file: written 0600, and pam-jwt verify accepts that token for alice"
+grep -q 'Waiting for the sign-in to be approved' "$SCRATCH/err" && grep -q "^or open $ISS/activate?user_code=" "$SCRATCH/err"
+ok $? "the instructions: URL, code, the complete URL in plain text"
+
+# The QR code on stderr, painted as a light-on-dark terminal shows it, decodes to verification_uri_complete.
+qr_decode() {
+	"$PYTHON" - "$1" "$SCRATCH/qr.pgm" <<'EOF' || return 1
+import sys
+cells = {" ": 0, "\u2584": 1, "\u2580": 2, "\u2588": 3}
+lines = [l for l in open(sys.argv[1], encoding="utf-8").read().split("\n") if l and set(l) <= set(cells)]
+if not lines:
+    sys.exit(1)
+S, M = 4, 8
+w, h = len(lines[0]) * S + 2 * M, len(lines) * 2 * S + 2 * M
+px = bytearray(w * h)
+for r, line in enumerate(lines):
+    for c, ch in enumerate(line):
+        for dy in range(2 * S):
+            on = cells[ch] & (2 if dy < S else 1)
+            for dx in range(S):
+                px[(M + r * 2 * S + dy) * w + M + c * S + dx] = 255 if on else 0
+open(sys.argv[2], "wb").write(b"P5\n%d %d\n255\n" % (w, h) + bytes(px))
+EOF
+	zbarimg --quiet --raw "$SCRATCH/qr.pgm" 2>/dev/null
+}
+complete=$(sed -n 's/^or open \(.*\)$/\1/p' "$SCRATCH/err")
+width=$("$PYTHON" -c 'import sys; print(max(len(l) for l in open(sys.argv[1], encoding="utf-8").read().split("\n")))' "$SCRATCH/err")
+is "the QR code decodes back to verification_uri_complete (zbarimg)" "$(qr_decode "$SCRATCH/err")" "$complete"
+[ "$width" -le 80 ]
+ok $? "every line of the instructions fits 80 columns ($width)"
+
+# ---- denial, expiry, device_timeout ----
+cli_login deny alice --config "$CONF" --user alice
+[ $rc -eq 1 ] && grep -q 'The sign-in was denied' "$SCRATCH/err" && grep -q 'denied at the IdP' "$SCRATCH/out"
+ok $? "denied: refused with a message (exit $rc)"
+
+idp_config '{"interval": 1, "expires_in": 3}'
+cli_login "" "" --config "$CONF"
+[ $rc -eq 1 ] && grep -q 'no approval within 3 s' "$SCRATCH/out" && grep -q 'not completed in time' "$SCRATCH/err"
+ok $? "nobody approves: the client stops at expires_in (3 s) by itself (exit $rc)"
+polls=$(wc -l <"$IDP/polls")
+[ "$polls" -ge 1 ] && [ "$polls" -le 3 ]
+ok $? "and polled at most once a second until then ($polls polls)"
+
+conf "$SCRATCH/short.conf" "audience = pam-cli" "device_client_id = pam-cli" "device_timeout = 10"
+idp_config '{"interval": 4, "expires_in": 600}'
+cli_login "" "" --config "$SCRATCH/short.conf"
+[ $rc -eq 1 ] && grep -q 'no approval within 10 s (expires_in 600, device_timeout 10)' "$SCRATCH/out"
+ok $? "device_timeout (10 s) ends the wait before expires_in (600 s) (exit $rc)"
+polls=$(wc -l <"$IDP/polls")
+[ "$polls" -ge 1 ] && [ "$polls" -le 2 ]
+ok $? "interval 4 s: at most two polls in those 10 s ($polls)"
+
+# ---- slow_down and the interval ----
+idp_config '{"interval": 1, "slow_down": 1}'
+cli_login approve alice --config "$CONF" --user alice
+is "slow_down once, then approved: exit 0" "$rc" 0
+gap=$("$PYTHON" -c 'import sys; t=[float(x) for x in open(sys.argv[1])]; print(int(min(b-a for a,b in zip(t,t[1:]))) if len(t) > 1 else -1)' "$IDP/polls")
+[ "$gap" -ge 6 ]
+ok $? "after slow_down the client waits interval + 5 s (shortest gap $gap s)"
+is "no poll in any run came sooner than the interval allowed" "$(count too_fast)" 0
+# the check above can see a fast poll: two token requests in a row, by hand
+idp_config '{"interval": 5}'
+"$PYTHON" - "$ISS" "$SCRATCH/ca.pem" <<'EOF'
+import ssl, sys, urllib.request, urllib.parse, json
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+def post(path, form):
+    req = urllib.request.Request(sys.argv[1] + path, urllib.parse.urlencode(form).encode())
+    try:
+        return json.load(urllib.request.urlopen(req, context=ctx, timeout=10))
+    except urllib.error.HTTPError as e:
+        return json.load(e)
+d = post("/device", {"client_id": "pam-cli", "scope": "openid"})
+post("/token", {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": d["device_code"],
+                "client_id": "pam-cli"})
+EOF
+is "control: a poll sooner than the interval is seen by the server" "$(count too_fast)" 1
+
+# ---- the wrong account, a key not in the JWKS, the IdP unreachable or failing ----
+idp_config '{"interval": 1}'
+cli_login approve bob --config "$CONF" --user alice
+[ $rc -eq 1 ] && grep -q 'You signed in as bob, but this login is for alice: refused' "$SCRATCH/err"
+ok $? "approved with another account: refused with a clear message (exit $rc)"
+cli_login badkey alice --config "$CONF" --user alice
+[ $rc -eq 1 ] && grep -q 'token was refused' "$SCRATCH/err" && grep -q 'status:   token refused' "$SCRATCH/out"
+ok $? "a token signed with a key not in the JWKS: refused by pj_verify (exit $rc)"
+grep -q 'signature' "$SCRATCH/out"
+ok $? "and the reason is the signature ($(head -1 "$SCRATCH/out"))"
+
+conf "$SCRATCH/down.conf" "audience = pam-cli" "device_client_id = pam-cli" \
+	"jwks_uri = https://127.0.0.1:1/jwks" "http_connect_timeout = 1"
+sed -i "s|^issuer = .*|issuer = https://127.0.0.1:1|" "$SCRATCH/down.conf"
+cli_login "" "" --config "$SCRATCH/down.conf"
+[ $rc -eq 1 ] && grep -q 'cannot be reached' "$SCRATCH/err" && grep -q 'status:   no usable keys' "$SCRATCH/out"
+ok $? "the IdP unreachable at the start: refused at once (exit $rc)"
+idp_config '{"device_status": 500}'
+cli_login "" "" --config "$CONF"
+[ $rc -eq 1 ] && grep -q 'HTTP status 500' "$SCRATCH/out"
+ok $? "the device endpoint failing (HTTP 500): refused (exit $rc)"
+
+# ---- the client secret: HTTP Basic from a root-only file ----
+idp_config '{"interval": 1, "client_secret": "s3cr&t value"}'
+printf 's3cr&t value\n' >"$SCRATCH/secret"
+chmod 600 "$SCRATCH/secret"
+conf "$SCRATCH/secret.conf" "audience = pam-cli" "device_client_id = pam-cli" \
+	"device_client_secret_file = $SCRATCH/secret"
+cli_login approve alice --config "$SCRATCH/secret.conf" --user alice
+[ $rc -eq 0 ] && grep -q '"basic_auth": true' "$IDP/last_device_form.json"
+ok $? "confidential client: the secret goes as HTTP Basic, approved (exit $rc)"
+chmod 640 "$SCRATCH/secret"
+cli_login "" "" --config "$SCRATCH/secret.conf"
+[ $rc -eq 2 ] && grep -q 'readable by group or others (mode 0640)' "$SCRATCH/out"
+ok $? "a secret file readable by the group is refused (exit $rc)"
+chmod 600 "$SCRATCH/secret"
+chown 1:1 "$SCRATCH/secret"
+cli_login "" "" --config "$SCRATCH/secret.conf"
+[ $rc -eq 2 ] && grep -q 'not owned by root' "$SCRATCH/out"
+ok $? "a secret file not owned by root is refused (exit $rc)"
+chown 0:0 "$SCRATCH/secret"
+cli_login "" "" --config "$CONF"
+[ $rc -eq 2 ] && grep -q 'invalid_client' "$SCRATCH/out"
+ok $? "no secret where the IdP wants one: invalid_client, a configuration error (exit $rc)"
+
+# ---- the access token as the credential ----
+idp_config '{"interval": 1}'
+conf "$SCRATCH/at.conf" "audience = pam-api" "device_client_id = pam-cli" "device_audience = pam-api" \
+	"device_scopes = login"
+cli_login approve alice --config "$SCRATCH/at.conf" --user alice --token-file "$SCRATCH/at"
+form=$("$PYTHON" -c 'import json,sys; f=json.load(open(sys.argv[1])); print(f["scope"], f["audience"])' "$IDP/last_device_form.json")
+[ $rc -eq 0 ] && [ "$form" = "login pam-api" ] && cut -d. -f2 "$SCRATCH/at" | tr '_-' '/+' | base64 -d 2>/dev/null |
+	grep -q '"aud": "pam-api"'
+ok $? "device_audience: the access token (aud pam-api) is the credential (exit $rc, form $form)"
+conf "$SCRATCH/res.conf" "audience = https://api.example.com/" "device_client_id = pam-cli" \
+	"device_resource = https://api.example.com/"
+cli_login approve alice --config "$SCRATCH/res.conf" --user alice
+[ $rc -eq 0 ] && grep -q '"resource": "https://api.example.com/"' "$IDP/last_device_form.json"
+ok $? "device_resource: sent as resource, the access token accepted (exit $rc)"
+
+# ---- the ID token's audience and azp ----
+idp_config '{"interval": 1, "id_token_claims": {"aud": ["pam-cli", "other"]}}'
+cli_login approve alice --config "$CONF" --user alice
+[ $rc -eq 1 ] && grep -q 'azp is not device_client_id' "$SCRATCH/out"
+ok $? "ID token with two audiences and no azp: refused (exit $rc)"
+idp_config '{"interval": 1, "id_token_claims": {"aud": ["pam-cli", "other"], "azp": "pam-cli"}}'
+cli_login approve alice --config "$CONF" --user alice
+is "ID token with two audiences and azp = the client: accepted" "$rc" 0
+idp_config '{"interval": 1, "id_token_claims": {"azp": "someone-else"}}'
+cli_login approve alice --config "$CONF" --user alice
+[ $rc -eq 1 ] && grep -q 'azp is not device_client_id' "$SCRATCH/out"
+ok $? "ID token whose azp is another client: refused (exit $rc)"
+conf "$SCRATCH/aud2.conf" "audience = pam-cli other" "device_client_id = pam-cli"
+idp_config '{"interval": 1, "id_token_claims": {"aud": "other"}}'
+cli_login approve alice --config "$SCRATCH/aud2.conf" --user alice
+[ $rc -eq 1 ] && grep -q "aud does not hold device_client_id" "$SCRATCH/out"
+ok $? "ID token for another configured audience (not the client id): refused (exit $rc)"
+idp_config '{"interval": 1}'
+printf '%s' "$(cat "$SCRATCH/tok")" | "$PAM_JWT" verify --config "$SCRATCH/aud2.conf" --user alice >/dev/null 2>&1
+is "pasted tokens keep the plain audience rule (no azp needed)" "$?" 0
+
+# ---- no verification_uri_complete: the QR code holds verification_uri ----
+idp_config '{"interval": 1, "omit_complete": true}'
+cli_login approve alice --config "$CONF" --user alice
+[ $rc -eq 0 ] && ! grep -q '^or open' "$SCRATCH/err"
+ok $? "without verification_uri_complete: URL and code only, approved (exit $rc)"
+is "and the QR code holds verification_uri" "$(qr_decode "$SCRATCH/err")" "$ISS/activate"
+
+# ---- usage ----
+"$PAM_JWT" login --config "$CONF" --issuer nosuch >/dev/null 2>&1
+is "unknown --issuer: exit 2" "$?" 2
+conf "$SCRATCH/nodev.conf" "audience = pam-cli"
+"$PAM_JWT" login --config "$SCRATCH/nodev.conf" >/dev/null 2>&1
+is "no issuer with device_client_id: exit 2" "$?" 2
+
+# ---- neither code is ever logged ----
+leaks=0
+while read -r user_code device_code; do
+	grep -qF "$device_code" "$SCRATCH/all_err" "$SCRATCH/out" && leaks=$((leaks + 1))
+	grep '^pam-jwt:' "$SCRATCH/all_err" | grep -qF "$user_code" && leaks=$((leaks + 1))
+done <"$IDP/codes"
+[ "$(wc -l <"$IDP/codes")" -ge 10 ]
+ok $? "every grant's codes were collected ($(wc -l <"$IDP/codes"))"
+is "no log line holds a device code or a user code" "$leaks" 0
+
+done_testing
