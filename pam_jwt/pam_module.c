@@ -1,7 +1,9 @@
 /* pam_module.c: pam_jwt.so, the PAM entry points; verification itself is pj_verify in the internal library. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -10,16 +12,30 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "authz.h"
 #include "config_file.h"
+#include "continuation.h"
 #include "keystore.h"
 #include "log.h"
+#include "mapping.h"
 #include "verify.h"
 
-#define DEFAULT_PROMPT "JWT: "
+#define DATA_NAME "pam_jwt_identity" /* pam_set_data: the identity, from authentication to the session */
+#define ENV_GROUPS_MAX 8192          /* bytes of PAM_JWT_GROUPS; longer lists are cut at a whole group */
+
+/* The session environment, in the order it is set. */
+static const char *const env_names[] = {
+	"PAM_JWT_ISSUER", "PAM_JWT_SUBJECT", "PAM_JWT_USER", "PAM_JWT_GROUPS", "PAM_JWT_EXP",
+};
+#define N_ENV (sizeof(env_names) / sizeof(env_names[0]))
 
 struct module_args {
 	const char *config;
 	const char *prompt;
+	const char *service;
+	const char *require_issuer;
+	const char *require_groups;
+	const char *require_claim;
 	bool debug;
 	bool try_first_pass;
 	bool use_first_pass;
@@ -36,10 +52,20 @@ static const struct arg_spec {
 } arg_table[] = {
 	{"config", ARG_VALUE, offsetof(struct module_args, config)},
 	{"prompt", ARG_VALUE, offsetof(struct module_args, prompt)},
+	{"service", ARG_VALUE, offsetof(struct module_args, service)},
+	{"require_issuer", ARG_VALUE, offsetof(struct module_args, require_issuer)},
+	{"require_groups", ARG_VALUE, offsetof(struct module_args, require_groups)},
+	{"require_claim", ARG_VALUE, offsetof(struct module_args, require_claim)},
 	{"debug", ARG_FLAG, offsetof(struct module_args, debug)},
 	{"try_first_pass", ARG_FLAG, offsetof(struct module_args, try_first_pass)},
 	{"use_first_pass", ARG_FLAG, offsetof(struct module_args, use_first_pass)},
 	{"ignore_non_jwt", ARG_FLAG, offsetof(struct module_args, ignore_non_jwt)},
+};
+#define N_ARGS (sizeof(arg_table) / sizeof(arg_table[0]))
+
+/* What authentication hands to the session in the same process (pam_set_data). */
+struct session_id {
+	char *value[N_ENV];
 };
 
 static void emit_syslog(void *arg, int priority, const char *message)
@@ -47,31 +73,32 @@ static void emit_syslog(void *arg, int priority, const char *message)
 	pam_syslog((pam_handle_t *)arg, priority, "%s", message);
 }
 
-/* Returns false when an argument is unknown or malformed; every such argument is logged at LOG_ERR. */
+/* Returns false when an argument is unknown, malformed or repeated; every such argument is logged. */
 static bool parse_args(pam_handle_t *pamh, int argc, const char **argv, struct module_args *args)
 {
-	bool good = true;
+	bool good = true, seen[N_ARGS] = {false};
 
 	memset(args, 0, sizeof(*args));
 	args->config = PJ_DEFAULT_CONFIG;
-	args->prompt = DEFAULT_PROMPT;
+	args->prompt = PJ_CONT_DEFAULT_PROMPT;
 	for (int i = 0; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
-		size_t namelen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
-		const struct arg_spec *spec = NULL;
+		size_t namelen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]), j;
 
-		for (size_t j = 0; j < sizeof(arg_table) / sizeof(arg_table[0]); j++)
+		for (j = 0; j < N_ARGS; j++)
 			if (strlen(arg_table[j].name) == namelen && strncmp(argv[i], arg_table[j].name, namelen) == 0)
-				spec = &arg_table[j];
-		if (spec == NULL || (spec->kind == ARG_VALUE) != (eq != NULL)) {
-			pam_syslog(pamh, LOG_ERR, "unknown or malformed module argument: %s", argv[i]);
+				break;
+		if (j == N_ARGS || (arg_table[j].kind == ARG_VALUE) != (eq != NULL) || seen[j] ||
+		    (eq != NULL && eq[1] == '\0')) {
+			pam_syslog(pamh, LOG_ERR, "unknown, malformed or repeated module argument: %s", argv[i]);
 			good = false;
 			continue;
 		}
-		if (spec->kind == ARG_FLAG)
-			*(bool *)((char *)args + spec->offset) = true;
+		seen[j] = true;
+		if (arg_table[j].kind == ARG_FLAG)
+			*(bool *)((char *)args + arg_table[j].offset) = true;
 		else
-			*(const char **)((char *)args + spec->offset) = eq + 1;
+			*(const char **)((char *)args + arg_table[j].offset) = eq + 1;
 	}
 	return good;
 }
@@ -99,13 +126,103 @@ static void free_secret(char *s)
 	}
 }
 
-/* Gets the token: PAM_AUTHTOK under use_first_pass (required) or try_first_pass (if set), else a prompt
- * with echo off. A prompted answer is stored as PAM_AUTHTOK so a password typed here can pass on to
- * pam_unix with try_first_pass when ignore_non_jwt lets it through. */
-static int get_token(pam_handle_t *pamh, const struct module_args *args, char **token)
+/* Loads the configuration and the common items every entry point needs. */
+static int begin(pam_handle_t *pamh, int argc, const char **argv, struct module_args *args, struct pj_log *log,
+		 struct pj_config **cfg, const char **user)
+{
+	struct pj_error err;
+	pj_status status;
+	int rc;
+
+	log->emit = emit_syslog;
+	log->arg = pamh;
+	if (!parse_args(pamh, argc, argv, args))
+		return PAM_SERVICE_ERR;
+	log->debug = args->debug;
+	if ((status = config_load(args->config, cfg, &err)) != PJ_OK) {
+		pam_syslog(pamh, LOG_ERR, "%s", err.reason);
+		return pam_code(status, args);
+	}
+	if ((rc = pam_get_user(pamh, user, NULL)) != PAM_SUCCESS || *user == NULL || **user == '\0') {
+		pam_syslog(pamh, LOG_NOTICE, "cannot determine the user name");
+		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+	}
+	return PAM_SUCCESS;
+}
+
+/* ---- getting the token ---- */
+
+/* What is known about the answers, for the log when the token is refused. */
+struct answers {
+	unsigned parts;
+	size_t last_len;
+};
+
+static int conversation_failed(const struct pj_log *log, pam_handle_t *pamh, int rc, unsigned part)
+{
+	pj_logf(log, LOG_NOTICE,
+		"conversation failed at part %u: %s (sudo fails it for answers of 512 bytes or more: send a long "
+		"token in parts that end in '\\', as pam-jwt-askpass does)",
+		part, pam_strerror(pamh, rc));
+	return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
+}
+
+/* Asks for the token, and for further parts while an answer ends in the continuation marker (see
+ * continuation.h), within max_token_size and PJ_CONT_MAX_PARTS. */
+static int prompt_token(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
+			const struct pj_log *log, char **token, struct answers *ans)
+{
+	struct pj_cont cont;
+	struct pj_error err;
+	char *resp = NULL;
+	pj_status status;
+	int rc;
+
+	pj_cont_init(&cont, cfg->max_token_size);
+	do {
+		resp = NULL;
+		if (cont.parts == 0)
+			rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", args->prompt);
+		else
+			rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, PJ_CONT_PROMPT_FMT, cont.parts + 1);
+		if (rc != PAM_SUCCESS) {
+			free_secret(resp);
+			rc = conversation_failed(log, pamh, rc, cont.parts + 1);
+			goto out;
+		}
+		if (resp == NULL) {
+			rc = PAM_AUTH_ERR;
+			goto out;
+		}
+		status = pj_cont_add(&cont, resp, strlen(resp), &err);
+		free_secret(resp);
+		ans->parts = cont.parts;
+		ans->last_len = cont.last_len;
+		if (status != PJ_OK) {
+			pj_logf(log, LOG_NOTICE, "refused token for the answers given: %s", err.reason);
+			rc = status == PJ_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTH_ERR;
+			goto out;
+		}
+	} while (cont.more);
+	if (cont.parts > 1)
+		pj_logf(log, LOG_DEBUG, "token of %zu bytes in %u parts", cont.len, cont.parts);
+	/* Kept as PAM_AUTHTOK, so that a password typed here can pass on to pam_unix with try_first_pass
+	 * when ignore_non_jwt lets it through. */
+	if ((rc = pam_set_item(pamh, PAM_AUTHTOK, cont.buf)) != PAM_SUCCESS)
+		goto out;
+	*token = cont.buf;
+	cont.buf = NULL;
+out:
+	pj_cont_free(&cont);
+	return rc;
+}
+
+/* Gets the token: PAM_AUTHTOK under use_first_pass (required) or try_first_pass (if set), else prompts
+ * with echo off. */
+static int get_token(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
+		     const struct pj_log *log, char **token, struct answers *ans)
 {
 	const void *item = NULL;
-	char *resp = NULL;
 	int rc;
 
 	*token = NULL;
@@ -114,6 +231,8 @@ static int get_token(pam_handle_t *pamh, const struct module_args *args, char **
 		if (rc == PAM_SUCCESS && item != NULL) {
 			if ((*token = strdup(item)) == NULL)
 				return PAM_BUF_ERR;
+			ans->parts = 1;
+			ans->last_len = strlen(*token);
 			return PAM_SUCCESS;
 		}
 		if (args->use_first_pass) {
@@ -121,66 +240,207 @@ static int get_token(pam_handle_t *pamh, const struct module_args *args, char **
 			return PAM_AUTH_ERR;
 		}
 	}
-	rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", args->prompt);
-	if (rc != PAM_SUCCESS)
-		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
-	if (resp == NULL)
-		return PAM_AUTH_ERR;
-	if ((rc = pam_set_item(pamh, PAM_AUTHTOK, resp)) != PAM_SUCCESS) {
-		free_secret(resp);
-		return rc;
-	}
-	*token = resp;
-	return PAM_SUCCESS;
+	return prompt_token(pamh, args, cfg, log, token, ans);
 }
 
-/* A refusal at exactly the length where a known client cuts answers short names the likely cause. */
-static void hint_truncation(const struct pj_log *log, pj_status status, size_t len)
+/* A refusal where the last answer is exactly as long as a known client cuts answers names the likely
+ * cause; a cut-off part has lost its continuation marker, so it looks like the last one. */
+static void hint_truncation(const struct pj_log *log, pj_status status, const struct answers *ans)
 {
-	if (status != PJ_ERR_TOKEN)
+	if (status != PJ_ERR_TOKEN && status != PJ_ERR_NOT_JWT)
 		return;
-	if (len == 511)
-		pj_logf(log, LOG_NOTICE, "the token is exactly 511 bytes: probably cut off by sudo's 512-byte reply "
-					 "limit; use pam-jwt-askpass (SUDO_ASKPASS) to send it in parts");
-	else if (len == 1023)
-		pj_logf(log, LOG_NOTICE, "the token is exactly 1023 bytes: probably cut off by the OpenSSH client's "
-					 "1024-byte buffer; use pam-jwt-askpass (SSH_ASKPASS) to send it in parts");
+	if (ans->last_len == PJ_CONT_SUDO_LIMIT)
+		pj_logf(log, LOG_NOTICE,
+			"answer %u is exactly 511 bytes: probably cut off at a client's 512-byte limit (sudo); send "
+			"the token in parts that end in '\\' (pam-jwt-askpass as SUDO_ASKPASS does)",
+			ans->parts);
+	else if (ans->last_len == PJ_CONT_SSH_LIMIT)
+		pj_logf(log, LOG_NOTICE,
+			"answer %u is exactly 1023 bytes: probably cut off by the OpenSSH client's 1024-byte buffer; "
+			"send the token in parts that end in '\\' (pam-jwt-askpass as SSH_ASKPASS does)",
+			ans->parts);
+}
+
+/* ---- after verification ---- */
+
+/* The service's rules ([service NAME], NAME from service= or PAM_SERVICE) and the module line's rules. */
+static pj_status authorize(pam_handle_t *pamh, const struct module_args *args, const struct pj_identity *id,
+			   struct pj_error *err)
+{
+	struct pj_authz line;
+	pj_status r;
+
+	memset(&line, 0, sizeof(line));
+	(void)pamh;
+	if ((r = authz_add_args(&line, args->require_issuer, args->require_groups, args->require_claim, err)) !=
+	    PJ_OK) {
+		char reason[PJ_REASON_MAX];
+
+		snprintf(reason, sizeof(reason), "%s", err->reason);
+		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_CONFIG, "module arguments: %.400s", reason);
+		goto out;
+	}
+	r = authz_check(&line, "module arguments", id, err);
+out:
+	authz_free(&line);
+	return r;
+}
+
+static void free_session_id(struct session_id *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < N_ENV; i++)
+		free(s->value[i]);
+	free(s);
+}
+
+static void cleanup_session_id(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free_session_id(data);
+}
+
+/* Control characters and bytes >= 0x80 become \xNN: an environment value is one line of text. */
+static char *env_value(const char *s)
+{
+	size_t n = strlen(s), cap = 4 * n + 1;
+	char *out = malloc(cap);
+
+	return out != NULL ? pj_escape(out, cap, s, n) : NULL;
+}
+
+/* Comma-separated, cut at a whole group before ENV_GROUPS_MAX bytes. */
+static char *groups_value(const struct pj_identity *id)
+{
+	char *out = calloc(1, ENV_GROUPS_MAX + 1), *g;
+	size_t used = 0, n;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; id->groups != NULL && id->groups[i] != NULL; i++) {
+		if ((g = env_value(id->groups[i])) == NULL) {
+			free(out);
+			return NULL;
+		}
+		n = strlen(g);
+		if (used + n + (used > 0) > ENV_GROUPS_MAX) {
+			free(g);
+			break;
+		}
+		if (used > 0)
+			out[used++] = ',';
+		memcpy(out + used, g, n + 1);
+		used += n;
+		free(g);
+	}
+	return out;
+}
+
+static struct session_id *make_session_id(const struct pj_identity *id)
+{
+	struct session_id *s = calloc(1, sizeof(*s));
+	char exp[32];
+
+	if (s == NULL)
+		return NULL;
+	snprintf(exp, sizeof(exp), "%" PRId64, id->exp);
+	s->value[0] = env_value(id->iss ? id->iss : "");
+	s->value[1] = env_value(id->sub ? id->sub : "");
+	s->value[2] = env_value(id->username ? id->username : "");
+	s->value[3] = groups_value(id);
+	s->value[4] = strdup(exp);
+	for (size_t i = 0; i < N_ENV; i++)
+		if (s->value[i] == NULL) {
+			free_session_id(s);
+			return NULL;
+		}
+	return s;
+}
+
+static void clear_env(pam_handle_t *pamh)
+{
+	for (size_t i = 0; i < N_ENV; i++)
+		if (pam_getenv(pamh, env_names[i]) != NULL)
+			pam_putenv(pamh, env_names[i]);
+}
+
+static int put_env(pam_handle_t *pamh, const struct session_id *s)
+{
+	int rc = PAM_SUCCESS;
+
+	for (size_t i = 0; i < N_ENV && rc == PAM_SUCCESS; i++) {
+		char *kv = NULL;
+
+		if (asprintf(&kv, "%s=%s", env_names[i], s->value[i]) < 0)
+			return PAM_BUF_ERR;
+		rc = pam_putenv(pamh, kv);
+		free(kv);
+	}
+	return rc;
+}
+
+/* The verified identity goes to the PAM environment now (sshd runs keyboard-interactive authentication in
+ * a child process and carries only the PAM environment over to the session) and to pam_set_data for
+ * pam_sm_open_session in this process. */
+static int remember_identity(pam_handle_t *pamh, const struct pj_identity *id)
+{
+	struct session_id *s = make_session_id(id);
+	int rc;
+
+	if (s == NULL)
+		return PAM_BUF_ERR;
+	if ((rc = put_env(pamh, s)) != PAM_SUCCESS) {
+		free_session_id(s);
+		return rc;
+	}
+	if ((rc = pam_set_data(pamh, DATA_NAME, s, cleanup_session_id)) != PAM_SUCCESS)
+		free_session_id(s);
+	return rc;
+}
+
+/* Everything after the signature: the service's rules, then the user store. */
+static pj_status admit(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
+		       const struct pj_log *log, const struct pj_identity *id, struct pj_error *err)
+{
+	pj_status r;
+
+	if ((r = authorize(pamh, args, id, err)) != PJ_OK)
+		return r;
+	return mapping_record_login(cfg, id, time(NULL), log, err);
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct module_args args;
-	struct pj_log log = {.emit = emit_syslog, .arg = pamh};
+	struct pj_log log;
 	struct pj_config *cfg = NULL;
 	struct pj_identity id;
 	struct pj_error err;
+	struct answers ans = {0, 0};
 	const char *user = NULL;
 	char *token = NULL;
 	pj_status status = PJ_ERR_SYSTEM;
 	int rc;
 
+	(void)flags;
 	memset(&id, 0, sizeof(id));
-	if (!parse_args(pamh, argc, argv, &args)) {
-		rc = PAM_SERVICE_ERR;
+	/* Nothing from an earlier attempt (or from anywhere else) may pass for this one's identity. */
+	clear_env(pamh);
+	pam_set_data(pamh, DATA_NAME, NULL, NULL);
+	if ((rc = begin(pamh, argc, argv, &args, &log, &cfg, &user)) != PAM_SUCCESS)
 		goto out;
-	}
-	log.debug = args.debug;
-	if ((status = config_load(args.config, &cfg, &err)) != PJ_OK) {
-		pam_syslog(pamh, LOG_ERR, "%s", err.reason);
-		rc = pam_code(status, &args);
-		goto out;
-	}
-	if ((rc = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS || user == NULL || *user == '\0') {
-		pam_syslog(pamh, LOG_NOTICE, "cannot determine the user name");
-		rc = (rc == PAM_SUCCESS) ? PAM_USER_UNKNOWN : rc;
-		goto out;
-	}
-	if ((rc = get_token(pamh, &args, &token)) != PAM_SUCCESS)
+	if ((rc = get_token(pamh, &args, cfg, &log, &token, &ans)) != PAM_SUCCESS)
 		goto out;
 	status = pj_verify(cfg, &log, token, strlen(token), user, time(NULL), &id, &err);
+	if (status == PJ_OK)
+		status = admit(pamh, &args, cfg, &log, &id, &err);
 	pj_log_outcome(&log, &id, status, &err, user);
-	hint_truncation(&log, status, strlen(token));
+	hint_truncation(&log, status, &ans);
 	rc = pam_code(status, &args);
+	if (rc == PAM_SUCCESS && (rc = remember_identity(pamh, &id)) != PAM_SUCCESS)
+		clear_env(pamh);
 out:
 	free_secret(token);
 	pj_identity_free(&id);
@@ -193,21 +453,76 @@ out:
 
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
 	return PAM_SUCCESS;
 }
 
+/* Token users whose last token login is older than account_max_age are expired; users not in the store
+ * are left to the other modules. */
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	/* Accounts are not managed yet: leave the decision to the other modules. */
-	return PAM_IGNORE;
+	struct module_args args;
+	struct pj_log log;
+	struct pj_config *cfg = NULL;
+	struct pj_error err;
+	enum pj_acct result = PJ_ACCT_NOT_OURS;
+	const char *user = NULL;
+	pj_status status;
+	int rc;
+
+	(void)flags;
+	if ((rc = begin(pamh, argc, argv, &args, &log, &cfg, &user)) != PAM_SUCCESS)
+		goto out;
+	/* A store that cannot be read is logged and leaves the decision to the other modules: the NSS module
+	 * cannot resolve its users then either, and local accounts must still work. */
+	if ((status = mapping_acct_check(cfg, user, time(NULL), &result, &err)) != PJ_OK)
+		pj_logf(&log, LOG_ERR, "account check for %s: %s", user, err.reason);
+	switch (result) {
+	case PJ_ACCT_OK: rc = PAM_SUCCESS; break;
+	case PJ_ACCT_EXPIRED:
+		pj_logf(&log, LOG_NOTICE, "account %s expired: no token login within account_max_age (%lds)", user,
+			cfg->account_max_age);
+		rc = PAM_ACCT_EXPIRED;
+		break;
+	case PJ_ACCT_NOT_OURS: rc = PAM_IGNORE; break;
+	}
+out:
+	config_free(cfg);
+	return rc;
 }
 
+/* Exports the verified identity: from this process's authentication when there was one; else what the
+ * authentication put in the PAM environment (sshd's keyboard-interactive child) is kept only when it names
+ * the session's user, and removed otherwise. */
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+	const void *data = NULL;
+	const char *user = NULL, *env_user;
+	int rc;
+
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	if (pam_get_data(pamh, DATA_NAME, &data) == PAM_SUCCESS && data != NULL) {
+		if ((rc = put_env(pamh, data)) != PAM_SUCCESS)
+			clear_env(pamh);
+		return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_SESSION_ERR;
+	}
+	env_user = pam_getenv(pamh, "PAM_JWT_USER");
+	if (env_user == NULL || pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL ||
+	    strcmp(env_user, user) != 0)
+		clear_env(pamh);
 	return PAM_SUCCESS;
 }
 
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
 	return PAM_SUCCESS;
 }

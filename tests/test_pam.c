@@ -12,15 +12,20 @@
 
 #include <security/pam_appl.h>
 
+#include "continuation.h"
 #include "jws_alg.h"
+#include "mapping.h"
 #include "tap.h"
 #include "testkit.h"
 
 static char dir[] = "/tmp/pj_pam_XXXXXX";
 static char *module_path;
 static EVP_PKEY *keys[JWS_ALG_COUNT];
-static const char *answer; /* what the conversation types at the prompt */
+static const char *answer; /* what the conversation types at every prompt, unless a script is set */
+static const char **script; /* else: one answer per prompt, and a conversation error after the last */
+static int script_len;
 static int prompts;
+static char prompt_text[4][64]; /* the first four prompts */
 static char logbuf[65536];  /* everything libpam sent to syslog */
 
 /* libpam logs through __syslog_chk; defining it here captures pam_syslog output for the assertions. */
@@ -39,15 +44,20 @@ void __syslog_chk(int priority, int flag, const char *fmt, ...)
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
 	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+	const char *a;
 
+	(void)data;
 	for (int i = 0; i < n; i++) {
 		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF) {
+			if (prompts < 4)
+				snprintf(prompt_text[prompts], sizeof(prompt_text[0]), "%s", msg[i]->msg);
+			a = script != NULL ? (prompts < script_len ? script[prompts] : NULL) : answer;
 			prompts++;
-			if (answer == NULL) {
+			if (a == NULL) {
 				free(r);
 				return PAM_CONV_ERR;
 			}
-			r[i].resp = strdup(answer);
+			r[i].resp = strdup(a);
 		}
 	}
 	*resp = r;
@@ -100,11 +110,13 @@ static void setup(void)
 	strcat(jwks, "]}");
 	write_file("jwks.json", jwks, 0644);
 	free(jwks);
-	conf = tk_strf("[issuer test]\nissuer = https://idp.example.com\naudience = pam\n"
+	conf = tk_strf("[global]\nstate_dir = %s/state\n"
+		       "[issuer test]\nissuer = https://idp.example.com\naudience = pam\n"
+		       "groups_claim = groups\n"
 		       "algorithms = RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\n"
 		       "jwks_file = %s/jwks.json\n"
 		       "[issuer gone]\nissuer = https://gone.example.com\naudience = pam\njwks_file = %s/missing.json\n",
-		       dir, dir);
+		       dir, dir, dir);
 	write_file("pam_jwt.conf", conf, 0644);
 	free(conf);
 	conf = tk_strf("[issuer test]\nissuer = https://idp.example.com\naudience = pam\nbogus_key = 1\n");
@@ -144,6 +156,50 @@ static void setup(void)
 		       module_path, dir);
 	write_file("jwt-or-deny", conf, 0644);
 	free(conf);
+	/* The second module takes the first one's PAM_AUTHTOK: the token as joined from its parts. */
+	conf = tk_strf("auth required %s config=%s/pam_jwt.conf\nauth required %s config=%s/pam_jwt.conf "
+		       "use_first_pass\n",
+		       module_path, dir, module_path, dir);
+	write_file("jwt-twice", conf, 0644);
+	free(conf);
+	write_service("jwt-admins", "require_groups=admins,ops");
+	write_service("jwt-acr", "require_claim=acr=mfa,amr=otp,org.level=3");
+	write_service("jwt-issuer-gone", "require_issuer=gone");
+	write_service("jwt-issuer-test", "require_issuer=test");
+	write_service("jwt-badclaim", "require_claim=acr");
+	write_service("jwt-emptyarg", "require_groups=");
+	write_service("jwt-repeated", "debug debug");
+	conf = tk_strf("auth required %s config=%s/pam_jwt.conf\naccount required %s config=%s/pam_jwt.conf\n"
+		       "session required %s config=%s/pam_jwt.conf\n",
+		       module_path, dir, module_path, dir, module_path, dir);
+	write_file("jwt-session", conf, 0644);
+	free(conf);
+	conf = tk_strf("account required %s config=%s/aged.conf\n", module_path, dir);
+	write_file("jwt-acct", conf, 0644);
+	free(conf);
+	/* Succeeds only when pam_jwt returns PAM_IGNORE (ignore=1 jumps over pam_deny). */
+	conf = tk_strf("account [ignore=1 default=bad] %s config=%s/aged.conf\naccount required pam_deny.so\n"
+		       "account required pam_permit.so\n",
+		       module_path, dir);
+	write_file("jwt-acct-probe", conf, 0644);
+	free(conf);
+	conf = tk_strf("[global]\nstate_dir = %s/state\naccount_max_age = 1d\n"
+		       "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n",
+		       dir, dir);
+	write_file("aged.conf", conf, 0644);
+	free(conf);
+	conf = tk_strf("[global]\nstate_dir = %s/openstate\n"
+		       "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n",
+		       dir, dir);
+	write_file("openstate.conf", conf, 0644);
+	free(conf);
+	conf = tk_strf("%s/openstate", dir);
+	mkdir(conf, 0777);
+	chmod(conf, 0777);
+	free(conf);
+	conf = tk_strf("auth required %s config=%s/openstate.conf\n", module_path, dir);
+	write_file("jwt-openstate", conf, 0644);
+	free(conf);
 }
 
 static char *mint(enum jws_alg_id a, const char *iss, const char *user, long exp_delta)
@@ -159,6 +215,100 @@ static char *mint(enum jws_alg_id a, const char *iss, const char *user, long exp
 	return t;
 }
 
+/* A token for user with sub, exp in exp_delta seconds and extra payload members (",..." or ""). */
+static char *mint_claims(const char *user, const char *sub, long exp_delta, const char *extra)
+{
+	char *hdr = strdup("{\"alg\":\"ES256\",\"kid\":\"ES256\"}");
+	char *pl = tk_strf("{\"iss\":\"https://idp.example.com\",\"aud\":\"pam\",\"sub\":\"%s\",\"exp\":%lld,"
+			   "\"preferred_username\":\"%s\"%s}",
+			   sub, (long long)time(NULL) + exp_delta, user, extra);
+	char *t = tk_sign(JWS_ES256, keys[JWS_ES256], hdr, pl);
+
+	free(hdr);
+	free(pl);
+	return t;
+}
+
+static size_t b64len(size_t n)
+{
+	return (4 * n + 2) / 3;
+}
+
+/* An ES256 token for alice of exactly size bytes: padding in the header and the payload (an ES256
+ * signature is always 86 characters). */
+static char *sized_token(size_t size)
+{
+	long long exp = (long long)time(NULL) + 600;
+	char *pad = malloc(size + 1), *hdr, *pl, *t = NULL;
+
+	memset(pad, 'x', size);
+	pad[size] = '\0';
+	for (int h = 0; h < 4 && t == NULL; h++) {
+		hdr = tk_strf("{\"alg\":\"ES256\",\"kid\":\"ES256\",\"h\":\"%.*s\"}", h, pad);
+		for (int p = 0; t == NULL; p++) {
+			pl = tk_strf("{\"iss\":\"https://idp.example.com\",\"aud\":\"pam\",\"sub\":\"sub-alice\","
+				     "\"exp\":%lld,\"preferred_username\":\"alice\",\"p\":\"%.*s\"}",
+				     exp, p, pad);
+			size_t len = b64len(strlen(hdr)) + 1 + b64len(strlen(pl)) + 1 + 86;
+			if (len == size)
+				t = tk_sign(JWS_ES256, keys[JWS_ES256], hdr, pl);
+			free(pl);
+			if (len >= size)
+				break;
+		}
+		free(hdr);
+	}
+	free(pad);
+	if (t == NULL || strlen(t) != size) {
+		printf("Bail out! cannot make a token of %zu bytes\n", size);
+		exit(1);
+	}
+	return t;
+}
+
+/* Splits token into parts of at most part_size bytes each, every one but the last ending in '\\', as
+ * pam-jwt-askpass does; returns the number of parts. */
+static int split_token(const char *token, size_t part_size, char **parts, int max)
+{
+	size_t len = strlen(token), chunk = part_size - 1;
+	int n = 0;
+
+	if (len <= part_size) {
+		parts[0] = strdup(token);
+		return 1;
+	}
+	for (size_t off = 0; off < len && n < max; off += chunk, n++) {
+		size_t take = len - off < chunk ? len - off : chunk;
+		parts[n] = tk_strf("%.*s%s", (int)take, token + off, off + take < len ? "\\" : "");
+	}
+	return n;
+}
+
+static void free_parts(char **parts, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(parts[i]);
+}
+
+/* Runs pam_authenticate answering the prompts with parts, one each, then failing the conversation. */
+static int authenticate_parts(const char *service, const char *user, char **parts, int n)
+{
+	struct pam_conv c = {conv, NULL};
+	pam_handle_t *pamh = NULL;
+	int rc;
+
+	answer = NULL;
+	script = (const char **)parts;
+	script_len = n;
+	prompts = 0;
+	if ((rc = pam_start_confdir(service, user, &c, dir, &pamh)) != PAM_SUCCESS)
+		return -1000 - rc;
+	rc = pam_authenticate(pamh, 0);
+	pam_end(pamh, rc);
+	script = NULL;
+	return rc;
+}
+
 /* Runs pam_authenticate for service and user with the conversation answering token (NULL: conversation
  * fails). */
 static int authenticate(const char *service, const char *user, const char *token)
@@ -168,6 +318,7 @@ static int authenticate(const char *service, const char *user, const char *token
 	int rc;
 
 	answer = token;
+	script = NULL;
 	prompts = 0;
 	if ((rc = pam_start_confdir(service, user, &c, dir, &pamh)) != PAM_SUCCESS)
 		return -1000 - rc;
@@ -180,8 +331,10 @@ static void test_algorithms(void)
 {
 	for (int a = 0; a < JWS_ALG_COUNT; a++) {
 		char *t = mint((enum jws_alg_id)a, "https://idp.example.com", "alice", 300);
-		ok(authenticate("jwt", "alice", t) == PAM_SUCCESS, "%s token logs in through libpam",
-		   jws_alg_by_id((enum jws_alg_id)a)->name);
+		logbuf[0] = '\0';
+		if (!ok(authenticate("jwt", "alice", t) == PAM_SUCCESS, "%s token logs in through libpam",
+			jws_alg_by_id((enum jws_alg_id)a)->name))
+			tap_diag("log: %s", logbuf);
 		free(t);
 	}
 }
@@ -274,6 +427,311 @@ static void test_logging(void)
 	}
 }
 
+/* The continuation protocol: sizes at and past the known client limits, parts as pam-jwt-askpass sends
+ * them for sudo (511 bytes) and for ssh (1023), and the bound (max_token_size 16384). */
+static void test_continuation_sizes(void)
+{
+	static const size_t sizes[] = {511, 1023, 1024, 4096, 16384};
+	static const size_t part_sizes[] = {511, 1023};
+	char *parts[80];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *t = sized_token(sizes[i]);
+
+		ok(authenticate("jwt", "alice", t) == PAM_SUCCESS && prompts == 1, "%zu bytes in one answer",
+		   sizes[i]);
+		for (size_t j = 0; j < 2; j++) {
+			int n = split_token(t, part_sizes[j], parts, 80), longest = 0;
+
+			for (int k = 0; k < n; k++)
+				if ((int)strlen(parts[k]) > longest)
+					longest = (int)strlen(parts[k]);
+			int rc = authenticate_parts("jwt", "alice", parts, n);
+
+			ok(rc == PAM_SUCCESS && prompts == n && longest <= (int)part_sizes[j],
+			   "%zu bytes in %d answers of at most %zu bytes: accepted after %d prompts", sizes[i], n,
+			   part_sizes[j], prompts);
+			free_parts(parts, n);
+		}
+		free(t);
+	}
+}
+
+static void test_continuation_bounds(void)
+{
+	char *t = sized_token(16385), *parts[80], *many[70];
+	int n = split_token(t, 511, parts, 80), rc;
+
+	logbuf[0] = '\0';
+	ok(authenticate("jwt", "alice", t) == PAM_AUTH_ERR && strstr(logbuf, "max_token_size") != NULL,
+	   "16385 bytes (max_token_size + 1) in one answer: refused");
+	logbuf[0] = '\0';
+	ok(authenticate_parts("jwt", "alice", parts, n) == PAM_AUTH_ERR && prompts == n &&
+		   strstr(logbuf, "longer than max_token_size 16384 at part 33") != NULL,
+	   "16385 bytes in 33 parts: refused at part 33, the part that passes the bound");
+	free_parts(parts, n);
+	/* 64 parts of one character each, all asking for more. */
+	many[0] = strdup("eyJhbGciOi\\");
+	for (int i = 1; i < 70; i++)
+		many[i] = strdup("A\\");
+	logbuf[0] = '\0';
+	rc = authenticate_parts("jwt", "alice", many, 70);
+	ok(rc == PAM_AUTH_ERR && prompts == PJ_CONT_MAX_PARTS && strstr(logbuf, "more than 64 parts") != NULL,
+	   "a 64th part that asks for more is refused without a 65th prompt (%d prompts)", prompts);
+	free_parts(many, 70);
+	free(t);
+}
+
+static void test_continuation_rules(void)
+{
+	char *t = sized_token(1500), *parts[8];
+	int n = split_token(t, 511, parts, 8);
+	char *bad[3], *pw[2] = {"hunter2\\", NULL}, *two[2];
+
+	authenticate_parts("jwt", "alice", parts, n);
+	ok(strcmp(prompt_text[0], "JWT: ") == 0 && strcmp(prompt_text[1], "JWT (continued, part 2): ") == 0 &&
+		   strcmp(prompt_text[2], "JWT (continued, part 3): ") == 0,
+	   "prompts: \"JWT: \", then \"JWT (continued, part N): \"");
+	ok(authenticate_parts("jwt-twice", "alice", parts, n) == PAM_SUCCESS && prompts == n,
+	   "the joined token is PAM_AUTHTOK for the next module (use_first_pass)");
+	/* The last part may be empty: a person ends with a line of its own. */
+	two[0] = tk_strf("%s\\", t);
+	two[1] = strdup("");
+	ok(authenticate_parts("jwt", "alice", two, 2) == PAM_SUCCESS && prompts == 2,
+	   "a whole token ending in '\\', then an empty last part: accepted");
+	free_parts(two, 2);
+	/* A character that cannot be in a token, in a later part. */
+	bad[0] = parts[0];
+	bad[1] = tk_strf("%.*s \\", 20, parts[1]);
+	bad[2] = parts[2];
+	logbuf[0] = '\0';
+	ok(authenticate_parts("jwt", "alice", bad, 3) == PAM_AUTH_ERR && prompts == 2 &&
+		   strstr(logbuf, "part 2 holds a character") != NULL,
+	   "a part with a space is refused at once");
+	free(bad[1]);
+	/* The conversation ends before the last part. */
+	logbuf[0] = '\0';
+	ok(authenticate_parts("jwt", "alice", parts, 2) != PAM_SUCCESS && prompts == 3 &&
+		   strstr(logbuf, "conversation failed at part 3") != NULL,
+	   "a conversation that fails at part 3 fails the authentication, logged");
+	/* A password ending in '\\' is a password: no second prompt, passed on with ignore_non_jwt. */
+	ok(authenticate_parts("jwt-ignore-probe", "alice", pw, 1) == PAM_SUCCESS && prompts == 1,
+	   "a password ending in '\\' is taken whole (PAM_IGNORE with ignore_non_jwt, one prompt)");
+	ok(authenticate_parts("jwt-or-deny", "alice", pw, 1) == PAM_AUTH_ERR && prompts == 1,
+	   "and is not a token");
+	free_parts(parts, n);
+	free(t);
+}
+
+/* A token cut where a client cuts answers names the cause in the log; other lengths do not. */
+static void test_truncation_hint(void)
+{
+	char *t = sized_token(1555), *cut;
+
+	cut = strndup(t, 511);
+	logbuf[0] = '\0';
+	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR && strstr(logbuf, "exactly 511 bytes") != NULL &&
+		   strstr(logbuf, "sudo") != NULL && strstr(logbuf, "pam-jwt-askpass") != NULL,
+	   "a token cut to 511 bytes: the log says sudo probably cut it and names pam-jwt-askpass");
+	free(cut);
+	cut = strndup(t, 1023);
+	logbuf[0] = '\0';
+	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR && strstr(logbuf, "exactly 1023 bytes") != NULL &&
+		   strstr(logbuf, "OpenSSH") != NULL,
+	   "a token cut to 1023 bytes: the log names the OpenSSH client's buffer");
+	free(cut);
+	cut = strndup(t, 1024);
+	logbuf[0] = '\0';
+	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR && strstr(logbuf, "cut off") == NULL,
+	   "a token cut to 1024 bytes: no such hint");
+	free(cut);
+	{
+		char *parts[2] = {tk_strf("%.510s\\", t), strndup(t + 510, 511)};
+
+		logbuf[0] = '\0';
+		ok(authenticate_parts("jwt", "alice", parts, 2) == PAM_AUTH_ERR &&
+			   strstr(logbuf, "answer 2 is exactly 511 bytes") != NULL,
+		   "a last part cut to 511 bytes: the hint names the part");
+		free_parts(parts, 2);
+	}
+	free(t);
+}
+
+static void test_authorization(void)
+{
+	char *devs = mint_claims("alice", "sub-alice", 300, ",\"groups\":[\"devs\"]");
+	char *ops = mint_claims("alice", "sub-alice", 300, ",\"groups\":[\"devs\",\"ops\"]");
+	char *mfa = mint_claims("alice", "sub-alice", 300,
+				",\"acr\":\"mfa\",\"amr\":[\"pwd\",\"otp\"],\"org\":{\"level\":3}");
+	char *nomfa = mint_claims("alice", "sub-alice", 300,
+				  ",\"acr\":\"mfa\",\"amr\":[\"pwd\"],\"org\":{\"level\":3}");
+	char *lowlevel = mint_claims("alice", "sub-alice", 300,
+				     ",\"acr\":\"mfa\",\"amr\":[\"otp\"],\"org\":{\"level\":30}");
+
+	ok(authenticate("jwt-admins", "alice", ops) == PAM_SUCCESS, "require_groups=admins,ops: a token in ops");
+	logbuf[0] = '\0';
+	ok(authenticate("jwt-admins", "alice", devs) == PAM_AUTH_ERR &&
+		   strstr(logbuf, "none of the required groups") != NULL,
+	   "require_groups=admins,ops: a token in devs only is refused, logged");
+	ok(authenticate("jwt", "alice", devs) == PAM_SUCCESS, "the same token without the rule is accepted");
+	ok(authenticate("jwt-acr", "alice", mfa) == PAM_SUCCESS,
+	   "require_claim: string, array element and nested integer all hold");
+	ok(authenticate("jwt-acr", "alice", nomfa) == PAM_AUTH_ERR, "require_claim: an array without the value");
+	ok(authenticate("jwt-acr", "alice", lowlevel) == PAM_AUTH_ERR,
+	   "require_claim: a nested integer of another value (30 is not 3)");
+	ok(authenticate("jwt-acr", "alice", devs) == PAM_AUTH_ERR, "require_claim: a missing claim");
+	ok(authenticate("jwt-issuer-test", "alice", devs) == PAM_SUCCESS, "require_issuer=test: accepted");
+	ok(authenticate("jwt-issuer-gone", "alice", devs) == PAM_AUTH_ERR,
+	   "require_issuer=gone: a token of [issuer test] is refused");
+	ok(authenticate("jwt-badclaim", "alice", devs) == PAM_SERVICE_ERR,
+	   "require_claim without a value: PAM_SERVICE_ERR");
+	ok(authenticate("jwt-emptyarg", "alice", devs) == PAM_SERVICE_ERR, "an empty argument: PAM_SERVICE_ERR");
+	ok(authenticate("jwt-repeated", "alice", devs) == PAM_SERVICE_ERR, "a repeated argument: PAM_SERVICE_ERR");
+	free(devs);
+	free(ops);
+	free(mfa);
+	free(nomfa);
+	free(lowlevel);
+}
+
+/* After a login the user is in the store, bound to the token's (iss, sub). */
+static void test_user_store(void)
+{
+	char *erin = mint_claims("erin", "sub-erin", 300, ",\"groups\":[\"devs\"]");
+	char *other = mint_claims("erin", "another-erin", 300, "");
+	char *path = tk_strf("%s/state", dir);
+	struct userstore *us = NULL;
+	struct us_user *u;
+	struct pj_error err;
+
+	ok(authenticate("jwt", "erin", erin) == PAM_SUCCESS, "erin logs in");
+	ok(userstore_open(path, false, &us, &err) == PJ_OK && (u = userstore_user(us, "erin")) != NULL &&
+		   strcmp(u->iss, "https://idp.example.com") == 0 && strcmp(u->sub, "sub-erin") == 0 &&
+		   u->last_login > 0,
+	   "erin is recorded in the store, bound to her (iss, sub)");
+	userstore_close(us);
+	logbuf[0] = '\0';
+	ok(authenticate("jwt", "erin", other) == PAM_AUTH_ERR && strstr(logbuf, "refused token for erin") != NULL,
+	   "a token for erin with another sub is refused (binding conflict), logged");
+	ok(authenticate("jwt-openstate", "erin", erin) != PAM_SUCCESS && strstr(logbuf, "openstate") != NULL,
+	   "a store that cannot be trusted fails the authentication");
+	free(erin);
+	free(other);
+	free(path);
+}
+
+static int account(const char *service, const char *user)
+{
+	struct pam_conv c = {conv, NULL};
+	pam_handle_t *pamh = NULL;
+	int rc;
+
+	if ((rc = pam_start_confdir(service, user, &c, dir, &pamh)) != PAM_SUCCESS)
+		return -1000 - rc;
+	rc = pam_acct_mgmt(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+static void test_account(void)
+{
+	char *path = tk_strf("%s/state", dir), *frank = mint_claims("frank", "sub-frank", 300, "");
+	struct userstore *us = NULL;
+	struct us_user *u = NULL;
+	struct pj_error err;
+
+	/* A user added by the administrator who never logged in with a token. */
+	if (userstore_open(path, true, &us, &err) != PJ_OK ||
+	    mapping_add_user(us, "gina", 0, "Gina", time(NULL), NULL, NULL, &u, &err) != PJ_OK ||
+	    userstore_commit(us, time(NULL), &err) != PJ_OK) {
+		printf("Bail out! cannot add gina: %s\n", err.reason);
+		exit(1);
+	}
+	userstore_close(us);
+	ok(authenticate("jwt", "frank", frank) == PAM_SUCCESS, "frank logs in");
+	ok(account("jwt-acct", "frank") == PAM_SUCCESS, "acct_mgmt: a token user within account_max_age");
+	logbuf[0] = '\0';
+	ok(account("jwt-acct", "gina") == PAM_ACCT_EXPIRED && strstr(logbuf, "gina expired") != NULL,
+	   "acct_mgmt: a stored user without a token login in account_max_age: PAM_ACCT_EXPIRED");
+	ok(account("jwt-acct-probe", "nosuchuser") == PAM_SUCCESS,
+	   "acct_mgmt: PAM_IGNORE for a user not in the store");
+	ok(account("jwt-acct-probe", "frank") != PAM_SUCCESS, "acct_mgmt: and not PAM_IGNORE for a stored user");
+	free(frank);
+	free(path);
+}
+
+static int env_is(pam_handle_t *pamh, const char *name, const char *want)
+{
+	const char *v = pam_getenv(pamh, name);
+
+	if (want == NULL)
+		return v == NULL;
+	return v != NULL && strcmp(v, want) == 0;
+}
+
+static int env_none(pam_handle_t *pamh)
+{
+	return env_is(pamh, "PAM_JWT_ISSUER", NULL) && env_is(pamh, "PAM_JWT_SUBJECT", NULL) &&
+	       env_is(pamh, "PAM_JWT_USER", NULL) && env_is(pamh, "PAM_JWT_GROUPS", NULL) &&
+	       env_is(pamh, "PAM_JWT_EXP", NULL);
+}
+
+/* The identity in the PAM environment: set by authentication, kept or rebuilt by the session. */
+static void test_session_env(void)
+{
+	struct pam_conv c = {conv, NULL};
+	pam_handle_t *pamh = NULL;
+	char *t = mint_claims("alice", "sub-alice", 300, ",\"groups\":[\"devs\",\"ops\",\"a\\nb\"]");
+	char exp[32];
+	int rc;
+
+	snprintf(exp, sizeof(exp), "%lld", (long long)time(NULL) + 300);
+	answer = t;
+	pam_start_confdir("jwt-session", "alice", &c, dir, &pamh);
+	pam_putenv(pamh, "PAM_JWT_GROUPS=admins");
+	rc = pam_authenticate(pamh, 0);
+	ok(rc == PAM_SUCCESS && env_is(pamh, "PAM_JWT_ISSUER", "https://idp.example.com") &&
+		   env_is(pamh, "PAM_JWT_SUBJECT", "sub-alice") && env_is(pamh, "PAM_JWT_USER", "alice") &&
+		   env_is(pamh, "PAM_JWT_GROUPS", "devs,ops,a\\x0ab"),
+	   "authentication puts issuer, subject, user and groups (escaped) in the PAM environment");
+	{
+		const char *e = pam_getenv(pamh, "PAM_JWT_EXP");
+		long long d = e != NULL ? strtoll(e, NULL, 10) - atoll(exp) : 99;
+		ok(d >= -5 && d <= 5, "and PAM_JWT_EXP, the token's exp");
+	}
+	/* Something changes the environment between authentication and the session. */
+	pam_putenv(pamh, "PAM_JWT_USER=mallory");
+	pam_putenv(pamh, "PAM_JWT_GROUPS=admins");
+	ok(pam_open_session(pamh, 0) == PAM_SUCCESS && env_is(pamh, "PAM_JWT_USER", "alice") &&
+		   env_is(pamh, "PAM_JWT_GROUPS", "devs,ops,a\\x0ab"),
+	   "open_session in the same process rebuilds the values from the authentication");
+	pam_close_session(pamh, 0);
+	/* A failed authentication on the same handle leaves nothing behind. */
+	answer = "not a token";
+	ok(pam_authenticate(pamh, 0) == PAM_AUTH_ERR && env_none(pamh),
+	   "a failed authentication removes every PAM_JWT_* variable");
+	ok(pam_open_session(pamh, 0) == PAM_SUCCESS && env_none(pamh),
+	   "and a session after it exports none");
+	pam_end(pamh, PAM_SUCCESS);
+
+	/* sshd's case: the authentication ran in another process; only the environment came over. */
+	pam_start_confdir("jwt-session", "alice", &c, dir, &pamh);
+	pam_putenv(pamh, "PAM_JWT_ISSUER=https://idp.example.com");
+	pam_putenv(pamh, "PAM_JWT_USER=alice");
+	pam_putenv(pamh, "PAM_JWT_GROUPS=devs");
+	ok(pam_open_session(pamh, 0) == PAM_SUCCESS && env_is(pamh, "PAM_JWT_USER", "alice") &&
+		   env_is(pamh, "PAM_JWT_GROUPS", "devs"),
+	   "open_session keeps values carried over from another process for the same user");
+	pam_end(pamh, PAM_SUCCESS);
+	pam_start_confdir("jwt-session", "alice", &c, dir, &pamh);
+	pam_putenv(pamh, "PAM_JWT_USER=bob");
+	pam_putenv(pamh, "PAM_JWT_GROUPS=admins");
+	ok(pam_open_session(pamh, 0) == PAM_SUCCESS && env_none(pamh),
+	   "and removes them all when they name another user");
+	pam_end(pamh, PAM_SUCCESS);
+	free(t);
+}
+
 static void test_setcred(void)
 {
 	struct pam_conv c = {conv, NULL};
@@ -295,6 +753,14 @@ int main(void)
 	test_refusals();
 	test_token_sources();
 	test_logging();
+	test_continuation_sizes();
+	test_continuation_bounds();
+	test_continuation_rules();
+	test_truncation_hint();
+	test_authorization();
+	test_user_store();
+	test_account();
+	test_session_env();
 	test_setcred();
 	for (int a = 0; a < JWS_ALG_COUNT; a++)
 		EVP_PKEY_free(keys[a]);
