@@ -1,6 +1,7 @@
 /* userstore.c: the writer side of the user store (see userstore.h and store_format.h). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -410,14 +411,12 @@ struct ser {
 	uint32_t home_template, shell;
 };
 
-static const struct userstore
-    *sort_ctx_us; /* qsort has no context argument; serialisation is not reentrant */
-static const struct ser *sort_ctx_ser;
-
-static int cmp_user_name(const void *a, const void *b)
+/* qsort_r comparators: ctx is the store (user names) or the serialisation (ids by index). */
+static int cmp_user_name(const void *a, const void *b, void *ctx)
 {
-	return strcmp(sort_ctx_us->users[*(const size_t *)a].name,
-	              sort_ctx_us->users[*(const size_t *)b].name);
+	const struct userstore *us = ctx;
+
+	return strcmp(us->users[*(const size_t *)a].name, us->users[*(const size_t *)b].name);
 }
 
 static int cmp_group_name(const void *a, const void *b)
@@ -425,18 +424,18 @@ static int cmp_group_name(const void *a, const void *b)
 	return strcmp(((const struct ser_group *)a)->name, ((const struct ser_group *)b)->name);
 }
 
-static int cmp_uidx(const void *a, const void *b)
+static int cmp_uidx(const void *a, const void *b, void *ctx)
 {
-	uint32_t x = sort_ctx_ser->users[*(const uint32_t *)a].uid,
-	         y = sort_ctx_ser->users[*(const uint32_t *)b].uid;
+	const struct ser *s = ctx;
+	uint32_t x = s->users[*(const uint32_t *)a].uid, y = s->users[*(const uint32_t *)b].uid;
 
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_gidx(const void *a, const void *b)
+static int cmp_gidx(const void *a, const void *b, void *ctx)
 {
-	uint32_t x = sort_ctx_ser->groups[*(const uint32_t *)a].gid;
-	uint32_t y = sort_ctx_ser->groups[*(const uint32_t *)b].gid;
+	const struct ser *s = ctx;
+	uint32_t x = s->groups[*(const uint32_t *)a].gid, y = s->groups[*(const uint32_t *)b].gid;
 
 	return x < y ? -1 : x > y;
 }
@@ -488,8 +487,7 @@ static pj_status ser_users(struct ser *s, struct pj_error *err)
 		return nomem(err);
 	for (size_t i = 0; i < n; i++)
 		s->uorder[i] = i;
-	sort_ctx_us = us;
-	qsort(s->uorder, n, sizeof(*s->uorder), cmp_user_name);
+	qsort_r(s->uorder, n, sizeof(*s->uorder), cmp_user_name, (void *)us);
 	for (size_t k = 0; k < n; k++) {
 		const struct us_user *u = &us->users[s->uorder[k]];
 		struct pj_store_user *d = &s->users[k];
@@ -512,8 +510,7 @@ static pj_status ser_users(struct ser *s, struct pj_error *err)
 		}
 		s->uidx[k] = (uint32_t)k;
 	}
-	sort_ctx_ser = s;
-	qsort(s->uidx, n, sizeof(*s->uidx), cmp_uidx);
+	qsort_r(s->uidx, n, sizeof(*s->uidx), cmp_uidx, s);
 	return PJ_OK;
 }
 
@@ -593,8 +590,7 @@ static pj_status ser_groups(struct ser *s, struct pj_error *err)
 	}
 	for (size_t i = 0; i < s->n_groups; i++)
 		s->gidx[i] = (uint32_t)i;
-	sort_ctx_ser = s;
-	qsort(s->gidx, s->n_groups, sizeof(*s->gidx), cmp_gidx);
+	qsort_r(s->gidx, s->n_groups, sizeof(*s->gidx), cmp_gidx, s);
 	for (size_t i = 1; i < s->n_groups; i++) {
 		if (s->groups[s->gidx[i - 1]].gid == s->groups[s->gidx[i]].gid)
 			return pj_fail(err, PJ_ERR_SYSTEM, "user store: id %u is used twice",
@@ -697,6 +693,25 @@ out:
 	return r;
 }
 
+/* Removes temp files of writers that died before their rename (SIGKILL, power loss). Only lock holders
+ * create them, and we hold the lock, so every one present is stale. */
+static void remove_stale_temps(const struct userstore *us)
+{
+	static const char prefix[] = PJ_STORE_FILE ".tmp.";
+	struct dirent *e;
+	DIR *d;
+	int dfd;
+
+	if ((d = opendir(us->dir)) == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) == 0)
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
 pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *err)
 {
 	char path[PATH_MAX];
@@ -710,6 +725,7 @@ pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *e
 		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", us->dir);
 	if ((r = userstore_serialize(us, now, &data, &len, err)) != PJ_OK)
 		return r;
+	remove_stale_temps(us);
 	r = atomic_write_file(path, data, len, 0644, err);
 	free(data);
 	if (r == PJ_OK)

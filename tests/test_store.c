@@ -1,6 +1,7 @@
 /* test_store.c: ids (idmap), the store format, its reader's validation, and the locked atomic writer. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -552,7 +553,7 @@ static void test_trust(void)
 static void test_race(void)
 {
 	struct pj_store st;
-	int n = 32, failed = 0, status;
+	int n = 32, failed = 0, status, r;
 
 	mkdir(path_in("race"), 0755);
 	for (int i = 0; i < n; i++) {
@@ -576,9 +577,22 @@ static void test_race(void)
 			failed++;
 	}
 	ok(failed == 0, "32 concurrent writers succeeded");
-	ok(store_open(path_in("race"), &st) == 0 && st.hdr->n_users == 32, "32 users in the store (%u)",
-	   st.hdr ? st.hdr->n_users : 0);
+	r = store_open(path_in("race"), &st);
+	ok(r == 0 && st.hdr->n_users == 32, "32 users in the store (%u)", r == 0 ? st.hdr->n_users : 0);
 	store_close(&st);
+}
+
+static int count_temps(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, "users.db.tmp.", 13) == 0;
+	if (d != NULL)
+		closedir(d);
+	return n;
 }
 
 /* A writer killed with SIGKILL at arbitrary points: the store always opens, with old or new data. */
@@ -627,6 +641,11 @@ static void test_kill(void)
 	}
 	ok(bad == 0, "20 SIGKILLed writers: the store always opens, never shrinks (%u users now)", after);
 	tap_diag("%d of 20 killed writers had committed something", grew);
+	ok(userstore_open(path_in("kill"), true, &us, &err) == PJ_OK &&
+	       userstore_commit(us, 2, &err) == PJ_OK,
+	   "the next writer commits");
+	userstore_close(us);
+	ok(count_temps(path_in("kill")) == 0, "and removes the temp files the killed writers left");
 }
 
 int main(void)
