@@ -57,6 +57,20 @@ struct cursor {
 static struct cursor pw_cursor = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static struct cursor gr_cursor = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* A child forked while another thread held a lock would wait forever: it starts with fresh locks (the
+ * mappings stay valid in the child). */
+static void reset_locks_in_child(void)
+{
+	pthread_mutex_init(&lookup_lock, NULL);
+	pthread_mutex_init(&pw_cursor.lock, NULL);
+	pthread_mutex_init(&gr_cursor.lock, NULL);
+}
+
+__attribute__((constructor)) static void nss_jwt_init(void)
+{
+	pthread_atfork(NULL, NULL, reset_locks_in_child);
+}
+
 /* Brings lookup_store up to date. Called with lookup_lock held. Returns 0 or -errno. */
 static int refresh_lookup_store(void)
 {
