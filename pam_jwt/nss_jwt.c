@@ -57,18 +57,26 @@ struct cursor {
 static struct cursor pw_cursor = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static struct cursor gr_cursor = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* A child forked while another thread held a lock would wait forever: it starts with fresh locks (the
- * mappings stay valid in the child). */
-static void reset_locks_in_child(void)
+/* fork() while another thread is inside a lookup would leave the child a held lock and a half-updated
+ * mapping: fork waits for lookups to finish (prepare takes every lock, in one order), then both sides
+ * release them. Nothing here ever forks, so prepare cannot deadlock on its own thread. */
+static void lock_all(void)
 {
-	pthread_mutex_init(&lookup_lock, NULL);
-	pthread_mutex_init(&pw_cursor.lock, NULL);
-	pthread_mutex_init(&gr_cursor.lock, NULL);
+	pthread_mutex_lock(&lookup_lock);
+	pthread_mutex_lock(&pw_cursor.lock);
+	pthread_mutex_lock(&gr_cursor.lock);
+}
+
+static void unlock_all(void)
+{
+	pthread_mutex_unlock(&gr_cursor.lock);
+	pthread_mutex_unlock(&pw_cursor.lock);
+	pthread_mutex_unlock(&lookup_lock);
 }
 
 __attribute__((constructor)) static void nss_jwt_init(void)
 {
-	pthread_atfork(NULL, NULL, reset_locks_in_child);
+	pthread_atfork(lock_all, unlock_all, unlock_all);
 }
 
 /* Brings lookup_store up to date. Called with lookup_lock held. Returns 0 or -errno. */

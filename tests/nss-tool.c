@@ -397,7 +397,7 @@ static int fork_lookup(const char *name)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		alarm(10);
+		alarm(60);
 		_exit(nss.getpwnam(name, &pw, buf, sizeof(buf), &e) == NSS_STATUS_SUCCESS ? 0 : 1);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
