@@ -528,10 +528,8 @@ static pj_status ser_members(struct ser *s, struct pj_error *err)
 		return nomem(err);
 	for (size_t k = 0; k < us->n_users; k++) {
 		const struct us_user *u = &us->users[s->uorder[k]];
-		for (size_t i = 0; i < u->n_gids; i++) {
-			if (userstore_group_by_gid(us, u->gids[i]) != NULL)
-				pairs[n_pairs++] = (struct member_pair){u->gids[i], (uint32_t)k};
-		}
+		for (size_t i = 0; i < u->n_gids; i++) /* local gids too: only managed gids are looked up */
+			pairs[n_pairs++] = (struct member_pair){u->gids[i], (uint32_t)k};
 	}
 	qsort(pairs, n_pairs, sizeof(*pairs), cmp_pair);
 	for (size_t g = 0; g < s->n_groups; g++) {
