@@ -1,0 +1,402 @@
+/* test_continuation.c: the continuation protocol (continuation.h) and pam-jwt-askpass, which speaks it. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "continuation.h"
+#include "tap.h"
+
+/* mode=auto's prompt (PAM_JWT_AUTO_PROMPT in pam_device.h) */
+#define AUTO_PROMPT "JWT (or press Enter to sign in with a browser): "
+
+static char dir[] = "/tmp/pj_cont_XXXXXX";
+static char *askpass;
+
+static char *fake_token(size_t len)
+{
+	char *t = malloc(len + 1);
+
+	memcpy(t, "eyJ", 3);
+	for (size_t i = 3; i < len; i++)
+		t[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."[(i * 7) % 65];
+	t[len] = '\0';
+	return t;
+}
+
+/* ---- the protocol ---- */
+
+static void test_add(void)
+{
+	struct pj_cont c;
+	struct pj_error err;
+
+	pj_cont_init(&c, 100);
+	ok(pj_cont_add(&c, "hunter2", 7, &err) == PJ_OK && !c.more && strcmp(c.buf, "hunter2") == 0,
+	   "a plain answer is taken whole");
+	pj_cont_free(&c);
+	pj_cont_init(&c, 100);
+	ok(pj_cont_add(&c, "hunter2\\", 8, &err) == PJ_OK && !c.more && strcmp(c.buf, "hunter2\\") == 0,
+	   "a password ending in '\\' is taken whole, marker included");
+	pj_cont_free(&c);
+	pj_cont_init(&c, 100);
+	ok(pj_cont_add(&c, "eyJ a\\", 6, &err) == PJ_OK && !c.more, "a first answer with a space is not a first part");
+	pj_cont_free(&c);
+	pj_cont_init(&c, 100);
+	ok(pj_cont_add(&c, "eyJhb\\", 6, &err) == PJ_OK && c.more && strcmp(c.buf, "eyJhb") == 0 &&
+		   pj_cont_add(&c, "Gci.x\\", 6, &err) == PJ_OK && c.more &&
+		   pj_cont_add(&c, "y.z", 3, &err) == PJ_OK && !c.more && strcmp(c.buf, "eyJhbGci.xy.z") == 0 &&
+		   c.parts == 3,
+	   "three parts are joined without their markers");
+	ok(pj_cont_add(&c, "more", 4, &err) == PJ_ERR_TOKEN, "a part that was not asked for is refused");
+	pj_cont_free(&c);
+	pj_cont_init(&c, 100);
+	ok(pj_cont_add(&c, "eyJhb\\", 6, &err) == PJ_OK && pj_cont_add(&c, "", 0, &err) == PJ_OK && !c.more &&
+		   strcmp(c.buf, "eyJhb") == 0,
+	   "an empty last part ends the token");
+	pj_cont_free(&c);
+	pj_cont_init(&c, 100);
+	ok(pj_cont_add(&c, "eyJhb\\", 6, &err) == PJ_OK && pj_cont_add(&c, "a\\b", 3, &err) == PJ_ERR_TOKEN &&
+		   strstr(err.reason, "part 2") != NULL,
+	   "a marker inside a part is refused");
+	pj_cont_free(&c);
+	pj_cont_init(&c, 10);
+	ok(pj_cont_add(&c, "eyJ012345\\", 10, &err) == PJ_OK && pj_cont_add(&c, "6\\", 2, &err) == PJ_OK &&
+		   c.len == 10 && pj_cont_add(&c, "7", 1, &err) == PJ_ERR_TOKEN && strstr(err.reason, "part 3"),
+	   "max_len exactly is fine, one byte more is refused");
+	pj_cont_free(&c);
+	pj_cont_init(&c, 10);
+	ok(pj_cont_add(&c, "eyJ01234567\\", 12, &err) == PJ_ERR_TOKEN, "a first part longer than max_len is refused");
+	pj_cont_free(&c);
+	ok(pj_cont_is_first_part("eyJ\\", 4) && !pj_cont_is_first_part("ey\\", 3) &&
+		   !pj_cont_is_first_part("eyJab", 5) && !pj_cont_is_first_part("xyJab\\", 6),
+	   "first part: eyJ, token characters, and the marker");
+}
+
+static void test_prompts(void)
+{
+	char buf[64];
+
+	for (unsigned n = 2; n <= PJ_CONT_MAX_PARTS; n++) {
+		snprintf(buf, sizeof(buf), PJ_CONT_PROMPT_FMT, n);
+		if (pj_cont_prompt_part(buf) != n)
+			break;
+		if (n == PJ_CONT_MAX_PARTS)
+			ok(1, "every continuation prompt 2..64 gives its part number back");
+	}
+	ok(pj_cont_prompt_part("(alice@127.0.0.1) JWT (continued, part 7): ") == 7,
+	   "OpenSSH's (user@host) prefix is allowed");
+	ok(pj_cont_prompt_part("JWT: ") == 0 && pj_cont_prompt_part("") == 0, "the first prompt is not a continuation");
+	ok(pj_cont_prompt_part("JWT (continued, part 1): ") == 0, "part 1 is never a continuation");
+	ok(pj_cont_prompt_part("JWT (continued, part 65): ") == 0, "part 65 is past the bound");
+	ok(pj_cont_prompt_part("JWT (continued, part 02): ") == 0, "a leading zero is not a part number");
+	ok(pj_cont_prompt_part("JWT (continued, part 99999999999999999999): ") == 0, "a huge number");
+	ok(pj_cont_prompt_part("JWT (continued, part 3): x") == 0 && pj_cont_prompt_part("JWT (continued, part 3):") == 0,
+	   "nothing may follow the prompt, and its end is exact");
+	ok(pj_cont_prompt_part("JWT (continued, part 3): JWT (continued, part 4): ") == 4,
+	   "the last occurrence counts");
+}
+
+/* ---- pam-jwt-askpass ---- */
+
+struct run {
+	int status;  /* exit status, or -1 */
+	char out[70000];
+	char err[2048];
+};
+
+static void drain(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+}
+
+/* Runs askpass with prompt and the environment in env ("NAME=value", NULL-terminated) and no terminal. */
+static void run_askpass(const char *prompt, char *const env[], struct run *r)
+{
+	int out[2], err[2], status;
+	pid_t pid;
+
+	if (pipe(out) != 0 || pipe(err) != 0)
+		exit(1);
+	if ((pid = fork()) == 0) {
+		setsid(); /* no controlling terminal: /dev/tty cannot be opened */
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		execle(askpass, askpass, prompt, (char *)NULL, env);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	drain(out[0], r->out, sizeof(r->out));
+	drain(err[0], r->err, sizeof(r->err));
+	close(out[0]);
+	close(err[0]);
+	waitpid(pid, &status, 0);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Answers the module's prompts with askpass the way ssh does (one run per prompt) and joins the answers the
+ * way the module does. Returns the number of prompts, 0 on a failure; *longest: the longest answer. */
+static int round_trip(char *const env[], size_t max_len, char **joined, size_t *longest)
+{
+	static struct run r;
+	struct pj_cont c;
+	struct pj_error err;
+	char prompt[64];
+	int prompts = 0;
+
+	*longest = 0;
+	*joined = NULL;
+	pj_cont_init(&c, max_len);
+	do {
+		if (c.parts == 0)
+			snprintf(prompt, sizeof(prompt), "(alice@127.0.0.1) JWT: ");
+		else
+			snprintf(prompt, sizeof(prompt), "(alice@127.0.0.1) " PJ_CONT_PROMPT_FMT, c.parts + 1);
+		run_askpass(prompt, env, &r);
+		prompts++;
+		if (r.status != 0 || strchr(r.out, '\n') != r.out + strlen(r.out) - 1) {
+			pj_cont_free(&c);
+			return 0;
+		}
+		r.out[strlen(r.out) - 1] = '\0';
+		if (strlen(r.out) > *longest)
+			*longest = strlen(r.out);
+		if (pj_cont_add(&c, r.out, strlen(r.out), &err) != PJ_OK) {
+			pj_cont_free(&c);
+			return 0;
+		}
+	} while (c.more);
+	*joined = strdup(c.buf);
+	pj_cont_free(&c);
+	return prompts;
+}
+
+static void test_askpass_sizes(void)
+{
+	static const size_t sizes[] = {100, 511, 512, 1023, 1024, 4096, 16384};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *t = fake_token(sizes[i]), *tok = NULL, *joined = NULL;
+		size_t longest;
+		int n;
+
+		tok = malloc(sizes[i] + 16);
+		sprintf(tok, "PAM_JWT_TOKEN=%s", t);
+		{
+			char *env[] = {tok, NULL};
+			size_t want = sizes[i] <= 511 ? 1 : (sizes[i] + 509) / 510;
+
+			n = round_trip(env, 16384, &joined, &longest);
+			ok(n == (int)want && joined != NULL && strcmp(joined, t) == 0 && longest <= 511,
+			   "%zu bytes: %d answers of at most 511 bytes (longest %zu) join to the token", sizes[i], n,
+			   longest);
+			free(joined);
+		}
+		{
+			char *env[] = {tok, "PAM_JWT_PART_SIZE=1023", NULL};
+			size_t want = sizes[i] <= 1023 ? 1 : (sizes[i] + 1021) / 1022;
+
+			n = round_trip(env, 16384, &joined, &longest);
+			ok(n == (int)want && joined != NULL && strcmp(joined, t) == 0 && longest <= 1023,
+			   "%zu bytes with PAM_JWT_PART_SIZE=1023: %d answers (longest %zu)", sizes[i], n, longest);
+			free(joined);
+		}
+		free(tok);
+		free(t);
+	}
+	{
+		char *t = fake_token(16385), *tok = malloc(16400), *joined;
+		size_t longest;
+
+		sprintf(tok, "PAM_JWT_TOKEN=%s", t);
+		char *env[] = {tok, NULL};
+		ok(round_trip(env, 16384, &joined, &longest) == 0, "16385 bytes: refused once past max_token_size");
+		free(tok);
+		free(t);
+	}
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		exit(1);
+	chmod(path, mode);
+}
+
+static void test_askpass_sources(void)
+{
+	static struct run r;
+	char file[256], cmd[300], home[256], xdg[256], e1[300], e2[300], e3[300];
+	char *t = fake_token(600), *expect_1 = malloc(600);
+
+	snprintf(expect_1, 600, "%.510s\\\n", t);
+	snprintf(file, sizeof(file), "%s/token", dir);
+	write_file(file, t, 0600);
+	/* a trailing newline in a file is whitespace */
+	{
+		char *withnl = malloc(700);
+		sprintf(withnl, "  %s\n\n", t);
+		write_file(file, withnl, 0600);
+		free(withnl);
+	}
+	snprintf(e1, sizeof(e1), "PAM_JWT_TOKEN_FILE=%s", file);
+	{
+		char *env[] = {e1, NULL};
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, expect_1) == 0, "PAM_JWT_TOKEN_FILE: part 1, whitespace trimmed");
+	}
+	chmod(file, 0640);
+	{
+		char *env[] = {e1, NULL};
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "chmod 600") != NULL,
+		   "a token file others may read is refused");
+	}
+	chmod(file, 0600);
+	snprintf(cmd, sizeof(cmd), "PAM_JWT_TOKEN_COMMAND=cat '%s'", file);
+	{
+		char *env[] = {cmd, "PATH=/usr/bin:/bin", NULL};
+		run_askpass("JWT (continued, part 2): ", env, &r);
+		ok(r.status == 0 && strncmp(r.out, t + 510, 90) == 0 && strlen(r.out) == 91,
+		   "PAM_JWT_TOKEN_COMMAND: part 2, the last, without marker");
+	}
+	{
+		char *env[] = {"PAM_JWT_TOKEN_COMMAND=exit 3", "PATH=/usr/bin:/bin", NULL};
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 1 && r.out[0] == '\0', "a failing PAM_JWT_TOKEN_COMMAND answers nothing");
+	}
+	/* The default location: $HOME/.config/pam_jwt/token, or $XDG_CONFIG_HOME/pam_jwt/token. */
+	snprintf(home, sizeof(home), "%s/home", dir);
+	mkdir(home, 0700);
+	snprintf(xdg, sizeof(xdg), "%s/home/.config", dir);
+	mkdir(xdg, 0700);
+	snprintf(file, sizeof(file), "%s/home/.config/pam_jwt", dir);
+	mkdir(file, 0700);
+	strcat(file, "/token");
+	write_file(file, "eyJdefault.a.b", 0600);
+	snprintf(e2, sizeof(e2), "HOME=%s", home);
+	{
+		char *env[] = {e2, NULL};
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "eyJdefault.a.b\n") == 0, "default: ~/.config/pam_jwt/token");
+	}
+	snprintf(e3, sizeof(e3), "XDG_CONFIG_HOME=%s/nowhere", dir);
+	{
+		char *env[] = {e2, e3, NULL};
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 1, "XDG_CONFIG_HOME is used when set (no token there)");
+	}
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJenv.a.b", e1, NULL};
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "eyJenv.a.b\n") == 0, "PAM_JWT_TOKEN comes before PAM_JWT_TOKEN_FILE");
+	}
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJ bad", NULL};
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 1 && r.out[0] == '\0', "a token with characters no JWT has is not sent");
+	}
+	free(expect_1);
+	free(t);
+}
+
+static void test_askpass_prompts(void)
+{
+	static struct run r;
+	char *env_tok[] = {"PAM_JWT_TOKEN=eyJshort.a.b", NULL};
+
+	run_askpass(AUTO_PROMPT, env_tok, &r);
+	ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0, "mode=auto's prompt is a token prompt");
+	run_askpass("[sudo] JWT: ", env_tok, &r);
+	ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0, "text before \"JWT: \" is allowed");
+	run_askpass("JWT (continued, part 2): ", env_tok, &r);
+	ok(r.status == 1 && r.out[0] == '\0', "part 2 of a token that fits in one answer: nothing sent");
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_PROMPT=Token: ", NULL};
+		run_askpass("(a@b) Token: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0, "PAM_JWT_PROMPT: the module's prompt=");
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 1 && r.out[0] == '\0', "and then \"JWT: \" is not the token prompt");
+	}
+	run_askpass("alice@host's password: ", env_tok, &r);
+	ok(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "no terminal") != NULL,
+	   "a password prompt is not answered with the token by default (falls through: no terminal here)");
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_ANSWER_PASSWORD=yes", NULL};
+		run_askpass("alice@host's password: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0,
+		   "PAM_JWT_ANSWER_PASSWORD=yes: OpenSSH's password prompt gets the whole token");
+		run_askpass("[sudo] password for alice: ", env, &r);
+		ok(r.status == 1 && r.out[0] == '\0', "but never sudo's password prompt");
+	}
+	{
+		char *t = fake_token(1024), *tok = malloc(1100);
+		sprintf(tok, "PAM_JWT_TOKEN=%s", t);
+		char *env[] = {tok, "PAM_JWT_ANSWER_PASSWORD=yes", NULL};
+		run_askpass("alice@host's password: ", env, &r);
+		ok(r.status == 1 && strstr(r.err, "keyboard-interactive") != NULL,
+		   "a token over 1023 bytes is not sent as a password (it would be cut)");
+		free(tok);
+		free(t);
+	}
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_FALLBACK_ASKPASS=/bin/echo", NULL};
+		run_askpass("Verification code: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "Verification code: \n") == 0,
+		   "another prompt goes to PAM_JWT_FALLBACK_ASKPASS with the prompt as its argument");
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0, "while token prompts are still answered");
+	}
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_PART_SIZE=10", NULL};
+		run_askpass("JWT: ", env, &r);
+		ok(r.status == 1 && strstr(r.err, "PAM_JWT_PART_SIZE") != NULL, "PAM_JWT_PART_SIZE below 64 is refused");
+	}
+	{
+		char *env[] = {NULL};
+		run_askpass("--help", env, &r);
+		ok(r.status == 0 && strstr(r.out, "continued, part N") != NULL && strstr(r.out, "PAM_JWT_TOKEN_FILE"),
+		   "--help documents the prompts, the sources and the protocol");
+	}
+}
+
+int main(void)
+{
+	const char *top = getenv("TOP_BUILDDIR") ? getenv("TOP_BUILDDIR") : ".";
+	char cmd[128];
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	askpass = malloc(strlen(top) + 32);
+	sprintf(askpass, "%s/pam-jwt-askpass", top);
+	test_add();
+	test_prompts();
+	if (access(askpass, X_OK) != 0) {
+		tap_diag("%s is not built", askpass);
+		ok(0, "pam-jwt-askpass is built");
+	} else {
+		test_askpass_sizes();
+		test_askpass_sources();
+		test_askpass_prompts();
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", dir);
+	free(askpass);
+	return tap_done();
+}
