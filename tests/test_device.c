@@ -1,4 +1,5 @@
-/* test_device.c: the device flow's pieces without a network: the QR drawing (decoded back with zbarimg). */
+/* test_device.c: the device flow's pieces without a network: the QR drawing (decoded back with zbarimg), form
+ * encoding, the issuer choice and the ID token rules added after pj_verify. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,10 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_file.h"
+#include "device_flow.h"
+#include "json_strict.h"
 #include "qr_render.h"
 #include "tap.h"
 
-#define SCALE 4  /* pixels per module */
+#define SCALE  4 /* pixels per module */
 #define MARGIN 8 /* dark pixels around the drawing: the terminal's background */
 
 static char scratch[] = "/tmp/pam_jwt_device.XXXXXX";
@@ -145,6 +149,83 @@ static void test_qr(void)
 	ok(qr_render(big, &text, &cols, &err) == PJ_ERR_SYSTEM && text == NULL, "over QR_MAX_TEXT: refused");
 }
 
+static void test_form(void)
+{
+	struct pj_error err;
+	char *form = NULL;
+
+	ok(pj_form_append(&form, "client_id", "pam-cli", &err) == PJ_OK && form &&
+	       strcmp(form, "client_id=pam-cli") == 0,
+	   "form: first field without '&'");
+	ok(pj_form_append(&form, "scope", "openid profile", &err) == PJ_OK &&
+	       strcmp(form, "client_id=pam-cli&scope=openid+profile") == 0,
+	   "form: space as '+', fields joined with '&'");
+	free(form);
+	form = NULL;
+	ok(pj_form_append(&form, "x", "a&b=c/d?e%f+g~h.i_j-k\xc3\xa9", &err) == PJ_OK &&
+	       strcmp(form, "x=a%26b%3Dc%2Fd%3Fe%25f%2Bg~h.i_j-k%C3%A9") == 0,
+	   "form: reserved and non-ASCII bytes as %%XX, unreserved kept (%s)", form ? form : "");
+	free(form);
+}
+
+static const char conf_text[] =
+    "[issuer plain]\nissuer = https://p.example.com\naudience = pam\njwks_file = /k\n"
+    "[issuer dev]\nissuer = https://d.example.com\naudience = cli other\n"
+    "jwks_file = /k\ndevice_client_id = cli\n"
+    "[issuer at]\nissuer = https://a.example.com\naudience = api\n"
+    "jwks_file = /k\ndevice_client_id = cli\ndevice_audience = api\n";
+
+/* The ID token rules on a verified identity made by hand: claims is the payload JSON. */
+static pj_status check(const struct pj_issuer *iss, const struct pj_issuer *id_iss, const char *claims,
+                       struct pj_error *err)
+{
+	struct pj_identity id;
+	pj_status r;
+
+	memset(&id, 0, sizeof(id));
+	id.verified = true;
+	id.issuer = id_iss;
+	if (json_strict_parse_object(claims, strlen(claims), 4, &id.claims, err) != PJ_OK)
+		return PJ_ERR_SYSTEM;
+	r = pj_device_check(iss, &id, err);
+	json_object_put(id.claims);
+	return r;
+}
+
+static void test_check(void)
+{
+	struct pj_config *cfg = NULL;
+	const struct pj_issuer *dev, *at;
+	struct pj_error err;
+
+	if (config_parse("test.conf", conf_text, strlen(conf_text), &cfg, &err) != PJ_OK) {
+		printf("Bail out! %s\n", err.reason);
+		exit(1);
+	}
+	dev = config_find_issuer_by_name(cfg, "dev");
+	at = config_find_issuer_by_name(cfg, "at");
+	ok(pj_device_issuer(cfg) == dev, "the module's issuer: the first with device_client_id");
+	ok(check(dev, dev, "{\"aud\":\"cli\"}", &err) == PJ_OK, "ID token: aud = the client id");
+	ok(check(dev, dev, "{\"aud\":[\"cli\"]}", &err) == PJ_OK, "ID token: aud = [the client id]");
+	ok(check(dev, dev, "{\"aud\":\"other\"}", &err) == PJ_ERR_TOKEN,
+	   "ID token: aud another audience: refused");
+	ok(check(dev, dev, "{\"azp\":\"cli\"}", &err) == PJ_ERR_TOKEN, "ID token: no aud: refused");
+	ok(check(dev, dev, "{\"aud\":[\"cli\",\"other\"]}", &err) == PJ_ERR_TOKEN &&
+	       strstr(err.reason, "azp") != NULL,
+	   "ID token: several audiences and no azp: refused");
+	ok(check(dev, dev, "{\"aud\":[\"cli\",\"other\"],\"azp\":\"cli\"}", &err) == PJ_OK,
+	   "ID token: several audiences, azp = the client id");
+	ok(check(dev, dev, "{\"aud\":[\"cli\",\"other\"],\"azp\":\"other\"}", &err) == PJ_ERR_TOKEN,
+	   "ID token: several audiences, azp another client: refused");
+	ok(check(dev, dev, "{\"aud\":\"cli\",\"azp\":\"other\"}", &err) == PJ_ERR_TOKEN,
+	   "ID token: one audience, azp another client: refused");
+	ok(check(dev, dev, "{\"aud\":\"cli\",\"azp\":7}", &err) == PJ_ERR_TOKEN,
+	   "ID token: azp not a string: refused");
+	ok(check(dev, at, "{\"aud\":\"cli\"}", &err) == PJ_ERR_TOKEN, "a token of another issuer: refused");
+	ok(check(at, at, "{\"aud\":\"api\"}", &err) == PJ_OK, "access token: nothing beyond pj_verify");
+	config_free(cfg);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -156,6 +237,8 @@ int main(void)
 	if (system("command -v zbarimg >/dev/null 2>&1") != 0)
 		tap_diag("zbarimg (zbar-tools) is missing: the decode checks fail");
 	test_qr();
+	test_form();
+	test_check();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
 	if (system(cmd) != 0)
 		tap_diag("could not remove %s", scratch);
