@@ -62,8 +62,10 @@ is() {
 # ---- the ABI: libc only, _nss_jwt_* only, soname .so.2 ----
 needed=$(readelf -d "$MOD" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 is "NEEDED is libc only (no OpenSSL, curl, json-c)" "$needed" "libc.so.6 "
-is "SONAME is libnss_jwt.so.2" "$(readelf -d "$MOD" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')" "libnss_jwt.so.2"
-exported=$(nm -D --defined-only "$MOD" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' | sed 's/@.*//' | sort | tr '\n' ' ')
+soname=$(readelf -d "$MOD" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+is "SONAME is libnss_jwt.so.2" "$soname" "libnss_jwt.so.2"
+exported=$(nm -D --defined-only "$MOD" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' | sed 's/@.*//' | sort |
+	tr '\n' ' ')
 is "exports exactly the eleven _nss_jwt_* functions" "$exported" "_nss_jwt_endgrent _nss_jwt_endpwent \
 _nss_jwt_getgrent_r _nss_jwt_getgrgid_r _nss_jwt_getgrnam_r _nss_jwt_getpwent_r _nss_jwt_getpwnam_r \
 _nss_jwt_getpwuid_r _nss_jwt_initgroups_dyn _nss_jwt_setgrent _nss_jwt_setpwent "
@@ -76,7 +78,8 @@ is "no store: getent passwd alice finds nothing" "$?" 2
 is "no store: files still answer (root)" "$(getent passwd root | cut -d: -f1,3)" "root:0"
 
 # ---- users from logins ----
-login "$CONF" '{"sub":"a-1","preferred_username":"alice","name":"Alice A","groups":["devs","admins","wheelish"]}'
+login "$CONF" \
+	'{"sub":"a-1","preferred_username":"alice","name":"Alice A","groups":["devs","admins","wheelish"]}'
 is "alice's login recorded" "$?" 0
 login "$CONF" '{"sub":"b-1","preferred_username":"bob","groups":["devs"]}'
 is "bob's login recorded" "$?" 0
@@ -105,13 +108,15 @@ is "getent group lists devs" "$(getent group | grep -c '^devs:')" 1
 is "getpwent through the module: 2 entries, then NOTFOUND" "$(call getpwent | cut -d' ' -f1 | tr '\n' ' ')" \
 	"SUCCESS SUCCESS NOTFOUND "
 is "getpwent with a short buffer: ERANGE, then the same entry again" \
-	"$(call getpwent 8 | head -2 | cut -d' ' -f1-3 | tr '\n' ' ')" "TRYAGAIN ERANGE SUCCESS 0 alice:x:$A:$A:Alice "
+	"$(call getpwent 8 | head -2 | cut -d' ' -f1-3 | tr '\n' ' ')" \
+	"TRYAGAIN ERANGE SUCCESS 0 alice:x:$A:$A:Alice "
 is "getgrent through the module: 2 private + devs" "$(call getgrent | grep -c '^SUCCESS')" 3
 
 # ---- injection and local accounts ----
 login "$CONF" '{"sub":"e-1","preferred_username":"eve","name":"Eve\n:0:0:root:/root:/bin/sh,x"}'
 is "a name claim with ':' and newline is accepted" "$?" 0
-is "and gives one passwd line of seven fields" "$(getent passwd eve | wc -l):$(getent passwd eve | awk -F: '{print NF}')" "1:7"
+is "and gives one passwd line of seven fields" \
+	"$(getent passwd eve | wc -l):$(getent passwd eve | awk -F: '{print NF}')" "1:7"
 is "with the gecos sanitised" "$(getent passwd eve | cut -d: -f5)" "Eve00root/root/bin/shx"
 login "$CONF" '{"sub":"x","preferred_username":"eve:0:0::/root:/bin/sh"}'
 is "a username with ':' is refused" "$?" 1
@@ -129,7 +134,8 @@ is "getpwnam with a short buffer: TRYAGAIN/ERANGE" "$(call getpwnam alice 16)" "
 is "getpwuid with a short buffer: TRYAGAIN/ERANGE" "$(call getpwuid $A 30)" "TRYAGAIN ERANGE"
 is "getgrnam with a short buffer: TRYAGAIN/ERANGE" "$(call getgrnam devs 20)" "TRYAGAIN ERANGE"
 is "getgrgid with a short buffer: TRYAGAIN/ERANGE" "$(call getgrgid "$DEVS" 20)" "TRYAGAIN ERANGE"
-is "getpwnam with a big enough buffer" "$(call getpwnam alice 64)" "SUCCESS 0 alice:x:$A:$A:Alice A:/home/alice:/bin/bash"
+is "getpwnam with a big enough buffer" "$(call getpwnam alice 64)" \
+	"SUCCESS 0 alice:x:$A:$A:Alice A:/home/alice:/bin/bash"
 
 # ---- trust ----
 chmod 0666 $DB
@@ -150,7 +156,9 @@ is "the original store answers again after fuzzing" "$(getent passwd alice | cut
 
 # ---- threads: lookups while the store is replaced ----
 out=$("$TOOL" threads "$MOD" $STATE alice 2>&1)
-is "8 threads look up while the store is replaced 200 times; children forked meanwhile can look up ($out)" "$?" 0
+rc=$?
+is "8 threads look up while the store is replaced 200 times; children forked meanwhile can look up" "$rc" 0
+diag "$out"
 
 # ---- nss_preauth ----
 getent passwd newbie >/dev/null
@@ -158,7 +166,8 @@ is "nss_preauth off: an unknown name is not found" "$?" 2
 "$TOOL" cli "$PRE" user init >/dev/null
 is "pam-jwt user init with nss_preauth = yes" "$?" 0
 pre=$(getent passwd newbie)
-is "nss_preauth on: getent passwd newbie answers before the first login" "$(echo "$pre" | cut -d: -f1,2,6,7)" \
+is "nss_preauth on: getent passwd newbie answers before the first login" \
+	"$(echo "$pre" | cut -d: -f1,2,6,7)" \
 	"newbie:x:/home/newbie:/bin/bash"
 is "pre-auth entries are not enumerated" "$(getent passwd | grep -c '^newbie:')" 0
 is "no pre-auth entry for root" "$(call getpwnam root)" "NOTFOUND ENOENT"
