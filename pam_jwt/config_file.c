@@ -16,17 +16,21 @@
 
 #define CF_LINE_MAX    4096         /* bytes in one line, without the newline */
 #define CF_MAX_ISSUERS 64           /* [issuer] sections in one file */
+#define CF_MAX_SERVICES 64          /* [service] sections in one file */
 #define CF_NAME_MAX    64           /* bytes in a section name */
 #define CF_LIST_MAX    64           /* items in one list value */
 #define CF_SHOW        96           /* bytes of file text quoted (escaped) in a message */
 #define CF_UID_LIMIT   4294967294LL /* (uid_t)-1 is never a uid */
 
-/* Where a key may stand: [global] only, [issuer NAME] (with [global] giving the default), or only in
- * [issuer]. */
-enum cf_scope { CF_GLOBAL, CF_ISSUER, CF_ISSUER_ONLY };
+/* Where a key may stand: [global] only, [issuer NAME] (with [global] giving the default), only in
+ * [issuer], or only in [service NAME]. */
+enum cf_scope { CF_GLOBAL, CF_ISSUER, CF_ISSUER_ONLY, CF_SERVICE };
+
+/* The kinds of section; each has its own struct (pj_config, pj_issuer, pj_service) as the keys' base. */
+enum cf_kind { CF_KIND_GLOBAL, CF_KIND_ISSUER, CF_KIND_SERVICE };
 
 /* How a parsed value is stored, so that config_free can walk the same table. */
-enum cf_store { CF_PLAIN, CF_STRING, CF_LIST, CF_GROUP_MAP };
+enum cf_store { CF_PLAIN, CF_STRING, CF_LIST, CF_GROUP_MAP, CF_CLAIMS };
 
 struct cf_ctx {
 	const char *path;
@@ -71,6 +75,7 @@ static pj_status parse_domains(const struct cf_key *, const char *, void *, cons
 static pj_status parse_algorithms(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 static pj_status parse_transform(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 static pj_status parse_group_map(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_claims(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 
 /* clang-format off */
 static const struct cf_type t_word = { parse_word, CF_STRING };           /* one word, no spaces */
@@ -88,6 +93,7 @@ static const struct cf_type t_domains = { parse_domains, CF_LIST };       /* spa
 static const struct cf_type t_algs = { parse_algorithms, CF_PLAIN };      /* JWS_ALG_BIT mask */
 static const struct cf_type t_xform = { parse_transform, CF_PLAIN };      /* two bools */
 static const struct cf_type t_gmap = { parse_group_map, CF_GROUP_MAP };   /* idp:local, ... */
+static const struct cf_type t_claims = { parse_claims, CF_CLAIMS };       /* claim=value ... */
 
 #define CF_DAY 86400LL
 #define CF_MIB (1024LL * 1024)
@@ -95,6 +101,9 @@ static const struct cf_type t_gmap = { parse_group_map, CF_GROUP_MAP };   /* idp
 #define IKEY(n, f, t, lo, hi, d) { n, CF_ISSUER, offsetof(struct pj_issuer, f), 0, t, lo, hi, d, 0 }
 #define ILIST(n, f, t, req) \
 	{ n, CF_ISSUER, offsetof(struct pj_issuer, f), offsetof(struct pj_issuer, n_##f), t, 0, 0, NULL, req }
+#define SLIST(n, f, t) \
+	{ n, CF_SERVICE, offsetof(struct pj_service, authz.f), offsetof(struct pj_service, authz.n_##f), t, 0, 0, \
+	  NULL, 0 }
 
 /* Every key, its place and its rules (documented in config_file.h), as in Linux-PAM's argument tables.
  * Defaults are written as file text and parsed like it. */
@@ -144,6 +153,10 @@ static const struct cf_key cf_keys[] = {
 	IKEY("device_resource",        device_resource,   &t_url,   0,    0,             NULL),
 	IKEY("device_audience",        device_audience,   &t_word,  0,    0,             NULL),
 	IKEY("device_timeout",         device_timeout,    &t_secs,  10,   1800,          "110"),
+	/* [service NAME] only */
+	SLIST("require_issuer",        issuers,           &t_list),
+	SLIST("require_groups",        groups,            &t_list),
+	SLIST("require_claim",         claims,            &t_claims),
 };
 /* clang-format on */
 
@@ -156,6 +169,7 @@ struct cf_entry {
 };
 
 struct cf_section {
+	enum cf_kind kind;
 	const char *name; /* NULL for [global] */
 	int line;         /* header line; 0 for keys before any header */
 	struct cf_entry e[CF_NKEYS];
@@ -168,6 +182,8 @@ struct cf_doc {
 	int global_header_line;
 	struct cf_section *issuers;
 	size_t n_issuers;
+	struct cf_section *services;
+	size_t n_services;
 };
 
 /* ---- messages ---- */
@@ -675,6 +691,59 @@ static pj_status parse_group_map(const struct cf_key *k, const char *value, void
 	return PJ_OK;
 }
 
+static void free_claims(struct pj_claim_rule *rules, size_t n)
+{
+	if (rules == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(rules[i].path);
+		free(rules[i].value);
+	}
+	free(rules);
+}
+
+struct claims_acc {
+	struct pj_claim_rule *rules;
+	size_t n;
+};
+
+static pj_status add_claim(const struct cf_key *k, const char *word, void *arg, const struct cf_ctx *c,
+                           int line)
+{
+	struct claims_acc *acc = arg;
+	struct pj_error e;
+	pj_status r;
+
+	(void)k;
+	if ((r = authz_parse_claim_rule(word, strlen(word), &acc->rules[acc->n], &e)) == PJ_ERR_NOMEM)
+		return cf_nomem(c);
+	if (r != PJ_OK)
+		return cf_fail(c, line, "%s", e.reason);
+	acc->n++;
+	return PJ_OK;
+}
+
+/* require_claim: space-separated claim=value entries (authz_parse_claim_rule). */
+static pj_status parse_claims(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                              int line)
+{
+	struct pj_claim_rule **f = field(k, base);
+	size_t *count = (size_t *)((char *)base + k->count_off);
+	struct claims_acc acc = {NULL, 0};
+	pj_status r;
+
+	if ((acc.rules = calloc(CF_LIST_MAX, sizeof(*acc.rules))) == NULL)
+		return cf_nomem(c);
+	if ((r = each_word(k, value, c, line, add_claim, &acc)) != PJ_OK) {
+		free_claims(acc.rules, acc.n);
+		return r;
+	}
+	free_claims(*f, *count);
+	*f = acc.rules;
+	*count = acc.n;
+	return PJ_OK;
+}
+
 /* ---- the file: lines and sections ---- */
 
 static int key_index(const char *name)
@@ -685,11 +754,53 @@ static int key_index(const char *name)
 	return -1;
 }
 
+/* [issuer NAME] or [service NAME]: label is "issuer" or "service", rest what follows the label. */
+static pj_status named_section(struct cf_doc *d, struct cf_section **cur, enum cf_kind kind, const char *label,
+                               char *rest, int line, const struct cf_ctx *c)
+{
+	struct cf_section **list = kind == CF_KIND_ISSUER ? &d->issuers : &d->services, *ns;
+	size_t *n = kind == CF_KIND_ISSUER ? &d->n_issuers : &d->n_services;
+	size_t max = kind == CF_KIND_ISSUER ? CF_MAX_ISSUERS : CF_MAX_SERVICES;
+	char *name = trim(rest), q[CF_SHOW];
+
+	if (*name == '\0')
+		return cf_fail(c, line, "[%s] needs a name: [%s NAME]", label, label);
+	for (const char *p = name; *p != '\0'; p++)
+		if (!is_name_char(*p))
+			return cf_fail(c, line, "bad %s name \"%s\" (letters, digits, '_', '.' and '-' only)",
+			               label, show(q, name));
+	if (strlen(name) > CF_NAME_MAX)
+		return cf_fail(c, line, "%s name longer than %d bytes", label, CF_NAME_MAX);
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i].name, name) == 0)
+			return cf_fail(c, line, "duplicate section [%s %s] (first at line %d)", label, name,
+			               (*list)[i].line);
+	if (*n == max)
+		return cf_fail(c, line, "more than %zu [%s] sections", max, label);
+	if ((ns = realloc(*list, (*n + 1) * sizeof(*ns))) == NULL)
+		return cf_nomem(c);
+	*list = ns;
+	ns = &ns[(*n)++];
+	memset(ns, 0, sizeof(*ns));
+	ns->kind = kind;
+	ns->name = name;
+	ns->line = line;
+	*cur = ns;
+	return PJ_OK;
+}
+
+/* Whether inner is label alone or label, blanks and a name. */
+static int has_label(const char *inner, const char *label)
+{
+	size_t n = strlen(label);
+
+	return strncmp(inner, label, n) == 0 && (inner[n] == '\0' || inner[n] == ' ' || inner[n] == '\t');
+}
+
 static pj_status section_header(struct cf_doc *d, struct cf_section **cur, char *s, int line,
                                 const struct cf_ctx *c)
 {
-	struct cf_section *ns;
-	char *inner, *name, q[CF_SHOW];
+	char *inner, q[CF_SHOW];
 	size_t len = strlen(s);
 
 	if (s[len - 1] != ']')
@@ -704,40 +815,50 @@ static pj_status section_header(struct cf_doc *d, struct cf_section **cur, char 
 		*cur = &d->global;
 		return PJ_OK;
 	}
-	if (strncmp(inner, "issuer", 6) != 0 || (inner[6] != '\0' && inner[6] != ' ' && inner[6] != '\t'))
-		return cf_fail(c, line, "unknown section [%s] (expected [global] or [issuer NAME])",
-		               show(q, inner));
-	name = trim(inner + 6);
-	if (*name == '\0')
-		return cf_fail(c, line, "[issuer] needs a name: [issuer NAME]");
-	for (const char *p = name; *p != '\0'; p++)
-		if (!is_name_char(*p))
+	if (has_label(inner, "issuer"))
+		return named_section(d, cur, CF_KIND_ISSUER, "issuer", inner + 6, line, c);
+	if (has_label(inner, "service"))
+		return named_section(d, cur, CF_KIND_SERVICE, "service", inner + 7, line, c);
+	return cf_fail(c, line, "unknown section [%s] (expected [global], [issuer NAME] or [service NAME])",
+	               show(q, inner));
+}
+
+/* Whether key k may stand in section cur. */
+static pj_status check_scope(const struct cf_section *cur, const struct cf_key *k, int line,
+                             const struct cf_ctx *c)
+{
+	switch (cur->kind) {
+	case CF_KIND_GLOBAL:
+		if (k->scope == CF_ISSUER_ONLY)
+			return cf_fail(c, line, "%s is an [issuer NAME] key, it cannot stand in [global]", k->name);
+		if (k->scope == CF_SERVICE)
+			return cf_fail(c, line, "%s is a [service NAME] key, it cannot stand in [global]",
+			               k->name);
+		return PJ_OK;
+	case CF_KIND_ISSUER:
+		if (k->scope == CF_GLOBAL)
+			return cf_fail(c, line, "%s is a [global] key, not allowed in [issuer %s]", k->name,
+			               cur->name);
+		if (k->scope == CF_SERVICE)
+			return cf_fail(c, line, "%s is a [service NAME] key, not allowed in [issuer %s]", k->name,
+			               cur->name);
+		return PJ_OK;
+	case CF_KIND_SERVICE:
+		if (k->scope != CF_SERVICE)
 			return cf_fail(c, line,
-			               "bad issuer name \"%s\" (letters, digits, '_', '.' and '-' only)",
-			               show(q, name));
-	if (strlen(name) > CF_NAME_MAX)
-		return cf_fail(c, line, "issuer name longer than %d bytes", CF_NAME_MAX);
-	for (size_t i = 0; i < d->n_issuers; i++)
-		if (strcmp(d->issuers[i].name, name) == 0)
-			return cf_fail(c, line, "duplicate section [issuer %s] (first at line %d)", name,
-			               d->issuers[i].line);
-	if (d->n_issuers == CF_MAX_ISSUERS)
-		return cf_fail(c, line, "more than %d [issuer] sections", CF_MAX_ISSUERS);
-	if ((ns = realloc(d->issuers, (d->n_issuers + 1) * sizeof(*ns))) == NULL)
-		return cf_nomem(c);
-	d->issuers = ns;
-	ns = &d->issuers[d->n_issuers++];
-	memset(ns, 0, sizeof(*ns));
-	ns->name = name;
-	ns->line = line;
-	*cur = ns;
-	return PJ_OK;
+			               "%s is not allowed in [service %s] (require_issuer, require_groups and "
+			               "require_claim are)",
+			               k->name, cur->name);
+		return PJ_OK;
+	}
+	return cf_fail(c, line, "internal error: unknown section kind");
 }
 
 static pj_status key_value(struct cf_section *cur, char *s, int line, const struct cf_ctx *c)
 {
 	char *eq = strchr(s, '='), *key, *value, q[CF_SHOW];
 	const struct cf_key *k;
+	pj_status r;
 	int i;
 
 	if (eq == NULL)
@@ -751,11 +872,8 @@ static pj_status key_value(struct cf_section *cur, char *s, int line, const stru
 	if ((i = key_index(key)) < 0)
 		return cf_fail(c, line, "unknown key \"%s\"", show(q, key));
 	k = &cf_keys[i];
-	if (cur->name == NULL && k->scope == CF_ISSUER_ONLY)
-		return cf_fail(c, line, "%s is an [issuer NAME] key, it cannot stand in [global]", k->name);
-	if (cur->name != NULL && k->scope == CF_GLOBAL)
-		return cf_fail(c, line, "%s is a [global] key, not allowed in [issuer %s]", k->name,
-		               cur->name);
+	if ((r = check_scope(cur, k, line, c)) != PJ_OK)
+		return r;
 	if (cur->e[i].value != NULL)
 		return cf_fail(c, line, "duplicate key %s (first set at line %d)", k->name, cur->e[i].line);
 	if (*value == '\0')
@@ -812,21 +930,35 @@ static pj_status split_file(struct cf_doc *d, size_t len, const struct cf_ctx *c
 
 /* ---- from sections to struct pj_config ---- */
 
-/* Frees what the table says base holds for keys of the given kind (global or issuer). */
-static void free_fields(void *base, int global)
+/* The kind of section whose struct holds key k's field. */
+static enum cf_kind key_kind(const struct cf_key *k)
+{
+	switch (k->scope) {
+	case CF_GLOBAL: return CF_KIND_GLOBAL;
+	case CF_SERVICE: return CF_KIND_SERVICE;
+	case CF_ISSUER:
+	case CF_ISSUER_ONLY: break;
+	}
+	return CF_KIND_ISSUER;
+}
+
+/* Frees what the table says base holds for keys of the given kind of section. */
+static void free_fields(void *base, enum cf_kind kind)
 {
 	for (size_t i = 0; i < CF_NKEYS; i++) {
 		const struct cf_key *k = &cf_keys[i];
-		void *f = field(k, base);
+		void *f;
+		size_t n;
 
-		if ((k->scope == CF_GLOBAL) != global)
+		if (key_kind(k) != kind)
 			continue;
+		f = field(k, base);
+		n = k->count_off ? *(size_t *)((char *)base + k->count_off) : 0;
 		switch (k->type->store) {
 		case CF_STRING: free(*(char **)f); break;
 		case CF_LIST: free_list(*(char ***)f); break;
-		case CF_GROUP_MAP:
-			free_group_map(*(struct pj_group_map **)f, *(size_t *)((char *)base + k->count_off));
-			break;
+		case CF_GROUP_MAP: free_group_map(*(struct pj_group_map **)f, n); break;
+		case CF_CLAIMS: free_claims(*(struct pj_claim_rule **)f, n); break;
 		case CF_PLAIN: break;
 		}
 	}
@@ -886,9 +1018,9 @@ static pj_status build_global(const struct cf_doc *d, struct pj_config *cfg, con
 	 * every issuer overrides it. */
 	memset(&scratch, 0, sizeof(scratch));
 	for (size_t i = 0; i < CF_NKEYS && r == PJ_OK; i++)
-		if (cf_keys[i].scope != CF_GLOBAL && d->global.e[i].value != NULL)
+		if (key_kind(&cf_keys[i]) == CF_KIND_ISSUER && d->global.e[i].value != NULL)
 			r = apply_key(i, &d->global.e[i], &scratch, c);
-	free_fields(&scratch, 0);
+	free_fields(&scratch, CF_KIND_ISSUER);
 	return r;
 }
 
@@ -1017,7 +1149,7 @@ static pj_status build_issuer(const struct cf_doc *d, const struct cf_section *s
 		return cf_nomem(c);
 	iss->line = s->line;
 	for (size_t i = 0; i < CF_NKEYS; i++) {
-		if (cf_keys[i].scope == CF_GLOBAL)
+		if (key_kind(&cf_keys[i]) != CF_KIND_ISSUER)
 			continue;
 		e = source(d, s, i);
 		if (e == NULL && cf_keys[i].required)
@@ -1030,6 +1162,33 @@ static pj_status build_issuer(const struct cf_doc *d, const struct cf_section *s
 		return cf_fail(c, source_line(d, s, key_index("audience")), "[issuer %s]: audience is empty",
 		               s->name);
 	return check_issuer(d, s, cfg, iss, c);
+}
+
+/* A [service NAME] section: its own keys only (nothing is inherited from [global]); the issuers it names
+ * must exist. */
+static pj_status build_service(const struct cf_section *s, const struct pj_config *cfg, struct pj_service *svc,
+                               const struct cf_ctx *c)
+{
+	const struct cf_entry *e;
+	char q[CF_SHOW];
+	pj_status r;
+
+	if ((svc->name = strdup(s->name)) == NULL)
+		return cf_nomem(c);
+	svc->line = s->line;
+	for (size_t i = 0; i < CF_NKEYS; i++) {
+		if (key_kind(&cf_keys[i]) != CF_KIND_SERVICE)
+			continue;
+		e = s->e[i].value != NULL ? &s->e[i] : NULL;
+		if ((r = apply_key(i, e, svc, c)) != PJ_OK)
+			return r;
+	}
+	for (size_t i = 0; i < svc->authz.n_issuers; i++)
+		if (config_find_issuer_by_name(cfg, svc->authz.issuers[i]) == NULL)
+			return cf_fail(c, s->e[key_index("require_issuer")].line,
+			               "[service %s]: require_issuer: no [issuer %s] section", s->name,
+			               show(q, svc->authz.issuers[i]));
+	return PJ_OK;
 }
 
 static pj_status build_config(const struct cf_doc *d, struct pj_config *cfg, const struct cf_ctx *c)
@@ -1045,6 +1204,13 @@ static pj_status build_config(const struct cf_doc *d, struct pj_config *cfg, con
 	for (size_t i = 0; i < d->n_issuers; i++) {
 		cfg->n_issuers++;
 		if ((r = build_issuer(d, &d->issuers[i], cfg, &cfg->issuers[i], c)) != PJ_OK)
+			return r;
+	}
+	if (d->n_services > 0 && (cfg->services = calloc(d->n_services, sizeof(*cfg->services))) == NULL)
+		return cf_nomem(c);
+	for (size_t i = 0; i < d->n_services; i++) {
+		cfg->n_services++;
+		if ((r = build_service(&d->services[i], cfg, &cfg->services[i], c)) != PJ_OK)
 			return r;
 	}
 	return PJ_OK;
@@ -1077,6 +1243,7 @@ pj_status config_parse(const char *path, const char *text, size_t len, struct pj
 out:
 	config_free(cfg);
 	free(d.issuers);
+	free(d.services);
 	free(d.buf);
 	return r;
 }
@@ -1101,10 +1268,15 @@ void config_free(struct pj_config *cfg)
 		return;
 	for (size_t i = 0; i < cfg->n_issuers; i++) {
 		free(cfg->issuers[i].name);
-		free_fields(&cfg->issuers[i], 0);
+		free_fields(&cfg->issuers[i], CF_KIND_ISSUER);
 	}
 	free(cfg->issuers);
-	free_fields(cfg, 1);
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		free(cfg->services[i].name);
+		free_fields(&cfg->services[i], CF_KIND_SERVICE);
+	}
+	free(cfg->services);
+	free_fields(cfg, CF_KIND_GLOBAL);
 	free(cfg->path);
 	free(cfg);
 }
@@ -1119,6 +1291,16 @@ const struct pj_issuer *config_find_issuer(const struct pj_config *cfg, const ch
 		if (v != NULL && strlen(v) == iss_len && memcmp(v, iss, iss_len) == 0)
 			return &cfg->issuers[i];
 	}
+	return NULL;
+}
+
+const struct pj_service *config_find_service(const struct pj_config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
 	return NULL;
 }
 

@@ -1,4 +1,4 @@
-/* config_file.h: /etc/pam_jwt.conf, an INI file with a [global] section and one [issuer NAME] per issuer. */
+/* config_file.h: /etc/pam_jwt.conf (INI): [global], one [issuer NAME] per issuer, [service NAME] rules. */
 #ifndef PAM_JWT_CONFIG_FILE_H
 #define PAM_JWT_CONFIG_FILE_H
 
@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authz.h"
 #include "error.h"
 
 #define PJ_DEFAULT_MAX_TOKEN_SIZE 16384
@@ -23,7 +24,7 @@ struct pj_group_map {
 /* One [issuer NAME] section. Every issuer key except "issuer" may also stand in [global], where it sets the
  * default for all issuers that do not set it themselves. Lists are NULL-terminated arrays with a count.
  * Syntax: "key = value" lines, full-line "#" comments, [global] (at most once; keys before any header
- * belong to it) and [issuer NAME] (NAME: [A-Za-z0-9_.-]+). Durations: seconds with an optional suffix
+ * belong to it), [issuer NAME] and [service NAME] (NAME: [A-Za-z0-9_.-]+). Durations: seconds with an optional suffix
  * s, m, h or d; sizes: bytes with an optional suffix K or M (KiB, MiB). Lines at most 4096 bytes, UTF-8. */
 struct pj_issuer {
 	char *name;                 /* from [issuer NAME] */
@@ -78,6 +79,17 @@ struct pj_issuer {
 	long device_timeout;             /* device_timeout: seconds, default 110, 10..1800 */
 };
 
+/* One [service NAME] section: rules a token must also meet for the PAM service NAME (the module's service=
+ * argument, else PAM_SERVICE), so that one file can admit devs over sshd and only admins through sudo.
+ * Keys (space-separated lists, all optional): require_issuer (names of [issuer] sections), require_groups
+ * (the token's groups claim holds at least one, exact match), require_claim (claim=value entries that all
+ * hold: see struct pj_claim_rule). */
+struct pj_service {
+	char *name;
+	int line;
+	struct pj_authz authz;
+};
+
 struct pj_config {
 	char *path;
 	/* [global] only */
@@ -93,6 +105,9 @@ struct pj_config {
 	/* issuers in file order */
 	struct pj_issuer *issuers;
 	size_t n_issuers;
+	/* [service NAME] sections in file order */
+	struct pj_service *services;
+	size_t n_services;
 };
 
 /* Reads and parses path (a trusted file: see trusted_file.h). Errors (PJ_ERR_CONFIG) name the file and
@@ -108,6 +123,9 @@ void config_free(struct pj_config *cfg);
 
 /* The issuer section whose "issuer" equals iss (iss_len bytes, byte for byte), or NULL. */
 const struct pj_issuer *config_find_issuer(const struct pj_config *cfg, const char *iss, size_t iss_len);
+
+/* The [service NAME] section for name, or NULL. */
+const struct pj_service *config_find_service(const struct pj_config *cfg, const char *name);
 
 /* The issuer section named name, or NULL. */
 const struct pj_issuer *config_find_issuer_by_name(const struct pj_config *cfg, const char *name);

@@ -341,6 +341,7 @@ static void test_syntax_errors(void)
 	bad("; ini comment\n" ISS_A, 1, "expected \"key = value\"", "';' is not a comment");
 	bad("[global\n" ISS_A, 1, "does not end with ']'", "unterminated section header");
 	bad("[globals]\n" ISS_A, 1, "unknown section [globals]", "unknown section");
+	bad("[services x]\n" ISS_A, 1, "expected [global], [issuer NAME] or [service NAME]", "[services x]");
 	bad("[issuer]\n" ISS_A, 1, "[issuer] needs a name", "issuer section without a name");
 	bad("[issuer a b]\n" ISS_A, 1, "bad issuer name \"a b\"", "issuer name with a space");
 	bad("[issuer a/b]\n" ISS_A, 1, "bad issuer name", "issuer name with a slash");
@@ -633,6 +634,73 @@ static void test_device_keys(void)
 	    "device_client_id is per issuer");
 }
 
+/* [service NAME]: per-service rules, looked up by name, never inherited. */
+static void test_services(void)
+{
+	static const char text[] = ISS_A
+	                           "[issuer b]\nissuer = https://b.example.com\naudience = pam\n"
+	                           "jwks_file = /etc/pam_jwt/b.jwks\n"
+	                           "[service sshd]\n"
+	                           "require_groups = devs  admins\n"
+	                           "[service sudo]\n"
+	                           "require_issuer = a\n"
+	                           "require_groups = admins\n"
+	                           "require_claim = acr=urn:mfa amr=otp realm.level=3\n"
+	                           "[service login]\n";
+	struct pj_config *cfg = parse_ok(text, "three [service] sections");
+	const struct pj_service *s;
+
+	if (cfg == NULL)
+		return;
+	ok(cfg->n_services == 3, "three services");
+	s = config_find_service(cfg, "sshd");
+	ok(s != NULL && s->line == 9 && s->authz.n_groups == 2 && streq(s->authz.groups[0], "devs") &&
+	       streq(s->authz.groups[1], "admins") && s->authz.n_issuers == 0 && s->authz.n_claims == 0,
+	   "[service sshd]: require_groups devs admins, nothing else");
+	s = config_find_service(cfg, "sudo");
+	ok(s != NULL && s->authz.n_issuers == 1 && streq(s->authz.issuers[0], "a") && s->authz.n_groups == 1 &&
+	       s->authz.n_claims == 3 && streq(s->authz.claims[0].path, "acr") &&
+	       streq(s->authz.claims[0].value, "urn:mfa") && streq(s->authz.claims[2].path, "realm.level") &&
+	       streq(s->authz.claims[2].value, "3"),
+	   "[service sudo]: issuer, group and three claim rules (the value may hold ':')");
+	s = config_find_service(cfg, "login");
+	ok(s != NULL && authz_is_empty(&s->authz), "an empty [service] section: no rules");
+	ok(config_find_service(cfg, "su") == NULL && config_find_service(cfg, "SSHD") == NULL,
+	   "no section for su; names are case-sensitive");
+	ok(config_find_service(NULL, "sshd") == NULL, "config_find_service on NULL config");
+	config_free(cfg);
+
+	bad(ISS_A "[service]\n", 5, "[service] needs a name", "service section without a name");
+	bad(ISS_A "[service a b]\n", 5, "bad service name \"a b\"", "service name with a space");
+	bad(ISS_A "[service sshd]\n[service sshd]\n", 6, "duplicate section [service sshd] (first at line 5)",
+	    "duplicate [service sshd]");
+	bad(ISS_A "[service sshd]\nleeway = 5\n", 6, "leeway is not allowed in [service sshd]",
+	    "an issuer key in a service");
+	bad(ISS_A "[service sshd]\nmax_token_size = 4K\n", 6, "max_token_size is not allowed in [service sshd]",
+	    "a [global] key in a service");
+	bad("[global]\nrequire_groups = admins\n" ISS_A, 2, "require_groups is a [service NAME] key",
+	    "require_groups in [global] (services inherit nothing)");
+	bad(ISS_A "require_groups = admins\n", 5, "require_groups is a [service NAME] key",
+	    "require_groups in an issuer");
+	bad(ISS_A "[service sudo]\nrequire_issuer = a nosuch\n", 6, "require_issuer: no [issuer nosuch] section",
+	    "require_issuer naming a missing issuer");
+	bad(ISS_A "[service sudo]\nrequire_claim = acr\n", 6, "\"acr\" is not claim=value", "a claim without =");
+	bad(ISS_A "[service sudo]\nrequire_claim = acr=\n", 6, "is not claim=value", "a claim without a value");
+	bad(ISS_A "[service sudo]\nrequire_claim = =x\n", 6, "is not claim=value", "a claim without a path");
+	bad(ISS_A "[service sudo]\nrequire_claim = a..b=x\n", 6, "is not claim=value", "an empty path component");
+	bad(ISS_A "[service sudo]\nrequire_claim = a=1,2\n", 6, "is not claim=value", "a comma in a value");
+	bad(ISS_A "[service sudo]\nrequire_groups = g\nrequire_groups = h\n", 7,
+	    "duplicate key require_groups (first set at line 6)", "duplicate key in a service");
+	{
+		char text2[8192];
+		size_t n = (size_t)snprintf(text2, sizeof(text2), "%s", ISS_A);
+
+		for (int i = 0; i < 65; i++)
+			n += (size_t)snprintf(text2 + n, sizeof(text2) - n, "[service s%d]\n", i);
+		bad(text2, 69, "more than 64 [service] sections", "65 [service] sections");
+	}
+}
+
 int main(void)
 {
 	test_full();
@@ -648,6 +716,7 @@ int main(void)
 	test_url_errors();
 	test_load();
 	test_device_keys();
+	test_services();
 	config_free(NULL);
 	ok(config_find_issuer(NULL, "x", 1) == NULL && config_find_issuer_by_name(NULL, "x") == NULL,
 	   "lookups on NULL config");
