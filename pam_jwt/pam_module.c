@@ -263,15 +263,13 @@ static void hint_truncation(const struct pj_log *log, pj_status status, const st
 
 /* ---- after verification ---- */
 
-/* The service's rules ([service NAME], NAME from service= or PAM_SERVICE) and the module line's rules. */
-static pj_status authorize(pam_handle_t *pamh, const struct module_args *args, const struct pj_identity *id,
-			   struct pj_error *err)
+/* The module line's rules (require_*= arguments). */
+static pj_status authorize_line(const struct module_args *args, const struct pj_identity *id, struct pj_error *err)
 {
 	struct pj_authz line;
 	pj_status r;
 
 	memset(&line, 0, sizeof(line));
-	(void)pamh;
 	if ((r = authz_add_args(&line, args->require_issuer, args->require_groups, args->require_claim, err)) !=
 	    PJ_OK) {
 		char reason[PJ_REASON_MAX];
@@ -284,6 +282,31 @@ static pj_status authorize(pam_handle_t *pamh, const struct module_args *args, c
 out:
 	authz_free(&line);
 	return r;
+}
+
+/* The [service NAME] section's rules, NAME from service= (which must name a section) or else PAM_SERVICE
+ * (which need not have one), then the module line's. */
+static pj_status authorize(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
+			   const struct pj_identity *id, struct pj_error *err)
+{
+	const struct pj_service *svc;
+	const void *item = NULL;
+	const char *name = args->service;
+	char what[96];
+	pj_status r;
+
+	if (name == NULL && pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
+		name = item;
+	svc = config_find_service(cfg, name);
+	if (svc == NULL && args->service != NULL)
+		return pj_fail(err, PJ_ERR_CONFIG, "service=%.64s: %s has no [service %.64s] section", args->service,
+			       cfg->path, args->service);
+	if (svc != NULL) {
+		snprintf(what, sizeof(what), "[service %s]", svc->name);
+		if ((r = authz_check(&svc->authz, what, id, err)) != PJ_OK)
+			return r;
+	}
+	return authorize_line(args, id, err);
 }
 
 static void free_session_id(struct session_id *s)
@@ -406,7 +429,7 @@ static pj_status admit(pam_handle_t *pamh, const struct module_args *args, const
 {
 	pj_status r;
 
-	if ((r = authorize(pamh, args, id, err)) != PJ_OK)
+	if ((r = authorize(pamh, args, cfg, id, err)) != PJ_OK)
 		return r;
 	return mapping_record_login(cfg, id, time(NULL), log, err);
 }

@@ -115,7 +115,9 @@ static void setup(void)
 		       "groups_claim = groups\n"
 		       "algorithms = RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\n"
 		       "jwks_file = %s/jwks.json\n"
-		       "[issuer gone]\nissuer = https://gone.example.com\naudience = pam\njwks_file = %s/missing.json\n",
+		       "[issuer gone]\nissuer = https://gone.example.com\naudience = pam\njwks_file = %s/missing.json\n"
+		       "[service jwt-svc]\nrequire_groups = admins\n"
+		       "[service shared]\nrequire_claim = acr=mfa\n",
 		       dir, dir, dir);
 	write_file("pam_jwt.conf", conf, 0644);
 	free(conf);
@@ -169,6 +171,10 @@ static void setup(void)
 	write_service("jwt-badclaim", "require_claim=acr");
 	write_service("jwt-emptyarg", "require_groups=");
 	write_service("jwt-repeated", "debug debug");
+	write_service("jwt-svc", "");
+	write_service("jwt-svc-alias", "service=jwt-svc");
+	write_service("jwt-svc-nosuch", "service=nosuch");
+	write_service("jwt-svc-both", "service=shared require_groups=admins");
 	conf = tk_strf("auth required %s config=%s/pam_jwt.conf\naccount required %s config=%s/pam_jwt.conf\n"
 		       "session required %s config=%s/pam_jwt.conf\n",
 		       module_path, dir, module_path, dir, module_path, dir);
@@ -587,6 +593,25 @@ static void test_authorization(void)
 	   "require_claim without a value: PAM_SERVICE_ERR");
 	ok(authenticate("jwt-emptyarg", "alice", devs) == PAM_SERVICE_ERR, "an empty argument: PAM_SERVICE_ERR");
 	ok(authenticate("jwt-repeated", "alice", devs) == PAM_SERVICE_ERR, "a repeated argument: PAM_SERVICE_ERR");
+	free(mfa);
+	/* [service NAME] sections of pam_jwt.conf */
+	mfa = mint_claims("alice", "sub-alice", 300, ",\"acr\":\"mfa\",\"groups\":[\"admins\"]");
+	logbuf[0] = '\0';
+	ok(authenticate("jwt-svc", "alice", devs) == PAM_AUTH_ERR && strstr(logbuf, "[service jwt-svc]") != NULL,
+	   "[service jwt-svc] applies to PAM service jwt-svc: a token in devs only is refused, logged");
+	ok(authenticate("jwt-svc", "alice", ops) == PAM_AUTH_ERR, "and one in devs and ops");
+	ok(authenticate("jwt-svc", "alice", mfa) == PAM_SUCCESS, "and one in admins is accepted");
+	ok(authenticate("jwt-svc-alias", "alice", devs) == PAM_AUTH_ERR &&
+		   authenticate("jwt-svc-alias", "alice", mfa) == PAM_SUCCESS,
+	   "service=jwt-svc picks that section for another PAM service name");
+	ok(authenticate("jwt-svc-nosuch", "alice", mfa) == PAM_SERVICE_ERR,
+	   "service= naming a missing section: PAM_SERVICE_ERR");
+	ok(authenticate("jwt-svc-both", "alice", mfa) == PAM_SUCCESS,
+	   "section (acr=mfa) and module line (require_groups=admins) both hold: accepted");
+	ok(authenticate("jwt-svc-both", "alice", ops) == PAM_AUTH_ERR, "the section's rule alone fails: refused");
+	free(mfa);
+	mfa = mint_claims("alice", "sub-alice", 300, ",\"acr\":\"mfa\",\"groups\":[\"devs\"]");
+	ok(authenticate("jwt-svc-both", "alice", mfa) == PAM_AUTH_ERR, "the module line's rule alone fails: refused");
 	free(devs);
 	free(ops);
 	free(mfa);
