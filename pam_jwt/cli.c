@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "cli_jwks.h"
+#include "cli_user.h"
 #include "cli_login.h"
 #include "config_file.h"
 #include "jws_alg.h"
@@ -32,6 +33,8 @@ static void usage(FILE *out)
 		     "        Show each issuer's key source, keys, fetch times and last error (no network).\n"
 		     "  jwks refresh [--config FILE] [--issuer NAME]\n"
 		     "        Fetch the issuers' keys now and update the cache.\n"
+		     "  user list|show NAME|add NAME [--uid N] [--gecos TEXT]|del NAME|unbind NAME|init\n"
+		     "        Manage the user store that libnss_jwt.so.2 serves (init: create an empty one).\n"
 		     "  login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n"
 		     "        Sign in with the device flow (a browser or phone), verify the token as a login\n"
 		     "        would and show the identity; optionally keep the token for pam-jwt-askpass.\n"
@@ -258,16 +261,28 @@ static const char *find_config_arg(int argc, char **argv)
 	return PJ_DEFAULT_CONFIG;
 }
 
-/* Runs a subcommand main that takes the loaded configuration. */
+/* Runs a subcommand main that takes the loaded configuration; --config is consumed here. */
 static int with_config(int (*sub)(const struct pj_config *, int, char **), int argc, char **argv)
 {
 	struct pj_config *cfg = NULL;
-	int rc;
+	char **rest;
+	int n = 0, rc;
 
-	if (load_config(find_config_arg(argc, argv), &cfg) != 0)
+	if ((rest = calloc((size_t)argc + 1, sizeof(*rest))) == NULL)
 		return EXIT_USAGE;
-	rc = sub(cfg, argc, argv);
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			i++;
+		else if (i == 0 || strncmp(argv[i], "--config=", 9) != 0)
+			rest[n++] = argv[i];
+	}
+	if (load_config(find_config_arg(argc, argv), &cfg) != 0) {
+		free(rest);
+		return EXIT_USAGE;
+	}
+	rc = sub(cfg, n, rest);
 	config_free(cfg);
+	free(rest);
 	return rc;
 }
 
@@ -291,6 +306,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "jwks") == 0)
 		return with_config(cli_jwks_main, argc - 1, argv + 1);
+	if (strcmp(argv[1], "user") == 0)
+		return with_config(cli_user_main, argc - 1, argv + 1);
 	if (strcmp(argv[1], "login") == 0)
 		return with_config(cli_login_main, argc - 1, argv + 1);
 	fprintf(stderr, "pam-jwt: unknown command %s\n", argv[1]);

@@ -61,6 +61,18 @@ ok $? "verify: a missing config exits 2"
 "$PAM_JWT" verify --bogus </dev/null >/dev/null 2>&1
 [ $? -eq 2 ]
 ok $? "usage error exits 2"
+"$PAM_JWT" user init --config "$CONF" >/dev/null && [ -f "$SCRATCH/users.db" ]
+ok $? "user init: creates the store in state_dir"
+"$PAM_JWT" user add carol --config "$CONF" >/dev/null
+ok $? "user add (with --config after the action)"
+"$PAM_JWT" user --config "$CONF" list | grep -q carol
+ok $? "user list shows the added user"
+"$PAM_JWT" user show carol --config="$CONF" | grep -q carol
+ok $? "user show (with --config=FILE)"
+"$PAM_JWT" user del carol --config "$CONF" >/dev/null && ! "$PAM_JWT" user list --config "$CONF" | grep -q carol
+ok $? "user del removes the user"
+"$PAM_JWT" jwks status --config "$CONF" | grep -q "test"
+ok $? "jwks status names the issuer"
 "$PAM_JWT" --version | grep -q '^pam-jwt [0-9]'
 ok $? "--version"
 "$PAM_JWT" --help | grep -q 'verify'
