@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,25 +74,30 @@ static int cmd_scene(const char *dir, const char *module, long nusers)
 struct variant {
 	const char *name;
 	const char *service;
-	const char *preload; /* NULL: nothing */
-	double us[MAX_REPS];   /* whole process: spawn to exit */
-	double pam[MAX_REPS];  /* inside: pam_start to pam_end */
+	const char *preload;  /* NULL: nothing */
+	double us[MAX_REPS];  /* whole process: spawn to exit */
+	double pam[MAX_REPS]; /* inside: pam_start to pam_end */
+	double cpu[MAX_REPS]; /* the process's CPU time, user + system */
 };
 
 static struct variant variants[] = {
-    {"pam_jwt", "jwt", NULL, {0}, {0}},
-    {"pam_permit", "permit", NULL, {0}, {0}},
-    /* pam_permit with what pam_jwt.so needs besides libcurl, then with libcurl too: the difference is what
-     * libcurl costs a login that fetches nothing */
-    {"permit+crypto+json-c", "permit", "libcrypto.so.3 libjson-c.so.5", {0}, {0}},
-    {"permit+crypto+json-c+curl", "permit", "libcrypto.so.3 libjson-c.so.5 libcurl.so.4", {0}, {0}},
+    {"pam_jwt", "jwt", NULL, {0}, {0}, {0}},
+    {"pam_permit", "permit", NULL, {0}, {0}, {0}},
+    /* pam_permit with the libraries verification needs, then with libcurl too, then with every library
+     * pam_jwt.so links (BENCH_ALL_LIBS): the differences are what the libraries only fetching keys (or the
+     * device flow) need cost a login that uses none of them */
+    {"permit+crypto+json-c", "permit", "libcrypto.so.3 libjson-c.so.5", {0}, {0}, {0}},
+    {"permit+crypto+json-c+curl", "permit", "libcrypto.so.3 libjson-c.so.5 libcurl.so.4", {0}, {0}, {0}},
+    {"permit+all-of-pam_jwt.so's-libraries", "permit", NULL, {0}, {0}, {0}},
 };
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
 
-/* Runs one login_proc and returns its exit status; *us receives the wall time, *pam what it printed. */
+/* Runs one login_proc and returns its exit status; *us receives the wall time, *pam what it printed, *cpu its
+ * CPU time. */
 static int spawn_login(const char *proc, const char *dir, const char *service, const char *user,
-		       const char *preload, double *us, double *pam)
+                       const char *preload, double *us, double *pam, double *cpu)
 {
+	struct rusage ru;
 	char *tok = token_path(dir, user), *pre = preload ? tk_strf("LD_PRELOAD=%s", preload) : NULL;
 	char *confdir = tk_strf("%s/pam.d", dir);
 	char *argv[] = {(char *)proc, confdir, (char *)service, (char *)user, tok, NULL};
@@ -112,8 +118,11 @@ static int spawn_login(const char *proc, const char *dir, const char *service, c
 		bk_die("cannot run %s", proc);
 	close(pipefd[1]);
 	n = read(pipefd[0], buf, sizeof(buf) - 1);
-	waitpid(pid, &status, 0);
+	if (wait4(pid, &status, 0, &ru) != pid)
+		bk_die("wait4: %s", strerror(errno));
 	*us = (bk_now() - t0) * 1e6;
+	*cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 	close(pipefd[0]);
 	buf[n > 0 ? n : 0] = '\0';
 	*pam = atof(buf);
@@ -126,31 +135,39 @@ static int spawn_login(const char *proc, const char *dir, const char *service, c
 
 static int cmd_cold(const char *dir, const char *proc, int reps)
 {
-	double diff[MAX_REPS], curl[MAX_REPS];
+	double diff[MAX_REPS], curl[MAX_REPS], other[MAX_REPS], cpudiff[MAX_REPS];
 
 	if (reps < 1 || reps > MAX_REPS)
 		bk_die("reps out of range");
+	if ((variants[4].preload = getenv("BENCH_ALL_LIBS")) == NULL)
+		bk_die("BENCH_ALL_LIBS: the libraries pam_jwt.so links, as LD_PRELOAD takes them");
 	/* warm the page cache for every variant */
 	for (size_t v = 0; v < N_VARIANTS; v++)
 		for (int i = 0; i < 3; i++)
-			if (spawn_login(proc, dir, variants[v].service, "alice", variants[v].preload, &variants[v].us[0],
-					&variants[v].pam[0]) != 0)
+			if (spawn_login(proc, dir, variants[v].service, "alice", variants[v].preload,
+			                &variants[v].us[0], &variants[v].pam[0], &variants[v].cpu[0]) != 0)
 				bk_die("the %s login failed", variants[v].name);
 	for (int r = 0; r < reps; r++)
 		for (size_t k = 0; k < N_VARIANTS; k++) {
 			struct variant *v = &variants[r % 2 ? N_VARIANTS - 1 - k : k];
-			if (spawn_login(proc, dir, v->service, "alice", v->preload, &v->us[r], &v->pam[r]) != 0)
+			if (spawn_login(proc, dir, v->service, "alice", v->preload, &v->us[r], &v->pam[r],
+			                &v->cpu[r]) != 0)
 				bk_die("the %s login failed", v->name);
 		}
 	for (int r = 0; r < reps; r++) {
 		diff[r] = variants[0].us[r] - variants[1].us[r];
+		cpudiff[r] = variants[0].cpu[r] - variants[1].cpu[r];
 		curl[r] = variants[3].us[r] - variants[2].us[r];
+		other[r] = variants[4].us[r] - variants[2].us[r];
 	}
 	for (size_t v = 0; v < N_VARIANTS; v++)
-		printf("cold %s us %.1f pam_us %.1f\n", variants[v].name, bk_median(variants[v].us, (size_t)reps),
-		       bk_median(variants[v].pam, (size_t)reps));
+		printf("cold %s us %.1f pam_us %.1f cpu_us %.1f\n", variants[v].name,
+		       bk_median(variants[v].us, (size_t)reps), bk_median(variants[v].pam, (size_t)reps),
+		       bk_median(variants[v].cpu, (size_t)reps));
 	printf("cold diff_us %.1f\n", bk_median(diff, (size_t)reps));
+	printf("cold diff_cpu_us %.1f\n", bk_median(cpudiff, (size_t)reps));
 	printf("cold curl_us %.1f\n", bk_median(curl, (size_t)reps));
+	printf("cold fetchlibs_us %.1f\n", bk_median(other, (size_t)reps));
 	return 0;
 }
 
@@ -170,8 +187,8 @@ static int cmd_parallel(const char *dir, const char *proc, const char *service, 
 			int bad = 0;
 			for (long i = first + w; i < first + n; i += p) {
 				char *user = user_name(i);
-				double us, pam;
-				if (spawn_login(proc, dir, service, user, NULL, &us, &pam) != 0)
+				double us, pam, cpu;
+				if (spawn_login(proc, dir, service, user, NULL, &us, &pam, &cpu) != 0)
 					bad++;
 				free(user);
 			}
@@ -256,8 +273,8 @@ static int cmd_record(const char *dir, int p, long n, long first)
 		missing += userstore_user(us, user) == NULL;
 		free(user);
 	}
-	printf("record p %d logins %ld failed %ld missing %ld store_users %zu per_s %.1f\n", p, n, failed, missing,
-	       us->n_users, (double)n / t0);
+	printf("record p %d logins %ld failed %ld missing %ld store_users %zu per_s %.1f\n", p, n, failed,
+	       missing, us->n_users, (double)n / t0);
 	userstore_close(us);
 	config_free(cfg);
 	free(conf);
@@ -283,7 +300,7 @@ static int cmd_phases(const char *dir)
 	struct pj_identity id;
 	struct pj_error err;
 	struct passwd *pw;
-	double t = bk_now(), p[6];
+	double t = bk_now(), p[7];
 	FILE *f = fopen(path, "r");
 	size_t len = f ? fread(tok, 1, sizeof(tok) - 1, f) : 0;
 
@@ -304,14 +321,18 @@ static int cmd_phases(const char *dir)
 	p[3] = phase(&t);
 	if (pj_verify(cfg, NULL, tok, len, "alice", time(NULL), &id, &err) != PJ_OK)
 		bk_die("%s", err.reason);
-	pj_identity_free(&id);
 	p[4] = phase(&t);
+	if (mapping_record_login(cfg, &id, time(NULL), NULL, &err) != PJ_OK)
+		bk_die("%s", err.reason);
+	pj_identity_free(&id);
+	p[6] = phase(&t);
 	if (pj_verify(cfg, NULL, tok, len, "alice", time(NULL), &id, &err) != PJ_OK)
 		bk_die("%s", err.reason);
 	pj_identity_free(&id);
 	p[5] = phase(&t);
 	printf("phases config %.1f openssl_init %.1f keys %.1f first_getpwnam %.1f first_verify %.1f "
-	       "warm_verify %.1f\n", p[0], p[1], p[2], p[3], p[4], p[5]);
+	       "store_update %.1f warm_verify %.1f\n",
+	       p[0], p[1], p[2], p[3], p[4], p[6], p[5]);
 	config_free(cfg);
 	free(conf);
 	free(path);

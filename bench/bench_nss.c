@@ -26,11 +26,11 @@
 #include "userstore.h"
 #include "verify.h"
 
-#define UID_BASE 300000u
-#define GID_BASE 100000000u
+#define UID_BASE        300000u
+#define GID_BASE        100000000u
 #define GROUPS_PER_USER 3
-#define SAMPLE 4096
-#define MAX_ROUNDS 64
+#define SAMPLE          4096
+#define MAX_ROUNDS      64
 
 /* glibc's own hook (nscd and glibc's tests use it): the services of one database, as nsswitch.conf says. */
 extern int __nss_configure_lookup(const char *dbname, const char *service_line);
@@ -85,8 +85,8 @@ static int cmd_build(const char *dir, long nusers, long ngroups, const char *pas
 		snprintf(name, sizeof(name), "u%06ld", i);
 		snprintf(gecos, sizeof(gecos), "Bench User %06ld", i);
 		snprintf(home, sizeof(home), "/home/%s", name);
-		if (userstore_add_user(us, name, uid, gecos, home, "/bin/bash", "https://idp.example.com", name, 1,
-				       &u, &err) != PJ_OK)
+		if (userstore_add_user(us, name, uid, gecos, home, "/bin/bash", "https://idp.example.com",
+		                       name, 1, &u, &err) != PJ_OK)
 			bk_die("%s", err.reason);
 		user_groups(i, ngroups, gids);
 		if (userstore_set_gids(u, gids, GROUPS_PER_USER, &err) != PJ_OK)
@@ -164,10 +164,10 @@ static bool lookup(enum op op, long k)
 	}
 }
 
-/* Mean microseconds per lookup over a block of at least block_s seconds (and at least 3 lookups). */
+/* Mean CPU microseconds per lookup over a block of at least block_s CPU seconds (and at least 3 lookups). */
 static double block(enum op op, enum backend b, double block_s, long *cursor)
 {
-	double t0 = bk_now(), t;
+	double t0 = bk_cpu(), t;
 	long n = 0;
 
 	use_backend(b);
@@ -175,7 +175,7 @@ static double block(enum op op, enum backend b, double block_s, long *cursor)
 		if (!lookup(op, (*cursor)++))
 			bk_die("%s through %s did not find its entry", op_name[op], backend_name[b]);
 		n++;
-		t = bk_now();
+		t = bk_cpu();
 	} while (t - t0 < block_s || n < 3);
 	return (t - t0) * 1e6 / (double)n;
 }
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 		return cmd_build(argv[2], atol(argv[3]), atol(argv[4]), argv[5], argv[6]);
 	if ((argc == 6 || argc == 7) && strcmp(argv[1], "lookup") == 0)
 		return cmd_lookup(atol(argv[2]), atol(argv[3]), atoi(argv[4]), atof(argv[5]),
-				  argc == 7 ? atol(argv[6]) : 0);
+		                  argc == 7 ? atol(argv[6]) : 0);
 	if (argc == 5 && strcmp(argv[1], "add") == 0)
 		return cmd_add(argv[2], argv[3], atoi(argv[4]));
 	bk_die("usage: see bench_nss.c");

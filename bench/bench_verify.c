@@ -1,8 +1,9 @@
-/* bench_verify.c: token verification throughput per alg on one core with warm keys: the full pj_verify against
- * a bare EVP_DigestVerify of the same signature with the very same key object (the limit), and against
- * libjwt 1.10's jwt_decode on the same tokens, interleaved round by round so noise hits every side alike.
- * Usage: bench_verify SCENE_DIR [SECONDS_PER_BLOCK [ROUNDS [ALG]]] (ALG: that alg only); prints one line per alg
- * and method. bench_verify SCENE_DIR profile ALG N: N pj_verify calls only, for perf or callgrind. */
+/* bench_verify.c: token verification throughput per alg on one core with warm keys: the full pj_verify
+ * against a bare EVP_DigestVerify of the same signature with the very same key object (the limit), and
+ * against libjwt 1.10's jwt_decode on the same tokens, interleaved round by round so noise hits every side
+ * alike. Usage: bench_verify SCENE_DIR [SECONDS_PER_BLOCK [ROUNDS [ALG]]] (ALG: that alg only); prints one
+ * line per alg and method. bench_verify SCENE_DIR profile ALG N: N pj_verify calls only, for perf or
+ * callgrind. */
 #include "config.h"
 
 #include <stdbool.h>
@@ -26,7 +27,7 @@
 #include "verify.h"
 
 #define MAX_ROUNDS 64
-#define USER "alice"
+#define USER       "alice"
 
 enum method { M_PAMJWT, M_BARE, M_LIBJWT, M_COUNT };
 static const char *method_name[M_COUNT] = {"pam_jwt", "bare", "libjwt"};
@@ -54,7 +55,8 @@ static struct subject subjects[BK_N_ALGS];
 static void raw_to_der(struct subject *s, const unsigned char *raw, size_t len)
 {
 	ECDSA_SIG *esig = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL), *sv = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
+	BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL),
+	       *sv = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
 	unsigned char *der = NULL;
 	int n;
 
@@ -152,7 +154,8 @@ static bool run_bare(const struct subject *s)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
-	bool ok = ctx != NULL && EVP_DigestVerifyInit_ex(ctx, &pctx, s->alg->digest, NULL, NULL, s->pub, NULL) == 1;
+	bool ok =
+	    ctx != NULL && EVP_DigestVerifyInit_ex(ctx, &pctx, s->alg->digest, NULL, NULL, s->pub, NULL) == 1;
 
 	if (ok && s->alg->kind == JWS_SIG_RSA_PKCS1)
 		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
@@ -161,7 +164,7 @@ static bool run_bare(const struct subject *s)
 		     EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, s->alg->digest, NULL) > 0 &&
 		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)s->alg->digest_len) > 0;
 	ok = ok && EVP_DigestVerify(ctx, s->sig, s->sig_len, (const unsigned char *)s->token,
-				    s->signing_input_len) == 1;
+	                            s->signing_input_len) == 1;
 	EVP_MD_CTX_free(ctx);
 	return ok;
 }
@@ -185,15 +188,15 @@ static bool run_once(const struct subject *s, enum method m)
 	}
 }
 
-/* Verifications per second over one block of iters. */
+/* Verifications per CPU second over one block of iters. */
 static double block(const struct subject *s, enum method m, long iters)
 {
-	double t0 = bk_now();
+	double t0 = bk_cpu();
 
 	for (long i = 0; i < iters; i++)
 		if (!run_once(s, m))
 			bk_die("%s refused the %s token", method_name[m], s->alg->name);
-	return (double)iters / (bk_now() - t0);
+	return (double)iters / (bk_cpu() - t0);
 }
 
 static const char *only; /* the one alg to measure, or NULL */
@@ -225,7 +228,8 @@ int main(int argc, char **argv)
 	bool profiling = argc == 5 && strcmp(argv[2], "profile") == 0;
 
 	if (argc < 2 || (!profiling && (rounds < 1 || rounds > MAX_ROUNDS || block_s <= 0)))
-		bk_die("usage: bench_verify SCENE_DIR [SECONDS_PER_BLOCK [ROUNDS [ALG]]] | SCENE_DIR profile ALG N");
+		bk_die("usage: bench_verify SCENE_DIR [SECONDS_PER_BLOCK [ROUNDS [ALG]]] | SCENE_DIR profile "
+		       "ALG N");
 	now = time(NULL);
 	prepare(argv[1]);
 	if (profiling)
@@ -266,11 +270,13 @@ int main(int argc, char **argv)
 			if (!applies(s, (enum method)m))
 				continue;
 			memcpy(v, s->ops[m], sizeof(double) * (size_t)rounds);
-			printf("verify %s %s ops %.1f\n", s->alg->name, method_name[m], bk_median(v, (size_t)rounds));
+			printf("verify %s %s ops %.1f\n", s->alg->name, method_name[m],
+			       bk_median(v, (size_t)rounds));
 		}
 		printf("verify %s ratio_bare %.4f\n", s->alg->name, bk_median(ratio_bare, (size_t)rounds));
 		if (s->libjwt)
-			printf("verify %s ratio_libjwt %.4f\n", s->alg->name, bk_median(ratio_lib, (size_t)rounds));
+			printf("verify %s ratio_libjwt %.4f\n", s->alg->name,
+			       bk_median(ratio_lib, (size_t)rounds));
 		printf("verify %s token_bytes %zu\n", s->alg->name, s->token_len);
 	}
 	config_free(cfg);

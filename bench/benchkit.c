@@ -52,6 +52,14 @@ double bk_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double bk_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -82,11 +90,12 @@ char *bk_token(enum jws_alg_id alg, EVP_PKEY *key, const char *user, time_t now)
 {
 	const char *name = jws_alg_by_id(alg)->name;
 	char *hdr = tk_strf("{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}", name, name);
-	char *pl = tk_strf("{\"iss\":\"" BK_ISSUER "\",\"aud\":\"pam\",\"sub\":\"sub-%s\",\"exp\":%lld,\"iat\":%lld,"
-			   "\"nbf\":%lld,\"jti\":\"c4b8e2a0-5d0f-4f7b-9a35-1c2d3e4f5a6b\",\"preferred_username\":\"%s\","
-			   "\"name\":\"Bench User %s\",\"email\":\"%s@example.com\","
-			   "\"groups\":[\"staff\",\"developers\",\"ops\"]}",
-			   user, (long long)now + 3600, (long long)now - 10, (long long)now - 10, user, user, user);
+	char *pl = tk_strf(
+	    "{\"iss\":\"" BK_ISSUER "\",\"aud\":\"pam\",\"sub\":\"sub-%s\",\"exp\":%lld,\"iat\":%lld,"
+	    "\"nbf\":%lld,\"jti\":\"c4b8e2a0-5d0f-4f7b-9a35-1c2d3e4f5a6b\",\"preferred_username\":\"%s\","
+	    "\"name\":\"Bench User %s\",\"email\":\"%s@example.com\","
+	    "\"groups\":[\"staff\",\"developers\",\"ops\"]}",
+	    user, (long long)now + 3600, (long long)now - 10, (long long)now - 10, user, user, user);
 	char *t = tk_sign(alg, key, hdr, pl);
 
 	if (t == NULL)
@@ -121,9 +130,10 @@ static char *make_keys(const char *dir)
 	return next;
 }
 
-static void fill_cache(const char *dir, char *jwks, time_t now)
+/* dir/SUB/idp.json as a fetch at fetched_at, fresh until fresh_until, would have left it. */
+static void fill_cache(const char *dir, const char *sub, char *jwks, time_t fetched_at, time_t fresh_until)
 {
-	char *cache_dir = tk_strf("%s/cache", dir);
+	char *cache_dir = tk_strf("%s/%s", dir, sub);
 	char path[4096];
 	struct pj_error err;
 	struct jwks_cache c = {
@@ -131,9 +141,9 @@ static void fill_cache(const char *dir, char *jwks, time_t now)
 	    .url = (char *)BK_JWKS_URI,
 	    .jwks = jwks,
 	    .jwks_len = strlen(jwks),
-	    .fetched_at = now,
-	    .fresh_until = now + 86400,
-	    .last_attempt = now,
+	    .fetched_at = fetched_at,
+	    .fresh_until = fresh_until,
+	    .last_attempt = fetched_at,
 	};
 
 	make_dir(cache_dir);
@@ -143,9 +153,37 @@ static void fill_cache(const char *dir, char *jwks, time_t now)
 	free(cache_dir);
 }
 
+/* pam_jwt.conf (or NAME.conf) with keys by jwks_uri, cached under cache_sub. */
+static void write_config(const char *dir, const char *name, const char *cache_sub)
+{
+	char *text =
+	    tk_strf("# pam_jwt benchmark configuration: keys by jwks_uri, served from the pre-filled cache\n"
+	            "[global]\ncache_dir = %s/%s\nstate_dir = %s/state\n\n"
+	            "[issuer idp]\nissuer = " BK_ISSUER "\naudience = pam\n"
+	            "algorithms = RS256 PS256 ES256 ES384 EdDSA\njwks_uri = " BK_JWKS_URI "\n"
+	            "groups_claim = groups\n",
+	            dir, cache_sub, dir);
+	char *p = tk_strf("%s/%s", dir, name);
+
+	bk_write(p, text, 0644);
+	free(p);
+	free(text);
+}
+
+static void write_service(const char *dir, const char *name, const char *conf, const char *module)
+{
+	char *text =
+	    tk_strf("auth required %s config=%s/%s\naccount required pam_permit.so\n", module, dir, conf);
+	char *p = tk_strf("%s/pam.d/%s", dir, name);
+
+	bk_write(p, text, 0644);
+	free(p);
+	free(text);
+}
+
 void bk_scene(const char *dir, const char *module, time_t now)
 {
-	char *p, *text, *jwks;
+	char *p, *jwks;
 
 	make_dir(dir);
 	p = tk_strf("%s/keys", dir);
@@ -161,23 +199,14 @@ void bk_scene(const char *dir, const char *module, time_t now)
 	p = tk_strf("%s/jwks.json", dir);
 	bk_write(p, jwks, 0644);
 	free(p);
-	fill_cache(dir, jwks, now);
+	fill_cache(dir, "cache", jwks, now, now + 86400);
+	/* the control for the network count: the same keys, expired an hour ago, so a login tries a fetch */
+	fill_cache(dir, "cache-expired", jwks, now - 7200, now - 3600);
 	free(jwks);
-	text = tk_strf("# pam_jwt benchmark configuration: keys by jwks_uri, served from the pre-filled cache\n"
-		       "[global]\ncache_dir = %s/cache\nstate_dir = %s/state\n\n"
-		       "[issuer idp]\nissuer = " BK_ISSUER "\naudience = pam\n"
-		       "algorithms = RS256 PS256 ES256 ES384 EdDSA\njwks_uri = " BK_JWKS_URI "\n"
-		       "groups_claim = groups\n",
-		       dir, dir);
-	p = tk_strf("%s/pam_jwt.conf", dir);
-	bk_write(p, text, 0644);
-	free(p);
-	free(text);
-	text = tk_strf("auth required %s config=%s/pam_jwt.conf\naccount required pam_permit.so\n", module, dir);
-	p = tk_strf("%s/pam.d/jwt", dir);
-	bk_write(p, text, 0644);
-	free(p);
-	free(text);
+	write_config(dir, "pam_jwt.conf", "cache");
+	write_config(dir, "expired.conf", "cache-expired");
+	write_service(dir, "jwt", "pam_jwt.conf", module);
+	write_service(dir, "jwt-expired", "expired.conf", module);
 	p = tk_strf("%s/pam.d/permit", dir);
 	bk_write(p, "auth required pam_permit.so\naccount required pam_permit.so\n", 0644);
 	free(p);

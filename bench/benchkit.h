@@ -21,7 +21,9 @@ extern const enum jws_alg_id bk_algs[];
 
 /* Creates dir (0755) with keys/ALG.pem, cache/idp.json (the JWKS as a successful fetch at now would have
  * left it, fresh for a day), state/ (the user store), pam_jwt.conf (issuer "idp" with jwks_uri, cache_dir
- * and state_dir under dir) and pam.d/{jwt,permit}; module is the pam_jwt.so to load. Exits on failure. */
+ * and state_dir under dir) and pam.d/{jwt,permit}; module is the pam_jwt.so to load. The control for the
+ * network count: cache-expired/idp.json (the same keys, expired), expired.conf and pam.d/jwt-expired.
+ * Exits on failure. */
 void bk_scene(const char *dir, const char *module, time_t now);
 
 /* The private key of alg from dir/keys. */
@@ -36,6 +38,10 @@ void bk_write(const char *path, const char *text, mode_t mode);
 
 /* Monotonic seconds. */
 double bk_now(void);
+
+/* This process's CPU seconds (user + system): what a measurement costs on its core, whatever else the
+ * machine runs at the time (other builds on a shared 2-core box make wall time swing by 2x). */
+double bk_cpu(void);
 
 /* The median of n values (sorts v). */
 double bk_median(double *v, size_t n);

@@ -1,8 +1,12 @@
-/* login_proc.c: one cold login as an sshd child makes it: pam_start, pam_authenticate, pam_end, then exit.
+/* login_proc.c: one cold login as an sshd child makes it: the user looked up (sshd does that before PAM, so
+ * the NSS modules are loaded by then), then pam_start, pam_authenticate, pam_end, and exit.
  * Usage: login_proc CONFDIR SERVICE USER TOKENFILE. Links libpam only; the service's modules bring the rest.
- * Prints the microseconds spent from pam_start to pam_end and exits with the pam_authenticate result. */
+ * Prints the microseconds spent from pam_start to pam_end and exits with the pam_authenticate result.
+ * login_proc --dlopen MODULE: prints the microseconds libpam's dlopen(MODULE, RTLD_NOW) takes here. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,13 @@ int main(int argc, char **argv)
 	double t0;
 	int fd, rc;
 
+	if (argc == 3 && strcmp(argv[1], "--dlopen") == 0) {
+		t0 = usec();
+		if (dlopen(argv[2], RTLD_NOW) == NULL)
+			return 103;
+		printf("%.1f\n", usec() - t0);
+		return 0;
+	}
 	if (argc != 5)
 		return 100;
 	if ((fd = open(argv[4], O_RDONLY | O_CLOEXEC)) < 0 || (n = read(fd, token, TOKEN_MAX)) < 0)
@@ -52,6 +63,7 @@ int main(int argc, char **argv)
 	while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r'))
 		n--;
 	token[n] = '\0';
+	(void)getpwnam(argv[3]);
 	t0 = usec();
 	if ((rc = pam_start_confdir(argv[2], argv[3], &c, argv[1], &pamh)) != PAM_SUCCESS)
 		return 102;

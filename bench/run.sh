@@ -49,12 +49,34 @@ unshare -m --propagation private sh -c 'mount --bind "$1" /etc/nsswitch.conf && 
 taskset -c "$CPU" "$B/bench_verify" "$SCENE" "$VERIFY_BLOCK" 3 RS256 | sed 's/^verify /verifyhost /' >>"$RAW"
 echo "verifyhost nsswitch $(sed -n 's/^passwd:[[:space:]]*//p' /etc/nsswitch.conf | tr ' ' '_')" >>"$RAW"
 
+# where pj_verify's instructions go (callgrind, deterministic): what the targets above are missed by
+if command -v valgrind >/dev/null 2>&1; then
+	for alg in RS256 ES256; do
+		unshare -m --propagation private sh -c 'mount --bind "$1" /etc/nsswitch.conf && exec valgrind -q \
+			--tool=callgrind --callgrind-out-file="$2" --toggle-collect=pj_verify "$3" "$4" profile "$5" 200' \
+			cg "$WORK/nsswitch-files.conf" "$WORK/cg-$alg.out" "$B/bench_verify" "$SCENE" "$alg" >/dev/null
+		callgrind_annotate --inclusive=yes --threshold=100 "$WORK/cg-$alg.out" 2>/dev/null |
+			sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  *[^ ]*:\([A-Za-z_][A-Za-z_0-9]*\)\( \|@\|\.\).*/profile '"$alg"' \2 \1/p' |
+			tr -d ',' >>"$RAW"
+	done
+fi
+
 # ---- 2. cold login: a fresh process per login, pam_jwt.so against pam_permit.so ----
 say "2/4 cold logins ($COLD_REPS of each variant)"
-"$B/bench_login" cold "$SCENE" "$B/login_proc" "$COLD_REPS" >>"$RAW"
+ALL_LIBS=$(readelf -d "$MODULE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -v -e '^libpam\.' -e '^libc\.' | tr '\n' ' ')
+BENCH_ALL_LIBS="$ALL_LIBS" "$B/bench_login" cold "$SCENE" "$B/login_proc" "$COLD_REPS" >>"$RAW"
 i=0
 while [ $i -lt 5 ]; do "$B/bench_login" phases "$SCENE" >>"$RAW"; i=$((i + 1)); done
-for svc in jwt permit; do
+# libpam loads modules with dlopen(RTLD_NOW), which binds every symbol of every library the module pulls in
+PERMIT=$(dpkg -L libpam-modules | grep '/pam_permit\.so$' | head -1)
+i=0
+while [ $i -lt 21 ]; do
+	for lib in "$MODULE" "$PERMIT" $ALL_LIBS; do
+		echo "dlopen $(basename "$lib") $("$B/login_proc" --dlopen "$lib")" >>"$RAW"
+	done
+	i=$((i + 1))
+done
+for svc in jwt permit jwt-expired; do
 	strace -f -qq -e trace=network -o "$WORK/net-$svc.txt" \
 		"$B/login_proc" "$SCENE/pam.d" "$svc" alice "$SCENE/tokens/alice" >/dev/null
 	strace -f -qq -e trace=openat -o "$WORK/open-$svc.txt" \
