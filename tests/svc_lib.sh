@@ -1,0 +1,173 @@
+# svc_lib.sh: a private world for tests of real services (sshd, sudo, su): run inside a mount namespace.
+# shellcheck shell=sh
+#
+# svc_enter re-runs the test in its own mount namespace, where:
+#   - tmpfs over /var/lib (the user store /var/lib/pam_jwt, compiled into libnss_jwt.so.2), /run
+#     (/run/sshd, sudo's timestamps) and /home (homes made by pam_mkhomedir);
+#   - a copy of the host's /etc/pam.d, with conf/pam.d/* (pam_jwt.so -> the built module, with the test
+#     configuration) installed over it, bound over /etc/pam.d;
+#   - conf/nsswitch.conf's lines bound over /etc/nsswitch.conf, and the built libnss_jwt.so.2 found
+#     through an ld.so.cache of our own bound over /etc/ld.so.cache (setuid sudo ignores LD_LIBRARY_PATH);
+#   - a test sudoers bound over /etc/sudoers.
+# The host's files are never changed: everything goes away with the namespace.
+
+NSS_SO="$TOP_BUILDDIR/.libs/libnss_jwt.so.2"
+ASKPASS="$TOP_BUILDDIR/pam-jwt-askpass"
+CONF_DIR="$TOP_SRCDIR/conf"
+ISS=https://idp.example.com
+
+# svc_enter "$0" "$@": skips unless root with mount namespaces; re-executes the script in a namespace.
+svc_enter() {
+	need_root
+	if [ "${PJ_SVC_IN_NAMESPACE:-}" != 1 ]; then
+		command -v unshare >/dev/null 2>&1 || skip_all "no unshare"
+		unshare -m true 2>/dev/null || skip_all "cannot create a mount namespace here"
+		script=$1
+		shift
+		PJ_SVC_IN_NAMESPACE=1 exec unshare -m --propagation private sh "$script" "$@"
+	fi
+	[ -e "$PAM_MODULE" ] || skip_all "pam_jwt.so is not built"
+	[ -e "$NSS_SO" ] || skip_all "libnss_jwt.so.2 is not built"
+	[ -x "$ASKPASS" ] || skip_all "pam-jwt-askpass is not built"
+}
+
+# svc_install_pamd FILE...: conf/pam.d/FILE into the test pam.d, pam_jwt.so -> the built module.
+svc_install_pamd() {
+	for f in "$@"; do
+		sed "s|pam_jwt\.so|$PAM_MODULE config=$SCRATCH/pam_jwt.conf|" "$CONF_DIR/pam.d/$f" \
+			>"$SCRATCH/pam.d/$f" || return 1
+	done
+}
+
+# svc_setup: the namespace's file system, keys, configuration and an empty user store with nss_preauth.
+svc_setup() {
+	make_scratch
+	trap svc_cleanup EXIT
+	for d in /var/lib /run /home; do
+		mount -t tmpfs -o mode=0755 pj-test "$d" || skip_all "cannot mount a tmpfs over $d"
+	done
+	mkdir -m 0755 /run/sshd /var/lib/pam_jwt "$SCRATCH/lib" "$SCRATCH/cache"
+	# the NSS module, through an ld.so.cache that also knows our directory
+	cp -L "$NSS_SO" "$SCRATCH/lib/libnss_jwt.so.2"
+	{
+		echo "$SCRATCH/lib"
+		echo "include /etc/ld.so.conf.d/*.conf"
+	} >"$SCRATCH/ld.so.conf"
+	ldconfig -X -C "$SCRATCH/ld.so.cache" -f "$SCRATCH/ld.so.conf" || skip_all "ldconfig cannot build a cache"
+	mount --bind "$SCRATCH/ld.so.cache" /etc/ld.so.cache || skip_all "cannot bind ld.so.cache"
+	grep -v '^#' "$CONF_DIR/nsswitch.conf" >"$SCRATCH/nsswitch.conf"
+	grep -vE '^(#|passwd|group|shadow|gshadow)' /etc/nsswitch.conf >>"$SCRATCH/nsswitch.conf"
+	mount --bind "$SCRATCH/nsswitch.conf" /etc/nsswitch.conf || skip_all "cannot bind nsswitch.conf"
+	# pam.d: the host's, with ours over it
+	cp -a /etc/pam.d "$SCRATCH/pam.d"
+	mount --bind "$SCRATCH/pam.d" /etc/pam.d || skip_all "cannot bind /etc/pam.d"
+	# keys and configuration
+	"$JWT_MINT" keygen ES256 "$SCRATCH/ES256.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/other.pem" &&
+		"$JWT_MINT" jwks "$SCRATCH/ES256.pem:ES256" >"$SCRATCH/jwks.json" ||
+		{ echo "Bail out! cannot make keys"; exit 1; }
+	chmod 644 "$SCRATCH/jwks.json"
+	cat >"$SCRATCH/pam_jwt.conf" <<EOF
+[global]
+state_dir = /var/lib/pam_jwt
+cache_dir = $SCRATCH/cache
+nss_preauth = yes
+[issuer test]
+issuer = $ISS
+audience = pam
+algorithms = ES256
+jwks_file = $SCRATCH/jwks.json
+groups_claim = groups
+groups_allow = devs admins ops
+group_map = admins:sudo
+[service sshd]
+require_groups = devs admins
+[service sudo]
+require_groups = admins ops
+EOF
+	chmod 644 "$SCRATCH/pam_jwt.conf"
+	"$PAM_JWT" user init --config "$SCRATCH/pam_jwt.conf" >/dev/null ||
+		{ echo "Bail out! pam-jwt user init failed"; exit 1; }
+}
+
+# svc_syslog: what the modules send to syslog goes to $SCRATCH/syslog. glibc writes to /dev/log, which this
+# host may not have: /dev becomes a tmpfs holding the host's device nodes (bound) and our own /dev/log
+# socket, served by a small listener that is stopped at exit (svc_cleanup).
+svc_syslog() {
+	# The host's /dev is reached through a bind that is detached again at once: nothing under SCRATCH
+	# may lead to it when SCRATCH is removed (svc_cleanup also stays on one file system).
+	mkdir "$SCRATCH/dev.host"
+	mount --rbind /dev "$SCRATCH/dev.host" || skip_all "cannot bind /dev"
+	mount --make-rslave "$SCRATCH/dev.host"
+	if mount -t tmpfs -o mode=0755 pj-dev /dev; then
+		for e in "$SCRATCH"/dev.host/*; do
+			n=${e##*/}
+			if [ -L "$e" ]; then
+				cp -P "$e" "/dev/$n"
+			elif [ -d "$e" ]; then
+				mkdir "/dev/$n" && mount --rbind "$e" "/dev/$n"
+			else
+				: >"/dev/$n" && mount --bind "$e" "/dev/$n"
+			fi
+		done
+	fi
+	umount -l "$SCRATCH/dev.host"
+	rmdir "$SCRATCH/dev.host"
+	[ -c /dev/null ] && [ ! -e /dev/log ] || skip_all "cannot make a /dev of our own"
+	: >"$SCRATCH/syslog"
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+out = open(sys.argv[1], "ab", buffering=0)
+os.write(1, b"ready\n")
+while True:
+    out.write(s.recv(65536).rstrip(b"\0\n") + b"\n")' "$SCRATCH/syslog" >"$SCRATCH/syslog.ready" &
+	SYSLOG_PID=$!
+	timeout 10 sh -c "until [ -s '$SCRATCH/syslog.ready' ]; do sleep 0.1; done" ||
+		{ echo "Bail out! the syslog listener did not start"; exit 1; }
+}
+
+# svc_cleanup (the EXIT trap): stops what the test started (SVC_PIDS, the syslog listener) and removes
+# SCRATCH without leaving its file system.
+svc_cleanup() {
+	for p in ${SVC_PIDS:-} ${SYSLOG_PID:-}; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	umount -l "$SCRATCH/dev.host" 2>/dev/null
+	# PJ_TEST_LOG=FILE keeps the syslog and the servers' output for a look afterwards.
+	[ -z "${PJ_TEST_LOG:-}" ] || cat "$SCRATCH"/syslog "$SCRATCH"/*.log >"$PJ_TEST_LOG" 2>/dev/null
+	rm -rf --one-file-system "$SCRATCH"
+}
+
+# logged TEXT: whether the syslog since the last mark holds TEXT (fixed string).
+log_mark() { LOG_MARK=$(wc -l <"$SCRATCH/syslog"); }
+logged() { tail -n +"$((${LOG_MARK:-0} + 1))" "$SCRATCH/syslog" | grep -qF -- "$1"; }
+
+# svc_token USER GROUPS_JSON [EXP_DELTA [SIZE [KEY]]]: an ES256 token for USER (sub "sub-USER"), about
+# SIZE bytes long (padded with a claim) when SIZE is given.
+svc_token() {
+	user=$1 groups=$2 delta=${3:-300} size=${4:-0} key=${5:-$SCRATCH/ES256.pem}
+	case $delta in -*) exp="@now$delta" ;; *) exp="@now+$delta" ;; esac
+	payload="{\"iss\":\"$ISS\",\"aud\":\"pam\",\"sub\":\"sub-$user\",\"exp\":$exp,\"iat\":@now,\"preferred_username\":\"$user\",\"groups\":$groups"
+	base=$("$JWT_MINT" sign ES256 "$key" ES256 "$payload}" | wc -c)
+	if [ "$size" -gt "$base" ]; then
+		pad=$(((size - base) * 3 / 4))
+		payload="$payload,\"pad\":\"$(head -c "$pad" /dev/zero | tr '\0' x)\""
+	fi
+	"$JWT_MINT" sign ES256 "$key" ES256 "$payload}"
+}
+
+# svc_token_file NAME TOKEN [OWNER_UID]: the token in $SCRATCH/NAME.token, mode 0600.
+svc_token_file() {
+	printf '%s\n' "$2" >"$SCRATCH/$1.token"
+	chmod 600 "$SCRATCH/$1.token"
+	[ -z "${3:-}" ] || chown "$3" "$SCRATCH/$1.token"
+	echo "$SCRATCH/$1.token"
+}
+
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got:  $2"; diag "want: $3"; fi
+}

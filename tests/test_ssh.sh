@@ -1,0 +1,172 @@
+#!/bin/sh
+# test_ssh.sh: logins through the real OpenSSH server and client: sshd on 127.0.0.1 with conf/pam.d/sshd
+# and conf/sshd_config.d/pam_jwt.conf, the ssh client with pam-jwt-askpass as SSH_ASKPASS, in a private
+# mount namespace (see svc_lib.sh).
+. "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TOP_SRCDIR/tests/svc_lib.sh"
+
+SSHD=/usr/sbin/sshd
+command -v ssh >/dev/null 2>&1 || skip_all "no OpenSSH client (apt-get install openssh-client)"
+[ -x "$SSHD" ] || skip_all "no OpenSSH server (apt-get install openssh-server)"
+svc_enter "$0" "$@"
+svc_setup
+svc_syslog
+svc_install_pamd sshd
+
+# ---- sshd on a free port, stopped at exit ----
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ssh-keygen -q -t ed25519 -N '' -f "$SCRATCH/hostkey" || { echo "Bail out! ssh-keygen failed"; exit 1; }
+cat >"$SCRATCH/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+HostKey $SCRATCH/hostkey
+PidFile $SCRATCH/sshd.pid
+PubkeyAuthentication no
+PermitRootLogin no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+LoginGraceTime 60
+MaxAuthTries 3
+LogLevel VERBOSE
+Include $CONF_DIR/sshd_config.d/pam_jwt.conf
+EOF
+"$SSHD" -t -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd-t.log" ||
+	{ echo "Bail out! sshd -t: $(cat "$SCRATCH/sshd-t.log")"; exit 1; }
+"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd.log" &
+SSHD_PID=$!
+SVC_PIDS=$SSHD_PID
+timeout 20 python3 -c '
+import socket, sys, time
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); break
+    except OSError:
+        time.sleep(0.1)' "$PORT" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
+
+# sshc METHOD TOKEN_FILE USER [COMMAND]: the OpenSSH client with pam-jwt-askpass forced as its askpass;
+# stdout in $SCRATCH/out, stderr in $SCRATCH/err, the askpass prompts in $SCRATCH/prompts.
+cat >"$SCRATCH/askpass-log" <<EOF
+#!/bin/sh
+printf '%s\n' "\$1" >>"$SCRATCH/prompts"
+exec "$ASKPASS" "\$1"
+EOF
+chmod 755 "$SCRATCH/askpass-log"
+sshc() {
+	method=$1 tokfile=$2 user=$3
+	shift 3
+	: >"$SCRATCH/prompts"
+	SSH_ASKPASS="$SCRATCH/askpass-log" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 PAM_JWT_TOKEN_FILE=$tokfile \
+		PAM_JWT_ANSWER_PASSWORD=yes timeout 60 setsid -w ssh -F /dev/null -p "$PORT" -o BatchMode=no \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications="$method" -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
+		-o ConnectTimeout=10 "$user@127.0.0.1" "${@:-true}" </dev/null >"$SCRATCH/out" 2>"$SCRATCH/err"
+}
+prompt_count() { grep -c 'JWT' "$SCRATCH/prompts"; }
+SESSION='echo "uid=$(id -u) gid=$(id -g) groups=$(id -Gn | tr " " "\n" | sort | tr "\n" " ")"; echo "home=$HOME pwd=$(pwd)"; env | grep "^PAM_JWT_" | sort'
+
+# ---- a user the host has never seen, first login through nss_preauth ----
+getent passwd tess >/dev/null
+is "tess is not a local user; nss_preauth resolves her before any login" "$?" 0
+PRE_UID=$(getent passwd tess | cut -d: -f3)
+tok=$(svc_token_file tess "$(svc_token tess '["devs"]')")
+sshc keyboard-interactive "$tok" tess "$SESSION"
+is "tess logs in with keyboard-interactive and a token (first login)" "$?" 0
+[ -s "$SCRATCH/err" ] && diag "ssh: $(head -5 "$SCRATCH/err")"
+UID_T=$(getent passwd tess | cut -d: -f3)
+DEVS=$(getent group devs | cut -d: -f3)
+is "the uid after the first login is the pre-authentication uid" "$UID_T" "$PRE_UID"
+is "she lands with the mapped uid, her private group and devs" "$(sed -n 1p "$SCRATCH/out")" \
+	"uid=$UID_T gid=$UID_T groups=devs tess "
+is "in her new home (pam_mkhomedir)" "$(sed -n 2p "$SCRATCH/out")" "home=/home/tess pwd=/home/tess"
+is "her home belongs to her" "$(stat -c %u /home/tess)" "$UID_T"
+grep -q "^PAM_JWT_USER=tess$" "$SCRATCH/out" && grep -q "^PAM_JWT_SUBJECT=sub-tess$" "$SCRATCH/out" &&
+	grep -q "^PAM_JWT_ISSUER=$ISS$" "$SCRATCH/out" && grep -q "^PAM_JWT_GROUPS=devs$" "$SCRATCH/out" &&
+	grep -q "^PAM_JWT_EXP=[0-9]*$" "$SCRATCH/out"
+is "the session has PAM_JWT_ISSUER, _SUBJECT, _USER, _GROUPS and _EXP (carried out of sshd's PAM child)" \
+	"$?" 0
+is "one prompt, \"(tess@127.0.0.1) JWT: \"" "$(cat "$SCRATCH/prompts")" "(tess@127.0.0.1) JWT: "
+
+logged "accepted token for tess: issuer=test"
+ok $? "sshd's syslog: accepted token for tess"
+
+# ---- refusals: the log says why, the client sees the same for every cause ----
+log_mark
+sshc keyboard-interactive "$(svc_token_file bad "$(svc_token tess '["devs"]' 300 0 "$SCRATCH/other.pem")")" tess
+rc_bad=$?
+err_bad=$(cat "$SCRATCH/err")
+[ "$rc_bad" -ne 0 ] && logged "refused token for tess: signature"
+ok $? "a token signed by another key is refused (logged: signature)"
+log_mark
+sshc keyboard-interactive "$(svc_token_file adam "$(svc_token adam '["devs","admins"]')")" tess
+rc_other=$?
+err_other=$(cat "$SCRATCH/err")
+[ "$rc_other" -ne 0 ] && logged "refused token for tess" && logged "sub=sub-adam"
+ok $? "another user's token (adam's for tess) is refused (logged with adam's subject)"
+log_mark
+sshc keyboard-interactive "$(svc_token_file old "$(svc_token tess '["devs"]' -3600)")" tess
+rc_old=$?
+err_old=$(cat "$SCRATCH/err")
+[ "$rc_old" -ne 0 ] && logged "expired"
+ok $? "an expired token is refused (logged: expired)"
+log_mark
+sshc keyboard-interactive "$(svc_token_file olga "$(svc_token olga '["ops"]')")" olga
+rc_ops=$?
+err_ops=$(sed 's/olga@/tess@/' "$SCRATCH/err")
+[ "$rc_ops" -ne 0 ] && logged "[service sshd]: the token is in none of the required groups"
+ok $? "olga, in ops but not devs or admins, is refused by [service sshd] (logged)"
+is "the client sees the same refusal for every cause" "$err_bad|$err_other|$err_ops" "$err_old|$err_old|$err_old"
+case $err_old in *"Permission denied"*) ok 0 "and it is \"Permission denied\"" ;; *) ok 1 "Permission denied: $err_old" ;; esac
+is "a refused user is not recorded" "$("$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -c olga)" 0
+
+# ---- long tokens: parts through the helper ----
+tok=$(svc_token_file big "$(svc_token adam '["devs","admins"]' 300 4096)")
+len=$(($(wc -c <"$tok") - 1))
+sshc keyboard-interactive "$tok" adam 'id -un'
+is "adam logs in with a $len-byte token through pam-jwt-askpass" "$?:$(cat "$SCRATCH/out")" "0:adam"
+is "in $(((len + 509) / 510)) parts of at most 511 bytes" "$(prompt_count)" "$(((len + 509) / 510))"
+is "the prompts go \"JWT: \", \"JWT (continued, part 2): \", ..." "$(sed -n 2p "$SCRATCH/prompts")" \
+	"(adam@127.0.0.1) JWT (continued, part 2): "
+PAM_JWT_PART_SIZE=1023
+export PAM_JWT_PART_SIZE
+sshc keyboard-interactive "$tok" adam 'id -un'
+is "and in parts of 1023 bytes, the OpenSSH client's limit ($(prompt_count) prompts)" "$?:$(prompt_count)" \
+	"0:$(((len + 1021) / 1022))"
+unset PAM_JWT_PART_SIZE
+tok16=$(svc_token_file huge "$(svc_token adam '["devs","admins"]' 300 16300)")
+sshc keyboard-interactive "$tok16" adam 'id -un'
+is "a token of $(($(wc -c <"$tok16") - 1)) bytes ($(prompt_count) parts)" "$?:$(cat "$SCRATCH/out")" "0:adam"
+# Without the helper's parts, the client cuts the answer at 1023 bytes: the old failure.
+log_mark
+cat >"$SCRATCH/whole-askpass" <<EOF
+#!/bin/sh
+cat "$tok"
+EOF
+chmod 755 "$SCRATCH/whole-askpass"
+SSH_ASKPASS="$SCRATCH/whole-askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 timeout 60 setsid -w ssh -F /dev/null \
+	-p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+	-o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 adam@127.0.0.1 true \
+	</dev/null >/dev/null 2>&1
+[ $? -ne 0 ]
+ok $? "the same token as one answer is cut by the client and refused (why the protocol exists)"
+logged "answer 1 is exactly 1023 bytes: probably cut off by the OpenSSH client's 1024-byte buffer"
+ok $? "and the log says it was probably cut off and names the fix"
+
+# ---- the password method: one answer, so short tokens only ----
+tok=$(svc_token_file tess2 "$(svc_token tess '["devs"]')")
+sshc password "$tok" tess 'id -un'
+is "tess logs in with the password method and a short token (PAM_JWT_ANSWER_PASSWORD=yes)" \
+	"$?:$(cat "$SCRATCH/out")" "0:tess"
+sshc password "$(svc_token_file old2 "$(svc_token tess '["devs"]' -3600)")" tess
+rc=$?
+is "an expired token is refused through the password method, with the same message" \
+	"$rc:$(sed 's/(.*)/(METHODS)/' "$SCRATCH/err")" "255:$(echo "$err_old" | sed 's/(.*)/(METHODS)/')"
+sshc password "$SCRATCH/big.token" adam true
+[ $? -ne 0 ] && grep -q "keyboard-interactive" "$SCRATCH/err"
+ok $? "a token over 1023 bytes is not sent as a password; the helper says to use keyboard-interactive"
+
+kill "$SSHD_PID" 2>/dev/null
+wait "$SSHD_PID" 2>/dev/null
+! kill -0 "$SSHD_PID" 2>/dev/null
+ok $? "sshd is stopped"
+done_testing
