@@ -1,0 +1,102 @@
+#!/bin/sh
+# test_sudo.sh: the real sudo with conf/pam.d/sudo, run as token users (setpriv) with pam-jwt-askpass as
+# SUDO_ASKPASS, and a test sudoers (%sudo may run anything), in a private mount namespace (svc_lib.sh).
+. "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TOP_SRCDIR/tests/svc_lib.sh"
+
+SUDO=/usr/bin/sudo
+[ -x "$SUDO" ] && [ -u "$SUDO" ] || skip_all "no setuid sudo (apt-get install sudo)"
+command -v setpriv >/dev/null 2>&1 || skip_all "no setpriv (util-linux)"
+[ -n "$PAMTESTER" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) || skip_all "pamtester not installed"
+svc_enter "$0" "$@"
+svc_setup
+svc_syslog
+svc_install_pamd sudo common-auth
+# sudoers as Debian's, without the lecture or cached credentials.
+cat >"$SCRATCH/sudoers" <<'EOF'
+Defaults	env_reset
+Defaults	secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+Defaults	lecture=never, timestamp_timeout=0, passwd_tries=1
+root	ALL=(ALL:ALL) ALL
+%sudo	ALL=(ALL:ALL) ALL
+EOF
+chmod 0440 "$SCRATCH/sudoers"
+mount --bind "$SCRATCH/sudoers" /etc/sudoers || skip_all "cannot bind /etc/sudoers"
+# A generic service for the first logins: whatever includes common-auth (here conf/pam.d/common-auth).
+printf '@include common-auth\n@include common-account\n' >"$SCRATCH/pam.d/pam-jwt-generic"
+
+# login USER TOKEN: a first login through pamtester (records the user and the groups).
+login() {
+	printf '%s\n' "$2" | timeout 30 "$PAMTESTER" pam-jwt-generic "$1" authenticate >"$SCRATCH/pamtester.out" 2>&1
+}
+
+# as USER TOKEN_FILE COMMAND...: runs COMMAND as USER with their groups and a clean environment, with
+# pam-jwt-askpass reading TOKEN_FILE; output in $SCRATCH/out and $SCRATCH/err.
+as() {
+	user=$1 tokfile=$2
+	shift 2
+	uid=$(getent passwd "$user" | cut -d: -f3)
+	chown "$uid" "$tokfile"
+	timeout 60 setpriv --reuid="$uid" --regid="$uid" --init-groups env -i PATH=/usr/bin:/bin HOME=/ \
+		SUDO_ASKPASS="$ASKPASS" PAM_JWT_TOKEN_FILE="$tokfile" "$@" </dev/null >"$SCRATCH/out" 2>"$SCRATCH/err"
+}
+
+ADAM=$(svc_token adam '["devs","admins"]')
+TESS=$(svc_token tess '["devs"]')
+OLGA=$(svc_token olga '["ops"]')
+login adam "$ADAM" && login tess "$TESS" && login olga "$OLGA"
+is "first logins of adam, tess and olga through pamtester and conf/pam.d/common-auth" "$?" 0
+id -Gn adam | tr ' ' '\n' | grep -qx sudo
+is "adam, in the IdP group admins, is in the local group sudo (group_map = admins:sudo)" "$?" 0
+id -Gn olga | tr ' ' '\n' | grep -qx sudo
+is "olga (ops) is not" "$?" 1
+
+# ---- a 2 KiB token through pam-jwt-askpass, despite sudo's 511-byte limit ----
+big=$(svc_token_file adam-big "$(svc_token adam '["devs","admins"]' 300 2048)")
+len=$(($(wc -c <"$big") - 1))
+log_mark
+as adam "$big" "$SUDO" -A -k id -u
+is "adam runs sudo -A with a $len-byte token: the command runs as root" "$?:$(cat "$SCRATCH/out")" "0:0"
+logged "accepted token for adam"
+ok $? "sudo's PAM stack logged the accepted token"
+logged "adam : " && logged "COMMAND=/usr/bin/id -u"
+ok $? "sudo logged the command"
+as adam "$big" sh -c "$SUDO -A -k true; $SUDO -A -k true"
+is "twice in a row (the helper is stateless)" "$?" 0
+# The same token typed on standard input (sudo -S): sudo refuses answers of 512 bytes or more.
+log_mark
+cp "$big" "$SCRATCH/stdin.token"
+uid=$(getent passwd adam | cut -d: -f3)
+chown "$uid" "$SCRATCH/stdin.token"
+timeout 60 setpriv --reuid="$uid" --regid="$uid" --init-groups env -i PATH=/usr/bin:/bin \
+	"$SUDO" -S -k true <"$SCRATCH/stdin.token" >/dev/null 2>&1
+[ $? -ne 0 ]
+ok $? "the same token on sudo -S, in one answer, fails (why the protocol exists)"
+logged "conversation failed at part 1" && logged "512 bytes or more"
+ok $? "and the log names sudo's limit and the fix"
+small=$(svc_token_file adam-small "$ADAM")
+timeout 60 setpriv --reuid="$uid" --regid="$uid" --init-groups env -i PATH=/usr/bin:/bin \
+	"$SUDO" -S -k true <"$small" >/dev/null 2>&1
+is "a token under 512 bytes works on sudo -S as well" "$?" 0
+
+# ---- refusals ----
+log_mark
+as tess "$(svc_token_file tess "$TESS")" "$SUDO" -A -k true
+[ $? -ne 0 ] && logged "refused token for tess: [service sudo]: the token is in none of the required groups"
+ok $? "tess (devs) is refused by [service sudo], which admits admins and ops"
+log_mark
+as olga "$(svc_token_file olga "$OLGA")" "$SUDO" -A -k true
+rc=$?
+[ $rc -ne 0 ] && logged "accepted token for olga" && grep -q "not in the sudoers file" "$SCRATCH/err"
+ok $? "olga (ops) passes PAM, but sudoers refuses her: not in the sudoers file"
+as tess "$(svc_token_file adam-for-tess "$ADAM")" "$SUDO" -A -k true
+[ $? -ne 0 ]
+ok $? "adam's token does not work for tess"
+as adam "$(svc_token_file adam-old "$(svc_token adam '["devs","admins"]' -3600)")" "$SUDO" -A -k true
+[ $? -ne 0 ]
+ok $? "an expired token is refused"
+as adam "$(svc_token_file adam-other-key "$(svc_token adam '["devs","admins"]' 300 2048 "$SCRATCH/other.pem")")" \
+	"$SUDO" -A -k true
+[ $? -ne 0 ]
+ok $? "a 2 KiB token signed by another key is refused"
+done_testing
