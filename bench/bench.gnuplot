@@ -2,7 +2,7 @@
 # run by bench/run.sh in results/, reading nss.dat (written by bench/report.py).
 set terminal pngcairo size 1000,640 font ",11"
 set output "bench.png"
-set title "NSS lookup latency through glibc: libnss_jwt store vs files (median, microseconds)"
+set title "NSS lookup latency through glibc: libnss\\_jwt store vs files (median CPU microseconds)"
 set xlabel "users (groups = users / 10)"
 set ylabel "microseconds per lookup"
 set logscale xy

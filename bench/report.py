@@ -63,6 +63,28 @@ def parse(path):
     return d
 
 
+NOTES = """How each part is set up:
+
+1. One process pinned to one core, warm keys: `pj_verify` (decode, strict JSON, issuer and key lookup,
+   signature, claims, username, groups, the root/system-account check) on a typical access token (kid, 11
+   claims, 3 groups), against `EVP_MD_CTX_new` + `EVP_DigestVerifyInit_ex` (+ the RSA padding parameters) +
+   `EVP_DigestVerify` + free with the very `EVP_PKEY` the keystore hands `pj_verify` and the signature already in
+   the DER form OpenSSL takes (the JWS r||s conversion is on pam_jwt's side), and against libjwt 1.10.2's
+   `jwt_decode` with the key as PEM (how its API takes keys). The NSS lookup inside `pj_verify` runs with
+   `passwd: files` (a private mount namespace); the context row shows this host's own nsswitch.conf.
+2. `login_proc` per login, as an sshd child: the user looked up first (sshd does that before PAM), then
+   `pam_start_confdir`, `pam_authenticate`, `pam_end`, exit. The issuer has `jwks_uri` (127.0.0.1:9, where
+   nothing listens) and its keys in `cache_dir`, written by the library's own `jwks_cache_write` as a fetch
+   an hour ago would have left them (fresh for a day); the store update of a returning user is included.
+3. Stores built with the userstore API and passwd/group files holding the same entries, bound over the
+   module's compiled-in `/var/lib/pam_jwt` and over `/etc/passwd` and `/etc/group` in a private mount
+   namespace; `__nss_configure_lookup` switches one process between `jwt` and `files`; names drawn at random.
+4. P workers each spawning `login_proc` for their share of distinct users (8 each by default), at once; then the user
+   store is checked for every one of them. The "record" rows run `pj_verify` + `mapping_record_login` in P
+   processes directly (the store's lock and read-modify-write, without PAM around it).
+
+"""
+
 PROFILE_ROWS = [
     ("pj_verify", "everything"),
     ("jws_sig_verify", "signature: key check, r||s to DER, EVP"),
@@ -230,6 +252,7 @@ def main():
                 "second of the measuring process, so other load on the machine does not enter them; cold "
                 "logins (part 2) and parallel logins (part 4) are wall-clock. Absolute times are context only."
                 "\n\n")
+        f.write(NOTES)
         f.write("| what | pam_jwt | baseline | ratio | target | met? |\n|---|---:|---:|---:|---|---|\n")
         for r in rows:
             f.write("| " + " | ".join(r) + " |\n")
