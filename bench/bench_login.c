@@ -136,6 +136,7 @@ static int spawn_login(const char *proc, const char *dir, const char *service, c
 static int cmd_cold(const char *dir, const char *proc, int reps)
 {
 	double diff[MAX_REPS], curl[MAX_REPS], other[MAX_REPS], cpudiff[MAX_REPS];
+	int rc;
 
 	if (reps < 1 || reps > MAX_REPS)
 		bk_die("reps out of range");
@@ -144,15 +145,18 @@ static int cmd_cold(const char *dir, const char *proc, int reps)
 	/* warm the page cache for every variant */
 	for (size_t v = 0; v < N_VARIANTS; v++)
 		for (int i = 0; i < 3; i++)
-			if (spawn_login(proc, dir, variants[v].service, "alice", variants[v].preload,
-			                &variants[v].us[0], &variants[v].pam[0], &variants[v].cpu[0]) != 0)
-				bk_die("the %s login failed", variants[v].name);
+			if ((rc = spawn_login(proc, dir, variants[v].service, "alice", variants[v].preload,
+			                      &variants[v].us[0], &variants[v].pam[0],
+			                      &variants[v].cpu[0])) != 0)
+				bk_die("the %s login failed: exit %d (a PAM code; 1xx: login_proc)",
+				       variants[v].name, rc);
 	for (int r = 0; r < reps; r++)
 		for (size_t k = 0; k < N_VARIANTS; k++) {
 			struct variant *v = &variants[r % 2 ? N_VARIANTS - 1 - k : k];
-			if (spawn_login(proc, dir, v->service, "alice", v->preload, &v->us[r], &v->pam[r],
-			                &v->cpu[r]) != 0)
-				bk_die("the %s login failed", v->name);
+			if ((rc = spawn_login(proc, dir, v->service, "alice", v->preload, &v->us[r],
+			                      &v->pam[r], &v->cpu[r])) != 0)
+				bk_die("the %s login failed: exit %d (a PAM code; 1xx: login_proc)", v->name,
+				       rc);
 		}
 	for (int r = 0; r < reps; r++) {
 		diff[r] = variants[0].us[r] - variants[1].us[r];
