@@ -26,9 +26,11 @@
 #define PJ_CONT_DEFAULT_PROMPT    "JWT: "
 
 /* Known client limits on one answer, in bytes: sudo refuses replies of 512 bytes or more (PAM's
- * PAM_MAX_RESP_SIZE); the OpenSSH client reads answers (askpass included) into a 1024-byte buffer. */
+ * PAM_MAX_RESP_SIZE); the OpenSSH client reads answers (askpass included) into a 1024-byte buffer;
+ * pam_misc's text conversation (su, login, pamtester) reads at most 4095 bytes of a line. */
 #define PJ_CONT_SUDO_LIMIT 511
 #define PJ_CONT_SSH_LIMIT  1023
+#define PJ_CONT_MISC_LIMIT 4095
 
 struct pj_cont {
 	char *buf;        /* the token so far, NUL-terminated */

@@ -243,22 +243,29 @@ static int get_token(pam_handle_t *pamh, const struct module_args *args, const s
 	return prompt_token(pamh, args, cfg, log, token, ans);
 }
 
+/* Where known clients cut an answer short (see continuation.h), and what to say about it. */
+static const struct client_limit {
+	size_t len;
+	const char *cause;
+	const char *fix;
+} client_limits[] = {
+	{PJ_CONT_SUDO_LIMIT, "at a client's 512-byte limit (sudo)", "pam-jwt-askpass as SUDO_ASKPASS does"},
+	{PJ_CONT_SSH_LIMIT, "by the OpenSSH client's 1024-byte buffer", "pam-jwt-askpass as SSH_ASKPASS does"},
+	{PJ_CONT_MISC_LIMIT, "by a text conversation's 4096-byte line (pam_misc: su, login)", "by hand"},
+};
+
 /* A refusal where the last answer is exactly as long as a known client cuts answers names the likely
  * cause; a cut-off part has lost its continuation marker, so it looks like the last one. */
 static void hint_truncation(const struct pj_log *log, pj_status status, const struct answers *ans)
 {
 	if (status != PJ_ERR_TOKEN && status != PJ_ERR_NOT_JWT)
 		return;
-	if (ans->last_len == PJ_CONT_SUDO_LIMIT)
-		pj_logf(log, LOG_NOTICE,
-			"answer %u is exactly 511 bytes: probably cut off at a client's 512-byte limit (sudo); send "
-			"the token in parts that end in '\\' (pam-jwt-askpass as SUDO_ASKPASS does)",
-			ans->parts);
-	else if (ans->last_len == PJ_CONT_SSH_LIMIT)
-		pj_logf(log, LOG_NOTICE,
-			"answer %u is exactly 1023 bytes: probably cut off by the OpenSSH client's 1024-byte buffer; "
-			"send the token in parts that end in '\\' (pam-jwt-askpass as SSH_ASKPASS does)",
-			ans->parts);
+	for (size_t i = 0; i < sizeof(client_limits) / sizeof(client_limits[0]); i++)
+		if (ans->last_len == client_limits[i].len)
+			pj_logf(log, LOG_NOTICE,
+				"answer %u is exactly %zu bytes: probably cut off %s; send the token in parts that end "
+				"in '\\' (%s)",
+				ans->parts, client_limits[i].len, client_limits[i].cause, client_limits[i].fix);
 }
 
 /* ---- after verification ---- */

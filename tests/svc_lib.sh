@@ -83,6 +83,8 @@ group_map = admins:sudo
 require_groups = devs admins
 [service sudo]
 require_groups = admins ops
+[service su]
+require_groups = admins
 EOF
 	chmod 644 "$SCRATCH/pam_jwt.conf"
 	"$PAM_JWT" user init --config "$SCRATCH/pam_jwt.conf" >/dev/null ||

@@ -546,6 +546,14 @@ static void test_truncation_hint(void)
 		   strstr(logbuf, "OpenSSH") != NULL,
 	   "a token cut to 1023 bytes: the log names the OpenSSH client's buffer");
 	free(cut);
+	free(t);
+	t = sized_token(5000);
+	cut = strndup(t, 4095);
+	logbuf[0] = '\0';
+	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR && strstr(logbuf, "exactly 4095 bytes") != NULL &&
+		   strstr(logbuf, "su, login") != NULL,
+	   "a token cut to 4095 bytes: the log names pam_misc's line buffer");
+	free(cut);
 	cut = strndup(t, 1024);
 	logbuf[0] = '\0';
 	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR && strstr(logbuf, "cut off") == NULL,
