@@ -11,7 +11,7 @@ command -v setpriv >/dev/null 2>&1 || skip_all "no setpriv (util-linux)"
 svc_enter "$0" "$@"
 svc_setup
 svc_syslog
-svc_install_pamd sudo common-auth
+svc_install_pamd sudo sudo-i common-auth
 # sudoers as Debian's, without the lecture or cached credentials.
 cat >"$SCRATCH/sudoers" <<'EOF'
 Defaults	env_reset
@@ -63,6 +63,8 @@ logged "adam : " && logged "COMMAND=/usr/bin/id -u"
 ok $? "sudo logged the command"
 as adam "$big" sh -c "$SUDO -A -k true; $SUDO -A -k true"
 is "twice in a row (the helper is stateless)" "$?" 0
+as adam "$big" "$SUDO" -A -k -i id -u
+is "sudo -i too (conf/pam.d/sudo-i)" "$?:$(cat "$SCRATCH/out")" "0:0"
 # The same token typed on standard input (sudo -S): sudo refuses answers of 512 bytes or more.
 log_mark
 cp "$big" "$SCRATCH/stdin.token"
@@ -84,6 +86,10 @@ log_mark
 as tess "$(svc_token_file tess "$TESS")" "$SUDO" -A -k true
 [ $? -ne 0 ] && logged "refused token for tess: [service sudo]: the token is in none of the required groups"
 ok $? "tess (devs) is refused by [service sudo], which admits admins and ops"
+log_mark
+as tess "$SCRATCH/tess.token" "$SUDO" -A -k -i true
+[ $? -ne 0 ] && logged "refused token for tess: [service sudo]"
+ok $? "and by the same section through sudo -i (service=sudo in conf/pam.d/sudo-i)"
 log_mark
 as olga "$(svc_token_file olga "$OLGA")" "$SUDO" -A -k true
 rc=$?
