@@ -85,11 +85,10 @@ out:
 	return r;
 }
 
-pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
-		    const char *pam_user, time_t now, struct pj_identity *id, struct pj_error *err)
+pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
+			  time_t now, struct pj_identity *id, struct pj_error *err)
 {
 	struct jws_token jws;
-	char username[PJ_USERNAME_MAX + 1];
 	pj_status r;
 
 	memset(id, 0, sizeof(*id));
@@ -107,23 +106,40 @@ pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const
 	/* From here on the payload is the issuer's word. */
 	if ((r = claims_check(jws.payload, id->issuer, now, &id->exp, err)) != PJ_OK)
 		goto out;
-	if ((r = identity_username(jws.payload, id->issuer, username, sizeof(username), err)) != PJ_OK)
-		goto out;
-	if ((id->username = strdup(username)) == NULL) {
-		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = identity_check_user(username, pam_user, err)) != PJ_OK)
-		goto out;
-	if ((r = identity_groups(jws.payload, id->issuer, &id->groups, &id->n_groups, err)) != PJ_OK)
-		goto out;
 	id->claims = json_object_get(jws.payload);
-	id->verified = true;
 out:
 	jws_token_free(&jws);
 	if (r == PJ_OK)
 		pj_error_clear(err);
 	return r;
+}
+
+/* The identity step on a verified payload: username, who may log in, groups. */
+static pj_status map_identity(struct pj_identity *id, const char *pam_user, struct pj_error *err)
+{
+	char username[PJ_USERNAME_MAX + 1];
+	pj_status r;
+
+	if ((r = identity_username(id->claims, id->issuer, username, sizeof(username), err)) != PJ_OK)
+		return r;
+	if ((id->username = strdup(username)) == NULL)
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	if ((r = identity_check_user(username, pam_user, err)) != PJ_OK)
+		return r;
+	return identity_groups(id->claims, id->issuer, &id->groups, &id->n_groups, err);
+}
+
+pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
+		    const char *pam_user, time_t now, struct pj_identity *id, struct pj_error *err)
+{
+	pj_status r;
+
+	if ((r = pj_verify_token(cfg, log, token, len, now, id, err)) != PJ_OK)
+		return r;
+	if ((r = map_identity(id, pam_user, err)) != PJ_OK)
+		return r;
+	id->verified = true;
+	return PJ_OK;
 }
 
 void pj_log_outcome(const struct pj_log *log, const struct pj_identity *id, pj_status status,

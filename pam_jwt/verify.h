@@ -26,7 +26,7 @@ struct pj_identity {
 	char **groups;      /* NULL-terminated */
 	size_t n_groups;
 	int64_t exp;
-	json_object *claims; /* the verified payload (a reference), NULL unless verified */
+	json_object *claims; /* the payload (a reference) once signature and claims passed, else NULL */
 };
 
 /* Verifies token (len bytes) and maps it to a user: JWS parse, issuer lookup by iss, key lookup in that
@@ -35,6 +35,11 @@ struct pj_identity {
  * Returns PJ_OK only when everything passed; the error class says how to answer PAM. */
 pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
 		    const char *pam_user, time_t now, struct pj_identity *id, struct pj_error *err);
+
+/* The token part of pj_verify alone: JWS parse, issuer, key lookup, signature, claims; on success
+ * id->claims holds the payload. No username or account checks (verified stays false). */
+pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
+			  time_t now, struct pj_identity *id, struct pj_error *err);
 
 /* Logs the outcome in one line: "accepted" or "refused: REASON", with issuer, kid, alg, sub, user. */
 void pj_log_outcome(const struct pj_log *log, const struct pj_identity *id, pj_status status,
