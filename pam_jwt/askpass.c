@@ -16,7 +16,7 @@
 
 #include "continuation.h"
 
-#define TOKEN_MAX      65536 /* the largest max_token_size */
+#define TOKEN_MAX      65536              /* the largest max_token_size */
 #define PART_DEFAULT   PJ_CONT_SUDO_LIMIT /* fits sudo (511) and therefore the OpenSSH client (1023) */
 #define PART_MIN       64
 #define PART_MAX       PJ_CONT_SSH_LIMIT
@@ -25,40 +25,40 @@
 /* pam_jwt's first prompts: the default, and mode=auto's (pam_device.h). OpenSSH puts "(user@host) " in
  * front of keyboard-interactive prompts, so a prompt is recognised by how it ends. */
 static const char *const first_prompts[] = {
-	PJ_CONT_DEFAULT_PROMPT,
-	"JWT (or press Enter to sign in with a browser): ",
+    PJ_CONT_DEFAULT_PROMPT,
+    "JWT (or press Enter to sign in with a browser): ",
 };
 
 /* What the OpenSSH client asks for the password method ("user@host's password: "). */
 #define SSH_PASSWORD_SUFFIX "'s password: "
 
 static const char usage[] =
-	"usage: pam-jwt-askpass PROMPT\n"
-	"\n"
-	"An askpass program for OpenSSH (SSH_ASKPASS) and sudo (SUDO_ASKPASS) that answers pam_jwt's token\n"
-	"prompts with a JSON Web Token, in parts where clients cut answers short (sudo at 511 bytes, the\n"
-	"OpenSSH client at 1023).\n"
-	"\n"
-	"The token comes from the first of:\n"
-	"  PAM_JWT_TOKEN           the token itself\n"
-	"  PAM_JWT_TOKEN_FILE      a file holding it (mode 0600 or stricter)\n"
-	"  PAM_JWT_TOKEN_COMMAND   a shell command printing it (run once per prompt: it must print the same\n"
-	"                          token each time, e.g. from its own cache)\n"
-	"  $XDG_CONFIG_HOME/pam_jwt/token, else ~/.config/pam_jwt/token (mode 0600 or stricter)\n"
-	"Whitespace around the token is ignored.\n"
-	"\n"
-	"Prompts:\n"
-	"  \"JWT: \" (or PAM_JWT_PROMPT, when pam_jwt has prompt=...)   part 1\n"
-	"  \"JWT (continued, part N): \"                               part N\n"
-	"  \"user@host's password: \" (OpenSSH's password method)      the whole token, only with\n"
-	"                                                            PAM_JWT_ANSWER_PASSWORD=yes\n"
-	"  anything else: PAM_JWT_FALLBACK_ASKPASS (e.g. /usr/bin/ssh-askpass) if set, else /dev/tty\n"
-	"\n"
-	"The continuation protocol: a token longer than one answer is sent in parts of at most\n"
-	"PAM_JWT_PART_SIZE bytes (default 511, at most 1023), every part but the last ending in '\\'. The\n"
-	"part number comes from the prompt, so each run of this program answers one prompt and keeps no\n"
-	"state. A person can do the same by hand: paste a part, type '\\', press Enter, and go on at the\n"
-	"\"continued\" prompt; the part without '\\' ends the token.\n";
+    "usage: pam-jwt-askpass PROMPT\n"
+    "\n"
+    "An askpass program for OpenSSH (SSH_ASKPASS) and sudo (SUDO_ASKPASS) that answers pam_jwt's token\n"
+    "prompts with a JSON Web Token, in parts where clients cut answers short (sudo at 511 bytes, the\n"
+    "OpenSSH client at 1023).\n"
+    "\n"
+    "The token comes from the first of:\n"
+    "  PAM_JWT_TOKEN           the token itself\n"
+    "  PAM_JWT_TOKEN_FILE      a file holding it (mode 0600 or stricter)\n"
+    "  PAM_JWT_TOKEN_COMMAND   a shell command printing it (run once per prompt: it must print the same\n"
+    "                          token each time, e.g. from its own cache)\n"
+    "  $XDG_CONFIG_HOME/pam_jwt/token, else ~/.config/pam_jwt/token (mode 0600 or stricter)\n"
+    "Whitespace around the token is ignored.\n"
+    "\n"
+    "Prompts:\n"
+    "  \"JWT: \" (or PAM_JWT_PROMPT, when pam_jwt has prompt=...)   part 1\n"
+    "  \"JWT (continued, part N): \"                               part N\n"
+    "  \"user@host's password: \" (OpenSSH's password method)      the whole token, only with\n"
+    "                                                            PAM_JWT_ANSWER_PASSWORD=yes\n"
+    "  anything else: PAM_JWT_FALLBACK_ASKPASS (e.g. /usr/bin/ssh-askpass) if set, else /dev/tty\n"
+    "\n"
+    "The continuation protocol: a token longer than one answer is sent in parts of at most\n"
+    "PAM_JWT_PART_SIZE bytes (default 511, at most 1023), every part but the last ending in '\\'. The\n"
+    "part number comes from the prompt, so each run of this program answers one prompt and keeps no\n"
+    "state. A person can do the same by hand: paste a part, type '\\', press Enter, and go on at the\n"
+    "\"continued\" prompt; the part without '\\' ends the token.\n";
 
 __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
 {
@@ -182,7 +182,8 @@ static size_t load_token(char *buf)
 	if (end == start)
 		die("%s", "the token is empty");
 	if (!pj_cont_token_chars(buf, end - start))
-		die("%s", "the token holds characters no JWT has (it should be three base64url parts with dots)");
+		die("%s",
+		    "the token holds characters no JWT has (it should be three base64url parts with dots)");
 	return end - start;
 }
 
@@ -212,14 +213,16 @@ static int answer_part(unsigned part)
 
 	if (len <= size) {
 		if (part != 1)
-			die("%s", "asked for a further part of a token that fits in one answer (did the token change?)");
+			die("%s", "asked for a further part of a token that fits in one answer (did the "
+			          "token change?)");
 		printf("%s\n", token);
 		explicit_bzero(token, sizeof(token));
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	n_parts = (len + chunk - 1) / chunk;
 	if (part > n_parts)
-		die("%s", "asked for a part past the end of the token (did the token change between prompts?)");
+		die("%s",
+		    "asked for a part past the end of the token (did the token change between prompts?)");
 	off = (part - 1) * chunk;
 	take = len - off < chunk ? len - off : chunk;
 	printf("%.*s%s\n", (int)take, token + off, part < n_parts ? "\\" : "");
@@ -234,7 +237,7 @@ static int answer_password(void)
 
 	if (len > PJ_CONT_SSH_LIMIT)
 		die("%s", "the token is longer than 1023 bytes, which the password method cannot carry: use "
-			  "keyboard-interactive (PreferredAuthentications keyboard-interactive)");
+		          "keyboard-interactive (PreferredAuthentications keyboard-interactive)");
 	printf("%s\n", token);
 	explicit_bzero(token, sizeof(token));
 	return fflush(stdout) == 0 ? 0 : 1;
@@ -253,7 +256,8 @@ static int ask_tty(const char *prompt)
 	size_t len = 0;
 
 	if (fd < 0)
-		die("%s", "a prompt that is not pam_jwt's, and no terminal to ask on (set PAM_JWT_FALLBACK_ASKPASS)");
+		die("%s", "a prompt that is not pam_jwt's, and no terminal to ask on (set "
+		          "PAM_JWT_FALLBACK_ASKPASS)");
 	if (write(fd, prompt, strlen(prompt)) < 0)
 		die("%s", "cannot write to /dev/tty");
 	if (hint != NULL && strcmp(hint, "none") == 0) {

@@ -18,7 +18,8 @@ static const char *show(char *buf, const char *s)
 	return pj_escape(buf, SHOW, s, strlen(s));
 }
 
-pj_status authz_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out, struct pj_error *err)
+pj_status authz_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out,
+                                 struct pj_error *err)
 {
 	const char *eq = memchr(text, '=', len);
 	size_t plen, vlen;
@@ -41,14 +42,14 @@ pj_status authz_parse_claim_rule(const char *text, size_t len, struct pj_claim_r
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	}
 	return PJ_OK;
-bad:
-	{
-		char *copy = strndup(text, len);
-		pj_fail(err, PJ_ERR_CONFIG, "require_claim: \"%s\" is not claim=value (a dotted claim path, a value "
-					     "without spaces or commas)",
-			copy != NULL ? show(q, copy) : "?");
-		free(copy);
-	}
+bad : {
+	char *copy = strndup(text, len);
+	pj_fail(err, PJ_ERR_CONFIG,
+	        "require_claim: \"%s\" is not claim=value (a dotted claim path, a value "
+	        "without spaces or commas)",
+	        copy != NULL ? show(q, copy) : "?");
+	free(copy);
+}
 	return PJ_ERR_CONFIG;
 }
 
@@ -60,7 +61,8 @@ static void free_list(char **list, size_t n)
 }
 
 /* Splits csv at commas into (*list, *n), appending; every entry must be non-empty. */
-static pj_status add_csv_words(const char *what, const char *csv, char ***list, size_t *n, struct pj_error *err)
+static pj_status add_csv_words(const char *what, const char *csv, char ***list, size_t *n,
+                               struct pj_error *err)
 {
 	const char *s = csv;
 	size_t len;
@@ -74,7 +76,8 @@ static pj_status add_csv_words(const char *what, const char *csv, char ***list, 
 		if (len == 0)
 			return pj_fail(err, PJ_ERR_CONFIG, "%s: empty entry", what);
 		if (*n == PJ_AUTHZ_LIST_MAX)
-			return pj_fail(err, PJ_ERR_CONFIG, "%s: more than %d entries", what, PJ_AUTHZ_LIST_MAX);
+			return pj_fail(err, PJ_ERR_CONFIG, "%s: more than %d entries", what,
+			               PJ_AUTHZ_LIST_MAX);
 		if (((*list)[*n] = strndup(s, len)) == NULL)
 			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		(*n)++;
@@ -97,7 +100,8 @@ static pj_status add_csv_claims(const char *csv, struct pj_authz *a, struct pj_e
 	for (;;) {
 		len = strcspn(s, ",");
 		if (a->n_claims == PJ_AUTHZ_LIST_MAX)
-			return pj_fail(err, PJ_ERR_CONFIG, "require_claim: more than %d entries", PJ_AUTHZ_LIST_MAX);
+			return pj_fail(err, PJ_ERR_CONFIG, "require_claim: more than %d entries",
+			               PJ_AUTHZ_LIST_MAX);
 		if ((r = authz_parse_claim_rule(s, len, &a->claims[a->n_claims], err)) != PJ_OK)
 			return r;
 		a->n_claims++;
@@ -108,7 +112,7 @@ static pj_status add_csv_claims(const char *csv, struct pj_authz *a, struct pj_e
 }
 
 pj_status authz_add_args(struct pj_authz *a, const char *issuers_csv, const char *groups_csv,
-			 const char *claims_csv, struct pj_error *err)
+                         const char *claims_csv, struct pj_error *err)
 {
 	pj_status r;
 
@@ -162,7 +166,7 @@ static bool claim_holds(json_object *claims, const struct pj_claim_rule *rule)
 }
 
 pj_status authz_check(const struct pj_authz *a, const char *what, const struct pj_identity *id,
-		      struct pj_error *err)
+                      struct pj_error *err)
 {
 	char q[SHOW];
 	bool found = false;
@@ -171,16 +175,16 @@ pj_status authz_check(const struct pj_authz *a, const char *what, const struct p
 		return pj_fail(err, PJ_ERR_USER, "%s: the token is not verified", what);
 	if (a->n_issuers > 0 && !in_list(a->issuers, a->n_issuers, id->issuer->name))
 		return pj_fail(err, PJ_ERR_USER, "%s: tokens of [issuer %s] are not accepted here", what,
-			       id->issuer->name);
+		               id->issuer->name);
 	for (size_t i = 0; i < a->n_groups && !found; i++)
 		found = id->groups != NULL && in_list(id->groups, id->n_groups, a->groups[i]);
 	if (a->n_groups > 0 && !found)
-		return pj_fail(err, PJ_ERR_USER, "%s: the token is in none of the required groups (%s%s)", what,
-			       show(q, a->groups[0]), a->n_groups > 1 ? ", ..." : "");
+		return pj_fail(err, PJ_ERR_USER, "%s: the token is in none of the required groups (%s%s)",
+		               what, show(q, a->groups[0]), a->n_groups > 1 ? ", ..." : "");
 	for (size_t i = 0; i < a->n_claims; i++)
 		if (!claim_holds(id->claims, &a->claims[i]))
-			return pj_fail(err, PJ_ERR_USER, "%s: claim %s does not hold the required value", what,
-				       show(q, a->claims[i].path));
+			return pj_fail(err, PJ_ERR_USER, "%s: claim %s does not hold the required value",
+			               what, show(q, a->claims[i].path));
 	return PJ_OK;
 }
 

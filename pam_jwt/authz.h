@@ -20,27 +20,28 @@ struct pj_claim_rule {
 
 /* The rules of one [service NAME] section or of one module line. Empty lists set no rule. */
 struct pj_authz {
-	char **issuers;                /* names of [issuer] sections whose tokens may be used */
+	char **issuers; /* names of [issuer] sections whose tokens may be used */
 	size_t n_issuers;
-	char **groups;                 /* the token's groups claim must hold one of these (exact match) */
+	char **groups; /* the token's groups claim must hold one of these (exact match) */
 	size_t n_groups;
-	struct pj_claim_rule *claims;  /* every one must hold */
+	struct pj_claim_rule *claims; /* every one must hold */
 	size_t n_claims;
 };
 
 /* Parses "path=value" (len bytes): the path is a dotted claim path with no empty component, the value is
  * non-empty and holds no space, tab or comma. Refusals: PJ_ERR_CONFIG. */
-pj_status authz_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out, struct pj_error *err);
+pj_status authz_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out,
+                                 struct pj_error *err);
 
 /* Adds comma-separated entries (module arguments: require_groups=a,b require_claim=acr=x,amr=mfa) to a.
  * groups_csv and claims_csv may be NULL. Empty entries and more than PJ_AUTHZ_LIST_MAX are refused. */
 pj_status authz_add_args(struct pj_authz *a, const char *issuers_csv, const char *groups_csv,
-			 const char *claims_csv, struct pj_error *err);
+                         const char *claims_csv, struct pj_error *err);
 
 /* Whether a verified identity meets the rules; what names the rule set in the reason ("[service sshd]",
  * "module arguments"). Refusals: PJ_ERR_USER. */
 pj_status authz_check(const struct pj_authz *a, const char *what, const struct pj_identity *id,
-		      struct pj_error *err);
+                      struct pj_error *err);
 
 bool authz_is_empty(const struct pj_authz *a);
 

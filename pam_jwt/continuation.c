@@ -14,8 +14,8 @@ void pj_cont_init(struct pj_cont *c, size_t max_len)
 
 static bool is_token_char(char ch)
 {
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-	       ch == '_' || ch == '.';
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == '_' || ch == '.';
 }
 
 bool pj_cont_token_chars(const char *s, size_t len)
@@ -42,7 +42,8 @@ static pj_status add_first(struct pj_cont *c, const char *answer, size_t len, st
 	if (c->more) {
 		take = len - 1;
 		if (take > c->max_len)
-			return pj_fail(err, PJ_ERR_TOKEN, "part 1 is longer than max_token_size %zu", c->max_len);
+			return pj_fail(err, PJ_ERR_TOKEN, "part 1 is longer than max_token_size %zu",
+			               c->max_len);
 	}
 	if ((c->buf = malloc((c->more ? c->max_len : len) + 1)) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
@@ -68,10 +69,11 @@ pj_status pj_cont_add(struct pj_cont *c, const char *answer, size_t len, struct 
 	if (more)
 		len--;
 	if (!pj_cont_token_chars(answer, len))
-		return pj_fail(err, PJ_ERR_TOKEN, "part %u holds a character that cannot be in a token", part);
+		return pj_fail(err, PJ_ERR_TOKEN, "part %u holds a character that cannot be in a token",
+		               part);
 	if (len > c->max_len - c->len)
-		return pj_fail(err, PJ_ERR_TOKEN, "token longer than max_token_size %zu at part %u", c->max_len,
-			       part);
+		return pj_fail(err, PJ_ERR_TOKEN, "token longer than max_token_size %zu at part %u",
+		               c->max_len, part);
 	if (more && part >= PJ_CONT_MAX_PARTS)
 		return pj_fail(err, PJ_ERR_TOKEN, "token in more than %d parts", PJ_CONT_MAX_PARTS);
 	memcpy(c->buf + c->len, answer, len);

@@ -19,11 +19,11 @@
  *    joined token at most max_token_size bytes: the module stops asking as soon as either is passed.
  *  - Any other first answer (a password ending in '\' included) is taken whole, as it is.
  */
-#define PJ_CONT_MARKER            '\\'
-#define PJ_CONT_MAX_PARTS         64
-#define PJ_CONT_PROMPT_FMT        "JWT (continued, part %u): "
-#define PJ_CONT_PROMPT_PREFIX     "JWT (continued, part "
-#define PJ_CONT_DEFAULT_PROMPT    "JWT: "
+#define PJ_CONT_MARKER         '\\'
+#define PJ_CONT_MAX_PARTS      64
+#define PJ_CONT_PROMPT_FMT     "JWT (continued, part %u): "
+#define PJ_CONT_PROMPT_PREFIX  "JWT (continued, part "
+#define PJ_CONT_DEFAULT_PROMPT "JWT: "
 
 /* Known client limits on one answer, in bytes: sudo refuses replies of 512 bytes or more (PAM's
  * PAM_MAX_RESP_SIZE); the OpenSSH client reads answers (askpass included) into a 1024-byte buffer;
@@ -33,12 +33,12 @@
 #define PJ_CONT_MISC_LIMIT 4095
 
 struct pj_cont {
-	char *buf;        /* the token so far, NUL-terminated */
+	char *buf; /* the token so far, NUL-terminated */
 	size_t len;
-	size_t max_len;   /* max_token_size */
-	unsigned parts;   /* answers taken so far */
-	size_t last_len;  /* length of the last answer as received (with its marker) */
-	bool more;        /* the last answer asked for another part */
+	size_t max_len;  /* max_token_size */
+	unsigned parts;  /* answers taken so far */
+	size_t last_len; /* length of the last answer as received (with its marker) */
+	bool more;       /* the last answer asked for another part */
 };
 
 /* Starts an empty token of at most max_len bytes. */

@@ -1,4 +1,4 @@
-/* pam_module.c: pam_jwt.so, the PAM entry points; verification itself is pj_verify in the internal library. */
+/* pam_module.c: pam_jwt.so, the PAM entry points; verification itself is pj_verify in the library. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -20,12 +20,12 @@
 #include "mapping.h"
 #include "verify.h"
 
-#define DATA_NAME "pam_jwt_identity" /* pam_set_data: the identity, from authentication to the session */
-#define ENV_GROUPS_MAX 8192          /* bytes of PAM_JWT_GROUPS; longer lists are cut at a whole group */
+#define DATA_NAME      "pam_jwt_identity" /* pam_set_data: the identity, from authentication to the session */
+#define ENV_GROUPS_MAX 8192               /* bytes of PAM_JWT_GROUPS; longer lists are cut at a whole group */
 
 /* The session environment, in the order it is set. */
 static const char *const env_names[] = {
-	"PAM_JWT_ISSUER", "PAM_JWT_SUBJECT", "PAM_JWT_USER", "PAM_JWT_GROUPS", "PAM_JWT_EXP",
+    "PAM_JWT_ISSUER", "PAM_JWT_SUBJECT", "PAM_JWT_USER", "PAM_JWT_GROUPS", "PAM_JWT_EXP",
 };
 #define N_ENV (sizeof(env_names) / sizeof(env_names[0]))
 
@@ -50,16 +50,16 @@ static const struct arg_spec {
 	enum arg_kind kind;
 	size_t offset;
 } arg_table[] = {
-	{"config", ARG_VALUE, offsetof(struct module_args, config)},
-	{"prompt", ARG_VALUE, offsetof(struct module_args, prompt)},
-	{"service", ARG_VALUE, offsetof(struct module_args, service)},
-	{"require_issuer", ARG_VALUE, offsetof(struct module_args, require_issuer)},
-	{"require_groups", ARG_VALUE, offsetof(struct module_args, require_groups)},
-	{"require_claim", ARG_VALUE, offsetof(struct module_args, require_claim)},
-	{"debug", ARG_FLAG, offsetof(struct module_args, debug)},
-	{"try_first_pass", ARG_FLAG, offsetof(struct module_args, try_first_pass)},
-	{"use_first_pass", ARG_FLAG, offsetof(struct module_args, use_first_pass)},
-	{"ignore_non_jwt", ARG_FLAG, offsetof(struct module_args, ignore_non_jwt)},
+    {"config", ARG_VALUE, offsetof(struct module_args, config)},
+    {"prompt", ARG_VALUE, offsetof(struct module_args, prompt)},
+    {"service", ARG_VALUE, offsetof(struct module_args, service)},
+    {"require_issuer", ARG_VALUE, offsetof(struct module_args, require_issuer)},
+    {"require_groups", ARG_VALUE, offsetof(struct module_args, require_groups)},
+    {"require_claim", ARG_VALUE, offsetof(struct module_args, require_claim)},
+    {"debug", ARG_FLAG, offsetof(struct module_args, debug)},
+    {"try_first_pass", ARG_FLAG, offsetof(struct module_args, try_first_pass)},
+    {"use_first_pass", ARG_FLAG, offsetof(struct module_args, use_first_pass)},
+    {"ignore_non_jwt", ARG_FLAG, offsetof(struct module_args, ignore_non_jwt)},
 };
 #define N_ARGS (sizeof(arg_table) / sizeof(arg_table[0]))
 
@@ -86,11 +86,13 @@ static bool parse_args(pam_handle_t *pamh, int argc, const char **argv, struct m
 		size_t namelen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]), j;
 
 		for (j = 0; j < N_ARGS; j++)
-			if (strlen(arg_table[j].name) == namelen && strncmp(argv[i], arg_table[j].name, namelen) == 0)
+			if (strlen(arg_table[j].name) == namelen &&
+			    strncmp(argv[i], arg_table[j].name, namelen) == 0)
 				break;
 		if (j == N_ARGS || (arg_table[j].kind == ARG_VALUE) != (eq != NULL) || seen[j] ||
 		    (eq != NULL && eq[1] == '\0')) {
-			pam_syslog(pamh, LOG_ERR, "unknown, malformed or repeated module argument: %s", argv[i]);
+			pam_syslog(pamh, LOG_ERR, "unknown, malformed or repeated module argument: %s",
+			           argv[i]);
 			good = false;
 			continue;
 		}
@@ -127,8 +129,8 @@ static void free_secret(char *s)
 }
 
 /* Loads the configuration and the common items every entry point needs. */
-static int begin(pam_handle_t *pamh, int argc, const char **argv, struct module_args *args, struct pj_log *log,
-		 struct pj_config **cfg, const char **user)
+static int begin(pam_handle_t *pamh, int argc, const char **argv, struct module_args *args,
+                 struct pj_log *log, struct pj_config **cfg, const char **user)
 {
 	struct pj_error err;
 	pj_status status;
@@ -160,17 +162,18 @@ struct answers {
 
 static int conversation_failed(const struct pj_log *log, pam_handle_t *pamh, int rc, unsigned part)
 {
-	pj_logf(log, LOG_NOTICE,
-		"conversation failed at part %u: %s (sudo fails it for answers of 512 bytes or more: send a long "
-		"token in parts that end in '\\', as pam-jwt-askpass does)",
-		part, pam_strerror(pamh, rc));
+	pj_logf(
+	    log, LOG_NOTICE,
+	    "conversation failed at part %u: %s (sudo fails it for answers of 512 bytes or more: send a long "
+	    "token in parts that end in '\\', as pam-jwt-askpass does)",
+	    part, pam_strerror(pamh, rc));
 	return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
 }
 
 /* Asks for the token, and for further parts while an answer ends in the continuation marker (see
  * continuation.h), within max_token_size and PJ_CONT_MAX_PARTS. */
 static int prompt_token(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
-			const struct pj_log *log, char **token, struct answers *ans)
+                        const struct pj_log *log, char **token, struct answers *ans)
 {
 	struct pj_cont cont;
 	struct pj_error err;
@@ -220,7 +223,7 @@ out:
 /* Gets the token: PAM_AUTHTOK under use_first_pass (required) or try_first_pass (if set), else prompts
  * with echo off. */
 static int get_token(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
-		     const struct pj_log *log, char **token, struct answers *ans)
+                     const struct pj_log *log, char **token, struct answers *ans)
 {
 	const void *item = NULL;
 	int rc;
@@ -249,9 +252,9 @@ static const struct client_limit {
 	const char *cause;
 	const char *fix;
 } client_limits[] = {
-	{PJ_CONT_SUDO_LIMIT, "at a client's 512-byte limit (sudo)", "pam-jwt-askpass as SUDO_ASKPASS does"},
-	{PJ_CONT_SSH_LIMIT, "by the OpenSSH client's 1024-byte buffer", "pam-jwt-askpass as SSH_ASKPASS does"},
-	{PJ_CONT_MISC_LIMIT, "by a text conversation's 4096-byte line (pam_misc: su, login)", "by hand"},
+    {PJ_CONT_SUDO_LIMIT, "at a client's 512-byte limit (sudo)", "pam-jwt-askpass as SUDO_ASKPASS does"},
+    {PJ_CONT_SSH_LIMIT, "by the OpenSSH client's 1024-byte buffer", "pam-jwt-askpass as SSH_ASKPASS does"},
+    {PJ_CONT_MISC_LIMIT, "by a text conversation's 4096-byte line (pam_misc: su, login)", "by hand"},
 };
 
 /* A refusal where the last answer is exactly as long as a known client cuts answers names the likely
@@ -263,22 +266,25 @@ static void hint_truncation(const struct pj_log *log, pj_status status, const st
 	for (size_t i = 0; i < sizeof(client_limits) / sizeof(client_limits[0]); i++)
 		if (ans->last_len == client_limits[i].len)
 			pj_logf(log, LOG_NOTICE,
-				"answer %u is exactly %zu bytes: probably cut off %s; send the token in parts that end "
-				"in '\\' (%s)",
-				ans->parts, client_limits[i].len, client_limits[i].cause, client_limits[i].fix);
+			        "answer %u is exactly %zu bytes: probably cut off %s; send the token in "
+			        "parts that end "
+			        "in '\\' (%s)",
+			        ans->parts, client_limits[i].len, client_limits[i].cause,
+			        client_limits[i].fix);
 }
 
 /* ---- after verification ---- */
 
 /* The module line's rules (require_*= arguments). */
-static pj_status authorize_line(const struct module_args *args, const struct pj_identity *id, struct pj_error *err)
+static pj_status authorize_line(const struct module_args *args, const struct pj_identity *id,
+                                struct pj_error *err)
 {
 	struct pj_authz line;
 	pj_status r;
 
 	memset(&line, 0, sizeof(line));
-	if ((r = authz_add_args(&line, args->require_issuer, args->require_groups, args->require_claim, err)) !=
-	    PJ_OK) {
+	if ((r = authz_add_args(&line, args->require_issuer, args->require_groups, args->require_claim,
+	                        err)) != PJ_OK) {
 		char reason[PJ_REASON_MAX];
 
 		snprintf(reason, sizeof(reason), "%s", err->reason);
@@ -294,7 +300,7 @@ out:
 /* The [service NAME] section's rules, NAME from service= (which must name a section) or else PAM_SERVICE
  * (which need not have one), then the module line's. */
 static pj_status authorize(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
-			   const struct pj_identity *id, struct pj_error *err)
+                           const struct pj_identity *id, struct pj_error *err)
 {
 	const struct pj_service *svc;
 	const void *item = NULL;
@@ -306,8 +312,8 @@ static pj_status authorize(pam_handle_t *pamh, const struct module_args *args, c
 		name = item;
 	svc = config_find_service(cfg, name);
 	if (svc == NULL && args->service != NULL)
-		return pj_fail(err, PJ_ERR_CONFIG, "service=%.64s: %s has no [service %.64s] section", args->service,
-			       cfg->path, args->service);
+		return pj_fail(err, PJ_ERR_CONFIG, "service=%.64s: %s has no [service %.64s] section",
+		               args->service, cfg->path, args->service);
 	if (svc != NULL) {
 		snprintf(what, sizeof(what), "[service %s]", svc->name);
 		if ((r = authz_check(&svc->authz, what, id, err)) != PJ_OK)
@@ -432,7 +438,7 @@ static int remember_identity(pam_handle_t *pamh, const struct pj_identity *id)
 
 /* Everything after the signature: the service's rules, then the user store. */
 static pj_status admit(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
-		       const struct pj_log *log, const struct pj_identity *id, struct pj_error *err)
+                       const struct pj_log *log, const struct pj_identity *id, struct pj_error *err)
 {
 	pj_status r;
 
@@ -513,8 +519,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	switch (result) {
 	case PJ_ACCT_OK: rc = PAM_SUCCESS; break;
 	case PJ_ACCT_EXPIRED:
-		pj_logf(&log, LOG_NOTICE, "account %s expired: no token login within account_max_age (%lds)", user,
-			cfg->account_max_age);
+		pj_logf(&log, LOG_NOTICE, "account %s expired: no token login within account_max_age (%lds)",
+		        user, cfg->account_max_age);
 		rc = PAM_ACCT_EXPIRED;
 		break;
 	case PJ_ACCT_NOT_OURS: rc = PAM_IGNORE; break;
@@ -542,8 +548,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_SESSION_ERR;
 	}
 	env_user = pam_getenv(pamh, "PAM_JWT_USER");
-	if (env_user == NULL || pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL ||
-	    strcmp(env_user, user) != 0)
+	if (env_user == NULL || pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS ||
+	    user == NULL || strcmp(env_user, user) != 0)
 		clear_env(pamh);
 	return PAM_SUCCESS;
 }

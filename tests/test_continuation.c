@@ -45,36 +45,38 @@ static void test_add(void)
 	   "a password ending in '\\' is taken whole, marker included");
 	pj_cont_free(&c);
 	pj_cont_init(&c, 100);
-	ok(pj_cont_add(&c, "eyJ a\\", 6, &err) == PJ_OK && !c.more, "a first answer with a space is not a first part");
+	ok(pj_cont_add(&c, "eyJ a\\", 6, &err) == PJ_OK && !c.more,
+	   "a first answer with a space is not a first part");
 	pj_cont_free(&c);
 	pj_cont_init(&c, 100);
 	ok(pj_cont_add(&c, "eyJhb\\", 6, &err) == PJ_OK && c.more && strcmp(c.buf, "eyJhb") == 0 &&
-		   pj_cont_add(&c, "Gci.x\\", 6, &err) == PJ_OK && c.more &&
-		   pj_cont_add(&c, "y.z", 3, &err) == PJ_OK && !c.more && strcmp(c.buf, "eyJhbGci.xy.z") == 0 &&
-		   c.parts == 3,
+	       pj_cont_add(&c, "Gci.x\\", 6, &err) == PJ_OK && c.more &&
+	       pj_cont_add(&c, "y.z", 3, &err) == PJ_OK && !c.more && strcmp(c.buf, "eyJhbGci.xy.z") == 0 &&
+	       c.parts == 3,
 	   "three parts are joined without their markers");
 	ok(pj_cont_add(&c, "more", 4, &err) == PJ_ERR_TOKEN, "a part that was not asked for is refused");
 	pj_cont_free(&c);
 	pj_cont_init(&c, 100);
 	ok(pj_cont_add(&c, "eyJhb\\", 6, &err) == PJ_OK && pj_cont_add(&c, "", 0, &err) == PJ_OK && !c.more &&
-		   strcmp(c.buf, "eyJhb") == 0,
+	       strcmp(c.buf, "eyJhb") == 0,
 	   "an empty last part ends the token");
 	pj_cont_free(&c);
 	pj_cont_init(&c, 100);
 	ok(pj_cont_add(&c, "eyJhb\\", 6, &err) == PJ_OK && pj_cont_add(&c, "a\\b", 3, &err) == PJ_ERR_TOKEN &&
-		   strstr(err.reason, "part 2") != NULL,
+	       strstr(err.reason, "part 2") != NULL,
 	   "a marker inside a part is refused");
 	pj_cont_free(&c);
 	pj_cont_init(&c, 10);
 	ok(pj_cont_add(&c, "eyJ012345\\", 10, &err) == PJ_OK && pj_cont_add(&c, "6\\", 2, &err) == PJ_OK &&
-		   c.len == 10 && pj_cont_add(&c, "7", 1, &err) == PJ_ERR_TOKEN && strstr(err.reason, "part 3"),
+	       c.len == 10 && pj_cont_add(&c, "7", 1, &err) == PJ_ERR_TOKEN && strstr(err.reason, "part 3"),
 	   "max_len exactly is fine, one byte more is refused");
 	pj_cont_free(&c);
 	pj_cont_init(&c, 10);
-	ok(pj_cont_add(&c, "eyJ01234567\\", 12, &err) == PJ_ERR_TOKEN, "a first part longer than max_len is refused");
+	ok(pj_cont_add(&c, "eyJ01234567\\", 12, &err) == PJ_ERR_TOKEN,
+	   "a first part longer than max_len is refused");
 	pj_cont_free(&c);
 	ok(pj_cont_is_first_part("eyJ\\", 4) && !pj_cont_is_first_part("ey\\", 3) &&
-		   !pj_cont_is_first_part("eyJab", 5) && !pj_cont_is_first_part("xyJab\\", 6),
+	       !pj_cont_is_first_part("eyJab", 5) && !pj_cont_is_first_part("xyJab\\", 6),
 	   "first part: eyJ, token characters, and the marker");
 }
 
@@ -91,12 +93,14 @@ static void test_prompts(void)
 	}
 	ok(pj_cont_prompt_part("(alice@127.0.0.1) JWT (continued, part 7): ") == 7,
 	   "OpenSSH's (user@host) prefix is allowed");
-	ok(pj_cont_prompt_part("JWT: ") == 0 && pj_cont_prompt_part("") == 0, "the first prompt is not a continuation");
+	ok(pj_cont_prompt_part("JWT: ") == 0 && pj_cont_prompt_part("") == 0,
+	   "the first prompt is not a continuation");
 	ok(pj_cont_prompt_part("JWT (continued, part 1): ") == 0, "part 1 is never a continuation");
 	ok(pj_cont_prompt_part("JWT (continued, part 65): ") == 0, "part 65 is past the bound");
 	ok(pj_cont_prompt_part("JWT (continued, part 02): ") == 0, "a leading zero is not a part number");
 	ok(pj_cont_prompt_part("JWT (continued, part 99999999999999999999): ") == 0, "a huge number");
-	ok(pj_cont_prompt_part("JWT (continued, part 3): x") == 0 && pj_cont_prompt_part("JWT (continued, part 3):") == 0,
+	ok(pj_cont_prompt_part("JWT (continued, part 3): x") == 0 &&
+	       pj_cont_prompt_part("JWT (continued, part 3):") == 0,
 	   "nothing may follow the prompt, and its end is exact");
 	ok(pj_cont_prompt_part("JWT (continued, part 3): JWT (continued, part 4): ") == 4,
 	   "the last occurrence counts");
@@ -105,7 +109,7 @@ static void test_prompts(void)
 /* ---- pam-jwt-askpass ---- */
 
 struct run {
-	int status;  /* exit status, or -1 */
+	int status; /* exit status, or -1 */
 	char out[70000];
 	char err[2048];
 };
@@ -164,7 +168,8 @@ static int round_trip(char *const env[], size_t max_len, char **joined, size_t *
 		if (c.parts == 0)
 			snprintf(prompt, sizeof(prompt), "(alice@127.0.0.1) JWT: ");
 		else
-			snprintf(prompt, sizeof(prompt), "(alice@127.0.0.1) " PJ_CONT_PROMPT_FMT, c.parts + 1);
+			snprintf(prompt, sizeof(prompt), "(alice@127.0.0.1) " PJ_CONT_PROMPT_FMT,
+			         c.parts + 1);
 		run_askpass(prompt, env, &r);
 		prompts++;
 		if (r.status != 0 || strchr(r.out, '\n') != r.out + strlen(r.out) - 1) {
@@ -201,8 +206,8 @@ static void test_askpass_sizes(void)
 
 			n = round_trip(env, 16384, &joined, &longest);
 			ok(n == (int)want && joined != NULL && strcmp(joined, t) == 0 && longest <= 511,
-			   "%zu bytes: %d answers of at most 511 bytes (longest %zu) join to the token", sizes[i], n,
-			   longest);
+			   "%zu bytes: %d answers of at most 511 bytes (longest %zu) join to the token",
+			   sizes[i], n, longest);
 			free(joined);
 		}
 		{
@@ -211,7 +216,8 @@ static void test_askpass_sizes(void)
 
 			n = round_trip(env, 16384, &joined, &longest);
 			ok(n == (int)want && joined != NULL && strcmp(joined, t) == 0 && longest <= 1023,
-			   "%zu bytes with PAM_JWT_PART_SIZE=1023: %d answers (longest %zu)", sizes[i], n, longest);
+			   "%zu bytes with PAM_JWT_PART_SIZE=1023: %d answers (longest %zu)", sizes[i], n,
+			   longest);
 			free(joined);
 		}
 		free(tok);
@@ -223,7 +229,8 @@ static void test_askpass_sizes(void)
 
 		sprintf(tok, "PAM_JWT_TOKEN=%s", t);
 		char *env[] = {tok, NULL};
-		ok(round_trip(env, 16384, &joined, &longest) == 0, "16385 bytes: refused once past max_token_size");
+		ok(round_trip(env, 16384, &joined, &longest) == 0,
+		   "16385 bytes: refused once past max_token_size");
 		free(tok);
 		free(t);
 	}
@@ -258,7 +265,8 @@ static void test_askpass_sources(void)
 	{
 		char *env[] = {e1, NULL};
 		run_askpass("JWT: ", env, &r);
-		ok(r.status == 0 && strcmp(r.out, expect_1) == 0, "PAM_JWT_TOKEN_FILE: part 1, whitespace trimmed");
+		ok(r.status == 0 && strcmp(r.out, expect_1) == 0,
+		   "PAM_JWT_TOKEN_FILE: part 1, whitespace trimmed");
 	}
 	chmod(file, 0640);
 	{
@@ -293,7 +301,8 @@ static void test_askpass_sources(void)
 	{
 		char *env[] = {e2, NULL};
 		run_askpass("JWT: ", env, &r);
-		ok(r.status == 0 && strcmp(r.out, "eyJdefault.a.b\n") == 0, "default: ~/.config/pam_jwt/token");
+		ok(r.status == 0 && strcmp(r.out, "eyJdefault.a.b\n") == 0,
+		   "default: ~/.config/pam_jwt/token");
 	}
 	snprintf(e3, sizeof(e3), "XDG_CONFIG_HOME=%s/nowhere", dir);
 	{
@@ -304,7 +313,8 @@ static void test_askpass_sources(void)
 	{
 		char *env[] = {"PAM_JWT_TOKEN=eyJenv.a.b", e1, NULL};
 		run_askpass("JWT: ", env, &r);
-		ok(r.status == 0 && strcmp(r.out, "eyJenv.a.b\n") == 0, "PAM_JWT_TOKEN comes before PAM_JWT_TOKEN_FILE");
+		ok(r.status == 0 && strcmp(r.out, "eyJenv.a.b\n") == 0,
+		   "PAM_JWT_TOKEN comes before PAM_JWT_TOKEN_FILE");
 	}
 	{
 		char *env[] = {"PAM_JWT_TOKEN=eyJ bad", NULL};
@@ -329,7 +339,8 @@ static void test_askpass_prompts(void)
 	{
 		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_PROMPT=Token: ", NULL};
 		run_askpass("(a@b) Token: ", env, &r);
-		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0, "PAM_JWT_PROMPT: the module's prompt=");
+		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0,
+		   "PAM_JWT_PROMPT: the module's prompt=");
 		run_askpass("JWT: ", env, &r);
 		ok(r.status == 1 && r.out[0] == '\0', "and then \"JWT: \" is not the token prompt");
 	}
@@ -360,17 +371,20 @@ static void test_askpass_prompts(void)
 		ok(r.status == 0 && strcmp(r.out, "Verification code: \n") == 0,
 		   "another prompt goes to PAM_JWT_FALLBACK_ASKPASS with the prompt as its argument");
 		run_askpass("JWT: ", env, &r);
-		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0, "while token prompts are still answered");
+		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0,
+		   "while token prompts are still answered");
 	}
 	{
 		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_PART_SIZE=10", NULL};
 		run_askpass("JWT: ", env, &r);
-		ok(r.status == 1 && strstr(r.err, "PAM_JWT_PART_SIZE") != NULL, "PAM_JWT_PART_SIZE below 64 is refused");
+		ok(r.status == 1 && strstr(r.err, "PAM_JWT_PART_SIZE") != NULL,
+		   "PAM_JWT_PART_SIZE below 64 is refused");
 	}
 	{
 		char *env[] = {NULL};
 		run_askpass("--help", env, &r);
-		ok(r.status == 0 && strstr(r.out, "continued, part N") != NULL && strstr(r.out, "PAM_JWT_TOKEN_FILE"),
+		ok(r.status == 0 && strstr(r.out, "continued, part N") != NULL &&
+		       strstr(r.out, "PAM_JWT_TOKEN_FILE"),
 		   "--help documents the prompts, the sources and the protocol");
 	}
 }

@@ -1,4 +1,4 @@
-/* test_pam.c: pam_jwt.so through the real libpam (pam_start_confdir), return codes and what reaches syslog. */
+/* test_pam.c: pam_jwt.so through the real libpam (pam_start_confdir): return codes, prompts, syslog. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -21,12 +21,12 @@
 static char dir[] = "/tmp/pj_pam_XXXXXX";
 static char *module_path;
 static EVP_PKEY *keys[JWS_ALG_COUNT];
-static const char *answer; /* what the conversation types at every prompt, unless a script is set */
+static const char *answer;  /* what the conversation types at every prompt, unless a script is set */
 static const char **script; /* else: one answer per prompt, and a conversation error after the last */
 static int script_len;
 static int prompts;
 static char prompt_text[4][64]; /* the first four prompts */
-static char logbuf[65536];  /* everything libpam sent to syslog */
+static char logbuf[65536];      /* everything libpam sent to syslog */
 
 /* libpam logs through __syslog_chk; defining it here captures pam_syslog output for the assertions. */
 void __syslog_chk(int priority, int flag, const char *fmt, ...);
@@ -80,7 +80,7 @@ static void write_file(const char *name, const char *text, mode_t mode)
 static void write_service(const char *name, const char *auth_line_args)
 {
 	char *text = tk_strf("auth required %s config=%s/pam_jwt.conf %s\naccount required pam_permit.so\n",
-			     module_path, dir, auth_line_args);
+	                     module_path, dir, auth_line_args);
 	write_file(name, text, 0644);
 	free(text);
 }
@@ -110,15 +110,16 @@ static void setup(void)
 	strcat(jwks, "]}");
 	write_file("jwks.json", jwks, 0644);
 	free(jwks);
-	conf = tk_strf("[global]\nstate_dir = %s/state\n"
-		       "[issuer test]\nissuer = https://idp.example.com\naudience = pam\n"
-		       "groups_claim = groups\n"
-		       "algorithms = RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\n"
-		       "jwks_file = %s/jwks.json\n"
-		       "[issuer gone]\nissuer = https://gone.example.com\naudience = pam\njwks_file = %s/missing.json\n"
-		       "[service jwt-svc]\nrequire_groups = admins\n"
-		       "[service shared]\nrequire_claim = acr=mfa\n",
-		       dir, dir, dir);
+	conf = tk_strf(
+	    "[global]\nstate_dir = %s/state\n"
+	    "[issuer test]\nissuer = https://idp.example.com\naudience = pam\n"
+	    "groups_claim = groups\n"
+	    "algorithms = RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\n"
+	    "jwks_file = %s/jwks.json\n"
+	    "[issuer gone]\nissuer = https://gone.example.com\naudience = pam\njwks_file = %s/missing.json\n"
+	    "[service jwt-svc]\nrequire_groups = admins\n"
+	    "[service shared]\nrequire_claim = acr=mfa\n",
+	    dir, dir, dir);
 	write_file("pam_jwt.conf", conf, 0644);
 	free(conf);
 	conf = tk_strf("[issuer test]\nissuer = https://idp.example.com\naudience = pam\nbogus_key = 1\n");
@@ -137,31 +138,33 @@ static void setup(void)
 	conf = tk_strf("auth required %s config=%s/open.conf\n", module_path, dir);
 	write_file("jwt-openconf", conf, 0644);
 	free(conf);
-	conf = tk_strf("auth required %s config=%s/pam_jwt.conf\nauth required pam_deny.so\n", module_path, dir);
+	conf =
+	    tk_strf("auth required %s config=%s/pam_jwt.conf\nauth required pam_deny.so\n", module_path, dir);
 	write_file("jwt-then-deny", conf, 0644);
 	free(conf);
 	conf = tk_strf("auth [ignore=1 default=die] %s config=%s/pam_jwt.conf ignore_non_jwt\n"
-		       "auth required pam_deny.so\nauth required pam_permit.so\n",
-		       module_path, dir);
+	               "auth required pam_deny.so\nauth required pam_permit.so\n",
+	               module_path, dir);
 	write_file("jwt-ignore-probe", conf, 0644);
 	free(conf);
 	/* pam_unix prompts first and leaves the answer in PAM_AUTHTOK, as a real stack would. */
 	conf = tk_strf("auth optional pam_unix.so\nauth required %s config=%s/pam_jwt.conf use_first_pass\n",
-		       module_path, dir);
+	               module_path, dir);
 	write_file("unix-then-use-first", conf, 0644);
 	free(conf);
 	conf = tk_strf("auth optional pam_unix.so\nauth required %s config=%s/pam_jwt.conf try_first_pass\n",
-		       module_path, dir);
+	               module_path, dir);
 	write_file("unix-then-try-first", conf, 0644);
 	free(conf);
-	conf = tk_strf("auth sufficient %s config=%s/pam_jwt.conf ignore_non_jwt\nauth required pam_deny.so\n",
-		       module_path, dir);
+	conf =
+	    tk_strf("auth sufficient %s config=%s/pam_jwt.conf ignore_non_jwt\nauth required pam_deny.so\n",
+	            module_path, dir);
 	write_file("jwt-or-deny", conf, 0644);
 	free(conf);
 	/* The second module takes the first one's PAM_AUTHTOK: the token as joined from its parts. */
 	conf = tk_strf("auth required %s config=%s/pam_jwt.conf\nauth required %s config=%s/pam_jwt.conf "
-		       "use_first_pass\n",
-		       module_path, dir, module_path, dir);
+	               "use_first_pass\n",
+	               module_path, dir, module_path, dir);
 	write_file("jwt-twice", conf, 0644);
 	free(conf);
 	write_service("jwt-admins", "require_groups=admins,ops");
@@ -176,8 +179,8 @@ static void setup(void)
 	write_service("jwt-svc-nosuch", "service=nosuch");
 	write_service("jwt-svc-both", "service=shared require_groups=admins");
 	conf = tk_strf("auth required %s config=%s/pam_jwt.conf\naccount required %s config=%s/pam_jwt.conf\n"
-		       "session required %s config=%s/pam_jwt.conf\n",
-		       module_path, dir, module_path, dir, module_path, dir);
+	               "session required %s config=%s/pam_jwt.conf\n",
+	               module_path, dir, module_path, dir, module_path, dir);
 	write_file("jwt-session", conf, 0644);
 	free(conf);
 	conf = tk_strf("account required %s config=%s/aged.conf\n", module_path, dir);
@@ -185,18 +188,20 @@ static void setup(void)
 	free(conf);
 	/* Succeeds only when pam_jwt returns PAM_IGNORE (ignore=1 jumps over pam_deny). */
 	conf = tk_strf("account [ignore=1 default=bad] %s config=%s/aged.conf\naccount required pam_deny.so\n"
-		       "account required pam_permit.so\n",
-		       module_path, dir);
+	               "account required pam_permit.so\n",
+	               module_path, dir);
 	write_file("jwt-acct-probe", conf, 0644);
 	free(conf);
-	conf = tk_strf("[global]\nstate_dir = %s/state\naccount_max_age = 1d\n"
-		       "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n",
-		       dir, dir);
+	conf = tk_strf(
+	    "[global]\nstate_dir = %s/state\naccount_max_age = 1d\n"
+	    "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n",
+	    dir, dir);
 	write_file("aged.conf", conf, 0644);
 	free(conf);
-	conf = tk_strf("[global]\nstate_dir = %s/openstate\n"
-		       "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n",
-		       dir, dir);
+	conf = tk_strf(
+	    "[global]\nstate_dir = %s/openstate\n"
+	    "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n",
+	    dir, dir);
 	write_file("openstate.conf", conf, 0644);
 	free(conf);
 	conf = tk_strf("%s/openstate", dir);
@@ -211,9 +216,10 @@ static void setup(void)
 static char *mint(enum jws_alg_id a, const char *iss, const char *user, long exp_delta)
 {
 	char *hdr = tk_strf("{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}", jws_alg_by_id(a)->name,
-			    jws_alg_by_id(a)->name);
-	char *pl = tk_strf("{\"iss\":\"%s\",\"aud\":\"pam\",\"sub\":\"sub-%s\",\"exp\":%lld,\"preferred_username\":\"%s\"}",
-			   iss, user, (long long)time(NULL) + exp_delta, user);
+	                    jws_alg_by_id(a)->name);
+	char *pl = tk_strf(
+	    "{\"iss\":\"%s\",\"aud\":\"pam\",\"sub\":\"sub-%s\",\"exp\":%lld,\"preferred_username\":\"%s\"}",
+	    iss, user, (long long)time(NULL) + exp_delta, user);
 	char *t = tk_sign(a, keys[a], hdr, pl);
 
 	free(hdr);
@@ -226,8 +232,8 @@ static char *mint_claims(const char *user, const char *sub, long exp_delta, cons
 {
 	char *hdr = strdup("{\"alg\":\"ES256\",\"kid\":\"ES256\"}");
 	char *pl = tk_strf("{\"iss\":\"https://idp.example.com\",\"aud\":\"pam\",\"sub\":\"%s\",\"exp\":%lld,"
-			   "\"preferred_username\":\"%s\"%s}",
-			   sub, (long long)time(NULL) + exp_delta, user, extra);
+	                   "\"preferred_username\":\"%s\"%s}",
+	                   sub, (long long)time(NULL) + exp_delta, user, extra);
 	char *t = tk_sign(JWS_ES256, keys[JWS_ES256], hdr, pl);
 
 	free(hdr);
@@ -252,9 +258,10 @@ static char *sized_token(size_t size)
 	for (int h = 0; h < 4 && t == NULL; h++) {
 		hdr = tk_strf("{\"alg\":\"ES256\",\"kid\":\"ES256\",\"h\":\"%.*s\"}", h, pad);
 		for (int p = 0; t == NULL; p++) {
-			pl = tk_strf("{\"iss\":\"https://idp.example.com\",\"aud\":\"pam\",\"sub\":\"sub-alice\","
-				     "\"exp\":%lld,\"preferred_username\":\"alice\",\"p\":\"%.*s\"}",
-				     exp, p, pad);
+			pl = tk_strf(
+			    "{\"iss\":\"https://idp.example.com\",\"aud\":\"pam\",\"sub\":\"sub-alice\","
+			    "\"exp\":%lld,\"preferred_username\":\"alice\",\"p\":\"%.*s\"}",
+			    exp, p, pad);
 			size_t len = b64len(strlen(hdr)) + 1 + b64len(strlen(pl)) + 1 + 86;
 			if (len == size)
 				t = tk_sign(JWS_ES256, keys[JWS_ES256], hdr, pl);
@@ -339,7 +346,7 @@ static void test_algorithms(void)
 		char *t = mint((enum jws_alg_id)a, "https://idp.example.com", "alice", 300);
 		logbuf[0] = '\0';
 		if (!ok(authenticate("jwt", "alice", t) == PAM_SUCCESS, "%s token logs in through libpam",
-			jws_alg_by_id((enum jws_alg_id)a)->name))
+		        jws_alg_by_id((enum jws_alg_id)a)->name))
 			tap_diag("log: %s", logbuf);
 		free(t);
 	}
@@ -359,15 +366,20 @@ static void test_refusals(void)
 	   "a password with ignore_non_jwt: PAM_IGNORE");
 	ok(authenticate("jwt-ignore-probe", "alice", expired) == PAM_AUTH_ERR,
 	   "a bad token with ignore_non_jwt: PAM_AUTH_ERR");
-	ok(authenticate("jwt", "alice", gone) == PAM_AUTHINFO_UNAVAIL, "no keys for the issuer: PAM_AUTHINFO_UNAVAIL");
+	ok(authenticate("jwt", "alice", gone) == PAM_AUTHINFO_UNAVAIL,
+	   "no keys for the issuer: PAM_AUTHINFO_UNAVAIL");
 	ok(authenticate("jwt-or-deny", "alice", "hunter2") == PAM_AUTH_ERR,
 	   "ignore_non_jwt passes a password on to the next module");
-	ok(authenticate("jwt-or-deny", "alice", good) == PAM_SUCCESS, "sufficient pam_jwt ends the stack on success");
-	ok(authenticate("jwt-then-deny", "alice", good) == PAM_AUTH_ERR, "required pam_jwt then pam_deny fails");
-	ok(authenticate("jwt-badconf", "alice", good) == PAM_SERVICE_ERR, "config with an unknown key: PAM_SERVICE_ERR");
+	ok(authenticate("jwt-or-deny", "alice", good) == PAM_SUCCESS,
+	   "sufficient pam_jwt ends the stack on success");
+	ok(authenticate("jwt-then-deny", "alice", good) == PAM_AUTH_ERR,
+	   "required pam_jwt then pam_deny fails");
+	ok(authenticate("jwt-badconf", "alice", good) == PAM_SERVICE_ERR,
+	   "config with an unknown key: PAM_SERVICE_ERR");
 	ok(authenticate("jwt-openconf", "alice", good) == PAM_SERVICE_ERR,
 	   "config writable by others: PAM_SERVICE_ERR");
-	ok(authenticate("jwt-badarg", "alice", good) == PAM_SERVICE_ERR, "unknown module argument: PAM_SERVICE_ERR");
+	ok(authenticate("jwt-badarg", "alice", good) == PAM_SERVICE_ERR,
+	   "unknown module argument: PAM_SERVICE_ERR");
 	ok(authenticate("jwt", "alice", NULL) != PAM_SUCCESS, "conversation failure is not success");
 	ok(authenticate("jwt", "alice", "") == PAM_AUTH_ERR, "empty answer: PAM_AUTH_ERR");
 	free(good);
@@ -403,8 +415,8 @@ static void test_logging(void)
 	snprintf(payload_part, sizeof(payload_part), "%.30s", p1);
 	logbuf[0] = '\0';
 	authenticate("jwt", "alice", expired);
-	ok(strstr(logbuf, "expired") != NULL && strstr(logbuf, "issuer=test") != NULL && strstr(logbuf, "kid=RS256") &&
-		   strstr(logbuf, "alg=RS256") && strstr(logbuf, "sub=sub-alice"),
+	ok(strstr(logbuf, "expired") != NULL && strstr(logbuf, "issuer=test") != NULL &&
+	       strstr(logbuf, "kid=RS256") && strstr(logbuf, "alg=RS256") && strstr(logbuf, "sub=sub-alice"),
 	   "refusal logged with reason, issuer, kid, alg and subject");
 	ok(strstr(logbuf, sig) == NULL && strstr(logbuf, payload_part) == NULL,
 	   "neither the signature nor the payload is logged");
@@ -419,9 +431,10 @@ static void test_logging(void)
 	{
 		/* A kid with control characters is escaped in the log. */
 		char *hdr = strdup("{\"alg\":\"RS256\",\"kid\":\"evil\\nkid\\u001b[31m\"}");
-		char *pl = tk_strf("{\"iss\":\"https://idp.example.com\",\"aud\":\"pam\",\"sub\":\"x\",\"exp\":%lld,"
-				   "\"preferred_username\":\"alice\"}",
-				   (long long)time(NULL) + 300);
+		char *pl =
+		    tk_strf("{\"iss\":\"https://idp.example.com\",\"aud\":\"pam\",\"sub\":\"x\",\"exp\":%lld,"
+		            "\"preferred_username\":\"alice\"}",
+		            (long long)time(NULL) + 300);
 		char *t = tk_sign(JWS_RS256, keys[JWS_RS256], hdr, pl);
 		logbuf[0] = '\0';
 		authenticate("jwt", "alice", t);
@@ -455,8 +468,8 @@ static void test_continuation_sizes(void)
 			int rc = authenticate_parts("jwt", "alice", parts, n);
 
 			ok(rc == PAM_SUCCESS && prompts == n && longest <= (int)part_sizes[j],
-			   "%zu bytes in %d answers of at most %zu bytes: accepted after %d prompts", sizes[i], n,
-			   part_sizes[j], prompts);
+			   "%zu bytes in %d answers of at most %zu bytes: accepted after %d prompts",
+			   sizes[i], n, part_sizes[j], prompts);
 			free_parts(parts, n);
 		}
 		free(t);
@@ -473,7 +486,7 @@ static void test_continuation_bounds(void)
 	   "16385 bytes (max_token_size + 1) in one answer: refused");
 	logbuf[0] = '\0';
 	ok(authenticate_parts("jwt", "alice", parts, n) == PAM_AUTH_ERR && prompts == n &&
-		   strstr(logbuf, "longer than max_token_size 16384 at part 33") != NULL,
+	       strstr(logbuf, "longer than max_token_size 16384 at part 33") != NULL,
 	   "16385 bytes in 33 parts: refused at part 33, the part that passes the bound");
 	free_parts(parts, n);
 	/* 64 parts of one character each, all asking for more. */
@@ -496,7 +509,7 @@ static void test_continuation_rules(void)
 
 	authenticate_parts("jwt", "alice", parts, n);
 	ok(strcmp(prompt_text[0], "JWT: ") == 0 && strcmp(prompt_text[1], "JWT (continued, part 2): ") == 0 &&
-		   strcmp(prompt_text[2], "JWT (continued, part 3): ") == 0,
+	       strcmp(prompt_text[2], "JWT (continued, part 3): ") == 0,
 	   "prompts: \"JWT: \", then \"JWT (continued, part N): \"");
 	ok(authenticate_parts("jwt-twice", "alice", parts, n) == PAM_SUCCESS && prompts == n,
 	   "the joined token is PAM_AUTHTOK for the next module (use_first_pass)");
@@ -512,13 +525,13 @@ static void test_continuation_rules(void)
 	bad[2] = parts[2];
 	logbuf[0] = '\0';
 	ok(authenticate_parts("jwt", "alice", bad, 3) == PAM_AUTH_ERR && prompts == 2 &&
-		   strstr(logbuf, "part 2 holds a character") != NULL,
+	       strstr(logbuf, "part 2 holds a character") != NULL,
 	   "a part with a space is refused at once");
 	free(bad[1]);
 	/* The conversation ends before the last part. */
 	logbuf[0] = '\0';
 	ok(authenticate_parts("jwt", "alice", parts, 2) != PAM_SUCCESS && prompts == 3 &&
-		   strstr(logbuf, "conversation failed at part 3") != NULL,
+	       strstr(logbuf, "conversation failed at part 3") != NULL,
 	   "a conversation that fails at part 3 fails the authentication, logged");
 	/* A password ending in '\\' is a password: no second prompt, passed on with ignore_non_jwt. */
 	ok(authenticate_parts("jwt-ignore-probe", "alice", pw, 1) == PAM_SUCCESS && prompts == 1,
@@ -537,21 +550,21 @@ static void test_truncation_hint(void)
 	cut = strndup(t, 511);
 	logbuf[0] = '\0';
 	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR && strstr(logbuf, "exactly 511 bytes") != NULL &&
-		   strstr(logbuf, "sudo") != NULL && strstr(logbuf, "pam-jwt-askpass") != NULL,
+	       strstr(logbuf, "sudo") != NULL && strstr(logbuf, "pam-jwt-askpass") != NULL,
 	   "a token cut to 511 bytes: the log says sudo probably cut it and names pam-jwt-askpass");
 	free(cut);
 	cut = strndup(t, 1023);
 	logbuf[0] = '\0';
-	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR && strstr(logbuf, "exactly 1023 bytes") != NULL &&
-		   strstr(logbuf, "OpenSSH") != NULL,
+	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "exactly 1023 bytes") != NULL && strstr(logbuf, "OpenSSH") != NULL,
 	   "a token cut to 1023 bytes: the log names the OpenSSH client's buffer");
 	free(cut);
 	free(t);
 	t = sized_token(5000);
 	cut = strndup(t, 4095);
 	logbuf[0] = '\0';
-	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR && strstr(logbuf, "exactly 4095 bytes") != NULL &&
-		   strstr(logbuf, "su, login") != NULL,
+	ok(authenticate("jwt", "alice", cut) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "exactly 4095 bytes") != NULL && strstr(logbuf, "su, login") != NULL,
 	   "a token cut to 4095 bytes: the log names pam_misc's line buffer");
 	free(cut);
 	cut = strndup(t, 1024);
@@ -564,7 +577,7 @@ static void test_truncation_hint(void)
 
 		logbuf[0] = '\0';
 		ok(authenticate_parts("jwt", "alice", parts, 2) == PAM_AUTH_ERR &&
-			   strstr(logbuf, "answer 2 is exactly 511 bytes") != NULL,
+		       strstr(logbuf, "answer 2 is exactly 511 bytes") != NULL,
 		   "a last part cut to 511 bytes: the hint names the part");
 		free_parts(parts, 2);
 	}
@@ -576,21 +589,23 @@ static void test_authorization(void)
 	char *devs = mint_claims("alice", "sub-alice", 300, ",\"groups\":[\"devs\"]");
 	char *ops = mint_claims("alice", "sub-alice", 300, ",\"groups\":[\"devs\",\"ops\"]");
 	char *mfa = mint_claims("alice", "sub-alice", 300,
-				",\"acr\":\"mfa\",\"amr\":[\"pwd\",\"otp\"],\"org\":{\"level\":3}");
+	                        ",\"acr\":\"mfa\",\"amr\":[\"pwd\",\"otp\"],\"org\":{\"level\":3}");
 	char *nomfa = mint_claims("alice", "sub-alice", 300,
-				  ",\"acr\":\"mfa\",\"amr\":[\"pwd\"],\"org\":{\"level\":3}");
+	                          ",\"acr\":\"mfa\",\"amr\":[\"pwd\"],\"org\":{\"level\":3}");
 	char *lowlevel = mint_claims("alice", "sub-alice", 300,
-				     ",\"acr\":\"mfa\",\"amr\":[\"otp\"],\"org\":{\"level\":30}");
+	                             ",\"acr\":\"mfa\",\"amr\":[\"otp\"],\"org\":{\"level\":30}");
 
-	ok(authenticate("jwt-admins", "alice", ops) == PAM_SUCCESS, "require_groups=admins,ops: a token in ops");
+	ok(authenticate("jwt-admins", "alice", ops) == PAM_SUCCESS,
+	   "require_groups=admins,ops: a token in ops");
 	logbuf[0] = '\0';
 	ok(authenticate("jwt-admins", "alice", devs) == PAM_AUTH_ERR &&
-		   strstr(logbuf, "none of the required groups") != NULL,
+	       strstr(logbuf, "none of the required groups") != NULL,
 	   "require_groups=admins,ops: a token in devs only is refused, logged");
 	ok(authenticate("jwt", "alice", devs) == PAM_SUCCESS, "the same token without the rule is accepted");
 	ok(authenticate("jwt-acr", "alice", mfa) == PAM_SUCCESS,
 	   "require_claim: string, array element and nested integer all hold");
-	ok(authenticate("jwt-acr", "alice", nomfa) == PAM_AUTH_ERR, "require_claim: an array without the value");
+	ok(authenticate("jwt-acr", "alice", nomfa) == PAM_AUTH_ERR,
+	   "require_claim: an array without the value");
 	ok(authenticate("jwt-acr", "alice", lowlevel) == PAM_AUTH_ERR,
 	   "require_claim: a nested integer of another value (30 is not 3)");
 	ok(authenticate("jwt-acr", "alice", devs) == PAM_AUTH_ERR, "require_claim: a missing claim");
@@ -599,27 +614,32 @@ static void test_authorization(void)
 	   "require_issuer=gone: a token of [issuer test] is refused");
 	ok(authenticate("jwt-badclaim", "alice", devs) == PAM_SERVICE_ERR,
 	   "require_claim without a value: PAM_SERVICE_ERR");
-	ok(authenticate("jwt-emptyarg", "alice", devs) == PAM_SERVICE_ERR, "an empty argument: PAM_SERVICE_ERR");
-	ok(authenticate("jwt-repeated", "alice", devs) == PAM_SERVICE_ERR, "a repeated argument: PAM_SERVICE_ERR");
+	ok(authenticate("jwt-emptyarg", "alice", devs) == PAM_SERVICE_ERR,
+	   "an empty argument: PAM_SERVICE_ERR");
+	ok(authenticate("jwt-repeated", "alice", devs) == PAM_SERVICE_ERR,
+	   "a repeated argument: PAM_SERVICE_ERR");
 	free(mfa);
 	/* [service NAME] sections of pam_jwt.conf */
 	mfa = mint_claims("alice", "sub-alice", 300, ",\"acr\":\"mfa\",\"groups\":[\"admins\"]");
 	logbuf[0] = '\0';
-	ok(authenticate("jwt-svc", "alice", devs) == PAM_AUTH_ERR && strstr(logbuf, "[service jwt-svc]") != NULL,
+	ok(authenticate("jwt-svc", "alice", devs) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "[service jwt-svc]") != NULL,
 	   "[service jwt-svc] applies to PAM service jwt-svc: a token in devs only is refused, logged");
 	ok(authenticate("jwt-svc", "alice", ops) == PAM_AUTH_ERR, "and one in devs and ops");
 	ok(authenticate("jwt-svc", "alice", mfa) == PAM_SUCCESS, "and one in admins is accepted");
 	ok(authenticate("jwt-svc-alias", "alice", devs) == PAM_AUTH_ERR &&
-		   authenticate("jwt-svc-alias", "alice", mfa) == PAM_SUCCESS,
+	       authenticate("jwt-svc-alias", "alice", mfa) == PAM_SUCCESS,
 	   "service=jwt-svc picks that section for another PAM service name");
 	ok(authenticate("jwt-svc-nosuch", "alice", mfa) == PAM_SERVICE_ERR,
 	   "service= naming a missing section: PAM_SERVICE_ERR");
 	ok(authenticate("jwt-svc-both", "alice", mfa) == PAM_SUCCESS,
 	   "section (acr=mfa) and module line (require_groups=admins) both hold: accepted");
-	ok(authenticate("jwt-svc-both", "alice", ops) == PAM_AUTH_ERR, "the section's rule alone fails: refused");
+	ok(authenticate("jwt-svc-both", "alice", ops) == PAM_AUTH_ERR,
+	   "the section's rule alone fails: refused");
 	free(mfa);
 	mfa = mint_claims("alice", "sub-alice", 300, ",\"acr\":\"mfa\",\"groups\":[\"devs\"]");
-	ok(authenticate("jwt-svc-both", "alice", mfa) == PAM_AUTH_ERR, "the module line's rule alone fails: refused");
+	ok(authenticate("jwt-svc-both", "alice", mfa) == PAM_AUTH_ERR,
+	   "the module line's rule alone fails: refused");
 	free(devs);
 	free(ops);
 	free(mfa);
@@ -639,12 +659,13 @@ static void test_user_store(void)
 
 	ok(authenticate("jwt", "erin", erin) == PAM_SUCCESS, "erin logs in");
 	ok(userstore_open(path, false, &us, &err) == PJ_OK && (u = userstore_user(us, "erin")) != NULL &&
-		   strcmp(u->iss, "https://idp.example.com") == 0 && strcmp(u->sub, "sub-erin") == 0 &&
-		   u->last_login > 0,
+	       strcmp(u->iss, "https://idp.example.com") == 0 && strcmp(u->sub, "sub-erin") == 0 &&
+	       u->last_login > 0,
 	   "erin is recorded in the store, bound to her (iss, sub)");
 	userstore_close(us);
 	logbuf[0] = '\0';
-	ok(authenticate("jwt", "erin", other) == PAM_AUTH_ERR && strstr(logbuf, "refused token for erin") != NULL,
+	ok(authenticate("jwt", "erin", other) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "refused token for erin") != NULL,
 	   "a token for erin with another sub is refused (binding conflict), logged");
 	ok(authenticate("jwt-openstate", "erin", erin) != PAM_SUCCESS && strstr(logbuf, "openstate") != NULL,
 	   "a store that cannot be trusted fails the authentication");
@@ -688,7 +709,8 @@ static void test_account(void)
 	   "acct_mgmt: a stored user without a token login in account_max_age: PAM_ACCT_EXPIRED");
 	ok(account("jwt-acct-probe", "nosuchuser") == PAM_SUCCESS,
 	   "acct_mgmt: PAM_IGNORE for a user not in the store");
-	ok(account("jwt-acct-probe", "frank") != PAM_SUCCESS, "acct_mgmt: and not PAM_IGNORE for a stored user");
+	ok(account("jwt-acct-probe", "frank") != PAM_SUCCESS,
+	   "acct_mgmt: and not PAM_IGNORE for a stored user");
 	free(frank);
 	free(path);
 }
@@ -724,8 +746,8 @@ static void test_session_env(void)
 	pam_putenv(pamh, "PAM_JWT_GROUPS=admins");
 	rc = pam_authenticate(pamh, 0);
 	ok(rc == PAM_SUCCESS && env_is(pamh, "PAM_JWT_ISSUER", "https://idp.example.com") &&
-		   env_is(pamh, "PAM_JWT_SUBJECT", "sub-alice") && env_is(pamh, "PAM_JWT_USER", "alice") &&
-		   env_is(pamh, "PAM_JWT_GROUPS", "devs,ops,a\\x0ab"),
+	       env_is(pamh, "PAM_JWT_SUBJECT", "sub-alice") && env_is(pamh, "PAM_JWT_USER", "alice") &&
+	       env_is(pamh, "PAM_JWT_GROUPS", "devs,ops,a\\x0ab"),
 	   "authentication puts issuer, subject, user and groups (escaped) in the PAM environment");
 	{
 		const char *e = pam_getenv(pamh, "PAM_JWT_EXP");
@@ -736,15 +758,14 @@ static void test_session_env(void)
 	pam_putenv(pamh, "PAM_JWT_USER=mallory");
 	pam_putenv(pamh, "PAM_JWT_GROUPS=admins");
 	ok(pam_open_session(pamh, 0) == PAM_SUCCESS && env_is(pamh, "PAM_JWT_USER", "alice") &&
-		   env_is(pamh, "PAM_JWT_GROUPS", "devs,ops,a\\x0ab"),
+	       env_is(pamh, "PAM_JWT_GROUPS", "devs,ops,a\\x0ab"),
 	   "open_session in the same process rebuilds the values from the authentication");
 	pam_close_session(pamh, 0);
 	/* A failed authentication on the same handle leaves nothing behind. */
 	answer = "not a token";
 	ok(pam_authenticate(pamh, 0) == PAM_AUTH_ERR && env_none(pamh),
 	   "a failed authentication removes every PAM_JWT_* variable");
-	ok(pam_open_session(pamh, 0) == PAM_SUCCESS && env_none(pamh),
-	   "and a session after it exports none");
+	ok(pam_open_session(pamh, 0) == PAM_SUCCESS && env_none(pamh), "and a session after it exports none");
 	pam_end(pamh, PAM_SUCCESS);
 
 	/* sshd's case: the authentication ran in another process; only the environment came over. */
@@ -753,7 +774,7 @@ static void test_session_env(void)
 	pam_putenv(pamh, "PAM_JWT_USER=alice");
 	pam_putenv(pamh, "PAM_JWT_GROUPS=devs");
 	ok(pam_open_session(pamh, 0) == PAM_SUCCESS && env_is(pamh, "PAM_JWT_USER", "alice") &&
-		   env_is(pamh, "PAM_JWT_GROUPS", "devs"),
+	       env_is(pamh, "PAM_JWT_GROUPS", "devs"),
 	   "open_session keeps values carried over from another process for the same user");
 	pam_end(pamh, PAM_SUCCESS);
 	pam_start_confdir("jwt-session", "alice", &c, dir, &pamh);
