@@ -65,13 +65,13 @@ def parse(path):
 
 NOTES = """How each part is set up:
 
-1. One process pinned to one core, warm keys: `pj_verify` (decode, strict JSON, issuer and key lookup,
-   signature, claims, username, groups, the root/system-account check) on a typical access token (kid, 11
-   claims, 3 groups), against `EVP_MD_CTX_new` + `EVP_DigestVerifyInit_ex` (+ the RSA padding parameters) +
-   `EVP_DigestVerify` + free with the very `EVP_PKEY` the keystore hands `pj_verify` and the signature already in
+1. One process pinned to one core, warm keys: `pj_verify_token` (decode, strict JSON, issuer and key lookup,
+   signature, claims: the path the issue names) on a typical access token (kid, 11 claims, 3 groups), against `EVP_MD_CTX_new` + `EVP_DigestVerifyInit_ex` (+ the RSA padding parameters) +
+   `EVP_DigestVerify` + free with the very `EVP_PKEY` the keystore hands `pj_verify_token` and the signature already in
    the DER form OpenSSL takes (the JWS r||s conversion is on pam_jwt's side), and against libjwt 1.10.2's
-   `jwt_decode` with the key as PEM (how its API takes keys). The NSS lookup inside `pj_verify` runs with
-   `passwd: files` (a private mount namespace); the context row shows this host's own nsswitch.conf.
+   `jwt_decode` with the key as PEM (how its API takes keys). The context row runs the whole `pj_verify`,
+   whose identity step (username, groups, the root/system-account check) adds one `getpwnam_r` through this
+   host's own nsswitch.conf.
 2. `login_proc` per login, as an sshd child: the user looked up first (sshd does that before PAM), then
    `pam_start_confdir`, `pam_authenticate`, `pam_end`, exit. The issuer has `jwks_uri` (127.0.0.1:9, where
    nothing listens) and its keys in `cache_dir`, written by the library's own `jwks_cache_write` as a fetch
@@ -86,7 +86,7 @@ NOTES = """How each part is set up:
 """
 
 PROFILE_ROWS = [
-    ("pj_verify", "everything"),
+    ("pj_verify_token", "everything"),
     ("jws_sig_verify", "signature: key check, r||s to DER, EVP"),
     ("EVP_DigestVerifyInit_ex", "the bare side does this too"),
     ("EVP_DigestVerify", "the bare side does this too"),
@@ -146,7 +146,7 @@ def main():
         if (alg, "pam_jwt") not in v:
             continue
         r = v[(alg, "ratio_bare")]
-        row(f"1. {alg} tokens/s, full pj_verify vs bare EVP_DigestVerify (1 core)", fmt(v[(alg, "pam_jwt")]),
+        row(f"1. {alg} tokens/s, pj_verify_token vs bare EVP_DigestVerify (1 core)", fmt(v[(alg, "pam_jwt")]),
             fmt(v[(alg, "bare")]), f"{r:.2f}", f">= {t}", r >= t)
     for alg in ("RS256", "ES256"):
         if (alg, "libjwt") in v:
@@ -155,7 +155,7 @@ def main():
                 f"{r:.1f}x", ">= 3x", r >= 3)
     h = d["verifyhost"]
     if ("RS256", "pam_jwt") in h:
-        row(f"1. (context) RS256 with this host's nsswitch (passwd: {d['misc'].get('nsswitch', '?').replace('_', ' ')})",
+        row(f"1. (context) RS256, whole pj_verify incl. identity, this host's nsswitch (passwd: {d['misc'].get('nsswitch', '?').replace('_', ' ')})",
             fmt(h[("RS256", "pam_jwt")]), fmt(h[("RS256", "bare")]), f"{h[('RS256', 'ratio_bare')]:.2f}", "-", None)
 
     # 2. cold login
@@ -261,7 +261,7 @@ def main():
             f.write("\nCold login inside one fresh process (bench_login phases, median of 5, us): " +
                     ", ".join(f"{k} {med(v):.0f}" for k, v in ph.items()) + ".\n")
         if d["profile"]:
-            f.write("\nWhere pj_verify's instructions go (callgrind --toggle-collect=pj_verify, 200 tokens, "
+            f.write("\nWhere pj_verify_token's instructions go (callgrind --toggle-collect=pj_verify_token, 200 tokens, "
                     "nsswitch passwd: files; inclusive instructions per token; valgrind hides AVX-512 from "
                     "OpenSSL, so the signature itself is overstated here, the rest is exact):\n\n")
             f.write("| function | " + " | ".join(sorted(d["profile"])) + " |\n|---|" +

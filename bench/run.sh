@@ -45,15 +45,15 @@ CPU=$(($(nproc) - 1))
 say "1/4 verification throughput (core $CPU, ${VERIFY_ROUNDS} rounds)"
 unshare -m --propagation private sh -c 'mount --bind "$1" /etc/nsswitch.conf && exec taskset -c "$2" "$3" "$4" "$5" "$6"' \
 	verify "$WORK/nsswitch-files.conf" "$CPU" "$B/bench_verify" "$SCENE" "$VERIFY_BLOCK" "$VERIFY_ROUNDS" >>"$RAW"
-# the same RS256 path with this host's own nsswitch.conf, for context
-taskset -c "$CPU" "$B/bench_verify" "$SCENE" "$VERIFY_BLOCK" 3 RS256 | sed 's/^verify /verifyhost /' >>"$RAW"
+# the whole pj_verify (with the identity step's getpwnam_r) on RS256 with this host's own nsswitch.conf, for context
+BENCH_FULL=1 taskset -c "$CPU" "$B/bench_verify" "$SCENE" "$VERIFY_BLOCK" 3 RS256 | sed 's/^verify /verifyhost /' >>"$RAW"
 echo "verifyhost nsswitch $(sed -n 's/^passwd:[[:space:]]*//p' /etc/nsswitch.conf | tr ' ' '_')" >>"$RAW"
 
-# where pj_verify's instructions go (callgrind, deterministic): what the targets above are missed by
+# where pj_verify_token's instructions go (callgrind, deterministic): what the targets above are missed by
 if command -v valgrind >/dev/null 2>&1; then
 	for alg in RS256 ES256; do
 		unshare -m --propagation private sh -c 'mount --bind "$1" /etc/nsswitch.conf && exec valgrind -q \
-			--tool=callgrind --callgrind-out-file="$2" --toggle-collect=pj_verify "$3" "$4" profile "$5" 200' \
+			--tool=callgrind --callgrind-out-file="$2" --toggle-collect=pj_verify_token "$3" "$4" profile "$5" 200' \
 			cg "$WORK/nsswitch-files.conf" "$WORK/cg-$alg.out" "$B/bench_verify" "$SCENE" "$alg" >/dev/null
 		callgrind_annotate --inclusive=yes --threshold=100 "$WORK/cg-$alg.out" 2>/dev/null |
 			sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  *[^ ]*:\([A-Za-z_][A-Za-z_0-9]*\)\( \|@\|\.\).*/profile '"$alg"' \2 \1/p' |
