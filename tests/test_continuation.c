@@ -2,11 +2,14 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <pty.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "continuation.h"
@@ -325,6 +328,70 @@ static void test_askpass_sources(void)
 	free(t);
 }
 
+/* Runs askpass on a new terminal with env, types typed once the prompt shows, and returns everything the
+ * terminal showed (prompt, echo if any, the answer askpass printed) in out. */
+static int askpass_on_tty(const char *prompt, char *const env[], bool echo_on, const char *typed, char *out,
+                          size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int master, status;
+	bool sent = false;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+
+	if (pid == 0) {
+		execle(askpass, askpass, prompt, (char *)NULL, env);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	while (len < size - 1 && (n = read(master, out + len, size - 1 - len)) > 0) {
+		len += (size_t)n;
+		out[len] = '\0';
+		if (!sent && strstr(out, prompt) != NULL) {
+			/* Type once askpass has turned echo off (it flushes pending input as it does), or at
+			 * once when it keeps echo on (SSH_ASKPASS_PROMPT=confirm). */
+			struct termios t;
+
+			for (int i = 0;
+			     i < 200 && !echo_on && tcgetattr(master, &t) == 0 && (t.c_lflag & ECHO); i++)
+				usleep(10000);
+			sent = write(master, typed, strlen(typed)) == (ssize_t)strlen(typed);
+		}
+	}
+	out[len] = '\0';
+	close(master);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Prompts that are not pam_jwt's go to the person, on the terminal, with echo off (on for ssh's yes/no). */
+static void test_askpass_tty(void)
+{
+	char out[4096];
+	char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", NULL};
+	char *confirm[] = {"SSH_ASKPASS_PROMPT=confirm", NULL};
+
+	ok(askpass_on_tty("Verification code: ", env, false, "s3cr3t\n", out, sizeof(out)) == 0 &&
+	       count(out, "Verification code: ") == 1 && count(out, "s3cr3t") == 1,
+	   "another prompt is asked on the terminal with echo off; the answer is printed once");
+	ok(askpass_on_tty("Continue connecting (yes/no)? ", confirm, true, "yes\n", out, sizeof(out)) == 0 &&
+	       count(out, "yes") == 3,
+	   "ssh's yes/no question (SSH_ASKPASS_PROMPT=confirm) is echoed");
+	ok(askpass_on_tty("JWT: ", env, false, "typed\n", out, sizeof(out)) == 0 &&
+	       count(out, "eyJshort.a.b") == 1 && count(out, "JWT: ") == 0,
+	   "the token prompt is answered without asking the terminal");
+}
+
 static void test_askpass_prompts(void)
 {
 	static struct run r;
@@ -396,6 +463,7 @@ int main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
+	alarm(120); /* a stuck child (a terminal that never answers) must not hang make check */
 	askpass = malloc(strlen(top) + 32);
 	sprintf(askpass, "%s/pam-jwt-askpass", top);
 	test_add();
@@ -407,6 +475,7 @@ int main(void)
 		test_askpass_sizes();
 		test_askpass_sources();
 		test_askpass_prompts();
+		test_askpass_tty();
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
