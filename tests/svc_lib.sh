@@ -143,9 +143,23 @@ svc_cleanup() {
 	rm -rf --one-file-system "$SCRATCH"
 }
 
-# logged TEXT: whether the syslog since the last mark holds TEXT (fixed string).
-log_mark() { LOG_MARK=$(wc -l <"$SCRATCH/syslog"); }
-logged() { tail -n +"$((${LOG_MARK:-0} + 1))" "$SCRATCH/syslog" | grep -qF -- "$1"; }
+# log_sync: waits until the listener has written everything sent to /dev/log so far (the socket keeps
+# order: once our own marker is in the file, so is every message before it).
+log_sync() {
+	LOG_SYNC=$((${LOG_SYNC:-0} + 1))
+	logger -u /dev/log -t pj-test "sync $LOG_SYNC"
+	timeout 10 sh -c "until grep -q 'pj-test: sync $LOG_SYNC\$' '$SCRATCH/syslog'; do sleep 0.05; done" ||
+		diag "the syslog listener did not catch up"
+}
+# log_mark; ...; logged TEXT: whether the syslog since the mark holds TEXT (a fixed string).
+log_mark() {
+	log_sync
+	LOG_MARK=$(wc -l <"$SCRATCH/syslog")
+}
+logged() {
+	log_sync
+	tail -n +"$((${LOG_MARK:-0} + 1))" "$SCRATCH/syslog" | grep -qF -- "$1"
+}
 
 # svc_token USER GROUPS_JSON [EXP_DELTA [SIZE [KEY]]]: an ES256 token for USER (sub "sub-USER"), about
 # SIZE bytes long (padded with a claim) when SIZE is given.
