@@ -84,8 +84,8 @@ is "alice's login recorded" "$?" 0
 login "$CONF" '{"sub":"b-1","preferred_username":"bob","groups":["devs"]}'
 is "bob's login recorded" "$?" 0
 A=247576420 # FNV-1a 64 of "alice" into [200000, 2000200000]
-is "getent passwd alice" "$(getent passwd alice)" "alice:x:$A:$A:Alice A:/home/alice:/bin/bash"
-is "getent passwd by uid" "$(getent passwd $A)" "alice:x:$A:$A:Alice A:/home/alice:/bin/bash"
+is "getent passwd alice" "$(getent passwd alice)" "alice:*:$A:$A:Alice A:/home/alice:/bin/bash"
+is "getent passwd by uid" "$(getent passwd $A)" "alice:*:$A:$A:Alice A:/home/alice:/bin/bash"
 is "getent group alice (private group, gid = uid)" "$(getent group alice)" "alice:x:$A:"
 is "getent group by the private gid" "$(getent group $A | cut -d: -f1)" "alice"
 DEVS=$(getent group devs | cut -d: -f3)
@@ -109,7 +109,7 @@ is "getpwent through the module: 2 entries, then NOTFOUND" "$(call getpwent | cu
 	"SUCCESS SUCCESS NOTFOUND "
 is "getpwent with a short buffer: ERANGE, then the same entry again" \
 	"$(call getpwent 8 | head -2 | cut -d' ' -f1-3 | tr '\n' ' ')" \
-	"TRYAGAIN ERANGE SUCCESS 0 alice:x:$A:$A:Alice "
+	"TRYAGAIN ERANGE SUCCESS 0 alice:*:$A:$A:Alice "
 is "getgrent through the module: 2 private + devs" "$(call getgrent | grep -c '^SUCCESS')" 3
 
 # ---- injection and local accounts ----
@@ -135,7 +135,7 @@ is "getpwuid with a short buffer: TRYAGAIN/ERANGE" "$(call getpwuid $A 30)" "TRY
 is "getgrnam with a short buffer: TRYAGAIN/ERANGE" "$(call getgrnam devs 20)" "TRYAGAIN ERANGE"
 is "getgrgid with a short buffer: TRYAGAIN/ERANGE" "$(call getgrgid "$DEVS" 20)" "TRYAGAIN ERANGE"
 is "getpwnam with a big enough buffer" "$(call getpwnam alice 64)" \
-	"SUCCESS 0 alice:x:$A:$A:Alice A:/home/alice:/bin/bash"
+	"SUCCESS 0 alice:*:$A:$A:Alice A:/home/alice:/bin/bash"
 
 # ---- trust ----
 chmod 0666 $DB
@@ -168,7 +168,7 @@ is "pam-jwt user init with nss_preauth = yes" "$?" 0
 pre=$(getent passwd newbie)
 is "nss_preauth on: getent passwd newbie answers before the first login" \
 	"$(echo "$pre" | cut -d: -f1,2,6,7)" \
-	"newbie:x:/home/newbie:/bin/bash"
+	"newbie:*:/home/newbie:/bin/bash"
 is "pre-auth entries are not enumerated" "$(getent passwd | grep -c '^newbie:')" 0
 is "no pre-auth entry for root" "$(call getpwnam root)" "NOTFOUND ENOENT"
 is "no pre-auth entry for a local account" "$(call getpwnam daemon)" "NOTFOUND ENOENT"
