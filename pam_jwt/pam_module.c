@@ -18,6 +18,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "mapping.h"
+#include "pam_device.h"
 #include "verify.h"
 
 #define DATA_NAME      "pam_jwt_identity" /* pam_set_data: the identity, from authentication to the session */
@@ -36,6 +37,7 @@ struct module_args {
 	const char *require_issuer;
 	const char *require_groups;
 	const char *require_claim;
+	const char *mode; /* token, device or auto: see pam_device.h */
 	bool debug;
 	bool try_first_pass;
 	bool use_first_pass;
@@ -56,6 +58,7 @@ static const struct arg_spec {
     {"require_issuer", ARG_VALUE, offsetof(struct module_args, require_issuer)},
     {"require_groups", ARG_VALUE, offsetof(struct module_args, require_groups)},
     {"require_claim", ARG_VALUE, offsetof(struct module_args, require_claim)},
+    {"mode", ARG_VALUE, offsetof(struct module_args, mode)},
     {"debug", ARG_FLAG, offsetof(struct module_args, debug)},
     {"try_first_pass", ARG_FLAG, offsetof(struct module_args, try_first_pass)},
     {"use_first_pass", ARG_FLAG, offsetof(struct module_args, use_first_pass)},
@@ -455,6 +458,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	struct pj_identity id;
 	struct pj_error err;
 	struct answers ans = {0, 0};
+	enum pam_jwt_mode mode = PAM_JWT_MODE_TOKEN;
 	const char *user = NULL;
 	char *token = NULL;
 	pj_status status = PJ_ERR_SYSTEM;
@@ -467,9 +471,20 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	pam_set_data(pamh, DATA_NAME, NULL, NULL);
 	if ((rc = begin(pamh, argc, argv, &args, &log, &cfg, &user)) != PAM_SUCCESS)
 		goto out;
-	if ((rc = get_token(pamh, &args, cfg, &log, &token, &ans)) != PAM_SUCCESS)
+	if (!pam_device_mode(args.mode, &mode)) {
+		pam_syslog(pamh, LOG_ERR, "bad module argument mode=%s (token, device or auto)", args.mode);
+		rc = PAM_SERVICE_ERR;
 		goto out;
-	status = pj_verify(cfg, &log, token, strlen(token), user, time(NULL), &id, &err);
+	}
+	args.prompt = pam_device_prompt(mode, args.prompt, PJ_CONT_DEFAULT_PROMPT);
+	if (mode != PAM_JWT_MODE_DEVICE &&
+	    (rc = get_token(pamh, &args, cfg, &log, &token, &ans)) != PAM_SUCCESS)
+		goto out;
+	/* mode=device, or Enter under mode=auto: the device flow, its token verified as a pasted one */
+	if (mode == PAM_JWT_MODE_DEVICE || (mode == PAM_JWT_MODE_AUTO && token[0] == '\0'))
+		status = pam_device_login(pamh, cfg, &log, user, &id, &err);
+	else
+		status = pj_verify(cfg, &log, token, strlen(token), user, time(NULL), &id, &err);
 	if (status == PJ_OK)
 		status = admit(pamh, &args, cfg, &log, &id, &err);
 	pj_log_outcome(&log, &id, status, &err, user);

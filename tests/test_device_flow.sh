@@ -281,11 +281,108 @@ conf "$SCRATCH/nodev.conf" "audience = pam-cli"
 "$PAM_JWT" login --config "$SCRATCH/nodev.conf" >/dev/null 2>&1
 is "no issuer with device_client_id: exit 2" "$?" 2
 
+# ---- pam_jwt.so: mode=device and mode=auto, the user created through NSS ----
+# Each login runs in its own private mount namespace where $SCRATCH/varlib is /var/lib (the store path is
+# compiled into libnss_jwt.so.2) and a test nsswitch.conf is bound over /etc/nsswitch.conf.
+DEVICE_PAM="$TOP_BUILDDIR/tests/device-pam"
+NSS_SO="$TOP_BUILDDIR/.libs/libnss_jwt.so.2"
+if unshare -m true 2>/dev/null && [ -x "$DEVICE_PAM" ] && [ -e "$NSS_SO" ]; then
+	mkdir -m 755 "$SCRATCH/varlib" "$SCRATCH/varlib/pam_jwt" "$SCRATCH/pam.d" "$SCRATCH/lib"
+	cp -L "$NSS_SO" "$SCRATCH/lib/libnss_jwt.so.2"
+	printf 'passwd: files jwt\ngroup: files jwt\nshadow: files\n' >"$SCRATCH/nsswitch.conf"
+	{
+		echo 'mount --make-rprivate / && mount --bind "$PJ_SCRATCH/varlib" /var/lib &&'
+		echo '	mount --bind "$PJ_SCRATCH/nsswitch.conf" /etc/nsswitch.conf || exit 99'
+		echo 'LD_LIBRARY_PATH="$PJ_SCRATCH/lib" exec "$@"'
+	} >"$SCRATCH/inside.sh"
+	ns() { PJ_SCRATCH="$SCRATCH" unshare -m sh "$SCRATCH/inside.sh" "$@"; }
+	PCONF="$SCRATCH/pam.conf"
+	conf "$PCONF" "audience = pam-cli" "device_client_id = pam-cli" "device_timeout = 30"
+	sed -i "s|^state_dir = .*|state_dir = /var/lib/pam_jwt|" "$PCONF"
+	for mode in device auto token bogus; do
+		printf 'auth required %s config=%s mode=%s\naccount required pam_permit.so\n' \
+			"$PAM_MODULE" "$PCONF" "$mode" >"$SCRATCH/pam.d/pj-$mode"
+	done
+	# pam_login ACTION LOGIN SERVICE USER INPUT: device-pam in the background with INPUT as the answers, the
+	# person acting as LOGIN; exit status in $rc, messages in $SCRATCH/err, result in $SCRATCH/out.
+	pam_login() {
+		printf "$5" >"$SCRATCH/input"
+		: >"$SCRATCH/err"
+		ns "$DEVICE_PAM" "$SCRATCH/pam.d" "$3" "$4" "$SCRATCH/syslog" <"$SCRATCH/input" \
+			>"$SCRATCH/out" 2>"$SCRATCH/err" &
+		pid=$!
+		[ -z "$1" ] || person "$1" "$2"
+		wait $pid
+		rc=$?
+		cat "$SCRATCH/err" "$SCRATCH/out" >>"$SCRATCH/all_err"
+	}
+	idp_config '{"interval": 1}'
+
+	ns getent passwd alice >/dev/null
+	is "before: alice is unknown to NSS" "$?" 2
+	pam_login approve alice pj-device alice '\n'
+	is "mode=device, approved: authenticated (exit $rc)" "$(cat "$SCRATCH/out")" "result: Success"
+	grep -q '^Press Enter when you have approved the sign-in: ' "$SCRATCH/err" &&
+		grep -q 'enter the code' "$SCRATCH/err" && grep -q '^or scan this QR code:' "$SCRATCH/err"
+	ok $? "mode=device: URL, code and QR code are in the text of the Enter prompt"
+	is "mode=device: the QR code in the prompt decodes to verification_uri_complete" \
+		"$(qr_decode "$SCRATCH/err")" "$(sed -n 's/^or open \(.*\)$/\1/p' "$SCRATCH/err")"
+	is "alice is created and NSS knows her" "$(ns getent passwd alice | cut -d: -f1,5,6)" \
+		"alice:Alice Tester:/home/alice"
+	grep -q 'device flow sign-in for alice with issuer idp' "$SCRATCH/syslog" &&
+		grep -q 'accepted token for alice' "$SCRATCH/syslog"
+	ok $? "mode=device: logged as a device sign-in and an accepted token"
+
+	pam_login approve bob pj-device alice '\n'
+	[ $rc -ne 0 ] && grep -q 'You signed in as bob, but this login is for alice: refused' "$SCRATCH/err"
+	ok $? "mode=device, bob approves alice's login: refused with a clear message"
+	ns getent passwd bob >/dev/null
+	is "and bob was not created" "$?" 2
+	pam_login deny alice pj-device alice '\n'
+	[ $rc -ne 0 ] && grep -q 'The sign-in was denied' "$SCRATCH/err" &&
+		grep -q 'Authentication failure' "$SCRATCH/out"
+	ok $? "mode=device, denied: authentication failure"
+	pam_login badkey alice pj-device alice '\n'
+	[ $rc -ne 0 ] && grep -q 'token was refused' "$SCRATCH/err" && grep -q 'signature' "$SCRATCH/syslog"
+	ok $? "mode=device, a token signed with a key not in the JWKS: refused"
+	pam_login "" "" pj-device alice ''
+	[ $rc -ne 0 ] && grep -q 'conversation error' "$SCRATCH/err"
+	ok $? "mode=device, no answer to the Enter prompt: refused"
+
+	pam_login approve alice pj-auto alice '\n\n'
+	[ $rc -eq 0 ] && grep -q '^JWT (or press Enter to sign in with a browser): ' "$SCRATCH/err"
+	ok $? "mode=auto, Enter: the device flow, approved (exit $rc)"
+	devices=$(count device)
+	tok=$("$JWT_MINT" sign ES256 "$SCRATCH/idp.pem" k1 "{\"iss\":\"$ISS\",\"aud\":\"pam-cli\",\
+\"sub\":\"sub-alice\",\"exp\":@now+300,\"iat\":@now,\"preferred_username\":\"alice\"}")
+	pam_login "" "" pj-auto alice "$tok\n"
+	[ $rc -eq 0 ] && [ "$(count device)" = "$devices" ]
+	ok $? "mode=auto, a pasted token: authenticated without any device request (exit $rc)"
+	pam_login "" "" pj-token alice '\n'
+	[ $rc -ne 0 ] && [ "$(count device)" = "$devices" ] && ! grep -q 'enter the code' "$SCRATCH/err"
+	ok $? "mode=token: an empty answer is just a refused token, no device flow"
+	pam_login "" "" pj-bogus alice '\n'
+	[ $rc -ne 0 ] && grep -q 'mode=bogus' "$SCRATCH/syslog"
+	ok $? "mode=bogus: a service error, logged"
+
+	sed "s|^state_dir = .*|state_dir = /var/lib/pam_jwt|" "$SCRATCH/down.conf" >"$SCRATCH/pdown.conf"
+	chmod 644 "$SCRATCH/pdown.conf"
+	printf 'auth required %s config=%s mode=device\n' "$PAM_MODULE" "$SCRATCH/pdown.conf" \
+		>"$SCRATCH/pam.d/pj-down"
+	pam_login "" "" pj-down alice '\n'
+	[ $rc -ne 0 ] && grep -q 'cannot be reached' "$SCRATCH/err" &&
+		grep -q 'Authentication service cannot retrieve authentication info' "$SCRATCH/out"
+	ok $? "mode=device, the IdP unreachable: PAM_AUTHINFO_UNAVAIL at once"
+	cat "$SCRATCH/syslog" >>"$SCRATCH/all_err"
+else
+	diag "no mount namespace, tests/device-pam or libnss_jwt.so.2: the PAM part is skipped"
+fi
+
 # ---- neither code is ever logged ----
 leaks=0
 while read -r user_code device_code; do
-	grep -qF "$device_code" "$SCRATCH/all_err" "$SCRATCH/out" && leaks=$((leaks + 1))
-	grep '^pam-jwt:' "$SCRATCH/all_err" | grep -qF "$user_code" && leaks=$((leaks + 1))
+	grep -qF -e "$device_code" "$SCRATCH/all_err" "$SCRATCH/out" && leaks=$((leaks + 1))
+	grep '^pam-jwt:' "$SCRATCH/all_err" | grep -qF -e "$user_code" && leaks=$((leaks + 1))
 done <"$IDP/codes"
 [ "$(wc -l <"$IDP/codes")" -ge 10 ]
 ok $? "every grant's codes were collected ($(wc -l <"$IDP/codes"))"

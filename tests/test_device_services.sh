@@ -1,0 +1,234 @@
+#!/bin/sh
+# test_device_services.sh: the device flow (mode=device, mode=auto) through the real sshd with
+# keyboard-interactive and through the real sudo, in the private mount namespace of the service tests
+# (svc_lib.sh), against the test OpenID Provider (oidc_device_server.py); the test plays the person.
+. "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TOP_SRCDIR/tests/svc_lib.sh"
+
+SSHD=/usr/sbin/sshd
+PYTHON=${PYTHON:-/usr/bin/python3}
+command -v ssh >/dev/null 2>&1 || skip_all "no OpenSSH client (apt-get install openssh-client)"
+[ -x "$SSHD" ] || skip_all "no OpenSSH server (apt-get install openssh-server)"
+command -v sudo >/dev/null 2>&1 || skip_all "no sudo"
+command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
+svc_enter "$0" "$@"
+svc_setup
+svc_syslog
+
+# ---- the IdP over HTTPS on 127.0.0.1 ----
+IDP="$SCRATCH/idp"
+mkdir -m 755 "$IDP"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=pam_jwt test CA" \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+	-keyout "$SCRATCH/ca.key" -out "$SCRATCH/ca.pem" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+		>"$SCRATCH/server.ext" &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+		-keyout "$SCRATCH/server.key" -out "$SCRATCH/server.csr" 2>/dev/null &&
+	openssl x509 -req -in "$SCRATCH/server.csr" -CA "$SCRATCH/ca.pem" -CAkey "$SCRATCH/ca.key" \
+		-CAcreateserial -days 2 -extfile "$SCRATCH/server.ext" -out "$SCRATCH/server.pem" 2>/dev/null &&
+	"$JWT_MINT" keygen ES256 "$SCRATCH/idp.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/bad.pem" &&
+	"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" >"$IDP/jwks.json" ||
+	{ echo "Bail out! cannot make certificates and keys"; exit 1; }
+echo '{"interval": 1}' >"$IDP/config.json"
+"$PYTHON" "$TOP_SRCDIR/tests/oidc_device_server.py" --root "$IDP" --cert "$SCRATCH/server.pem" \
+	--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" --bad-key "$SCRATCH/bad.pem" \
+	--timeout 600 >"$SCRATCH/idp.log" 2>&1 &
+SVC_PIDS="$!"
+timeout 10 sh -c "until [ -s '$IDP/port' ]; do sleep 0.1; done" ||
+	{ echo "Bail out! oidc_device_server.py did not start"; exit 1; }
+DISS="https://127.0.0.1:$(cat "$IDP/port")"
+count() { cat "$IDP/count/$1" 2>/dev/null || echo 0; }
+
+# The configuration: the device issuer, the store and NSS of the namespace, no service rules.
+DCONF="$SCRATCH/device.conf"
+cat >"$DCONF" <<EOF
+[global]
+state_dir = /var/lib/pam_jwt
+cache_dir = $SCRATCH/cache
+nss_preauth = yes
+[issuer idp]
+issuer = $DISS
+audience = pam-cli
+algorithms = ES256
+tls_ca_file = $SCRATCH/ca.pem
+groups_claim = groups
+group_map = devs:sudo
+device_client_id = pam-cli
+device_timeout = 50
+EOF
+chmod 644 "$DCONF"
+"$PAM_JWT" user init --config "$DCONF" >/dev/null || { echo "Bail out! pam-jwt user init failed"; exit 1; }
+
+# pam.d/SERVICE with pam_jwt.so MODE as the only way in; the rest of the stack as Debian has it.
+device_pamd() {
+	{
+		printf 'auth required %s config=%s mode=%s\n' "$PAM_MODULE" "$DCONF" "$2"
+		printf 'account [success=done ignore=ignore default=bad] %s config=%s\n' "$PAM_MODULE" "$DCONF"
+		echo "@include common-account"
+		echo "@include common-session-noninteractive"
+	} >"$SCRATCH/pam.d/$1"
+}
+
+# person FILE ACTION LOGIN: waits for the instructions in FILE, opens the URL shown there as LOGIN and
+# takes ACTION (approve, deny), as the person at the browser would.
+person() {
+	timeout 20 sh -c "until grep -q 'enter the code' '$1' 2>/dev/null; do sleep 0.05; done" ||
+		{ diag "no instructions in $1"; return 1; }
+	code=$(sed -n 's/.*and enter the code \(.*\)$/\1/p' "$1" | tail -1)
+	url=$(sed -n 's/.*To sign in, open \(.*\)$/\1/p' "$1" | tail -1)
+	"$PYTHON" - "$url?user_code=$code&login=$3&action=$2" "$SCRATCH/ca.pem" <<'EOF'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+urllib.request.urlopen(sys.argv[1], context=ctx, timeout=10).read()
+EOF
+}
+
+# ---- sshd: keyboard-interactive, mode=device ----
+device_pamd sshd device
+PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ssh-keygen -q -t ed25519 -N '' -f "$SCRATCH/hostkey" || { echo "Bail out! ssh-keygen failed"; exit 1; }
+cat >"$SCRATCH/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+HostKey $SCRATCH/hostkey
+PidFile $SCRATCH/sshd.pid
+PubkeyAuthentication no
+PasswordAuthentication no
+KbdInteractiveAuthentication yes
+UsePAM yes
+PermitRootLogin no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+LoginGraceTime 120
+MaxAuthTries 3
+LogLevel VERBOSE
+EOF
+"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd.log" &
+SSHD_PID=$!
+SVC_PIDS="$SVC_PIDS $SSHD_PID"
+timeout 20 "$PYTHON" -c '
+import socket, sys, time
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); break
+    except OSError:
+        time.sleep(0.1)' "$PORT" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
+
+# The client's askpass keeps each prompt (the whole text, as the person would read it) and presses Enter.
+cat >"$SCRATCH/enter-askpass" <<EOF
+#!/bin/sh
+printf '%s\n' "\$1" >>"$SCRATCH/prompts"
+echo
+EOF
+chmod 755 "$SCRATCH/enter-askpass"
+# sshc USER [COMMAND]: ssh in the background with that askpass; its exit status in $rc.
+sshc() {
+	user=$1
+	shift
+	: >"$SCRATCH/prompts"
+	SSH_ASKPASS="$SCRATCH/enter-askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 LC_ALL=C.UTF-8 timeout 90 \
+		setsid -w ssh -F /dev/null -p "$PORT" -o BatchMode=no -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o LogLevel=INFO -o PreferredAuthentications=keyboard-interactive \
+		-o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 "$user@127.0.0.1" \
+		"${@:-true}" </dev/null >"$SCRATCH/out" 2>"$SCRATCH/err" &
+	spid=$!
+}
+
+getent passwd dora >/dev/null
+is "dora is unknown to the host; nss_preauth resolves her name" "$?" 0
+log_mark
+sshc dora 'id -un; id -Gn'
+person "$SCRATCH/prompts" approve dora
+wait $spid
+rc=$?
+is "ssh, mode=device: dora signs in with the browser and is in (exit $rc)" "$rc:$(head -1 "$SCRATCH/out")" "0:dora"
+[ -s "$SCRATCH/err" ] && diag "ssh: $(head -5 "$SCRATCH/err")"
+grep -q 'and enter the code' "$SCRATCH/prompts" && grep -q 'Press Enter when you have approved the sign-in: ' \
+	"$SCRATCH/prompts" && grep -q '^or scan this QR code:' "$SCRATCH/prompts"
+ok $? "ssh: URL, code and QR code reached the client in the text of one prompt"
+grep -q "^or open $DISS/activate?user_code=" "$SCRATCH/prompts" &&
+	grep -q "$(printf '\342\226\210\342\226\210')" "$SCRATCH/prompts"
+ok $? "ssh: the complete URL in plain text and the half blocks arrive unmangled"
+is "ssh: one prompt only" "$(grep -c 'Press Enter when you have approved' "$SCRATCH/prompts")" 1
+logged "device flow sign-in for dora with issuer idp" && logged "accepted token for dora"
+ok $? "sshd's syslog: a device sign-in and an accepted token for dora"
+grep -q '\bsudo\b' "$SCRATCH/out"
+ok $? "dora's groups include sudo (group_map devs:sudo): $(sed -n 2p "$SCRATCH/out")"
+DORA_UID=$(getent passwd dora | cut -d: -f3)
+
+log_mark
+sshc dora
+person "$SCRATCH/prompts" approve eve
+wait $spid
+rc=$?
+[ $rc -ne 0 ] && logged "refused token for dora: token is for user eve, not dora"
+ok $? "ssh: eve approves dora's login: refused (exit $rc, logged)"
+grep -q 'You signed in as eve, but this login is for dora: refused' "$SCRATCH/err"
+ok $? "ssh: and the client shows why"
+log_mark
+sshc dora
+person "$SCRATCH/prompts" deny dora
+wait $spid
+rc=$?
+[ $rc -ne 0 ] && logged "the sign-in was denied at the IdP" && grep -q 'The sign-in was denied' "$SCRATCH/err"
+ok $? "ssh: denied at the IdP: refused, and the client shows it (exit $rc)"
+
+# ---- sshd with mode=auto: Enter for the browser ----
+device_pamd sshd auto
+log_mark
+sshc dora 'id -un'
+person "$SCRATCH/prompts" approve dora
+wait $spid
+rc=$?
+is "ssh, mode=auto: Enter, then the browser (exit $rc)" "$rc:$(cat "$SCRATCH/out")" "0:dora"
+head -1 "$SCRATCH/prompts" | grep -q 'JWT (or press Enter to sign in with a browser): '
+ok $? "ssh, mode=auto: the first prompt offers both"
+
+# ---- sudo: dora (a token user now) runs sudo, mode=device ----
+device_pamd sudo device
+printf 'Defaults !lecture, !fqdn, timestamp_timeout=0\nroot ALL=(ALL:ALL) ALL\n%%sudo ALL=(ALL:ALL) ALL\n' \
+	>"$SCRATCH/sudoers"
+chmod 440 "$SCRATCH/sudoers"
+mount --bind "$SCRATCH/sudoers" /etc/sudoers || skip_all "cannot bind /etc/sudoers"
+# sudo_as USER: sudo -S -k id -un as USER, Enter on standard input; the prompts go to $SCRATCH/sudo.err,
+# PAM's informational messages to $SCRATCH/sudo.out (sudo prints them on stdout).
+sudo_as() {
+	: >"$SCRATCH/sudo.err"
+	# setsid: no controlling terminal, so sudo shows PAM's messages on stderr as well (else on /dev/tty)
+	(sleep 1; echo) | setsid -w setpriv --reuid="$(id -u "$1")" --regid="$(id -g "$1")" --init-groups \
+		env -i PATH=/usr/bin:/bin LC_ALL=C.UTF-8 timeout 90 sudo -S -k id -un >"$SCRATCH/sudo.out" 2>"$SCRATCH/sudo.err" &
+	spid=$!
+}
+log_mark
+sudo_as dora
+person "$SCRATCH/sudo.err" approve dora
+wait $spid
+rc=$?
+is "sudo, mode=device: dora approves in the browser and runs id as root (exit $rc)" \
+	"$rc:$(cat "$SCRATCH/sudo.out")" "0:root"
+grep -q 'Press Enter when you have approved the sign-in: ' "$SCRATCH/sudo.err" &&
+	grep -q '^or scan this QR code:' "$SCRATCH/sudo.err"
+ok $? "sudo: the instructions and the QR code are in its prompt"
+logged "device flow sign-in for dora with issuer idp" && logged "accepted token for dora"
+ok $? "sudo's syslog: a device sign-in and an accepted token for dora"
+log_mark
+sudo_as dora
+person "$SCRATCH/sudo.err" approve eve
+wait $spid
+rc=$?
+[ $rc -ne 0 ] && cat "$SCRATCH/sudo.out" "$SCRATCH/sudo.err" |
+	grep -q 'You signed in as eve, but this login is for dora: refused'
+ok $? "sudo: eve approving dora's sudo is refused with a clear message (exit $rc)"
+
+# ---- neither code in any log ----
+leaks=0
+while read -r user_code device_code; do
+	grep -qF -e "$device_code" "$SCRATCH/syslog" "$SCRATCH/sshd.log" && leaks=$((leaks + 1))
+	grep -qF -e "$user_code" "$SCRATCH/syslog" "$SCRATCH/sshd.log" && leaks=$((leaks + 1))
+done <"$IDP/codes"
+is "no device code or user code in syslog or sshd's log ($(wc -l <"$IDP/codes") grants)" "$leaks" 0
+is "dora kept her uid throughout" "$(getent passwd dora | cut -d: -f3)" "$DORA_UID"
+[ -s "$IDP/errors" ] && diag "the test IdP failed: $(cat "$IDP/errors")"
+done_testing
