@@ -12,6 +12,8 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include <openssl/crypto.h>
+
 #include "authz.h"
 #include "config_file.h"
 #include "continuation.h"
@@ -500,6 +502,16 @@ out:
 	if (rc == PAM_SUCCESS && status != PJ_OK)
 		rc = PAM_AUTH_ERR;
 	return rc;
+}
+
+/* libpam unloads the module at pam_end: free the keys kept for this process, or a long-running caller (a
+ * screen locker, a web application) leaks them at every pam_start. At process exit OpenSSL may already be
+ * torn down (its atexit handler runs before destructors); it then refuses to initialise again, and the keys
+ * are left to the exiting process. */
+__attribute__((destructor)) static void pam_jwt_unload(void)
+{
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL) == 1)
+		keystore_flush();
 }
 
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
