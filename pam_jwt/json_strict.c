@@ -1,7 +1,6 @@
-/* json_strict.c: a strict RFC 8259 validator in front of json-c, and type-checked member getters. */
+/* json_strict.c: a strict RFC 8259 parser building json-c trees as it validates; type-checked getters. */
 #include "config.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -10,21 +9,23 @@
 
 #include "json_strict.h"
 
-/* The validator recurses once per nested object or array; whatever the caller asks, keep the stack small. */
+/* The parser recurses once per nested object or array; whatever the caller asks, keep the stack small. */
 #define JSON_STRICT_DEPTH_CAP 256
 
-/* One decoded member name: points into the text when it had no escapes, else into owned. */
-struct jv_name {
-	const unsigned char *p;
-	size_t len;
-	size_t offset; /* of its opening quote, for the reason */
-	unsigned char *owned;
-};
+/* Texts shorter than this (token headers and payloads) decode their strings on the stack. */
+#define JV_STACK_SCRATCH 4096
+
+/* Arrays start this small: a token's arrays (aud, groups) hold a handful of elements. */
+#define JV_ARRAY_INITIAL 4
 
 struct jv {
 	const unsigned char *s;
 	size_t len, pos;
 	int max_depth;
+	/* len + 1 bytes. A string or number that needs a decoded or NUL-terminated copy gets it at its own
+	 * offset: decoding never lengthens the raw text, and the byte after it (closing quote, delimiter or
+	 * end) belongs to no other token, so copies never overlap and each lives as long as the parse. */
+	unsigned char *scratch;
 	locale_t c_locale; /* for strtod_l: the application's LC_NUMERIC must not change what a number is */
 	struct pj_error *err;
 };
@@ -77,11 +78,21 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return need + 1;
 }
 
+/* The whole text first, so invalid UTF-8 is named as such wherever it is. */
 static pj_status jv_utf8(struct jv *v)
 {
 	size_t i = 0, n;
+	uint64_t w;
 
 	while (i < v->len) {
+		/* eight ASCII bytes at a time: tokens are almost all ASCII */
+		if (v->len - i >= 8) {
+			memcpy(&w, v->s + i, sizeof(w));
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if ((n = utf8_seq(v->s + i, v->len - i)) == 0) {
 			v->pos = i;
 			return jv_fail(v, "invalid UTF-8");
@@ -200,55 +211,66 @@ static pj_status jv_escape(struct jv *v, size_t *i, size_t end, unsigned char *o
 	return PJ_OK;
 }
 
-/* Validates the string whose opening quote is at pos, leaving pos after the closing quote. When name is
- * not NULL the decoded bytes are recorded there (pointing into the text when there are no escapes). */
-static pj_status jv_string(struct jv *v, struct jv_name *name)
+/* The string with escapes (or an error) whose opening quote is at pos, decoded into the scratch. The
+ * closing quote is found first, so an unterminated string is named as such whatever else is wrong. */
+static pj_status jv_string_escaped(struct jv *v, const char **p, size_t *len)
 {
-	size_t quote = v->pos, start = v->pos + 1, end, i, o = 0, n;
-	unsigned char tmp[4], *buf = NULL;
-	bool escapes = false;
+	size_t start = v->pos + 1, end, i, o = 0, n;
+	unsigned char *buf = v->scratch + start;
 	pj_status r;
 
-	/* find the closing quote first: escapes never make the decoded text longer than the raw text */
 	for (end = start; end < v->len && v->s[end] != '"'; end++) {
-		if (v->s[end] == '\\') {
-			escapes = true;
+		if (v->s[end] == '\\')
 			end++;
-		}
 	}
 	if (end >= v->len)
 		return jv_fail(v, "unterminated string");
-	if (name != NULL && escapes && (buf = malloc(end - start + 1)) == NULL)
-		return jv_nomem(v);
 	for (i = start; i < end; i++) {
 		unsigned char c = v->s[i];
 
 		if (c < 0x20) {
 			v->pos = i;
-			r = jv_fail(v, "control character in string");
-			goto fail;
+			return jv_fail(v, "control character in string");
 		}
 		if (c != '\\') {
-			if (buf != NULL)
-				buf[o++] = c;
+			buf[o++] = c;
 			continue;
 		}
 		i++;
-		if ((r = jv_escape(v, &i, end, buf != NULL ? buf + o : tmp, &n)) != PJ_OK)
-			goto fail;
+		if ((r = jv_escape(v, &i, end, buf + o, &n)) != PJ_OK)
+			return r;
 		o += n;
 	}
-	if (name != NULL) {
-		name->offset = quote;
-		name->owned = buf;
-		name->p = buf != NULL ? buf : v->s + start;
-		name->len = buf != NULL ? o : end - start;
+	buf[o] = '\0';
+	*p = (const char *)buf;
+	*len = o;
+	v->pos = end + 1;
+	return PJ_OK;
+}
+
+/* The string whose opening quote is at pos, leaving pos after the closing quote; *p and *len receive its
+ * decoded bytes, which never contain NUL. They point into the text when it has no escapes, unless
+ * terminate asks for a NUL-terminated copy (member names, which json-c takes as C strings). */
+static pj_status jv_string(struct jv *v, bool terminate, const char **p, size_t *len)
+{
+	size_t start = v->pos + 1, end = start;
+	unsigned char *buf;
+
+	while (end < v->len && v->s[end] != '"' && v->s[end] != '\\' && v->s[end] >= 0x20)
+		end++;
+	if (end >= v->len || v->s[end] != '"')
+		return jv_string_escaped(v, p, len);
+	*len = end - start;
+	if (terminate) {
+		buf = v->scratch + start;
+		memcpy(buf, v->s + start, *len);
+		buf[*len] = '\0';
+		*p = (const char *)buf;
+	} else {
+		*p = (const char *)v->s + start;
 	}
 	v->pos = end + 1;
 	return PJ_OK;
-fail:
-	free(buf);
-	return r;
 }
 
 /* ---- numbers and literals ---- */
@@ -264,30 +286,63 @@ static size_t jv_digits(struct jv *v)
 	return n;
 }
 
-/* The number s[start..end) must be finite as a double; an integer must also fit int64 or uint64, since
- * json-c clamps larger ones silently. */
-static bool jv_number_in_range(struct jv *v, const char *num, bool integer)
+/* The integer s[start..pos) must fit int64 or uint64: json-c would clamp a larger one silently. It is
+ * kept as int64 when it fits, as json-c's own parser does. */
+static pj_status jv_integer(struct jv *v, size_t start, json_object **out)
 {
-	char *ep;
+	const uint64_t int64_min_mag = (uint64_t)INT64_MAX + 1;
+	bool negative = v->s[start] == '-';
+	uint64_t u = 0;
 
-	if (!isfinite(strtod_l(num, &ep, v->c_locale)) || *ep != '\0')
-		return false;
-	if (!integer)
-		return true;
-	errno = 0;
-	if (num[0] == '-')
-		(void)strtoll(num, &ep, 10);
+	for (size_t i = negative ? start + 1 : start; i < v->pos; i++) {
+		unsigned d = v->s[i] - '0';
+
+		if (u > (UINT64_MAX - d) / 10)
+			goto range;
+		u = u * 10 + d;
+	}
+	if (negative && u > int64_min_mag)
+		goto range;
+	if (negative)
+		*out = json_object_new_int64(u == int64_min_mag ? INT64_MIN : -(int64_t)u);
+	else if (u <= (uint64_t)INT64_MAX)
+		*out = json_object_new_int64((int64_t)u);
 	else
-		(void)strtoull(num, &ep, 10);
-	return errno != ERANGE && *ep == '\0';
+		*out = json_object_new_uint64(u);
+	return *out != NULL ? PJ_OK : jv_nomem(v);
+range:
+	v->pos = start;
+	return jv_fail(v, "number out of range");
+}
+
+/* The real s[start..pos) must be finite as a double. */
+static pj_status jv_real(struct jv *v, size_t start, json_object **out)
+{
+	char *num = (char *)v->scratch + start, *ep;
+	size_t n = v->pos - start;
+	double d;
+
+	/* strtod wants a NUL-terminated string and the C locale's decimal point */
+	if (v->c_locale == (locale_t)0 &&
+	    (v->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0)) == (locale_t)0)
+		return jv_nomem(v);
+	memcpy(num, v->s + start, n);
+	num[n] = '\0';
+	d = strtod_l(num, &ep, v->c_locale);
+	if (!isfinite(d) || ep != num + n) {
+		v->pos = start;
+		return jv_fail(v, "number out of range");
+	}
+	if ((*out = json_object_new_double(d)) == NULL)
+		return jv_nomem(v);
+	return PJ_OK;
 }
 
 /* RFC 8259 number: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
-static pj_status jv_number(struct jv *v)
+static pj_status jv_number(struct jv *v, json_object **out)
 {
 	size_t start = v->pos;
-	bool integer = true, in_range;
-	char *copy;
+	bool integer = true;
 
 	if (jv_peek(v) == '-')
 		v->pos++;
@@ -312,19 +367,7 @@ static pj_status jv_number(struct jv *v)
 		if (jv_digits(v) == 0)
 			return jv_fail(v, "digit expected in exponent");
 	}
-	/* strtod wants a NUL-terminated string and the C locale's decimal point */
-	if (v->c_locale == (locale_t)0 &&
-	    (v->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0)) == (locale_t)0)
-		return jv_nomem(v);
-	if ((copy = strndup((const char *)v->s + start, v->pos - start)) == NULL)
-		return jv_nomem(v);
-	in_range = jv_number_in_range(v, copy, integer);
-	free(copy);
-	if (!in_range) {
-		v->pos = start;
-		return jv_fail(v, "number out of range");
-	}
-	return PJ_OK;
+	return integer ? jv_integer(v, start, out) : jv_real(v, start, out);
 }
 
 static pj_status jv_literal(struct jv *v, const char *word)
@@ -339,76 +382,64 @@ static pj_status jv_literal(struct jv *v, const char *word)
 
 /* ---- containers ---- */
 
-static pj_status jv_value(struct jv *v, int depth);
+static pj_status jv_value(struct jv *v, int depth, json_object **out);
 
-static int name_cmp(const void *a, const void *b)
+/* One member at pos (its name's opening quote) into obj. The names so far are obj's keys, so a duplicate
+ * (compared after unescaping; names hold no NUL, so C-string equality is byte equality) is refused at
+ * its second occurrence. */
+static pj_status jv_member(struct jv *v, int depth, json_object *obj)
 {
-	const struct jv_name *x = a, *y = b;
+	size_t at = v->pos, name_len;
+	const char *name;
+	json_object *val = NULL;
+	pj_status r;
 
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return memcmp(x->p, y->p, x->len);
-}
-
-/* Sorting keeps this O(n log n) however the names are chosen. */
-static pj_status jv_duplicates(struct jv *v, struct jv_name *names, size_t n)
-{
-	if (n < 2)
-		return PJ_OK;
-	qsort(names, n, sizeof(*names), name_cmp);
-	for (size_t i = 1; i < n; i++) {
-		if (name_cmp(&names[i - 1], &names[i]) == 0) {
-			size_t at =
-			    names[i - 1].offset > names[i].offset ? names[i - 1].offset : names[i].offset;
-
-			v->pos = at;
-			return jv_fail(v, "duplicate member name");
-		}
+	if ((r = jv_string(v, true, &name, &name_len)) != PJ_OK)
+		return r;
+	if (json_object_object_get_ex(obj, name, NULL)) {
+		v->pos = at;
+		return jv_fail(v, "duplicate member name");
+	}
+	jv_ws(v);
+	if (jv_peek(v) != ':')
+		return jv_fail(v, "':' expected");
+	v->pos++;
+	jv_ws(v);
+	if ((r = jv_value(v, depth, &val)) != PJ_OK)
+		return r;
+	/* the name is in the scratch, untouched by the value's parse, which uses its own offsets */
+	if (json_object_object_add_ex(obj, name, val, JSON_C_OBJECT_ADD_KEY_IS_NEW) != 0) {
+		json_object_put(val);
+		return jv_nomem(v);
 	}
 	return PJ_OK;
 }
 
 /* An object whose '{' is at pos; depth counts it. */
-static pj_status jv_object(struct jv *v, int depth)
+static pj_status jv_object(struct jv *v, int depth, json_object **out)
 {
-	struct jv_name *names = NULL, *tmp;
-	size_t n = 0, cap = 0;
+	json_object *obj;
+	size_t n = 0;
 	pj_status r = PJ_OK;
 
+	if ((obj = json_object_new_object()) == NULL)
+		return jv_nomem(v);
 	v->pos++;
 	jv_ws(v);
 	if (jv_peek(v) == '}') {
 		v->pos++;
-		return PJ_OK;
+		goto out;
 	}
 	for (;;) {
 		if (jv_peek(v) != '"') {
 			r = jv_fail(v, "member name expected");
 			goto out;
 		}
-		if (n >= JSON_STRICT_MAX_MEMBERS) {
+		if (n++ >= JSON_STRICT_MAX_MEMBERS) {
 			r = jv_fail(v, "too many object members");
 			goto out;
 		}
-		if (n == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			if ((tmp = reallocarray(names, cap, sizeof(*names))) == NULL) {
-				r = jv_nomem(v);
-				goto out;
-			}
-			names = tmp;
-		}
-		if ((r = jv_string(v, &names[n])) != PJ_OK)
-			goto out;
-		n++;
-		jv_ws(v);
-		if (jv_peek(v) != ':') {
-			r = jv_fail(v, "':' expected");
-			goto out;
-		}
-		v->pos++;
-		jv_ws(v);
-		if ((r = jv_value(v, depth)) != PJ_OK)
+		if ((r = jv_member(v, depth, obj)) != PJ_OK)
 			goto out;
 		jv_ws(v);
 		if (jv_peek(v) == '}') {
@@ -422,64 +453,110 @@ static pj_status jv_object(struct jv *v, int depth)
 		v->pos++;
 		jv_ws(v);
 	}
-	r = jv_duplicates(v, names, n);
 out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i].owned);
-	free(names);
+	if (r != PJ_OK) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	*out = obj;
 	return r;
 }
 
 /* An array whose '[' is at pos; depth counts it. */
-static pj_status jv_array(struct jv *v, int depth)
+static pj_status jv_array(struct jv *v, int depth, json_object **out)
 {
+	json_object *arr, *val;
 	size_t n = 0;
-	pj_status r;
+	pj_status r = PJ_OK;
 
+	if ((arr = json_object_new_array_ext(JV_ARRAY_INITIAL)) == NULL)
+		return jv_nomem(v);
 	v->pos++;
 	jv_ws(v);
 	if (jv_peek(v) == ']') {
 		v->pos++;
-		return PJ_OK;
+		goto out;
 	}
 	for (;;) {
-		if (n++ >= JSON_STRICT_MAX_ELEMENTS)
-			return jv_fail(v, "too many array elements");
-		if ((r = jv_value(v, depth)) != PJ_OK)
-			return r;
+		if (n++ >= JSON_STRICT_MAX_ELEMENTS) {
+			r = jv_fail(v, "too many array elements");
+			goto out;
+		}
+		if ((r = jv_value(v, depth, &val)) != PJ_OK)
+			goto out;
+		if (json_object_array_add(arr, val) != 0) {
+			json_object_put(val);
+			r = jv_nomem(v);
+			goto out;
+		}
 		jv_ws(v);
 		if (jv_peek(v) == ']') {
 			v->pos++;
-			return PJ_OK;
+			break;
 		}
-		if (jv_peek(v) != ',')
-			return jv_fail(v, "',' or ']' expected");
+		if (jv_peek(v) != ',') {
+			r = jv_fail(v, "',' or ']' expected");
+			goto out;
+		}
 		v->pos++;
 		jv_ws(v);
 	}
+out:
+	if (r != PJ_OK) {
+		json_object_put(arr);
+		arr = NULL;
+	}
+	*out = arr;
+	return r;
 }
 
-/* A value at pos, inside depth containers. */
-static pj_status jv_value(struct jv *v, int depth)
+static pj_status jv_string_value(struct jv *v, json_object **out)
 {
+	const char *p;
+	size_t len;
+	pj_status r;
+
+	if ((r = jv_string(v, false, &p, &len)) != PJ_OK)
+		return r;
+	if ((*out = json_object_new_string_len(p, (int)len)) == NULL)
+		return jv_nomem(v);
+	return PJ_OK;
+}
+
+static pj_status jv_boolean(struct jv *v, bool b, json_object **out)
+{
+	pj_status r;
+
+	if ((r = jv_literal(v, b ? "true" : "false")) != PJ_OK)
+		return r;
+	if ((*out = json_object_new_boolean(b)) == NULL)
+		return jv_nomem(v);
+	return PJ_OK;
+}
+
+/* A value at pos, inside depth containers, into *out (NULL for null and on refusal). */
+static pj_status jv_value(struct jv *v, int depth, json_object **out)
+{
+	*out = NULL;
 	switch (jv_peek(v)) {
 	case '{':
 	case '[':
 		if (depth >= v->max_depth)
 			return jv_fail(v, "nested too deeply");
-		return jv_peek(v) == '{' ? jv_object(v, depth + 1) : jv_array(v, depth + 1);
-	case '"': return jv_string(v, NULL);
-	case 't': return jv_literal(v, "true");
-	case 'f': return jv_literal(v, "false");
+		return jv_peek(v) == '{' ? jv_object(v, depth + 1, out) : jv_array(v, depth + 1, out);
+	case '"': return jv_string_value(v, out);
+	case 't': return jv_boolean(v, true, out);
+	case 'f': return jv_boolean(v, false, out);
 	case 'n': return jv_literal(v, "null");
 	case -1: return jv_fail(v, "value expected");
-	default: return jv_number(v);
+	default: return jv_number(v, out);
 	}
 }
 
-/* Validates the whole text; *value_end receives the offset just past the top-level object. */
-static pj_status jv_validate(struct jv *v, size_t *value_end)
+/* The whole text: one object and nothing but whitespace around it. */
+static pj_status jv_parse(struct jv *v, json_object **out)
 {
+	json_object *obj = NULL;
 	pj_status r;
 
 	if ((r = jv_utf8(v)) != PJ_OK)
@@ -487,54 +564,22 @@ static pj_status jv_validate(struct jv *v, size_t *value_end)
 	jv_ws(v);
 	if (jv_peek(v) != '{')
 		return jv_fail(v, "top-level value is not an object");
-	if ((r = jv_value(v, 0)) != PJ_OK)
+	if ((r = jv_value(v, 0, &obj)) != PJ_OK)
 		return r;
-	*value_end = v->pos;
 	jv_ws(v);
-	if (v->pos != v->len)
+	if (v->pos != v->len) {
+		json_object_put(obj);
 		return jv_fail(v, "data after the top-level object");
-	return PJ_OK;
-}
-
-/* ---- parsing ---- */
-
-/* json-c parses exactly the validated object; json-c's depth counts every value, a container's scalar
- * members included, hence max_depth + 1. */
-static pj_status jsonc_parse(const char *text, size_t value_end, int max_depth, json_object **out,
-			     struct pj_error *err)
-{
-	json_tokener *tok;
-	json_object *obj = NULL;
-	enum json_tokener_error jerr;
-	pj_status r = PJ_OK;
-
-	if ((tok = json_tokener_new_ex(max_depth + 1)) == NULL)
-		return pj_fail(err, PJ_ERR_NOMEM, "out of memory parsing JSON");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, text, (int)value_end);
-	jerr = json_tokener_get_error(tok);
-	if (obj == NULL || jerr != json_tokener_success) {
-		r = pj_fail(err, PJ_ERR_TOKEN, "invalid JSON: %s", json_tokener_error_desc(jerr));
-		goto out;
-	}
-	/* the validator and json-c must agree on where the object ends */
-	if (json_tokener_get_parse_end(tok) != value_end || !json_object_is_type(obj, json_type_object)) {
-		r = pj_fail(err, PJ_ERR_TOKEN, "invalid JSON: parser disagreement");
-		goto out;
 	}
 	*out = obj;
-	obj = NULL;
-out:
-	json_object_put(obj);
-	json_tokener_free(tok);
-	return r;
+	return PJ_OK;
 }
 
 pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, json_object **out,
 				   struct pj_error *err)
 {
 	struct jv v = {.s = (const unsigned char *)text, .len = len, .err = err};
-	size_t value_end = 0;
+	unsigned char stack[JV_STACK_SCRATCH], *heap = NULL;
 	pj_status r;
 
 	*out = NULL;
@@ -545,12 +590,15 @@ pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, 
 	if (max_depth < 1)
 		return pj_fail(err, PJ_ERR_TOKEN, "invalid JSON: nesting limit below 1");
 	v.max_depth = max_depth > JSON_STRICT_DEPTH_CAP ? JSON_STRICT_DEPTH_CAP : max_depth;
-	r = jv_validate(&v, &value_end);
+	if (len < sizeof(stack))
+		v.scratch = stack;
+	else if ((v.scratch = heap = malloc(len + 1)) == NULL)
+		return jv_nomem(&v);
+	r = jv_parse(&v, out);
 	if (v.c_locale != (locale_t)0)
 		freelocale(v.c_locale);
-	if (r != PJ_OK)
-		return r;
-	return jsonc_parse(text, value_end, v.max_depth, out, err);
+	free(heap);
+	return r;
 }
 
 /* ---- typed getters ---- */

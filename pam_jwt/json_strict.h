@@ -15,13 +15,14 @@
 #define JSON_STRICT_MAX_ELEMENTS 16384 /* elements of one array */
 
 /* Parses text (len bytes, need not be NUL-terminated, len <= INT_MAX) as one JSON object and nothing
- * else. Before json-c sees it the text is validated: valid UTF-8; RFC 8259 grammar only (no NaN,
- * Infinity, comments, single quotes, trailing commas, leading zeros); at most max_depth objects and
- * arrays nested ("{}" is depth 1, {"a":[1]} depth 2; max_depth >= 1, capped at 256); nothing but
- * whitespace (space, tab, CR, LF) around the value; no duplicate member names in an object (compared
- * after unescaping); no string containing U+0000 (escaped or not) and no \u escape of a lone surrogate;
- * every number finite as a double, and an integer (no fraction or exponent) within int64 or uint64,
- * since json-c would clamp it silently; member and element counts bounded as above.
+ * else, building the json-c tree as it validates (json-c's parser never sees the text): valid UTF-8;
+ * RFC 8259 grammar only (no NaN, Infinity, comments, single quotes, trailing commas, leading zeros); at
+ * most max_depth objects and arrays nested ("{}" is depth 1, {"a":[1]} depth 2; max_depth >= 1, capped
+ * at 256); nothing but whitespace (space, tab, CR, LF) around the value; no duplicate member names in an
+ * object (compared after unescaping; refused at the second occurrence); no string containing U+0000
+ * (escaped or not) and no \u escape of a lone surrogate; every number finite as a double, and an
+ * integer (no fraction or exponent) within int64 or uint64, since json-c would clamp it silently (kept
+ * as int64 when it fits); member and element counts bounded as above.
  * On success *out holds a new json-c object (json_object_put it); on refusal *out is NULL.
  * Refusals: PJ_ERR_TOKEN with a reason naming what was wrong and its offset, never the content;
  * allocation failure: PJ_ERR_NOMEM. */

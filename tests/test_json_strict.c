@@ -1,4 +1,4 @@
-/* test_json_strict.c: every rule of the strict JSON validator, and the type-checked getters. */
+/* test_json_strict.c: every rule of the strict JSON parser, the json-c tree it builds, and the type-checked getters. */
 #include "config.h"
 
 #include <limits.h>
@@ -362,6 +362,171 @@ static void test_counts(void)
 	free(s);
 }
 
+/* The tree is built by the parser itself (json-c's own parser never sees the text): every value must come
+ * out with the right type and content. */
+static json_object *parse_ok(const char *text, size_t len)
+{
+	struct pj_error err;
+	json_object *obj = NULL;
+
+	if (json_strict_parse_object(text, len, JSON_STRICT_DEFAULT_DEPTH, &obj, &err) != PJ_OK) {
+		tap_diag("refused: %s", err.reason);
+		return NULL;
+	}
+	return obj;
+}
+
+static json_object *member_of(json_object *obj, const char *key, enum json_type type)
+{
+	json_object *val = NULL;
+
+	if (!json_object_object_get_ex(obj, key, &val) || !json_object_is_type(val, type))
+		return NULL;
+	return val;
+}
+
+static int is_int(json_object *obj, const char *key, int64_t want)
+{
+	json_object *v = member_of(obj, key, json_type_int);
+
+	return v != NULL && json_object_get_int64(v) == want;
+}
+
+static int is_real(json_object *obj, const char *key, double want)
+{
+	json_object *v = member_of(obj, key, json_type_double);
+
+	return v != NULL && json_object_get_double(v) == want;
+}
+
+static int is_str(json_object *obj, const char *key, const char *want, size_t want_len)
+{
+	json_object *v = member_of(obj, key, json_type_string);
+
+	return v != NULL && (size_t)json_object_get_string_len(v) == want_len &&
+	       memcmp(json_object_get_string(v), want, want_len) == 0;
+}
+
+static void test_tree_scalars(void)
+{
+	const char *doc =
+	    "{\"i\":123,\"n\":-7,\"z\":-0,\"max\":9223372036854775807,"
+	    "\"min\":-9223372036854775808,\"u\":18446744073709551615,\"u63\":9223372036854775808,"
+	    "\"r\":1.5,\"e\":-0.5e+3,\"E\":1E2,\"tiny\":2.5e-3,\"t\":true,\"f\":false,\"nl\":null,"
+	    "\"s\":\"plain\",\"es\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\\u0001\","
+	    "\"empty\":\"\"}";
+	json_object *obj = parse_ok(doc, strlen(doc)), *v;
+
+	ok(obj != NULL, "scalar document parses");
+	ok(is_int(obj, "i", 123) && is_int(obj, "n", -7) && is_int(obj, "z", 0), "small integers");
+	ok(is_int(obj, "max", INT64_MAX) && is_int(obj, "min", INT64_MIN), "int64 limits");
+	ok((v = member_of(obj, "u", json_type_int)) != NULL && json_object_get_uint64(v) == UINT64_MAX,
+	   "2^64-1 kept whole as uint64");
+	ok((v = member_of(obj, "u63", json_type_int)) != NULL &&
+	       json_object_get_uint64(v) == (uint64_t)INT64_MAX + 1 && json_object_get_int64(v) == INT64_MAX,
+	   "2^63 kept as uint64 (json-c clamps it as int64)");
+	ok((v = member_of(obj, "max", json_type_int)) != NULL && json_object_get_int64(v) == INT64_MAX &&
+	       json_object_get_uint64(v) == (uint64_t)INT64_MAX,
+	   "an integer that fits int64 is int64");
+	ok(is_real(obj, "r", 1.5) && is_real(obj, "e", -500.0) && is_real(obj, "E", 100.0) &&
+	       is_real(obj, "tiny", 2.5e-3),
+	   "reals (fraction or exponent) are doubles with the right value");
+	ok((v = member_of(obj, "t", json_type_boolean)) != NULL && json_object_get_boolean(v) == 1,
+	   "true is boolean true");
+	ok((v = member_of(obj, "f", json_type_boolean)) != NULL && json_object_get_boolean(v) == 0,
+	   "false is boolean false");
+	v = obj;
+	ok(json_object_object_get_ex(obj, "nl", &v) && v == NULL, "null is a member with a NULL value");
+	ok(is_str(obj, "s", "plain", 5) && is_str(obj, "empty", "", 0), "plain and empty strings");
+	ok(is_str(obj, "es", "\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80\x01", 15), "every escape decodes");
+	ok(json_object_object_length(obj) == 17, "every member present once");
+	json_object_put(obj);
+
+	/* the application's LC_NUMERIC must not change a number's value either */
+	if (setlocale(LC_NUMERIC, "de_DE.UTF-8") != NULL || setlocale(LC_NUMERIC, "fr_FR.UTF-8") != NULL) {
+		obj = parse_ok("{\"r\":1.25}", 10);
+		ok(is_real(obj, "r", 1.25), "1.25 is 1.25 under a locale with a decimal comma");
+		json_object_put(obj);
+		setlocale(LC_NUMERIC, "C");
+	} else {
+		tap_skip(1, "no locale with a decimal comma installed");
+	}
+}
+
+static void test_tree_containers(void)
+{
+	const char *doc = "{\"k\\u00e9\":{\"x\\u0041\":[\"a\\tb\",{\"\\/\":1},[],[2,[3]]],\"q\":{}},"
+	                  "\"after\":\"v\"}";
+	json_object *obj = parse_ok(doc, strlen(doc)), *o, *a, *e;
+	const char *order[] = {"b", "a", "c"};
+	size_t i = 0;
+
+	ok(obj != NULL, "nested document parses");
+	o = member_of(obj, "k\xc3\xa9", json_type_object);
+	a = member_of(o, "xA", json_type_array);
+	ok(o != NULL && a != NULL && json_object_array_length(a) == 4,
+	   "escaped names decode and keep their values");
+	ok(a != NULL && (e = json_object_array_get_idx(a, 0)) != NULL &&
+	       json_object_is_type(e, json_type_string) && strcmp(json_object_get_string(e), "a\tb") == 0,
+	   "array element 0: an escaped string");
+	ok(a != NULL && is_int(json_object_array_get_idx(a, 1), "/", 1), "array element 1: an object");
+	ok(a != NULL && (e = json_object_array_get_idx(a, 2)) != NULL &&
+	       json_object_is_type(e, json_type_array) && json_object_array_length(e) == 0,
+	   "array element 2: an empty array");
+	ok(a != NULL && (e = json_object_array_get_idx(a, 3)) != NULL && json_object_array_length(e) == 2 &&
+	       json_object_get_int64(json_object_array_get_idx(e, 0)) == 2 &&
+	       json_object_get_int64(json_object_array_get_idx(json_object_array_get_idx(e, 1), 0)) == 3,
+	   "array element 3: nested arrays in order");
+	ok(o != NULL && member_of(o, "q", json_type_object) != NULL &&
+	       json_object_object_length(member_of(o, "q", json_type_object)) == 0,
+	   "an empty object");
+	ok(is_str(obj, "after", "v", 1) && json_object_object_length(obj) == 2, "members after a nested one");
+	json_object_put(obj);
+
+	obj = parse_ok("{\"b\":1,\"a\":2,\"c\":3}", 19);
+	json_object_object_foreach(obj, key, val)
+	{
+		(void)val;
+		if (i < 3 && strcmp(key, order[i]) == 0)
+			i++;
+	}
+	ok(obj != NULL && i == 3 && json_object_object_length(obj) == 3, "members kept in text order");
+	json_object_put(obj);
+}
+
+/* A text beyond the parser's stack scratch: long escaped strings and names still decode. */
+static void test_tree_long(void)
+{
+	size_t n = 6000, len;
+	char *doc = malloc(4 * n + 64), *p = doc;
+	json_object *obj, *v;
+	int good = 1;
+
+	if (doc == NULL)
+		return;
+	p += sprintf(p, "{\"long\\u0041\":\"");
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, i % 2 ? "\\n" : "x");
+	p += sprintf(p, "\",\"r\":0.125,\"");
+	for (size_t i = 0; i < n; i++)
+		*p++ = 'k';
+	p += sprintf(p, "\":\"\\u00e9\"}");
+	len = (size_t)(p - doc);
+	obj = parse_ok(doc, len);
+	ok(obj != NULL && len > 8192, "a %zu-byte text parses", len);
+	v = member_of(obj, "longA", json_type_string);
+	ok(v != NULL && (size_t)json_object_get_string_len(v) == n, "long escaped string keeps its length");
+	for (size_t i = 0; v != NULL && i < n; i++)
+		good &= json_object_get_string(v)[i] == (i % 2 ? '\n' : 'x');
+	ok(v != NULL && good, "long escaped string decodes");
+	ok(is_real(obj, "r", 0.125), "a real after it");
+	memset(doc, 'k', n);
+	doc[n] = '\0';
+	ok(is_str(obj, doc, "\xc3\xa9", 2), "a long name after it");
+	json_object_put(obj);
+	free(doc);
+}
+
 static void test_getters(void)
 {
 	static const char doc[] =
@@ -448,6 +613,9 @@ int main(void)
 	test_utf8();
 	test_depth();
 	test_counts();
+	test_tree_scalars();
+	test_tree_containers();
+	test_tree_long();
 	test_getters();
 	return tap_done();
 }
