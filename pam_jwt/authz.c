@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "config_file.h"
 #include "identity.h"
 #include "log.h"
 #include "verify.h"
@@ -205,4 +206,19 @@ void authz_free(struct pj_authz *a)
 	}
 	free(a->claims);
 	memset(a, 0, sizeof(*a));
+}
+
+pj_status authz_check_service(const struct pj_config *cfg, const char *name, bool must_exist,
+                              const struct pj_identity *id, struct pj_error *err)
+{
+	const struct pj_service *svc = name != NULL ? config_find_service(cfg, name) : NULL;
+	char what[96];
+
+	if (svc == NULL && must_exist)
+		return pj_fail(err, PJ_ERR_CONFIG, "%s has no [service %.64s] section", cfg->path ? cfg->path : "config",
+		               name ? name : "");
+	if (svc == NULL)
+		return PJ_OK;
+	snprintf(what, sizeof(what), "[service %s]", svc->name);
+	return authz_check(&svc->authz, what, id, err);
 }

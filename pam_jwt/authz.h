@@ -8,6 +8,7 @@
 #include "error.h"
 
 struct pj_identity;
+struct pj_config;
 
 #define PJ_AUTHZ_LIST_MAX 64 /* entries in one rule list */
 
@@ -42,6 +43,12 @@ pj_status authz_add_args(struct pj_authz *a, const char *issuers_csv, const char
  * "module arguments"). Refusals: PJ_ERR_USER. */
 pj_status authz_check(const struct pj_authz *a, const char *what, const struct pj_identity *id,
                       struct pj_error *err);
+
+/* The rules of the [service NAME] section, for the PAM module and `pam-jwt verify --service` alike. A name
+ * without a section sets no rule, unless must_exist (service= / --service named it): then PJ_ERR_CONFIG.
+ * name may be NULL (no rule). */
+pj_status authz_check_service(const struct pj_config *cfg, const char *name, bool must_exist,
+                              const struct pj_identity *id, struct pj_error *err);
 
 bool authz_is_empty(const struct pj_authz *a);
 

@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "authz.h"
 #include "cli_jwks.h"
 #include "cli_user.h"
 #include "cli_login.h"
@@ -24,8 +25,9 @@ static void usage(FILE *out)
 	fprintf(out, "Usage: pam-jwt COMMAND [OPTIONS]\n"
 		     "\n"
 		     "Commands:\n"
-		     "  verify [--config FILE] [--user NAME] [--json]\n"
-		     "        Read a token on standard input and verify it exactly as pam_jwt.so does.\n"
+		     "  verify [--config FILE] [--user NAME] [--service NAME] [--json]\n"
+		     "        Read a token on standard input and verify it exactly as pam_jwt.so does;\n"
+		     "        --service applies that [service NAME] section's rules too.\n"
 		     "        Exit 0 accepted, 1 refused, 2 usage or configuration error.\n"
 		     "  check-config [--config FILE]\n"
 		     "        Parse the configuration and show the issuers it defines.\n"
@@ -163,8 +165,9 @@ static int cmd_verify(int argc, char **argv)
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 					     {"user", required_argument, NULL, 'u'},
 					     {"json", no_argument, NULL, 'j'},
+					     {"service", required_argument, NULL, 's'},
 					     {NULL, 0, NULL, 0}};
-	const char *config = PJ_DEFAULT_CONFIG, *user = NULL;
+	const char *config = PJ_DEFAULT_CONFIG, *user = NULL, *service = NULL;
 	struct pj_log log = {.emit = emit_stderr};
 	struct pj_config *cfg = NULL;
 	struct pj_identity id;
@@ -181,6 +184,7 @@ static int cmd_verify(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'u': user = optarg; break;
 		case 'j': json = true; break;
+		case 's': service = optarg; break;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
@@ -195,6 +199,8 @@ static int cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	status = pj_verify(cfg, &log, token, len, user, time(NULL), &id, &err);
+	if (status == PJ_OK && service != NULL)
+		status = authz_check_service(cfg, service, true, &id, &err);
 	if (json)
 		print_json_result(&id, status, &err);
 	else
@@ -244,6 +250,17 @@ static int cmd_check_config(int argc, char **argv)
 			if (is->algorithms & JWS_ALG_BIT(a))
 				printf(" %s", jws_alg_by_id((enum jws_alg_id)a)->name);
 		printf("\n  keys: %s\n", is->jwks_file ? is->jwks_file : is->jwks_uri ? is->jwks_uri : "OIDC discovery");
+	}
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct pj_authz *a = &cfg->services[i].authz;
+		printf("[service %s]", cfg->services[i].name);
+		for (size_t j = 0; j < a->n_issuers; j++)
+			printf("%s%s", j ? " " : "\n  require_issuer: ", a->issuers[j]);
+		for (size_t j = 0; j < a->n_groups; j++)
+			printf("%s%s", j ? " " : "\n  require_groups: ", a->groups[j]);
+		for (size_t j = 0; j < a->n_claims; j++)
+			printf("%s%s=%s", j ? " " : "\n  require_claim: ", a->claims[j].path, a->claims[j].value);
+		printf("\n");
 	}
 	config_free(cfg);
 	return 0;

@@ -307,23 +307,14 @@ out:
 static pj_status authorize(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
                            const struct pj_identity *id, struct pj_error *err)
 {
-	const struct pj_service *svc;
 	const void *item = NULL;
 	const char *name = args->service;
-	char what[96];
 	pj_status r;
 
 	if (name == NULL && pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
 		name = item;
-	svc = config_find_service(cfg, name);
-	if (svc == NULL && args->service != NULL)
-		return pj_fail(err, PJ_ERR_CONFIG, "service=%.64s: %s has no [service %.64s] section",
-		               args->service, cfg->path, args->service);
-	if (svc != NULL) {
-		snprintf(what, sizeof(what), "[service %s]", svc->name);
-		if ((r = authz_check(&svc->authz, what, id, err)) != PJ_OK)
-			return r;
-	}
+	if ((r = authz_check_service(cfg, name, args->service != NULL, id, err)) != PJ_OK)
+		return r;
 	return authorize_line(args, id, err);
 }
 

@@ -43,6 +43,21 @@ printf '%s\n\n' "$tok" | "$PAM_JWT" verify --config "$CONF" >/dev/null
 [ $? -eq 1 ]
 ok $? "two trailing newlines are refused"
 
+cp "$CONF" "$SCRATCH/svc.conf"
+printf '[service sshd]\nrequire_groups = devs\n[service sudo]\nrequire_groups = admins\n' >>"$SCRATCH/svc.conf"
+chmod 644 "$SCRATCH/svc.conf"
+tok_devs=$(mint "$SCRATCH" ES256 "$ISS" alice)
+echo "$tok_devs" | "$PAM_JWT" verify --config "$SCRATCH/svc.conf" --service sshd >/dev/null
+ok $? "verify --service sshd: a devs member is admitted, as pam_jwt.so would for sshd"
+out=$(echo "$tok_devs" | "$PAM_JWT" verify --config "$SCRATCH/svc.conf" --service sudo)
+[ $? -eq 1 ] && echo "$out" | grep -q 'service sudo'
+ok $? "verify --service sudo: refused by [service sudo]'s require_groups, and says so"
+echo "$tok_devs" | "$PAM_JWT" verify --config "$SCRATCH/svc.conf" --service nosuch >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "verify --service naming no section: configuration error (exit 2)"
+"$PAM_JWT" check-config --config "$SCRATCH/svc.conf" | grep -q 'require_groups: admins'
+ok $? "check-config lists [service] sections and their rules"
+
 "$PAM_JWT" check-config --config "$CONF" >/dev/null
 ok $? "check-config: a good config passes"
 printf '[issuer x]\nissuer = https://x\naudience = a\nno_such_key = 1\n' >"$SCRATCH/bad.conf"
