@@ -65,7 +65,7 @@ count() { cat "$IDP/count/$1" 2>/dev/null || echo 0; }
 # takes ACTION (approve, deny, badkey), as the person at the browser would.
 person() {
 	i=0
-	until grep -q 'enter the code' "$SCRATCH/err" 2>/dev/null || [ $i -ge 200 ]; do
+	until grep -q 'enter the code' "$SCRATCH/err" 2>/dev/null || [ $i -ge 400 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done
