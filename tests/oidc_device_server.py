@@ -12,7 +12,10 @@ Its issuer is https://127.0.0.1:PORT (PORT written to ROOT/port once listening).
 Behaviour is read from ROOT/config.json at each request (all optional):
   client_id (default "pam-cli"), client_secret (then HTTP Basic is required), expires_in (60), interval (1),
   slow_down (how many first polls answer slow_down, 0), omit_complete (no verification_uri_complete),
-  id_token_claims / access_token_claims (extra or replaced claims), device_status (answer /device with it).
+  id_token_claims / access_token_claims (extra or replaced claims), device_status (answer /device with it),
+  token_error (answer every poll with this OAuth error), pad_token_answer (bytes of padding in the token
+  answer), endpoint_scheme / verification_scheme ("http": advertise such URLs), discovery_issuer (another
+  "issuer" in the discovery document).
 Polls sooner than the grant's interval after the previous request (or after the authorization) are answered
 slow_down as RFC 8628 says, and counted in ROOT/count/too_fast; every request counts in ROOT/count/NAME.
 The last device request's form (without codes) goes to ROOT/last_device_form.json, the last grant's codes to
@@ -108,9 +111,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         name = url.path.strip("/").replace("/", "_") or "_index"
         self.st.count(name)
         if url.path == "/.well-known/openid-configuration":
+            cfg = self.st.config()
             iss = self.issuer()
-            self.reply(200, {"issuer": iss, "jwks_uri": iss + "/jwks",
-                             "device_authorization_endpoint": iss + "/device", "token_endpoint": iss + "/token",
+            ep = iss.replace("https:", cfg.get("endpoint_scheme", "https") + ":")
+            self.reply(200, {"issuer": cfg.get("discovery_issuer", iss), "jwks_uri": iss + "/jwks",
+                             "device_authorization_endpoint": ep + "/device", "token_endpoint": ep + "/token",
                              "grant_types_supported": [GRANT]})
         elif url.path == "/jwks":
             with open(os.path.join(self.st.root, "jwks.json")) as f:
@@ -210,7 +215,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(os.path.join(self.st.root, "codes"), "a") as f:
             f.write("%s %s\n" % (user_code, device_code))
         write_atomic(os.path.join(self.st.root, "polls"), "")
-        iss = self.issuer()
+        iss = self.issuer().replace("https:", cfg.get("verification_scheme", "https") + ":")
         answer = {"device_code": device_code, "user_code": user_code, "verification_uri": iss + "/activate",
                   "verification_uri_complete": iss + "/activate?user_code=" + user_code,
                   "expires_in": cfg.get("expires_in", 60), "interval": cfg.get("interval", 1)}
@@ -233,6 +238,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 too_fast = now - grant["last"] < grant["interval"] - 0.01
                 grant["last"] = now
                 code = self.decide(grant, now, too_fast)
+        if code not in ("too_fast", "slow_down", "expired_token") and "token_error" in cfg:
+            code = cfg["token_error"]
         if code == "too_fast":
             self.st.count("too_fast")
             code = "slow_down"
@@ -272,6 +279,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         answer = {"access_token": self.st.mint(key, at), "token_type": "Bearer", "expires_in": 300}
         if "openid" in form.get("scope", "").split():
             answer["id_token"] = self.st.mint(key, idt)
+        if cfg.get("pad_token_answer"):
+            answer["padding"] = "x" * cfg["pad_token_answer"]
         return answer
 
 

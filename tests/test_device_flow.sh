@@ -208,6 +208,44 @@ cli_login "" "" --config "$CONF"
 [ $rc -eq 1 ] && grep -q 'HTTP status 500' "$SCRATCH/out"
 ok $? "the device endpoint failing (HTTP 500): refused (exit $rc)"
 
+devices_before=$(count device)
+# ---- what the IdP says is held to the rules of key fetching and of RFC 8628 ----
+idp_config '{"interval": 1, "endpoint_scheme": "http"}'
+cli_login "" "" --config "$CONF"
+[ $rc -eq 1 ] && grep -q 'device_authorization_endpoint is not an https URL' "$SCRATCH/out" &&
+	[ "$(count device)" = "$devices_before" ]
+ok $? "discovery naming a plain http device endpoint: refused, nothing sent there (exit $rc)"
+idp_config '{"interval": 1, "verification_scheme": "http"}'
+cli_login "" "" --config "$CONF"
+[ $rc -eq 1 ] && grep -q 'verification_uri is not an https URL' "$SCRATCH/out" &&
+	! grep -q 'enter the code' "$SCRATCH/err"
+ok $? "a plain http verification_uri: refused and never shown (exit $rc)"
+idp_config '{"interval": 1, "discovery_issuer": "https://evil.example.com"}'
+cli_login "" "" --config "$CONF"
+[ $rc -eq 1 ] && grep -q 'discovery document is for another issuer' "$SCRATCH/out"
+ok $? "a discovery document for another issuer: refused (exit $rc)"
+for case in 'expired_token:the sign-in request expired at the IdP:token refused' \
+	'invalid_grant:the IdP no longer knows this sign-in request:token refused' \
+	'server_error:error "server_error":no usable keys'; do
+	code=${case%%:*}
+	rest=${case#*:}
+	idp_config "{\"interval\": 1, \"token_error\": \"$code\"}"
+	cli_login "" "" --config "$CONF"
+	[ $rc -eq 1 ] && grep -qF "${rest%%:*}" "$SCRATCH/out" && grep -q "status:   ${rest#*:}" "$SCRATCH/out"
+	ok $? "the token endpoint answers $code: refused, $(sed -n 2p "$SCRATCH/out") (exit $rc)"
+done
+conf "$SCRATCH/small.conf" "audience = pam-cli" "device_client_id = pam-cli" "http_max_body = 64K"
+idp_config '{"interval": 1, "pad_token_answer": 100000}'
+cli_login approve alice --config "$SCRATCH/small.conf" --user alice
+[ $rc -eq 1 ] && grep -q 'larger than 65536 bytes' "$SCRATCH/out"
+ok $? "a token answer over http_max_body: refused (exit $rc)"
+sed 's/^\[global\]$/[global]\nmax_token_size = 1K/' "$CONF" >"$SCRATCH/maxtok.conf"
+chmod 644 "$SCRATCH/maxtok.conf"
+idp_config "{\"interval\": 1, \"id_token_claims\": {\"pad\": \"$(head -c 1200 /dev/zero | tr '\0' x)\"}}"
+cli_login approve alice --config "$SCRATCH/maxtok.conf" --user alice
+[ $rc -eq 1 ] && grep -q 'id_token is larger than max_token_size (1024 bytes)' "$SCRATCH/out"
+ok $? "an ID token over max_token_size: refused (exit $rc)"
+
 # ---- the client secret: HTTP Basic from a root-only file ----
 idp_config '{"interval": 1, "client_secret": "s3cr&t value"}'
 printf 's3cr&t value\n' >"$SCRATCH/secret"
