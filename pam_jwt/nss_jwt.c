@@ -365,26 +365,47 @@ enum nss_status _nss_jwt_endpwent(void)
 	return cursor_end(&pw_cursor);
 }
 
-enum nss_status _nss_jwt_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
+/* Fills the entry at index i of the store: a user for passwd, a group for group. */
+typedef enum nss_status (*fill_at_fn)(const struct pj_store *st, uint32_t i, void *result, char *buf,
+                                      size_t buflen, int *errnop);
+
+static enum nss_status fill_user_at(const struct pj_store *st, uint32_t i, void *result, char *buf,
+                                    size_t buflen, int *errnop)
 {
-	struct cursor *c = &pw_cursor;
+	return fill_user(st, &st->users[i], result, buf, buflen, errnop);
+}
+
+static enum nss_status fill_group_at(const struct pj_store *st, uint32_t i, void *result, char *buf,
+                                     size_t buflen, int *errnop)
+{
+	return fill_group(st, &st->groups[i], result, buf, buflen, errnop);
+}
+
+/* The next entry of an enumeration: of users when users, else of groups. */
+static enum nss_status cursor_get(struct cursor *c, bool users, fill_at_fn fill, void *result, char *buf,
+                                  size_t buflen, int *errnop)
+{
 	enum nss_status s;
 
 	pthread_mutex_lock(&c->lock);
-	if (!c->open && c->error == 0) { /* getpwent without setpwent */
+	if (!c->open && c->error == 0) { /* getpwent / getgrent without setpwent / setgrent */
 		c->error = store_open(PJ_STATE_DIR, &c->st);
 		c->open = c->error == 0;
 		c->next = 0;
 	}
 	if (!c->open)
 		s = unavail(errnop, c->error);
-	else if (c->next >= c->st.hdr->n_users)
+	else if (c->next >= (users ? c->st.hdr->n_users : c->st.hdr->n_groups))
 		s = notfound(errnop);
-	else if ((s = fill_user(&c->st, &c->st.users[c->next], pw, buf, buflen, errnop)) ==
-	         NSS_STATUS_SUCCESS)
+	else if ((s = fill(&c->st, c->next, result, buf, buflen, errnop)) == NSS_STATUS_SUCCESS)
 		c->next++; /* on ERANGE the caller retries the same entry with a bigger buffer */
 	pthread_mutex_unlock(&c->lock);
 	return s;
+}
+
+enum nss_status _nss_jwt_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	return cursor_get(&pw_cursor, true, fill_user_at, pw, buf, buflen, errnop);
 }
 
 enum nss_status _nss_jwt_setgrent(int stayopen)
@@ -400,22 +421,5 @@ enum nss_status _nss_jwt_endgrent(void)
 
 enum nss_status _nss_jwt_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
 {
-	struct cursor *c = &gr_cursor;
-	enum nss_status s;
-
-	pthread_mutex_lock(&c->lock);
-	if (!c->open && c->error == 0) {
-		c->error = store_open(PJ_STATE_DIR, &c->st);
-		c->open = c->error == 0;
-		c->next = 0;
-	}
-	if (!c->open)
-		s = unavail(errnop, c->error);
-	else if (c->next >= c->st.hdr->n_groups)
-		s = notfound(errnop);
-	else if ((s = fill_group(&c->st, &c->st.groups[c->next], gr, buf, buflen, errnop)) ==
-	         NSS_STATUS_SUCCESS)
-		c->next++;
-	pthread_mutex_unlock(&c->lock);
-	return s;
+	return cursor_get(&gr_cursor, false, fill_group_at, gr, buf, buflen, errnop);
 }
