@@ -186,9 +186,30 @@ static int push_id(struct idmap_local *l, size_t *cap, uint32_t id)
  * stop with that value, < 0 for an error. Returns 0 at the end of the file. */
 typedef int (*entry_fn)(void *ctx, const char *name, uint32_t id);
 
-static int walk_passwd(const char *path, entry_fn cb, void *ctx)
+/* Reads the next entry of an account file (passwd when is_group is false, else group) as name and id;
+ * returns 0, or fgetpwent_r's / fgetgrent_r's error (ENOENT at the end). */
+static int next_entry(FILE *f, bool is_group, char *buf, const char **name, uint32_t *id)
 {
-	struct passwd pw, *res;
+	struct passwd pw, *pwres;
+	struct group gr, *grres;
+	int e;
+
+	if (is_group) {
+		if ((e = fgetgrent_r(f, &gr, buf, LINE_BUF_SIZE, &grres)) == 0) {
+			*name = gr.gr_name;
+			*id = gr.gr_gid;
+		}
+	} else if ((e = fgetpwent_r(f, &pw, buf, LINE_BUF_SIZE, &pwres)) == 0) {
+		*name = pw.pw_name;
+		*id = pw.pw_uid;
+	}
+	return e;
+}
+
+static int walk_file(const char *path, bool is_group, entry_fn cb, void *ctx)
+{
+	const char *name = NULL;
+	uint32_t id = 0;
 	char *buf;
 	FILE *f;
 	int r = 0, e;
@@ -199,8 +220,8 @@ static int walk_passwd(const char *path, entry_fn cb, void *ctx)
 		fclose(f);
 		return -ENOMEM;
 	}
-	while ((e = fgetpwent_r(f, &pw, buf, LINE_BUF_SIZE, &res)) == 0) {
-		if ((r = cb(ctx, pw.pw_name, pw.pw_uid)) != 0)
+	while ((e = next_entry(f, is_group, buf, &name, &id)) == 0) {
+		if ((r = cb(ctx, name, id)) != 0)
 			break;
 	}
 	if (r == 0 && e != ENOENT)
@@ -210,28 +231,14 @@ static int walk_passwd(const char *path, entry_fn cb, void *ctx)
 	return r;
 }
 
+static int walk_passwd(const char *path, entry_fn cb, void *ctx)
+{
+	return walk_file(path, false, cb, ctx);
+}
+
 static int walk_group(const char *path, entry_fn cb, void *ctx)
 {
-	struct group gr, *res;
-	char *buf;
-	FILE *f;
-	int r = 0, e;
-
-	if ((f = fopen(path, "re")) == NULL)
-		return -errno;
-	if ((buf = malloc(LINE_BUF_SIZE)) == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	while ((e = fgetgrent_r(f, &gr, buf, LINE_BUF_SIZE, &res)) == 0) {
-		if ((r = cb(ctx, gr.gr_name, gr.gr_gid)) != 0)
-			break;
-	}
-	if (r == 0 && e != ENOENT)
-		r = -(e ? e : EIO);
-	free(buf);
-	fclose(f);
-	return r;
+	return walk_file(path, true, cb, ctx);
 }
 
 struct collect_ctx {
