@@ -1,8 +1,8 @@
-/* jwks_fetch.c: HTTPS GET of a JWKS or OIDC discovery document with libcurl (see jwks_fetch.h). */
+/* jwks_fetch.c: HTTPS GET of a JWKS or OIDC discovery document with libcurl (see jwks_fetch.h), loaded by
+ * curl_loader.c on the first fetch. */
 #include "config.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,26 +10,18 @@
 
 #include <curl/curl.h>
 
+#include "curl_loader.h"
 #include "json_strict.h"
 #include "jwks_fetch.h"
 
 #define JWKS_USER_AGENT  "pam_jwt/" PACKAGE_VERSION
 #define JWKS_MAX_AGE_CAP (10L * 365 * 86400)
 
-/* libcurl is initialised only when a fetch is really needed: a login with a fresh cache never pays for it. */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-static bool curl_initialised;
-
-static void curl_init_once(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-	curl_initialised = curl_init_rc == CURLE_OK;
-}
-
+/* libcurl is loaded and initialised only when a fetch is really needed: a login with a fresh cache never
+ * pays for it (issue #6). */
 bool jwks_fetch_curl_initialised(void)
 {
-	return curl_initialised;
+	return curl_loader_ready();
 }
 
 void jwks_http_opts_init(struct jwks_http_opts *o, const struct pj_issuer *iss)
@@ -100,18 +92,18 @@ void jwks_cache_control(const char *value, size_t len, long *max_age)
 
 pj_status jwks_url_check(const char *url, bool allow_http_loopback, struct pj_error *err)
 {
+	const struct curl_api *c;
 	char *scheme = NULL, *host = NULL;
 	CURLU *u;
 	pj_status r = PJ_OK;
 
-	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_rc != CURLE_OK)
-		return pj_fail(err, PJ_ERR_NO_KEYS, "libcurl initialisation failed");
-	if ((u = curl_url()) == NULL)
+	if ((r = curl_loader_get(&c, err)) != PJ_OK)
+		return r;
+	if ((u = c->url()) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+	if (c->url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    c->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    c->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
 		r = pj_fail(err, PJ_ERR_NO_KEYS, "URL %s: not a valid absolute URL", url);
 		goto out;
 	}
@@ -122,9 +114,9 @@ pj_status jwks_url_check(const char *url, bool allow_http_loopback, struct pj_er
 		goto out;
 	r = pj_fail(err, PJ_ERR_NO_KEYS, "URL %s: only https is allowed", url);
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	c->free(scheme);
+	c->free(host);
+	c->url_cleanup(u);
 	return r;
 }
 
@@ -183,16 +175,20 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Through the loaded table, curl_easy_setopt is a plain variadic call that <curl/typecheck-gcc.h> no longer
+ * checks: every value here must already have the type its option takes (long, curl_off_t, a string, a
+ * pointer, or a callback of curl's exact type). */
 #define SETOPT(h, opt, val)                                                                                  \
 	do {                                                                                                 \
-		if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK)                                         \
+		if (c->easy_setopt((h), (opt), (val)) != CURLE_OK)                                           \
 			goto setopt_failed;                                                                  \
 	} while (0)
 
 /* Every option that makes the transfer safe; any that cannot be set aborts the fetch. form: NULL for a GET,
  * else the body of a POST (already form-encoded). */
-static pj_status fetch_setup(CURL *h, const struct jwks_http_opts *o, const char *url, const char *form,
-                             struct fetch_state *st, struct curl_slist *hdrs, char *errbuf, struct pj_error *err)
+static pj_status fetch_setup(const struct curl_api *c, CURL *h, const struct jwks_http_opts *o,
+                             const char *url, const char *form, struct fetch_state *st,
+                             struct curl_slist *hdrs, char *errbuf, struct pj_error *err)
 {
 	const char *protocols = o->allow_http_loopback ? "http,https" : "https";
 
@@ -241,9 +237,9 @@ setopt_failed:
 }
 
 /* oauth_errors: 400 and 401 answers are results too (OAuth 2.0 sends its error responses with them). */
-static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts *o, const char *url,
-                              const struct fetch_state *st, const char *errbuf, bool oauth_errors,
-                              long *status_out, struct pj_error *err)
+static pj_status fetch_result(const struct curl_api *c, CURL *h, CURLcode rc, const struct jwks_http_opts *o,
+                              const char *url, const struct fetch_state *st, const char *errbuf,
+                              bool oauth_errors, long *status_out, struct pj_error *err)
 {
 	long status = 0;
 
@@ -254,9 +250,8 @@ static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts 
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: timed out", url);
 	if (rc != CURLE_OK)
-		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: %s", url,
-		               errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: %s", url, errbuf[0] ? errbuf : c->easy_strerror(rc));
+	c->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	*status_out = status;
 	if (oauth_errors && (status == 400 || status == 401))
 		return PJ_OK;
@@ -270,7 +265,8 @@ static pj_status fetch_result(CURL *h, CURLcode rc, const struct jwks_http_opts 
 
 /* The request headers: Accept, and for a POST its content type, an Authorization line when given, and no
  * "Expect: 100-continue" round trip. */
-static struct curl_slist *request_headers(const char *form, const char *authorization)
+static struct curl_slist *request_headers(const struct curl_api *c, const char *form,
+                                          const char *authorization)
 {
 	const char *lines[] = {"Accept: application/json, application/jwk-set+json",
 	                       form != NULL ? "Content-Type: application/x-www-form-urlencoded" : NULL,
@@ -280,8 +276,8 @@ static struct curl_slist *request_headers(const char *form, const char *authoriz
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		if (lines[i] == NULL)
 			continue;
-		if ((n = curl_slist_append(hdrs, lines[i])) == NULL) {
-			curl_slist_free_all(hdrs);
+		if ((n = c->slist_append(hdrs, lines[i])) == NULL) {
+			c->slist_free_all(hdrs);
 			return NULL;
 		}
 		hdrs = n;
@@ -296,6 +292,7 @@ static pj_status http_transfer(const struct jwks_http_opts *o, const char *url, 
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct fetch_state st = {.max = o->max_body, .max_age = -1};
+	const struct curl_api *c;
 	struct curl_slist *hdrs = NULL;
 	CURL *h = NULL;
 	CURLcode rc;
@@ -304,16 +301,17 @@ static pj_status http_transfer(const struct jwks_http_opts *o, const char *url, 
 	memset(out, 0, sizeof(*out));
 	out->max_age = -1;
 	*status = 0;
-	if ((r = jwks_url_check(url, o->allow_http_loopback, err)) != PJ_OK)
+	if ((r = jwks_url_check(url, o->allow_http_loopback, err)) != PJ_OK ||
+	    (r = curl_loader_get(&c, err)) != PJ_OK)
 		return r;
-	if ((hdrs = request_headers(form, authorization)) == NULL || (h = curl_easy_init()) == NULL) {
+	if ((hdrs = request_headers(c, form, authorization)) == NULL || (h = c->easy_init()) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = fetch_setup(h, o, url, form, &st, hdrs, errbuf, err)) != PJ_OK)
+	if ((r = fetch_setup(c, h, o, url, form, &st, hdrs, errbuf, err)) != PJ_OK)
 		goto out;
-	rc = curl_easy_perform(h);
-	if ((r = fetch_result(h, rc, o, url, &st, errbuf, form != NULL, status, err)) != PJ_OK)
+	rc = c->easy_perform(h);
+	if ((r = fetch_result(c, h, rc, o, url, &st, errbuf, form != NULL, status, err)) != PJ_OK)
 		goto out;
 	if (st.buf == NULL && (st.buf = strdup("")) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
@@ -325,8 +323,8 @@ static pj_status http_transfer(const struct jwks_http_opts *o, const char *url, 
 	st.buf = NULL;
 out:
 	free(st.buf);
-	curl_easy_cleanup(h);
-	curl_slist_free_all(hdrs);
+	c->easy_cleanup(h);
+	c->slist_free_all(hdrs);
 	return r;
 }
 

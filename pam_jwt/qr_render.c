@@ -1,4 +1,5 @@
-/* qr_render.c: draws a QR code with libqrencode as Unicode half blocks (see qr_render.h). */
+/* qr_render.c: draws a QR code with libqrencode as Unicode half blocks (see qr_render.h); the library is
+ * loaded by qrencode_loader.c on the first code. */
 #include "config.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <qrencode.h>
 
 #include "qr_render.h"
+#include "qrencode_loader.h"
 
 /* The four cells, indexed by (upper light) << 1 | (lower light); each is at most 3 bytes of UTF-8. */
 static const char *const cells[4] = {" ", "\xe2\x96\x84", "\xe2\x96\x80", "\xe2\x96\x88"};
@@ -63,6 +65,7 @@ static char *draw(const QRcode *qr, size_t side)
 
 pj_status qr_render(const char *text, char **out, size_t *columns, struct pj_error *err)
 {
+	const struct qrencode_api *q;
 	QRcode *qr;
 	size_t side;
 	pj_status r = PJ_OK;
@@ -72,7 +75,9 @@ pj_status qr_render(const char *text, char **out, size_t *columns, struct pj_err
 	if (!text_ok(text))
 		return pj_fail(err, PJ_ERR_SYSTEM,
 		               "QR code: text empty, too long or with control characters");
-	if ((qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M)) == NULL)
+	if ((r = qrencode_loader_get(&q, err)) != PJ_OK)
+		return r;
+	if ((qr = q->encode_string_8bit(text, 0, QR_ECLEVEL_M)) == NULL)
 		return errno == ENOMEM ? pj_fail(err, PJ_ERR_NOMEM, "out of memory")
 		                       : pj_fail(err, PJ_ERR_SYSTEM, "QR code: cannot encode the text");
 	side = (size_t)qr->width + 2 * QR_QUIET;
@@ -87,6 +92,6 @@ pj_status qr_render(const char *text, char **out, size_t *columns, struct pj_err
 	}
 	*columns = side;
 out:
-	QRcode_free(qr);
+	q->free(qr);
 	return r;
 }
