@@ -27,14 +27,14 @@ rc=$?
 ok $rc "make install DESTDIR=... succeeds"
 
 # Every installed file is one the packages ship (packaging/debian/*.install, packaging/rpm/pam_jwt.spec):
-# a new one must be added there too. pam_jwt.la is tolerated; the packages delete it.
+# a new one must be added there too.
 expected="$pamdir/pam_jwt.so
 $nssdir/libnss_jwt.so.2
 $nssdir/libnss_jwt.so.2.0.0
 $bindir/pam-jwt
 $bindir/pam-jwt-askpass"
 installed=$(cd "$dest" && find . ! -type d | sed 's|^\.||' | sort)
-unexpected=$(echo "$installed" | grep -vxF "$expected" | grep -vx "$pamdir/pam_jwt.la")
+unexpected=$(echo "$installed" | grep -vxF "$expected")
 [ -z "$unexpected" ]
 ok $? "nothing is installed beyond the packaged files (extra: $(echo $unexpected))"
 for f in $expected; do
