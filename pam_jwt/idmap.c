@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "idmap.h"
 
@@ -289,6 +290,7 @@ void idmap_local_free(struct idmap_local *local)
 
 struct name_ctx {
 	const char *name;
+	bool fold; /* compare ignoring ASCII case */
 	uint32_t id;
 };
 
@@ -296,7 +298,7 @@ static int match_name(void *arg, const char *name, uint32_t id)
 {
 	struct name_ctx *c = arg;
 
-	if (strcmp(name, c->name) != 0)
+	if ((c->fold ? strcasecmp(name, c->name) : strcmp(name, c->name)) != 0)
 		return 0;
 	c->id = id;
 	return 1;
@@ -304,7 +306,9 @@ static int match_name(void *arg, const char *name, uint32_t id)
 
 int idmap_local_name(const char *passwd_path, const char *group_path, const char *name)
 {
-	struct name_ctx c = {.name = name};
+	/* Ignoring case: sudo matches group and user names that way by default (case_insensitive_group,
+	 * case_insensitive_user), so "Sudo" would pass for the local group sudo in a %sudo rule. */
+	struct name_ctx c = {.name = name, .fold = true};
 	int r;
 
 	if ((r = walk_passwd(passwd_path ? passwd_path : IDMAP_PASSWD_PATH, match_name, &c)) != 0)

@@ -72,8 +72,8 @@ int idmap_local_load(const char *passwd_path, const char *group_path, uint32_t m
 bool idmap_local_has_id(const struct idmap_local *local, uint32_t id);
 void idmap_local_free(struct idmap_local *local);
 
-/* Whether name is a user in passwd_path or a group in group_path (NULL: /etc/...). Returns 1 (taken),
- * 0 (free) or -errno. */
+/* Whether name is a user in passwd_path or a group in group_path (NULL: /etc/...), ignoring ASCII case
+ * (sudo compares names that way by default). Returns 1 (taken), 0 (free) or -errno. */
 int idmap_local_name(const char *passwd_path, const char *group_path, const char *name);
 
 /* The gid of the group called name in group_path (NULL: /etc/group). Returns 1 and sets *gid, 0 when no

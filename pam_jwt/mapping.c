@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "identity.h"
 #include "idmap.h"
@@ -227,6 +228,21 @@ static pj_status mapped_gid(struct mctx *c, const char *user, const struct pj_gr
 	return PJ_OK;
 }
 
+/* Whether a stored user or managed group has name, ignoring case. sudo matches sudoers names ignoring case
+ * by default (case_insensitive_group), so a new "TEAM" would pass for an existing team in a %team rule. */
+static bool name_taken_ignoring_case(const struct userstore *us, const char *name)
+{
+	for (size_t i = 0; i < us->n_users; i++) {
+		if (strcasecmp(us->users[i].name, name) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < us->n_groups; i++) {
+		if (strcasecmp(us->groups[i].name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* A managed group for IdP group idp: its gid, created if needed. *gid = 0 means skipped (logged). */
 static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const char *idp, uint32_t *gid,
                              struct pj_error *err)
@@ -246,13 +262,14 @@ static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const c
 	}
 	if ((r = local_name(c, name, &local, err)) != PJ_OK)
 		return r;
-	if (local || userstore_user(c->us, name) != NULL) {
-		pj_logf(c->log, LOG_NOTICE, "IdP group %s skipped: the name belongs to a %s user or group",
-		        name, local ? "local" : "pam_jwt");
+	if (!local && (g = userstore_group(c->us, name)) != NULL) {
+		*gid = g->gid;
 		return PJ_OK;
 	}
-	if ((g = userstore_group(c->us, name)) != NULL) {
-		*gid = g->gid;
+	if (local || name_taken_ignoring_case(c->us, name)) {
+		pj_logf(c->log, LOG_NOTICE,
+		        "IdP group %s skipped: the name (ignoring case) belongs to a %s user or group", name,
+		        local ? "local" : "pam_jwt");
 		return PJ_OK;
 	}
 	if ((r = assign_id(c, "group", name, gid, err)) != PJ_OK ||

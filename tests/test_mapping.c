@@ -412,6 +412,36 @@ static void test_group_map(void)
 	config_free(cfg);
 }
 
+/* sudo matches sudoers group names ignoring case (case_insensitive_group, on by default): an IdP group
+ * "Sudo" must never become a managed group, or its members would pass for %sudo. */
+static void test_case_variants(void)
+{
+	struct pj_config *cfg = cfg_make("s11", "", "");
+	struct pj_error err;
+
+	logbuf[0] = '\0';
+	ok(login(cfg,
+	         "{\"sub\":\"m\",\"preferred_username\":\"mia\","
+	         "\"groups\":[\"Sudo\",\"WHEEL\",\"Docker\",\"ROOT\",\"Carol\",\"LocalGrp\",\"team\"]}",
+	         &err) == PJ_OK,
+	   "login with IdP groups named like local groups but for case (%s)", err.reason);
+	ok(strcmp(groups_of(cfg, "mia"), "team") == 0, "only team becomes a managed group (%s)",
+	   groups_of(cfg, "mia"));
+	ok(store_group_by_name(&st, "Sudo") == NULL && store_group_by_name(&st, "WHEEL") == NULL &&
+	       store_group_by_name(&st, "Docker") == NULL && store_group_by_name(&st, "ROOT") == NULL,
+	   "no managed Sudo, WHEEL, Docker or ROOT");
+	ok(logged("IdP group Sudo skipped"), "and the skip is logged");
+	ok(login(cfg, "{\"sub\":\"n\",\"preferred_username\":\"noah\",\"groups\":[\"TEAM\",\"Mia\"]}",
+	         &err) == PJ_OK,
+	   "login with IdP groups named like a managed group and a user but for case (%s)", err.reason);
+	ok(strcmp(groups_of(cfg, "noah"), "") == 0,
+	   "TEAM (a managed group but for case) and Mia (a user but for case) are skipped (%s)",
+	   groups_of(cfg, "noah"));
+	ok(store_group_by_name(&st, "TEAM") == NULL && store_group_by_name(&st, "Mia") == NULL,
+	   "neither exists");
+	config_free(cfg);
+}
+
 struct shape {
 	const char *desc;
 	const char *issuer; /* extra issuer lines */
@@ -447,7 +477,7 @@ static void test_shapes(void)
 	     "\"groups\":[\"/devs\",\"a b\",\"x:y\",\"ok-1\",\"root\",\"123\",\"carol\",\"localgrp\",\"\","
 	     "\"waytoolongagroupnamethatneverfits33\",\"t\\nx\"]",
 	     PJ_OK, "ok-1"},
-	    {"duplicates and case", "", "\"groups\":[\"dup\",\"dup\",\"DUP\"]", PJ_OK, NULL},
+	    {"duplicates and case", "", "\"groups\":[\"dup\",\"dup\",\"DUP\"]", PJ_OK, "dup"},
 	    {"more than 1024", "", many_groups(), PJ_ERR_USER, NULL},
 	    {"path through a non-object", "groups_claim = realm_access.roles\n", "\"realm_access\":\"x\"",
 	     PJ_OK, ""},
@@ -482,9 +512,9 @@ static void test_shapes(void)
 		}
 		if (i == 9) {
 			const struct pj_store_user *u = user(cfg, name);
-			ok(u != NULL && u->n_gids == 2 && store_group_by_name(&st, "dup") &&
-			       store_group_by_name(&st, "DUP"),
-			   "  dup once, DUP a group of its own");
+			ok(u != NULL && u->n_gids == 1 && store_group_by_name(&st, "dup") &&
+			       !store_group_by_name(&st, "DUP"),
+			   "  dup once; DUP skipped, as sudo would take it for dup");
 		}
 		config_free(cfg);
 	}
@@ -779,6 +809,7 @@ int main(void)
 	test_gecos();
 	test_uid_claim();
 	test_group_map();
+	test_case_variants();
 	test_shapes();
 	test_collision();
 	test_second_store();

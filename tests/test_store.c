@@ -156,6 +156,12 @@ static void test_local(void)
 	ok(idmap_local_name(path_in("passwd"), path_in("group"), "carol") == 1, "local user name found");
 	ok(idmap_local_name(path_in("passwd"), path_in("group"), "big") == 1, "local group name found");
 	ok(idmap_local_name(path_in("passwd"), path_in("group"), "dave") == 0, "unknown name free");
+	/* sudo matches sudoers group names ignoring case by default (case_insensitive_group): "Staff" must
+	 * count as the local group staff, or an IdP group named so would pass for it */
+	ok(idmap_local_name(path_in("passwd"), path_in("group"), "Staff") == 1 &&
+	       idmap_local_name(path_in("passwd"), path_in("group"), "CAROL") == 1 &&
+	       idmap_local_name(path_in("passwd"), path_in("group"), "ROOT") == 1,
+	   "local names match ignoring case");
 	ok(idmap_local_group(path_in("group"), "staff", &gid) == 1 && gid == 50, "local group gid");
 	ok(idmap_local_group(path_in("group"), "wheel", &gid) == 1 && gid == 0,
 	   "gid 0 group is reported as such");
