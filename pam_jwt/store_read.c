@@ -229,6 +229,7 @@ int store_open(const char *dir, struct pj_store *st)
 	st->ino = sb.st_ino;
 	st->st_size = sb.st_size;
 	st->mtime = sb.st_mtim;
+	st->ctime = sb.st_ctim;
 	return 0;
 }
 
@@ -243,7 +244,8 @@ bool store_same_file(const struct pj_store *st, const struct stat *sb)
 {
 	return st->map != NULL && st->dev == sb->st_dev && st->ino == sb->st_ino &&
 	       st->st_size == sb->st_size && st->mtime.tv_sec == sb->st_mtim.tv_sec &&
-	       st->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+	       st->mtime.tv_nsec == sb->st_mtim.tv_nsec && st->ctime.tv_sec == sb->st_ctim.tv_sec &&
+	       st->ctime.tv_nsec == sb->st_ctim.tv_nsec && trusted_stat(sb, S_IFREG);
 }
 
 const char *store_str(const struct pj_store *st, uint32_t ref)

@@ -32,6 +32,7 @@ struct pj_store {
 	ino_t ino;
 	off_t st_size;
 	struct timespec mtime;
+	struct timespec ctime; /* moves on every write, chmod and chown, and cannot be set back */
 };
 
 /* Opens dir/users.db: checks dir (a directory owned by root, not writable by group or others), opens the
@@ -48,7 +49,9 @@ int store_check_buffer(const void *data, size_t len, struct pj_store *st);
 /* Unmaps (if mapped) and zeroes st. Safe on a zeroed st. */
 void store_close(struct pj_store *st);
 
-/* Whether sb (a stat of the store path) describes the very file st was opened from, unchanged. */
+/* Whether sb (a stat of the store path) describes the very file st was opened from, unchanged (inode,
+ * size, mtime and ctime) and still trusted: the mapping is shared with the file, so a file written in place
+ * or made writable by others since it was validated must be opened and validated again. */
 bool store_same_file(const struct pj_store *st, const struct stat *sb);
 
 /* The string at offset ref (validated by the open). */

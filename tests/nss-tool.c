@@ -8,6 +8,7 @@
 #include <nss.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "config_file.h"
 #include "identity.h"
 #include "mapping.h"
+#include "store_format.h"
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
@@ -49,7 +51,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: nss-tool login CONF ISS CLAIMS | cli CONF user ACTION... |\n"
 	                "       call MODULE FUNC ARG [ARG2] [BUFLEN] | fuzz MODULE DIR N SEED USER GROUP |\n"
-	                "       threads MODULE DIR NAME\n");
+	                "       threads MODULE DIR NAME | tamper MODULE DIR NAME\n");
 	return 2;
 }
 
@@ -443,6 +445,68 @@ static int cmd_threads(const char *dir, const char *name)
 	return bad == 0 && lookups > 0 && forks_bad == 0 ? 0 : 1;
 }
 
+/* Offset in data of the uid of the stored user called name, or 0 when there is none. */
+static size_t uid_offset(const unsigned char *data, size_t len, const char *name)
+{
+	const struct pj_store_header *h = (const void *)data;
+
+	if (len < sizeof(*h))
+		return 0;
+	for (uint32_t i = 0; i < h->n_users; i++) {
+		size_t at = h->users_off + (size_t)i * sizeof(struct pj_store_user);
+		const struct pj_store_user *u = (const void *)(data + at);
+		if (strcmp((const char *)data + h->strings_off + u->name, name) == 0)
+			return at + offsetof(struct pj_store_user, uid);
+	}
+	return 0;
+}
+
+/* tamper DIR NAME: a process that has looked NAME up keeps its mapping while the file is unchanged, so a
+ * store made world-writable, or written in place (NAME's uid set to 0, the times put back as they were),
+ * must be seen at the next lookup: answered UNAVAIL, never with the old trust or the new uid. Prints one
+ * line per step; the original store is put back. */
+static int cmd_tamper(const char *dir, const char *name)
+{
+	char path[4096], buf[4096];
+	struct timespec times[2];
+	unsigned char *orig;
+	struct passwd pw;
+	struct stat sb;
+	uint32_t zero = 0;
+	size_t len, at;
+	int e, fd, bad = 0;
+	enum nss_status s;
+
+	snprintf(path, sizeof(path), "%s/users.db", dir);
+	if ((orig = read_all(path, &len)) == NULL || (at = uid_offset(orig, len, name)) == 0 ||
+	    nss.getpwnam(name, &pw, buf, sizeof(buf), &e) != NSS_STATUS_SUCCESS)
+		return 2;
+	chmod(path, 0646);
+	s = nss.getpwnam(name, &pw, buf, sizeof(buf), &e);
+	printf("world-writable: %s\n", status_name(s));
+	bad += s != NSS_STATUS_UNAVAIL;
+	chmod(path, 0644);
+	if (nss.getpwnam(name, &pw, buf, sizeof(buf), &e) != NSS_STATUS_SUCCESS || stat(path, &sb) != 0 ||
+	    (fd = open(path, O_WRONLY)) < 0)
+		return 2;
+	times[0] = sb.st_atim;
+	times[1] = sb.st_mtim;
+	if (pwrite(fd, &zero, sizeof(zero), (off_t)at) != sizeof(zero) || futimens(fd, times) != 0)
+		return 2;
+	close(fd);
+	s = nss.getpwnam(name, &pw, buf, sizeof(buf), &e);
+	printf("written in place: %s%s\n", status_name(s),
+	       s == NSS_STATUS_SUCCESS && pw.pw_uid == 0 ? " uid 0" : "");
+	bad += s != NSS_STATUS_UNAVAIL;
+	if (replace_store(dir, orig, len) != 0)
+		return 2;
+	free(orig);
+	s = nss.getpwnam(name, &pw, buf, sizeof(buf), &e);
+	printf("put back: %s\n", status_name(s));
+	bad += s != NSS_STATUS_SUCCESS;
+	return bad == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct pj_config *cfg;
@@ -465,5 +529,7 @@ int main(int argc, char **argv)
 		return cmd_fuzz(argv[3], atoi(argv[4]), (unsigned)atoi(argv[5]), argv[6], argv[7]);
 	if (argc == 5 && strcmp(argv[1], "threads") == 0)
 		return cmd_threads(argv[3], argv[4]);
+	if (argc == 5 && strcmp(argv[1], "tamper") == 0)
+		return cmd_tamper(argv[3], argv[4]);
 	return usage();
 }

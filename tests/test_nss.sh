@@ -149,6 +149,12 @@ is "world-writable directory: UNAVAIL" "$(call getpwnam alice | cut -d' ' -f1)" 
 chmod 0755 $STATE
 is "trusted again: SUCCESS" "$(call getpwnam alice | cut -d' ' -f1)" "SUCCESS"
 
+# ---- a cached mapping follows the file: made writable or written in place, it is validated again ----
+out=$("$TOOL" tamper "$MOD" $STATE alice 2>&1)
+rc=$?
+is "tampering under a cached mapping is seen ($(echo $out))" "$rc" 0
+is "the store is trusted again afterwards" "$(ls -l $DB | cut -c1-10)" "-rw-r--r--"
+
 # ---- damaged stores: a few hundred flips and truncations, each put in place atomically ----
 out=$("$TOOL" fuzz "$MOD" $STATE 300 7 alice devs 2>&1)
 is "fuzzed stores: every lookup UNAVAIL, no crash ($out)" "$?" 0

@@ -514,6 +514,43 @@ static void test_structure(void)
 	free(data);
 }
 
+/* A mapping stays in use while store_same_file says the file is unchanged (the NSS module asks before every
+ * lookup): a file that became writable by others, or was written in place with its mtime put back, must not
+ * count as the one that was validated. */
+static void test_same_file(void)
+{
+	struct pj_store st;
+	struct stat sb;
+	struct timespec times[2];
+	char *db = path_in("rt/users.db");
+	unsigned char byte;
+	int fd;
+
+	if (store_open(path_in("rt"), &st) != 0)
+		abort();
+	ok(stat(db, &sb) == 0 && store_same_file(&st, &sb), "unchanged: the same file");
+	chmod(db, 0646);
+	ok(stat(db, &sb) == 0 && !store_same_file(&st, &sb), "made world-writable: no longer the same file");
+	chmod(db, 0644);
+	store_close(&st);
+
+	if (store_open(path_in("rt"), &st) != 0)
+		abort();
+	if (stat(db, &sb) != 0 || (fd = open(db, O_RDWR)) < 0)
+		abort();
+	/* rewrite one byte in place with the same value, then put the times back as they were */
+	if (pread(fd, &byte, 1, 200) != 1 || pwrite(fd, &byte, 1, 200) != 1)
+		abort();
+	times[0] = sb.st_atim;
+	times[1] = sb.st_mtim;
+	if (futimens(fd, times) != 0)
+		abort();
+	close(fd);
+	ok(stat(db, &sb) == 0 && !store_same_file(&st, &sb),
+	   "written in place with size and mtime put back: no longer the same file");
+	store_close(&st);
+}
+
 static void test_trust(void)
 {
 	struct pj_error err;
@@ -669,6 +706,7 @@ int main(void)
 	test_fuzz();
 	test_structure();
 	test_trust();
+	test_same_file();
 	test_race();
 	test_kill();
 	return tap_done();
