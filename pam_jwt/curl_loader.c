@@ -4,6 +4,9 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
 
 #include "curl_loader.h"
 
@@ -58,6 +61,30 @@ static bool resolve_all(void *h)
 	return true;
 }
 
+/* libcurl's curl_global_init opens the file SSLKEYLOGFILE names, for appending as the effective user, and
+ * writes every TLS secret of the process to it. Under sudo or su (AT_SECURE) the module runs as root with the
+ * invoking user's environment: that user could create or extend any file as root and read the device flow's
+ * traffic. There the variable is hidden from curl_global_init, the only place libcurl reads it, and put back
+ * for the application afterwards (such a process is single-threaded while it authenticates). */
+static CURLcode init_without_keylog(void)
+{
+	const char *v = getauxval(AT_SECURE) != 0 ? getenv("SSLKEYLOGFILE") : NULL;
+	char *saved = NULL;
+	CURLcode rc;
+
+	if (v != NULL) {
+		if ((saved = strdup(v)) == NULL)
+			return CURLE_OUT_OF_MEMORY;
+		unsetenv("SSLKEYLOGFILE");
+	}
+	rc = api.global_init(CURL_GLOBAL_DEFAULT);
+	if (saved != NULL) {
+		setenv("SSLKEYLOGFILE", saved, 1);
+		free(saved);
+	}
+	return rc;
+}
+
 static void load(void)
 {
 	CURLcode rc;
@@ -70,7 +97,7 @@ static void load(void)
 	}
 	if (!resolve_all(lib))
 		return;
-	if ((rc = api.global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+	if ((rc = init_without_keylog()) != CURLE_OK) {
 		snprintf(why, sizeof(why), "curl_global_init: %s", api.easy_strerror(rc));
 		return;
 	}

@@ -139,4 +139,26 @@ else
 	diag "pam-jwt has no jwks subcommand yet"
 fi
 
+# --- a setuid program (sudo, su) fetching keys for an unprivileged user, with that user's environment ---
+# libcurl appends every TLS secret to the file SSLKEYLOGFILE names, as the effective user: as root, any file.
+# A root-owned setuid copy of pam-jwt, run by nobody, stands for sudo running pam_jwt.so.
+rm -f "$SCRATCH/idp/cli_jwks.json.status" "$SCRATCH/clicache/cli.json"
+mkdir -m 755 "$SCRATCH/suid" && cp "$PAM_JWT" "$SCRATCH/suid/pam-jwt" && chmod 4755 "$SCRATCH/suid/pam-jwt"
+if command -v setpriv >/dev/null 2>&1 && ! findmnt -no OPTIONS -T "$SCRATCH" | grep -qw nosuid; then
+	SSLKEYLOGFILE="$SCRATCH/keylog.root" "$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" >/dev/null 2>&1
+	[ -s "$SCRATCH/keylog.root" ]
+	ok $? "control: root running pam-jwt with SSLKEYLOGFILE of its own gets its key log (libcurl reads it)"
+	before=$(count cli_jwks.json)
+	setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH=/usr/bin:/bin \
+		SSLKEYLOGFILE="$SCRATCH/keylog.user" "$SCRATCH/suid/pam-jwt" jwks refresh --config "$SCRATCH/cli.conf" \
+		>"$SCRATCH/suid.out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && [ "$(count cli_jwks.json)" -gt "$before" ]
+	ok $? "setuid: nobody's run fetched the keys as root (exit $rc)"
+	[ ! -e "$SCRATCH/keylog.user" ]
+	ok $? "setuid: the invoking user's SSLKEYLOGFILE is not opened (no root-owned file, no TLS secrets)"
+else
+	diag "no setpriv, or $SCRATCH is mounted nosuid: the setuid case is skipped"
+fi
+
 done_testing
