@@ -88,6 +88,11 @@ void mapping_sanitize_gecos(const char *in, size_t inlen, char *out, size_t outl
 		unsigned char ch = (unsigned char)in[i];
 		if (ch < 0x20 || ch == 0x7f || ch == ':' || ch == ',')
 			continue;
+		/* C1 controls, U+0080..U+009F (C2 80..C2 9F): U+009B is CSI to a terminal showing gecos */
+		if (ch == 0xc2 && i + 1 < inlen && ((unsigned char)in[i + 1] & 0xe0) == 0x80) {
+			i++;
+			continue;
+		}
 		if (o == max) {
 			cut = true;
 			break;

@@ -65,7 +65,8 @@ pj_status mapping_add_user(struct userstore *us, const char *name, uint32_t uid,
                            struct us_user **out, struct pj_error *err);
 
 /* Copies the "name" claim's value (inlen bytes, NULs included) into out (outlen bytes) without ':', ','
- * or control characters, at most PJ_GECOS_MAX bytes, never cutting a UTF-8 sequence. */
+ * or control characters (C0, DEL and C1 U+0080..U+009F), at most PJ_GECOS_MAX bytes, never cutting a UTF-8
+ * sequence. */
 void mapping_sanitize_gecos(const char *in, size_t inlen, char *out, size_t outlen);
 
 #endif

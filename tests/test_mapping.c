@@ -318,6 +318,7 @@ static void test_refusals(void)
 
 static void test_gecos(void)
 {
+	static const char c1[] = "A\xc2\x9b[2JB\xc2\x85\x43\xc2\xa0.";
 	char out[PJ_GECOS_MAX + 1], big[600];
 
 	mapping_sanitize_gecos("J\xc3\xa9r\xc3\xb4me", 9, out, sizeof(out));
@@ -330,6 +331,9 @@ static void test_gecos(void)
 	   PJ_GECOS_MAX);
 	mapping_sanitize_gecos("abc", 3, out, 3);
 	ok(strcmp(out, "ab") == 0, "bounded by the output buffer");
+	/* C1 controls (U+0080..U+009F) are control characters too: U+009B is a terminal's CSI, U+0085 NEL */
+	mapping_sanitize_gecos(c1, sizeof(c1) - 1, out, sizeof(out));
+	ok(strcmp(out, "A[2JBC\xc2\xa0.") == 0, "C1 control characters dropped, U+00A0 kept");
 }
 
 static void test_uid_claim(void)
