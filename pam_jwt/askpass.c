@@ -290,6 +290,8 @@ static int fall_through(const char *prompt)
 	const char *other = getenv("PAM_JWT_FALLBACK_ASKPASS");
 
 	if (other != NULL && other[0] != '\0') {
+		/* it answers prompts that are not pam_jwt's: the token is none of its business */
+		unsetenv("PAM_JWT_TOKEN");
 		execl(other, other, prompt, (char *)NULL);
 		die("cannot run PAM_JWT_FALLBACK_ASKPASS %s", other);
 	}

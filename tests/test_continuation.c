@@ -456,6 +456,24 @@ static void test_askpass_prompts(void)
 	}
 }
 
+/* What askpass leaves to the processes it starts and to anyone who would read its memory. */
+static void test_askpass_exposure(void)
+{
+	static struct run r;
+	char script[256], fallback[300];
+
+	snprintf(script, sizeof(script), "%s/fallback.sh", dir);
+	write_file(script, "#!/bin/sh\necho \"token:${PAM_JWT_TOKEN-unset}\"\n", 0755);
+	snprintf(fallback, sizeof(fallback), "PAM_JWT_FALLBACK_ASKPASS=%s", script);
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", fallback, NULL};
+		run_askpass("Verification code: ", env, &r);
+		if (!ok(r.status == 0 && strcmp(r.out, "token:unset\n") == 0,
+		        "PAM_JWT_FALLBACK_ASKPASS, which answers other prompts, does not get PAM_JWT_TOKEN"))
+			tap_diag("it printed: %s", r.out);
+	}
+}
+
 int main(void)
 {
 	const char *top = getenv("TOP_BUILDDIR") ? getenv("TOP_BUILDDIR") : ".";
@@ -476,6 +494,7 @@ int main(void)
 		test_askpass_sources();
 		test_askpass_prompts();
 		test_askpass_tty();
+		test_askpass_exposure();
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
