@@ -249,6 +249,7 @@ static void check_sample(const struct pj_store *st, const char *how)
 
 static void test_roundtrip(void)
 {
+	mode_t old_mask;
 	unsigned char *data;
 	struct pj_store st;
 	struct pj_error err;
@@ -299,6 +300,20 @@ static void test_roundtrip(void)
 	   "an empty store is written and valid");
 	store_close(&st);
 	userstore_close(us);
+
+	/* NSS runs in every process, most of them not root: a restrictive umask (027, 077) of whoever first
+	 * writes the store must not leave its directory closed to them */
+	old_mask = umask(077);
+	ok(userstore_open(path_in("masked"), true, &us, &err) == PJ_OK &&
+	       userstore_commit(us, 1, &err) == PJ_OK,
+	   "a store written under umask 077");
+	umask(old_mask);
+	userstore_close(us);
+	if (stat(path_in("masked"), &sb) != 0)
+		sb.st_mode = 0;
+	ok((sb.st_mode & 07777) == 0755, "its directory is 0755 all the same (%04o)",
+	   (unsigned)(sb.st_mode & 07777));
+	ok(stat(path_in("masked/users.db"), &sb) == 0 && (sb.st_mode & 07777) == 0644, "and users.db 0644");
 }
 
 static void test_serialize_refuses(void)
