@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <termios.h>
@@ -322,6 +323,10 @@ int main(int argc, char **argv)
 	const char *prompt;
 	unsigned part;
 
+	/* The token is in this process's memory: no core file may keep it, and no other process of the user
+	 * (a compromised program ptrace-attaching) may read it. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("%s", "cannot make the process non-dumpable");
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(usage, stdout);
 		return 0;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <pty.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 static char dir[] = "/tmp/pj_cont_XXXXXX";
 static char *askpass;
+static uid_t run_uid; /* run_askpass runs askpass as this user (and group), 0: as is */
 
 static char *fake_token(size_t len)
 {
@@ -137,6 +139,8 @@ static void run_askpass(const char *prompt, char *const env[], struct run *r)
 		exit(1);
 	if ((pid = fork()) == 0) {
 		setsid(); /* no controlling terminal: /dev/tty cannot be opened */
+		if (run_uid != 0 && (setgroups(0, NULL) != 0 || setgid(run_uid) != 0 || setuid(run_uid) != 0))
+			_exit(126);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		close(out[0]);
@@ -471,6 +475,23 @@ static void test_askpass_exposure(void)
 		if (!ok(r.status == 0 && strcmp(r.out, "token:unset\n") == 0,
 		        "PAM_JWT_FALLBACK_ASKPASS, which answers other prompts, does not get PAM_JWT_TOKEN"))
 			tap_diag("it printed: %s", r.out);
+	}
+	if (geteuid() != 0) {
+		tap_diag("not root: the core dump check runs askpass as nobody and is skipped");
+		return;
+	}
+	/* /proc/PID/status belongs to root while a process is not dumpable; the command's parent is askpass. */
+	{
+		char *env[] = {"PATH=/usr/bin:/bin",
+		               "PAM_JWT_TOKEN_COMMAND=[ \"$(stat -c %u /proc/$PPID/status)\" = 0 ] && "
+		               "echo eyJprotected.a.b || echo eyJdumpable.a.b",
+		               NULL};
+		run_uid = 65534;
+		run_askpass("JWT: ", env, &r);
+		run_uid = 0;
+		if (!ok(r.status == 0 && strcmp(r.out, "eyJprotected.a.b\n") == 0,
+		        "askpass, run by nobody, is not dumpable: no core file or ptrace of the token"))
+			tap_diag("answered: %s", r.out);
 	}
 }
 
