@@ -381,6 +381,17 @@ static enum nss_status fill_group_at(const struct pj_store *st, uint32_t i, void
 	return fill_group(st, &st->groups[i], result, buf, buflen, errnop);
 }
 
+/* Whether the file an enumeration walks was changed in place or stopped being trusted since set*ent (its
+ * mapping is shared with the file). A store replaced meanwhile is not: the old inode the walk maps stays
+ * as it was validated. */
+static bool cursor_stale(const struct cursor *c)
+{
+	struct stat sb;
+
+	return stat(STORE_PATH, &sb) == 0 && sb.st_dev == c->st.dev && sb.st_ino == c->st.ino &&
+	       !store_same_file(&c->st, &sb);
+}
+
 /* The next entry of an enumeration: of users when users, else of groups. */
 static enum nss_status cursor_get(struct cursor *c, bool users, fill_at_fn fill, void *result, char *buf,
                                   size_t buflen, int *errnop)
@@ -392,6 +403,10 @@ static enum nss_status cursor_get(struct cursor *c, bool users, fill_at_fn fill,
 		c->error = store_open(PJ_STATE_DIR, &c->st);
 		c->open = c->error == 0;
 		c->next = 0;
+	} else if (c->open && cursor_stale(c)) {
+		store_close(&c->st);
+		c->open = false;
+		c->error = -ESTALE; /* until endpwent / setpwent */
 	}
 	if (!c->open)
 		s = unavail(errnop, c->error);

@@ -486,6 +486,16 @@ static int cmd_tamper(const char *dir, const char *name)
 	printf("world-writable: %s\n", status_name(s));
 	bad += s != NSS_STATUS_UNAVAIL;
 	chmod(path, 0644);
+	/* an enumeration holds its own mapping from setpwent on */
+	nss.setpwent(0);
+	if (nss.getpwent(&pw, buf, sizeof(buf), &e) != NSS_STATUS_SUCCESS)
+		return 2;
+	chmod(path, 0646);
+	s = nss.getpwent(&pw, buf, sizeof(buf), &e);
+	printf("world-writable during getpwent: %s\n", status_name(s));
+	bad += s != NSS_STATUS_UNAVAIL;
+	nss.endpwent();
+	chmod(path, 0644);
 	if (nss.getpwnam(name, &pw, buf, sizeof(buf), &e) != NSS_STATUS_SUCCESS || stat(path, &sb) != 0 ||
 	    (fd = open(path, O_WRONLY)) < 0)
 		return 2;
