@@ -343,6 +343,28 @@ static char *env_value(const char *s)
 	return out != NULL ? pj_escape(out, cap, s, n) : NULL;
 }
 
+/* One group of the list: as env_value, and a comma (the separator) as \x2c, so that a group named "x,admins"
+ * cannot read as a group "admins". */
+static char *group_value(const char *group)
+{
+	char *e = env_value(group), *out, *o;
+
+	if (e == NULL || strchr(e, ',') == NULL)
+		return e;
+	if ((out = malloc(4 * strlen(e) + 1)) != NULL) {
+		o = out;
+		for (const char *p = e; *p != '\0'; p++) {
+			if (*p == ',')
+				o = stpcpy(o, "\\x2c");
+			else
+				*o++ = *p;
+		}
+		*o = '\0';
+	}
+	free(e);
+	return out;
+}
+
 /* Comma-separated, cut at a whole group before ENV_GROUPS_MAX bytes. */
 static char *groups_value(const struct pj_identity *id)
 {
@@ -352,7 +374,7 @@ static char *groups_value(const struct pj_identity *id)
 	if (out == NULL)
 		return NULL;
 	for (size_t i = 0; id->groups != NULL && id->groups[i] != NULL; i++) {
-		if ((g = env_value(id->groups[i])) == NULL) {
+		if ((g = group_value(id->groups[i])) == NULL) {
 			free(out);
 			return NULL;
 		}

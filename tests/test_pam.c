@@ -786,6 +786,23 @@ static void test_session_env(void)
 	free(t);
 }
 
+/* PAM_JWT_GROUPS is a comma-separated list: a group name holding a comma must not read as two groups. */
+static void test_session_groups_separator(void)
+{
+	struct pam_conv c = {conv, NULL};
+	pam_handle_t *pamh = NULL;
+	char *t = mint_claims("alice", "sub-alice", 300, ",\"groups\":[\"devs\",\"x,admins\",\"a\\\\b\"]");
+	const char *v;
+
+	answer = t;
+	pam_start_confdir("jwt-session", "alice", &c, dir, &pamh);
+	ok(pam_authenticate(pamh, 0) == PAM_SUCCESS && (v = pam_getenv(pamh, "PAM_JWT_GROUPS")) != NULL &&
+	       strcmp(v, "devs,x\\x2cadmins,a\\\\b") == 0,
+	   "a comma inside a group name is escaped in PAM_JWT_GROUPS (no group \"admins\" appears)");
+	pam_end(pamh, PAM_SUCCESS);
+	free(t);
+}
+
 static void test_setcred(void)
 {
 	struct pam_conv c = {conv, NULL};
@@ -815,6 +832,7 @@ int main(void)
 	test_user_store();
 	test_account();
 	test_session_env();
+	test_session_groups_separator();
 	test_setcred();
 	for (int a = 0; a < JWS_ALG_COUNT; a++)
 		EVP_PKEY_free(keys[a]);
