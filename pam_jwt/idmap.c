@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,17 +45,23 @@ bool idmap_id_allowed(uint32_t id, uint32_t min, uint32_t max)
 int idmap_assign(const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken, void *ctx, uint32_t *id,
                  uint32_t *probes)
 {
-	uint64_t range;
+	uint64_t range, p = 0;
 
 	if (min == 0 || min > max)
 		return -1;
 	range = (uint64_t)max - min + 1;
-	for (uint32_t p = 0; p < IDMAP_PROBE_MAX && p < range; p++) {
-		uint32_t c = idmap_candidate(name, min, max, p);
-		if (!idmap_id_allowed(c, min, max) || taken(ctx, c))
+	for (uint32_t step = 0; step < IDMAP_PROBE_MAX && p < range; step++) {
+		uint32_t c = idmap_candidate(name, min, max, (uint32_t)p), run;
+		if (!idmap_id_allowed(c, min, max)) {
+			p++;
 			continue;
+		}
+		if ((run = taken(ctx, c)) > 0) {
+			p += run;
+			continue;
+		}
 		*id = c;
-		*probes = p;
+		*probes = (uint32_t)p;
 		return 0;
 	}
 	return -1;
@@ -258,16 +265,88 @@ static int collect_id(void *arg, const char *name, uint32_t id)
 	return push_id(c->local, &c->cap, id);
 }
 
+/* path's directory with name in it: the subuid file beside passwd, the subgid file beside group. */
+static int sibling(const char *path, const char *name, char *out, size_t outlen)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash == NULL ? 0 : (int)(slash - path + 1);
+	int n = snprintf(out, outlen, "%.*s%s", dirlen, path, name);
+
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+/* One line of a subuid/subgid file, "owner:first:count" in decimal: the range within [min, max], or false
+ * for comments, malformed lines and ranges outside it. */
+static bool parse_subid(const char *line, uint32_t min, uint32_t max, struct idmap_range *out)
+{
+	const char *p = strchr(line, ':');
+	unsigned long long first, count;
+	char *end;
+
+	if (line[0] == '#' || p == NULL || p[1] < '0' || p[1] > '9')
+		return false;
+	errno = 0;
+	first = strtoull(p + 1, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return false;
+	count = strtoull(end + 1, &end, 10);
+	if (errno != 0 || (*end != '\0' && *end != '\n') || count == 0 || count > UINT32_MAX || first > max ||
+	    first + count - 1 < min)
+		return false;
+	out->first = first < min ? min : (uint32_t)first;
+	out->last = first + count - 1 > max ? max : (uint32_t)(first + count - 1);
+	return true;
+}
+
+/* Adds the ranges of a subuid or subgid file that meet [min, max]; a missing file has none. */
+static int load_subids(const char *path, uint32_t min, uint32_t max, struct idmap_local *l, size_t *cap)
+{
+	struct idmap_range r;
+	char *line = NULL;
+	size_t linecap = 0;
+	int e = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while (getline(&line, &linecap, f) >= 0) {
+		if (!parse_subid(line, min, max, &r))
+			continue;
+		if (l->n_ranges == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 16;
+			struct idmap_range *n = realloc(l->ranges, ncap * sizeof(*n));
+			if (n == NULL) {
+				e = -ENOMEM;
+				break;
+			}
+			l->ranges = n;
+			*cap = ncap;
+		}
+		l->ranges[l->n_ranges++] = r;
+	}
+	if (e == 0 && ferror(f))
+		e = -EIO;
+	free(line);
+	fclose(f);
+	return e;
+}
+
 int idmap_local_load(const char *passwd_path, const char *group_path, uint32_t min, uint32_t max,
                      struct idmap_local *out)
 {
 	struct collect_ctx c = {.local = out, .cap = 0, .min = min, .max = max};
+	const char *pw = passwd_path ? passwd_path : IDMAP_PASSWD_PATH;
+	const char *gr = group_path ? group_path : IDMAP_GROUP_PATH;
+	char sub[PATH_MAX];
+	size_t rcap = 0;
 	int r;
 
-	out->ids = NULL;
-	out->n = 0;
-	if ((r = walk_passwd(passwd_path ? passwd_path : IDMAP_PASSWD_PATH, collect_id, &c)) < 0 ||
-	    (r = walk_group(group_path ? group_path : IDMAP_GROUP_PATH, collect_id, &c)) < 0) {
+	memset(out, 0, sizeof(*out));
+	if ((r = walk_passwd(pw, collect_id, &c)) < 0 || (r = walk_group(gr, collect_id, &c)) < 0 ||
+	    (r = sibling(pw, "subuid", sub, sizeof(sub))) < 0 ||
+	    (r = load_subids(sub, min, max, out, &rcap)) < 0 ||
+	    (r = sibling(gr, "subgid", sub, sizeof(sub))) < 0 ||
+	    (r = load_subids(sub, min, max, out, &rcap)) < 0) {
 		idmap_local_free(out);
 		return r;
 	}
@@ -276,16 +355,30 @@ int idmap_local_load(const char *passwd_path, const char *group_path, uint32_t m
 	return 0;
 }
 
+uint32_t idmap_local_run(const struct idmap_local *local, uint32_t id)
+{
+	uint32_t run = 0;
+
+	if (local->n > 0 && bsearch(&id, local->ids, local->n, sizeof(*local->ids), cmp_u32) != NULL)
+		run = 1;
+	for (size_t i = 0; i < local->n_ranges; i++) { /* a few per local user: a scan will do */
+		const struct idmap_range *r = &local->ranges[i];
+		if (id >= r->first && id <= r->last && r->last - id + 1 > run)
+			run = r->last - id + 1;
+	}
+	return run;
+}
+
 bool idmap_local_has_id(const struct idmap_local *local, uint32_t id)
 {
-	return local->n > 0 && bsearch(&id, local->ids, local->n, sizeof(*local->ids), cmp_u32) != NULL;
+	return idmap_local_run(local, id) > 0;
 }
 
 void idmap_local_free(struct idmap_local *local)
 {
 	free(local->ids);
-	local->ids = NULL;
-	local->n = 0;
+	free(local->ranges);
+	memset(local, 0, sizeof(*local));
 }
 
 struct name_ctx {

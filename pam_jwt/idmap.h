@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define IDMAP_NAME_MAX        32   /* user and group names: at most 32 bytes */
-#define IDMAP_PROBE_MAX       4096 /* candidates tried before giving up on a name */
+#define IDMAP_PROBE_MAX       4096 /* steps (a candidate or a taken run) before giving up on a name */
 #define IDMAP_HOME_MAX        4096 /* an expanded home directory, NUL included */
 #define IDMAP_DEFAULT_UID_MIN 200000u
 #define IDMAP_DEFAULT_UID_MAX 2000200000u
@@ -32,12 +32,13 @@ uint32_t idmap_candidate(const char *name, uint32_t min, uint32_t max, uint32_t 
  * and not (uint32_t)-1. */
 bool idmap_id_allowed(uint32_t id, uint32_t min, uint32_t max);
 
-/* Says whether id is already used (by the store or by a local account). */
-typedef bool (*idmap_taken_fn)(void *ctx, uint32_t id);
+/* How many consecutive ids from id on are already used (by the store or by a local account): 0 when id is
+ * free, else at least 1. A longer run (a subordinate id range) is stepped over at once. */
+typedef uint32_t (*idmap_taken_fn)(void *ctx, uint32_t id);
 
 /* The first allowed candidate for name that taken() does not claim. Returns 0 with *id and *probes (the
  * number of candidates skipped; > 0 means a collision was resolved), or -1 when the range is exhausted
- * within IDMAP_PROBE_MAX candidates or min/max are unusable. */
+ * within IDMAP_PROBE_MAX steps (a step skips one candidate or one taken run) or min/max are unusable. */
 int idmap_assign(const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken, void *ctx, uint32_t *id,
                  uint32_t *probes);
 
@@ -58,18 +59,31 @@ bool idmap_shell_ok(const char *shell);
 /* Expands tmpl for user into out. Returns 0, or -1 when the template is invalid or out is too small. */
 int idmap_home(const char *tmpl, const char *user, char *out, size_t outlen);
 
-/* The ids of the local account files: every uid of passwd_path and every gid of group_path, sorted. */
+/* A range of subordinate ids, first..last inclusive. */
+struct idmap_range {
+	uint32_t first, last;
+};
+
+/* The ids of the local account files: every uid of passwd_path and every gid of group_path, sorted, and
+ * the subordinate id ranges of the subuid and subgid files. Subordinate ids are local users' ids in their
+ * user namespaces (podman, newuidmap): whoever got one would have their files open to that local user. */
 struct idmap_local {
 	uint32_t *ids;
 	size_t n;
+	struct idmap_range *ranges;
+	size_t n_ranges;
 };
 
 /* Reads passwd_path and group_path directly (fgetpwent_r/fgetgrent_r, never through NSS, which would
- * recurse into this module). NULL paths mean /etc/passwd and /etc/group. Only ids within [min, max] are
- * kept, as only they can collide. Returns 0 or -errno (a missing file is an error). */
+ * recurse into this module), and "subuid" beside passwd_path and "subgid" beside group_path (lines
+ * owner:first:count). NULL paths mean /etc/passwd and /etc/group (so /etc/subuid and /etc/subgid). Only
+ * ids within [min, max] are kept, as only they can collide. Returns 0 or -errno (a missing passwd or
+ * group file is an error, a missing subuid or subgid file is none). */
 int idmap_local_load(const char *passwd_path, const char *group_path, uint32_t min, uint32_t max,
                      struct idmap_local *out);
 bool idmap_local_has_id(const struct idmap_local *local, uint32_t id);
+/* How many consecutive ids from id on the local files use, 0 when id is free (see idmap_taken_fn). */
+uint32_t idmap_local_run(const struct idmap_local *local, uint32_t id);
 void idmap_local_free(struct idmap_local *local);
 
 /* Whether name is a user in passwd_path or a group in group_path (NULL: /etc/...), ignoring ASCII case

@@ -33,11 +33,12 @@ static const char *group_path(const struct mctx *c)
 
 /* An id is taken by the store (users, private and managed groups) or by a local account file; this is the
  * same set store_preauth() sees, so the NSS pre-auth entry and the first login agree. */
-static bool id_taken(void *arg, uint32_t id)
+static uint32_t id_taken(void *arg, uint32_t id)
 {
 	struct mctx *c = arg;
+	uint32_t run = idmap_local_run(&c->local, id);
 
-	return userstore_id_taken(c->us, id) || idmap_local_has_id(&c->local, id);
+	return run > 0 ? run : userstore_id_taken(c->us, id);
 }
 
 static pj_status load_local(struct mctx *c, struct pj_error *err)

@@ -343,11 +343,12 @@ struct preauth_ctx {
 	const struct idmap_local *local;
 };
 
-static bool preauth_taken(void *arg, uint32_t id)
+static uint32_t preauth_taken(void *arg, uint32_t id)
 {
 	struct preauth_ctx *c = arg;
+	uint32_t run = idmap_local_run(c->local, id);
 
-	return store_id_taken(c->st, id) || idmap_local_has_id(c->local, id);
+	return run > 0 ? run : store_id_taken(c->st, id);
 }
 
 int store_preauth(const struct pj_store *st, const char *name, const char *passwd_path,

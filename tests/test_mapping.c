@@ -679,6 +679,48 @@ static void test_preauth(void)
 	config_free(cfg);
 }
 
+/* Subordinate ids (/etc/subuid, /etc/subgid) belong to local users: in a user namespace (podman, newuidmap)
+ * they act as those ids, so a token user given one would have its files open to that local user. */
+static void test_subids(void)
+{
+	struct pj_config *cfg = cfg_make("s12", "nss_preauth = yes\n", "");
+	char *init[] = {"user", "init", NULL};
+	char out[4096], home[256], text[128];
+	const struct pj_store_user *u;
+	struct pj_error err;
+	uint32_t h = hash_id(cfg, "subby"), g = hash_id(cfg, "subgy"), puid = 0;
+	int r;
+
+	snprintf(text, sizeof(text), "# podman\ncarol:%u:65536\n", h - 100);
+	write_text(path_in("subuid"), text);
+	snprintf(text, sizeof(text), "250000:%u:10\n", g);
+	write_text(path_in("subgid"), text);
+	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && store_open(cfg->state_dir, &st) == 0,
+	   "an empty store with nss_preauth");
+	r = store_preauth(&st, "subby", files.passwd, files.group, &puid, home, sizeof(home));
+	store_close(&st);
+	ok(login(cfg, "{\"sub\":\"s-1\",\"preferred_username\":\"subby\"}", &err) == PJ_OK,
+	   "subby, whose hash lies in carol's subordinate uids, logs in (%s)", err.reason);
+	u = user(cfg, "subby");
+	ok(u != NULL && u->uid == h - 100 + 65536, "and gets the first id past the range (%u, hash %u)",
+	   u ? u->uid : 0, h);
+	ok(r == 0 && u != NULL && puid == u->uid, "the pre-auth entry agrees (%u)", puid);
+	r = login(cfg, "{\"sub\":\"s-2\",\"preferred_username\":\"subgy\"}", &err);
+	u = user(cfg, "subgy");
+	ok(r == PJ_OK && u != NULL && u->uid == g + 10, "subordinate gids are skipped too (%u, hash %u)",
+	   u ? u->uid : 0, g);
+	config_free(cfg);
+
+	cfg = cfg_make("s13", "", "uid_claim = posix.uid\n");
+	snprintf(text, sizeof(text),
+	         "{\"sub\":\"s-3\",\"preferred_username\":\"subc\",\"posix\":{\"uid\":%u}}", h);
+	ok(login(cfg, text, &err) == PJ_ERR_USER, "a uid_claim inside a subordinate range: refused (%s)",
+	   err.reason);
+	config_free(cfg);
+	unlink(path_in("subuid"));
+	unlink(path_in("subgid"));
+}
+
 static void test_acct(void)
 {
 	struct pj_config *cfg = cfg_make("s8", "account_max_age = 3600\n", "");
@@ -818,6 +860,7 @@ int main(void)
 	test_collision();
 	test_second_store();
 	test_preauth();
+	test_subids();
 	test_acct();
 	test_race();
 	test_cli();

@@ -106,13 +106,13 @@ static void test_names(void)
 }
 
 static uint32_t taken_until;
-static bool taken_below(void *ctx, uint32_t id)
+static uint32_t taken_below(void *ctx, uint32_t id)
 {
 	(void)ctx;
 	return id < taken_until;
 }
 
-static bool taken_all(void *ctx, uint32_t id)
+static uint32_t taken_all(void *ctx, uint32_t id)
 {
 	(void)ctx;
 	(void)id;
@@ -136,6 +136,47 @@ static void test_assign(void)
 	taken_until = 0;
 	ok(idmap_assign("alice", 65534, 65535, taken_below, NULL, &id, &probes) == -1,
 	   "nobody and 65535 are never handed out");
+}
+
+static struct idmap_local *subids;
+static uint32_t taken_local(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	return idmap_local_run(subids, id);
+}
+
+/* Subordinate id ranges (subuid beside passwd, subgid beside group) count as taken, stepped over at once. */
+static void test_subids(void)
+{
+	struct idmap_local l;
+	uint32_t id = 0, probes = 0, c = 0;
+	char name[16];
+	int r;
+
+	write_text(path_in("subuid"), "# podman\nalice:200000:65536\nbad line\n1001:300000:10\n"
+	                              "neg:-5:10\nzero:280000:0\nbig:270000:99999999999\n");
+	write_text(path_in("subgid"), "bob:190000:20000\n");
+	ok(idmap_local_load(path_in("passwd"), path_in("group"), 200000, 300005, &l) == 0 && l.n_ranges == 3,
+	   "subordinate ranges loaded, malformed lines skipped");
+	ok(idmap_local_run(&l, 200000) == 65536 && idmap_local_run(&l, 265535) == 1 &&
+	       idmap_local_run(&l, 265536) == 0 && idmap_local_run(&l, 300000) == 6 &&
+	       idmap_local_run(&l, 209999) == 55537 && idmap_local_run(&l, 199999) == 0 &&
+	       idmap_local_has_id(&l, 250000),
+	   "runs: to the end of the range, clipped to max");
+	ok(idmap_local_run(&l, 280000) == 0 && idmap_local_run(&l, 270000) == 0,
+	   "empty and huge ranges: none");
+	for (int i = 0; i < 10000; i++) {
+		snprintf(name, sizeof(name), "sub%d", i);
+		if ((c = idmap_candidate(name, 200000, 300005, 0)) < 265000)
+			break;
+	}
+	subids = &l;
+	r = idmap_assign(name, 200000, 300005, taken_local, NULL, &id, &probes);
+	ok(r == 0 && id == 265536 && probes == 265536 - c,
+	   "%s hashes into the range (%u): gets the first id past it (%u after %u)", name, c, id, probes);
+	idmap_local_free(&l);
+	unlink(path_in("subuid"));
+	unlink(path_in("subgid"));
 }
 
 static void test_local(void)
@@ -170,6 +211,7 @@ static void test_local(void)
 	   "missing passwd file is an error");
 	ok(idmap_local_load(path_in("passwd"), path_in("nofile"), 1, 10, &l) == -ENOENT,
 	   "missing group file is an error");
+	test_subids();
 }
 
 /* A store in memory with a few users and groups. */
