@@ -48,11 +48,15 @@ pj_status pam_device_login(pam_handle_t *pamh, const struct pj_config *cfg, cons
 	struct pj_conv conv = {.prompt = conv_prompt, .info = conv_info, .arg = pamh};
 	struct pj_device_opts opts = {.ask_enter = true};
 	const struct pj_issuer *iss = pj_device_issuer(cfg);
+	pj_status r;
 
 	memset(id, 0, sizeof(*id));
 	if (iss == NULL)
 		return pj_fail(err, PJ_ERR_CONFIG,
 		               "%s: mode=device|auto needs an issuer with device_client_id", cfg->path);
 	pj_logf(log, LOG_INFO, "device flow sign-in for %s with issuer %s", user, iss->name);
-	return pj_device_login(cfg, iss, &conv, &opts, log, user, id, NULL, err);
+	r = pj_device_login(cfg, iss, &conv, &opts, log, user, id, NULL, err);
+	/* ignore_non_jwt passes on what the person typed (a password) with PAM_IGNORE; an IdP's answer that
+	 * is not a JWT is no such thing, but a failed sign-in */
+	return r == PJ_ERR_NOT_JWT ? PJ_ERR_TOKEN : r;
 }

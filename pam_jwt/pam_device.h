@@ -26,7 +26,8 @@ const char *pam_device_prompt(enum pam_jwt_mode mode, const char *prompt, const 
 /* Runs the device flow for the first issuer with device_client_id through the PAM conversation (the
  * instructions and QR code in the text of a "press Enter when you have approved" prompt, so that OpenSSH,
  * sudo and login all show them at once) and verifies the token exactly as a pasted one, for user.
- * Returns what pj_device_login returns; *id as pj_verify fills it. */
+ * Returns what pj_device_login returns, but PJ_ERR_TOKEN for an answer that is not a JWT (never
+ * PJ_ERR_NOT_JWT, which ignore_non_jwt would turn into PAM_IGNORE); *id as pj_verify fills it. */
 pj_status pam_device_login(pam_handle_t *pamh, const struct pj_config *cfg, const struct pj_log *log,
                            const char *user, struct pj_identity *id, struct pj_error *err);
 

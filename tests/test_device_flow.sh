@@ -411,6 +411,58 @@ if unshare -m true 2>/dev/null && [ -x "$DEVICE_PAM" ] && [ -e "$NSS_SO" ]; then
 	[ $rc -ne 0 ] && grep -q 'cannot be reached' "$SCRATCH/err" &&
 		grep -q 'Authentication service cannot retrieve authentication info' "$SCRATCH/out"
 	ok $? "mode=device, the IdP unreachable: PAM_AUTHINFO_UNAVAIL at once"
+
+	# An IdP whose token answer is not a JWT at all (plain http on the loopback, insecure_allow_http_loopback):
+	# ignore_non_jwt is for what the person types, so the device flow's answer is a failure, never PAM_IGNORE.
+	mkdir -m 755 "$SCRATCH/opaque"
+	"$PYTHON" - "$SCRATCH/opaque/port" <<'PYEOF' &
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def answer(self, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        self.answer({"issuer": ISS, "device_authorization_endpoint": ISS + "/device", "token_endpoint": ISS + "/token"})
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path == "/device":
+            self.answer({"device_code": "dc-opaque", "user_code": "UC-OPAQUE", "verification_uri": ISS + "/activate",
+                         "expires_in": 30, "interval": 1})
+        else:
+            self.answer({"id_token": "opaque-not-a-jwt", "access_token": "opaque-not-a-jwt", "token_type": "Bearer"})
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+ISS = "http://127.0.0.1:%d" % s.server_port
+open(sys.argv[1], "w").write(str(s.server_port))
+s.timeout = 60
+for _ in range(3):
+    s.handle_request()
+PYEOF
+	opaque_pid=$!
+	i=0
+	while [ ! -s "$SCRATCH/opaque/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	{
+		printf '[global]\nstate_dir = %s\ncache_dir = %s\n' "$SCRATCH/state" "$SCRATCH/cache"
+		printf '[issuer opaque]\nissuer = http://127.0.0.1:%s\naudience = pam-cli\nalgorithms = ES256\n' \
+			"$(cat "$SCRATCH/opaque/port")"
+		printf 'jwks_file = %s\ndevice_client_id = pam-cli\ninsecure_allow_http_loopback = yes\n' "$IDP/jwks.json"
+	} >"$SCRATCH/opaque.conf"
+	chmod 644 "$SCRATCH/opaque.conf" "$IDP/jwks.json"
+	# succeeds only when pam_jwt returns PAM_IGNORE (ignore=1 jumps over pam_deny)
+	{
+		printf 'auth [ignore=1 default=die] %s config=%s mode=device ignore_non_jwt\n' "$PAM_MODULE" \
+			"$SCRATCH/opaque.conf"
+		printf 'auth required pam_deny.so\nauth required pam_permit.so\naccount required pam_permit.so\n'
+	} >"$SCRATCH/pam.d/pj-opaque"
+	pam_login "" "" pj-opaque alice '\n'
+	kill "$opaque_pid" 2>/dev/null
+	[ $rc -ne 0 ] && grep -q 'Authentication failure' "$SCRATCH/out" && grep -q 'not a JWT' "$SCRATCH/syslog"
+	ok $? "mode=device ignore_non_jwt, the IdP's answer is not a JWT: a failure, not PAM_IGNORE (exit $rc)"
 	cat "$SCRATCH/syslog" >>"$SCRATCH/all_err"
 else
 	diag "no mount namespace, tests/device-pam or libnss_jwt.so.2: the PAM part is skipped"
