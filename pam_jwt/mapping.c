@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -109,6 +111,75 @@ void mapping_sanitize_gecos(const char *in, size_t inlen, char *out, size_t outl
 		out[o] = '\0';
 }
 
+#define NSS_BUF_MAX (16u << 20) /* the largest passwd or group entry looked up through NSS */
+
+/* The id every source of nsswitch.conf together gives a user (group when group) name: 1 with *id, 0 when
+ * none knows the name, or -errno. */
+static int nss_id(const char *name, bool group, uint32_t *id)
+{
+	struct passwd pw, *pwres = NULL;
+	struct group gr, *grres = NULL;
+	size_t len = 16384;
+	char *buf = NULL, *nbuf;
+	int rc;
+
+	for (;;) {
+		if ((nbuf = realloc(buf, len)) == NULL) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nbuf;
+		if (group)
+			rc = getgrnam_r(name, &gr, buf, len, &grres);
+		else
+			rc = getpwnam_r(name, &pw, buf, len, &pwres);
+		if (rc != ERANGE || len >= NSS_BUF_MAX)
+			break;
+		len *= 2;
+	}
+	free(buf);
+	if (rc != 0 && rc != ENOENT && rc != ESRCH)
+		return -rc;
+	if (grres != NULL)
+		*id = gr.gr_gid;
+	else if (pwres != NULL)
+		*id = pw.pw_uid;
+	return grres != NULL || pwres != NULL;
+}
+
+/* The uid libnss_jwt's pre-auth entry gives name from the store on disk, or UINT32_MAX for none: its
+ * header may predate the configuration this login runs with. */
+static uint32_t preauth_uid(const struct mctx *c, const char *name)
+{
+	char home[IDMAP_HOME_MAX];
+	struct pj_store st;
+	uint32_t uid = UINT32_MAX;
+
+	if (store_open(c->us->dir, &st) != 0)
+		return UINT32_MAX;
+	if (store_preauth(&st, name, passwd_path(c), group_path(c), &uid, home, sizeof(home)) != 0)
+		uid = UINT32_MAX;
+	store_close(&st);
+	return uid;
+}
+
+/* A user name that another NSS source (LDAP, SSSD, systemd-homed...) resolves is not ours, as a name in
+ * /etc/passwd is not: the token login would run as that account. libnss_jwt's own answer for it (the
+ * stored uid, or a pre-auth entry) is no such account. */
+static pj_status check_nss_user(const struct mctx *c, const char *name, uint32_t uid, struct pj_error *err)
+{
+	uint32_t nss_uid;
+	int r = nss_id(name, false, &nss_uid);
+
+	if (r < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "looking up %s through NSS: %s", name, strerror(-r));
+	if (r == 0 || nss_uid == uid || nss_uid == preauth_uid(c, name))
+		return PJ_OK;
+	return pj_fail(err, PJ_ERR_USER,
+	               "%s is an account of another NSS source (uid %u): not managed by pam_jwt", name,
+	               nss_uid);
+}
+
 /* A new user's name: the name rules, not a local account, not a stored user or group. */
 static pj_status check_new_name(struct mctx *c, const char *name, struct pj_error *err)
 {
@@ -159,6 +230,8 @@ static pj_status new_user(struct mctx *c, const char *name, int64_t uid, const c
 	} else if ((r = assign_id(c, "user", name, &id, err)) != PJ_OK) {
 		return r;
 	}
+	if ((r = check_nss_user(c, name, id, err)) != PJ_OK)
+		return r;
 	if (idmap_home(c->us->home_template, name, home, sizeof(home)) != 0)
 		return pj_fail(err, PJ_ERR_CONFIG, "home_template %.64s does not expand for %s",
 		               c->us->home_template, name);
@@ -256,8 +329,10 @@ static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const c
 	const char *prefix = is->group_prefix ? is->group_prefix : "";
 	char name[IDMAP_NAME_MAX + 1];
 	struct us_group *g;
+	uint32_t nss_gid;
 	bool local;
 	pj_status r;
+	int k;
 
 	*gid = 0;
 	if (strlen(prefix) + strlen(idp) > IDMAP_NAME_MAX ||
@@ -268,14 +343,22 @@ static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const c
 	}
 	if ((r = local_name(c, name, &local, err)) != PJ_OK)
 		return r;
-	if (!local && (g = userstore_group(c->us, name)) != NULL) {
-		*gid = g->gid;
-		return PJ_OK;
-	}
-	if (local || name_taken_ignoring_case(c->us, name)) {
+	g = local ? NULL : userstore_group(c->us, name);
+	if (local || (g == NULL && name_taken_ignoring_case(c->us, name))) {
 		pj_logf(c->log, LOG_NOTICE,
 		        "IdP group %s skipped: the name (ignoring case) belongs to a %s user or group", name,
 		        local ? "local" : "pam_jwt");
+		return PJ_OK;
+	}
+	/* nor one another NSS source (LDAP, SSSD...) has: sudo and others match groups by name */
+	if ((k = nss_id(name, true, &nss_gid)) < 0 || (k == 1 && (g == NULL || nss_gid != g->gid))) {
+		pj_logf(c->log, LOG_NOTICE, "IdP group %s skipped: %s", name,
+		        k < 0 ? "cannot look it up through NSS"
+		              : "a group of another NSS source has the name");
+		return PJ_OK;
+	}
+	if (g != NULL) {
+		*gid = g->gid;
 		return PJ_OK;
 	}
 	if ((r = assign_id(c, "group", name, gid, err)) != PJ_OK ||
@@ -383,9 +466,10 @@ static pj_status record(struct mctx *c, const struct pj_config *cfg, const struc
 		               id->username);
 	if ((r = load_local(c, err)) != PJ_OK)
 		return r;
-	if ((u = userstore_user(c->us, id->username)) != NULL)
-		r = check_binding(c, id, u, uid, err);
-	else
+	if ((u = userstore_user(c->us, id->username)) != NULL) {
+		if ((r = check_binding(c, id, u, uid, err)) == PJ_OK)
+			r = check_nss_user(c, u->name, u->uid, err);
+	} else
 		r = new_user(c, id->username, uid, gecos, id->iss, id->sub, now, &u, err);
 	if (r != PJ_OK || (r = userstore_set_string(&u->gecos, gecos, err)) != PJ_OK ||
 	    (r = map_groups(c, id, u, err)) != PJ_OK)

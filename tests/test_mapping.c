@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,6 +681,36 @@ static void test_preauth(void)
 	config_free(cfg);
 }
 
+/* A name that NSS resolves to an account of another source (LDAP, SSSD, systemd-homed...) is not ours: a
+ * token login would run as that account. Here the host's own files play the other source: the fixture
+ * files (which the mapping reads) lack games and audio, which NSS finds in the host's /etc/passwd and
+ * /etc/group. */
+static void test_foreign(void)
+{
+	struct pj_config *cfg = cfg_make("s14", "", "");
+	struct passwd *pw = getpwnam("games");
+	struct group *gr = getgrnam("audio");
+	struct pj_error err;
+	pj_status r;
+
+	if (pw == NULL || gr == NULL) {
+		tap_skip(3, "the host has no games user or audio group");
+		config_free(cfg);
+		return;
+	}
+	r = login(cfg, "{\"sub\":\"g-1\",\"preferred_username\":\"games\"}", &err);
+	ok(r == PJ_ERR_USER && user(cfg, "games") == NULL,
+	   "a username NSS resolves to another account: refused (%s)", err.reason);
+	logbuf[0] = '\0';
+	r = login(cfg, "{\"sub\":\"f-1\",\"preferred_username\":\"fiona\",\"groups\":[\"audio\",\"band\"]}",
+	          &err);
+	ok(r == PJ_OK && strcmp(groups_of(cfg, "fiona"), "band") == 0 &&
+	       store_group_by_name(&st, "audio") == NULL,
+	   "an IdP group NSS resolves to another group: skipped (%s)", groups_of(cfg, "fiona"));
+	ok(logged("IdP group audio skipped"), "and logged");
+	config_free(cfg);
+}
+
 /* Subordinate ids (/etc/subuid, /etc/subgid) belong to local users: in a user namespace (podman, newuidmap)
  * they act as those ids, so a token user given one would have its files open to that local user. */
 static void test_subids(void)
@@ -861,6 +893,7 @@ int main(void)
 	test_second_store();
 	test_preauth();
 	test_subids();
+	test_foreign();
 	test_acct();
 	test_race();
 	test_cli();
