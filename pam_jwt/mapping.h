@@ -24,7 +24,8 @@ struct pj_local_files {
 /* After a successful authentication: maps id to a user and records it in the store (cfg->state_dir),
  * all under the store lock:
  *   - the username must pass the name rules and must not be a local account (/etc/passwd, /etc/group),
- *     ignoring case: sudo compares user and group names that way by default;
+ *     ignoring case: sudo compares user and group names that way by default; nor may NSS resolve it to
+ *     another account (LDAP, SSSD...) than libnss_jwt's own entry, at creation and at every login;
  *   - a stored user bound to another (iss, sub) is refused and logged (account takeover through a renamed
  *     or re-created IdP account); an unbound stored user (pam-jwt user add / unbind) is bound now;
  *   - a new user gets the uid from uid_claim (within [uid_min, uid_max], not taken) or the hash of the
@@ -32,10 +33,10 @@ struct pj_local_files {
  *     home_template, shell default_shell; a stored user keeps its uid (a differing uid_claim is refused);
  *   - gecos from the "name" claim, sanitised (no ':', ',', control characters), refreshed every login;
  *   - groups: groups_allow-filtered, group_prefix'ed IdP groups become managed groups (gid = hash of the
- *     name, probed; never a name that equals, ignoring case, a local or another stored name); an IdP
- *     group named in group_map instead adds the local groups named there (never a gid-0 group;
- *     groups_allow does not apply to it); membership is replaced at every login; groups that cannot be
- *     used are skipped and logged;
+ *     name, probed; never a name that equals, ignoring case, a local or another stored name, nor one
+ *     another NSS source resolves); an IdP group named in group_map instead adds the local groups named
+ *     there (never a gid-0 group; groups_allow does not apply to it); membership is replaced at every
+ *     login; groups that cannot be used are skipped and logged;
  *   - last_login = now; the header parameters for the NSS module are refreshed from cfg.
  * Refusals: PJ_ERR_USER. Store trouble: PJ_ERR_SYSTEM / PJ_ERR_CONFIG. */
 pj_status mapping_record_login(const struct pj_config *cfg, const struct pj_identity *id, time_t now,
