@@ -1,0 +1,50 @@
+/* fuzz_json.c: libFuzzer target for the strict JSON parser and the typed member getters. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+#include "json_strict.h"
+
+/* Every typed getter on every member, and once more one level down, so type checks meet every kind. */
+static void get_all(json_object *obj, int depth)
+{
+	json_object_object_foreach(obj, key, val)
+	{
+		const char *s;
+		size_t len;
+		int64_t n;
+		json_object *sub;
+
+		(void)json_get_string(obj, key, &s, &len);
+		(void)json_get_string(obj, key, &s, NULL);
+		(void)json_get_int64(obj, key, &n);
+		(void)json_get_array(obj, key, &sub);
+		if (json_get_object(obj, key, &sub) == JSON_GET_OK && depth < 2)
+			get_all(sub, depth + 1);
+		(void)val;
+	}
+	/* absent members and a non-object */
+	(void)json_get_int64(obj, "", &(int64_t){0});
+	(void)json_get_string(obj, "absent-member", &(const char *){NULL}, NULL);
+	(void)json_get_array(NULL, "x", &(json_object *){NULL});
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pj_error err = {0};
+	json_object *obj = NULL;
+
+	if (json_strict_parse_object((const char *)data, size, JSON_STRICT_DEFAULT_DEPTH, &obj, &err) != PJ_OK) {
+		if (obj != NULL)
+			abort(); /* a refusal leaves *out NULL */
+		return 0;
+	}
+	if (!json_object_is_type(obj, json_type_object))
+		abort();
+	get_all(obj, 0);
+	(void)json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	json_object_put(obj);
+	return 0;
+}

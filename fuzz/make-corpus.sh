@@ -1,0 +1,114 @@
+#!/bin/sh
+# make-corpus.sh: writes the seed corpora fuzz/corpus/<target>/ (and fuzz/keys/, the keys fuzz_jws trusts).
+# Needs tests/jwt-mint and pam-jwt built (make -j2 && make -j2 tests/jwt-mint); run as root from anywhere.
+set -eu
+# (pipelines: a failing jwt-mint shows as an empty token, which the checks below would catch)
+top=$(cd "$(dirname "$0")/.." && pwd)
+mint=$top/tests/jwt-mint
+cli=$top/pam-jwt
+fz=$top/fuzz
+c=$fz/corpus
+[ -x "$mint" ] && [ -x "$cli" ] || { echo "make-corpus.sh: build pam-jwt and tests/jwt-mint first" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$fz/keys" "$c/jws" "$c/json" "$c/jwks" "$c/b64url" "$c/config" "$c/store"
+
+# keys: the three fuzz_jws loads from PJ_FUZZ_KEYS (kids rsa, ec, ed), and two it does not know
+[ -f "$fz/keys/rsa.pem" ] || "$mint" keygen RS256 "$fz/keys/rsa.pem"
+[ -f "$fz/keys/ec.pem" ] || "$mint" keygen ES256 "$fz/keys/ec.pem"
+[ -f "$fz/keys/ed.pem" ] || "$mint" keygen EdDSA "$fz/keys/ed.pem"
+"$mint" keygen ES384 "$tmp/es384.pem"
+"$mint" keygen ES512 "$tmp/es512.pem"
+
+# sign ARGS...: a token as the PAM conversation hands it over (no newline)
+sign() { "$mint" sign "$@" | tr -d '\n'; }
+
+# tokens valid at fuzz_jws's FUZZ_NOW (1800000000) for its issuer
+pl='{"iss":"https://idp.fuzz.test","aud":"fuzz-aud","sub":"s-1","preferred_username":"alice",'
+pl=$pl'"iat":1700000000,"nbf":1700000000,"exp":4000000000,"realm_access":{"roles":["dev","ops"]}}'
+for alg in RS256 RS384 RS512 PS256 PS384 PS512; do
+	sign $alg "$fz/keys/rsa.pem" rsa "$pl" >"$c/jws/$alg"
+done
+sign ES256 "$fz/keys/ec.pem" ec "$pl" >"$c/jws/ES256"
+sign ES384 "$tmp/es384.pem" ec384 "$pl" >"$c/jws/ES384"
+sign ES512 "$tmp/es512.pem" - "$pl" >"$c/jws/ES512"
+sign EdDSA "$fz/keys/ed.pem" ed "$pl" >"$c/jws/EdDSA"
+sign ES256 "$fz/keys/ec.pem" - \
+	'{"iss":"https://second.fuzz.test","aud":["fuzz-aud","x"],"sub":"s-2","email":"Bob@Example.COM","exp":4000000000}' \
+	>"$c/jws/second-email"
+sign RS256 "$fz/keys/rsa.pem" rsa "$pl" '{"alg":"RS256","typ":"at+jwt","kid":"rsa"}' >"$c/jws/typ-at"
+printf 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' >"$c/jws/alg-none"
+
+# JSON objects: the decoded headers and payloads, a JWKS, odd but valid texts
+printf '%s' "$pl" >"$c/json/payload"
+printf '{"alg":"RS256","typ":"JWT","kid":"rsa"}' >"$c/json/header"
+printf '{"a":[1,-2.5e3,true,false,null,"\\u00e9\\ud83d\\ude00\\n"],"b":{"c":{}},"n":18446744073709551615}' \
+	>"$c/json/mixed"
+printf ' {"k" : "v", "i": -9223372036854775808 }\n' >"$c/json/spaces"
+
+# JWKS documents
+"$mint" jwks "$fz/keys/rsa.pem:rsa" "$fz/keys/ec.pem:ec:ES256" "$fz/keys/ed.pem:ed" >"$c/jwks/three"
+"$mint" jwks "$tmp/es384.pem:ec384:ES384" "$tmp/es512.pem:-" >"$c/jwks/ec"
+printf '{"keys":[{"kty":"oct","k":"AAAA"},{"kty":"RSA","n":"AQAB","e":"AQAB","use":"enc"}]}' >"$c/jwks/skipped"
+cp "$c/jwks/three" "$c/json/jwks"
+
+# base64url segments
+cut -d. -f1 "$c/jws/RS256" | tr -d '\n' >"$c/b64url/header"
+cut -d. -f2 "$c/jws/RS256" | tr -d '\n' >"$c/b64url/payload"
+cut -d. -f3 "$c/jws/ES256" | tr -d '\n' >"$c/b64url/sig"
+printf 'AQAB' >"$c/b64url/aqab"
+printf 'Zm9vYg' >"$c/b64url/short"
+
+# configurations: the shipped example and a full one
+cp "$top/conf/pam_jwt.conf" "$c/config/example"
+cat >"$c/config/full" <<'CONF'
+# every kind of key
+[global]
+max_token_size = 32K
+uid_min = 300000
+uid_max = 400000
+home_template = /home/%u
+default_shell = /bin/sh
+account_max_age = 90d
+nss_preauth = yes
+leeway = 2m
+[issuer main]
+issuer = https://idp.example.com/realms/main
+audience = pam a2
+algorithms = RS256 PS512 ES256 EdDSA
+jwks_uri = https://idp.example.com/jwks
+http_timeout = 10
+http_max_body = 64K
+jwks_min_ttl = 5m
+jwks_max_ttl = 1d
+username_claim = email
+username_transform = lowercase strip_domain
+username_domains = example.com example.org
+groups_claim = realm_access.roles
+group_prefix = idp-
+groups_allow = dev* ops
+group_map = admins:sudo, devs:users
+device_client_id = pam
+device_scopes = openid profile
+[issuer other]
+issuer = https://other.example.com
+audience = x
+jwks_file = /etc/pam_jwt/other.jwks
+uid_claim = uidNumber
+[service sshd]
+require_issuer = main
+require_groups = dev ops
+require_claim = acr=mfa
+CONF
+
+# stores written by the userstore API through pam-jwt user
+st=$tmp/state
+mkdir -m 0755 "$st"
+printf '[global]\nstate_dir = %s\nnss_preauth = yes\n[issuer a]\nissuer = https://a.test\naudience = a\njwks_file = /nonexistent\n' \
+	"$st" >"$tmp/conf"
+"$cli" user init --config "$tmp/conf" >/dev/null 2>&1
+cp "$st/users.db" "$c/store/empty"
+"$cli" user add alice --config "$tmp/conf" >/dev/null 2>&1
+"$cli" user add bob --uid 250000 --gecos 'Bob B,room 1' --config "$tmp/conf" >/dev/null 2>&1
+cp "$st/users.db" "$c/store/two-users"
+du -sb "$c"
