@@ -1,6 +1,6 @@
 #!/bin/sh
 # make-corpus.sh: writes the seed corpora fuzz/corpus/<target>/ (and fuzz/keys/, the keys fuzz_jws trusts).
-# Needs tests/jwt-mint and pam-jwt built (make -j2 && make -j2 tests/jwt-mint); run as root from anywhere.
+# Needs tests/jwt-mint, pam-jwt and libpamjwt.la built (make -j2 && make -j2 tests/jwt-mint); run as root from anywhere.
 set -eu
 # (pipelines: a failing jwt-mint shows as an empty token, which the checks below would catch)
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -111,4 +111,33 @@ cp "$st/users.db" "$c/store/empty"
 "$cli" user add alice --config "$tmp/conf" >/dev/null 2>&1
 "$cli" user add bob --uid 250000 --gecos 'Bob B,room 1' --config "$tmp/conf" >/dev/null 2>&1
 cp "$st/users.db" "$c/store/two-users"
+# bound users in managed groups (what logins write), through the userstore API itself
+cat >"$tmp/mkstore.c" <<'C'
+#include <stdlib.h>
+#include "userstore.h"
+int main(int argc, char **argv)
+{
+	struct userstore *us;
+	struct us_user *a, *b;
+	struct pj_error err;
+	(void)argc;
+	if (userstore_open(argv[1], true, &us, &err) != PJ_OK ||
+	    userstore_add_group(us, "devs", 300001, &err) != PJ_OK ||
+	    userstore_add_group(us, "ops", 300002, &err) != PJ_OK ||
+	    userstore_add_user(us, "carol", 300010, "Carol", "/home/carol", "/bin/bash", "https://idp.fuzz.test",
+			       "s-3", 1700000000, &a, &err) != PJ_OK ||
+	    userstore_add_user(us, "dave", 300011, "", "/home/dave", "/bin/sh", "https://idp.fuzz.test", "s-4",
+			       1700000000, &b, &err) != PJ_OK ||
+	    userstore_set_gids(a, (const uint32_t[]){300001, 300002, 100}, 3, &err) != PJ_OK ||
+	    userstore_set_gids(b, (const uint32_t[]){300001}, 1, &err) != PJ_OK ||
+	    userstore_commit(us, 1700000000, &err) != PJ_OK)
+		return 1;
+	userstore_close(us);
+	return 0;
+}
+C
+${CC:-cc} -std=gnu11 -I"$top/pam_jwt" -I"$top" -o "$tmp/mkstore" "$tmp/mkstore.c" "$top/.libs/libpamjwt.a" \
+	-lcrypto -ljson-c -ldl
+"$tmp/mkstore" "$st"
+cp "$st/users.db" "$c/store/groups"
 du -sb "$c"
