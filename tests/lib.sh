@@ -88,3 +88,19 @@ mint() {
 	"$JWT_MINT" sign "$2" "$1/$2.pem" "$2" \
 		"{\"iss\":\"$3\",\"aud\":\"pam\",\"sub\":\"sub-$4\",\"exp\":$exp,\"iat\":@now,\"preferred_username\":\"$4\",\"groups\":[\"devs\"]}"
 }
+
+# make_test_ca NAME: a self-signed test CA in $SCRATCH/NAME.pem, its key NAME.key.
+make_test_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=pam_jwt test $1" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		-keyout "$SCRATCH/$1.key" -out "$SCRATCH/$1.pem" 2>/dev/null
+}
+
+# make_server_cert NAME CA SAN: a server certificate $SCRATCH/NAME.pem (key NAME.key) for SAN, signed by CA.
+make_server_cert() {
+	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$3" >"$SCRATCH/$1.ext"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+		-keyout "$SCRATCH/$1.key" -out "$SCRATCH/$1.csr" 2>/dev/null &&
+		openssl x509 -req -in "$SCRATCH/$1.csr" -CA "$SCRATCH/$2.pem" -CAkey "$SCRATCH/$2.key" \
+			-CAcreateserial -days 2 -extfile "$SCRATCH/$1.ext" -out "$SCRATCH/$1.pem" 2>/dev/null
+}

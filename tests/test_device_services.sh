@@ -18,15 +18,7 @@ svc_syslog
 # ---- the IdP over HTTPS on 127.0.0.1 ----
 IDP="$SCRATCH/idp"
 mkdir -m 755 "$IDP"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=pam_jwt test CA" \
-	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-	-keyout "$SCRATCH/ca.key" -out "$SCRATCH/ca.pem" 2>/dev/null &&
-	printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
-		>"$SCRATCH/server.ext" &&
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
-		-keyout "$SCRATCH/server.key" -out "$SCRATCH/server.csr" 2>/dev/null &&
-	openssl x509 -req -in "$SCRATCH/server.csr" -CA "$SCRATCH/ca.pem" -CAkey "$SCRATCH/ca.key" \
-		-CAcreateserial -days 2 -extfile "$SCRATCH/server.ext" -out "$SCRATCH/server.pem" 2>/dev/null &&
+make_test_ca ca && make_server_cert server ca IP:127.0.0.1 &&
 	"$JWT_MINT" keygen ES256 "$SCRATCH/idp.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/bad.pem" &&
 	"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" >"$IDP/jwks.json" ||
 	{ echo "Bail out! cannot make certificates and keys"; exit 1; }

@@ -11,22 +11,6 @@ make_scratch
 SERVER_PIDS=""
 trap 'for p in $SERVER_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$SCRATCH"' EXIT
 
-# ca NAME: a self-signed test CA in $SCRATCH/NAME.pem, key NAME.key.
-ca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=pam_jwt test $1" \
-		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-		-keyout "$SCRATCH/$1.key" -out "$SCRATCH/$1.pem" 2>/dev/null
-}
-
-# cert NAME CA SAN: a server certificate for SAN signed by CA.
-cert() {
-	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$3" >"$SCRATCH/$1.ext"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-		-keyout "$SCRATCH/$1.key" -out "$SCRATCH/$1.csr" 2>/dev/null &&
-		openssl x509 -req -in "$SCRATCH/$1.csr" -CA "$SCRATCH/$2.pem" -CAkey "$SCRATCH/$2.key" \
-			-CAcreateserial -days 2 -extfile "$SCRATCH/$1.ext" -out "$SCRATCH/$1.pem" 2>/dev/null
-}
-
 # serve DIR CERT: starts the server on DIR and waits for its port (at most 10 s).
 serve() {
 	mkdir -p "$1"
@@ -41,7 +25,7 @@ serve() {
 	[ -s "$1/port" ]
 }
 
-ca ca && ca otherca && cert server ca IP:127.0.0.1 && cert wrongname ca DNS:wrong.example ||
+make_test_ca ca && make_test_ca otherca && make_server_cert server ca IP:127.0.0.1 && make_server_cert wrongname ca DNS:wrong.example ||
 	{ echo "Bail out! openssl could not make the certificates"; exit 1; }
 serve "$SCRATCH/idp" server && serve "$SCRATCH/wrong" wrongname ||
 	{ echo "Bail out! https_server.py did not start"; exit 1; }
