@@ -187,3 +187,18 @@ svc_token_file() {
 is() {
 	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got:  $2"; diag "want: $3"; fi
 }
+
+# svc_start_sshd PORT: sshd -D with $SCRATCH/sshd_config on 127.0.0.1:PORT (log in $SCRATCH/sshd.log), its pid
+# added to SVC_PIDS for svc_cleanup; waits at most 20 s until it accepts connections.
+svc_start_sshd() {
+	"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$1" 2>"$SCRATCH/sshd.log" &
+	SSHD_PID=$!
+	SVC_PIDS="$SVC_PIDS $SSHD_PID"
+	timeout 20 "${PYTHON:-python3}" -c '
+import socket, sys, time
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); break
+    except OSError:
+        time.sleep(0.1)' "$1" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
+}

@@ -97,16 +97,7 @@ LoginGraceTime 120
 MaxAuthTries 3
 LogLevel VERBOSE
 EOF
-"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd.log" &
-SSHD_PID=$!
-SVC_PIDS="$SVC_PIDS $SSHD_PID"
-timeout 20 "$PYTHON" -c '
-import socket, sys, time
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); break
-    except OSError:
-        time.sleep(0.1)' "$PORT" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
+svc_start_sshd "$PORT"
 
 # The client's askpass keeps each prompt (the whole text, as the person would read it) and presses Enter.
 cat >"$SCRATCH/enter-askpass" <<EOF

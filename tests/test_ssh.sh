@@ -33,16 +33,7 @@ Include $CONF_DIR/sshd_config.d/pam_jwt.conf
 EOF
 "$SSHD" -t -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd-t.log" ||
 	{ echo "Bail out! sshd -t: $(cat "$SCRATCH/sshd-t.log")"; exit 1; }
-"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd.log" &
-SSHD_PID=$!
-SVC_PIDS=$SSHD_PID
-timeout 20 python3 -c '
-import socket, sys, time
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); break
-    except OSError:
-        time.sleep(0.1)' "$PORT" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
+svc_start_sshd "$PORT"
 
 # sshc METHOD TOKEN_FILE USER [COMMAND]: the OpenSSH client with pam-jwt-askpass forced as its askpass;
 # stdout in $SCRATCH/out, stderr in $SCRATCH/err, the askpass prompts in $SCRATCH/prompts.
