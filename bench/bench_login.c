@@ -176,6 +176,20 @@ static int cmd_cold(const char *dir, const char *proc, int reps)
 }
 
 /* P workers, each taking the next user until N logins are done; prints logins per second. */
+
+/* Waits for p forked workers; the sum of their exit statuses (each the number of its failures). */
+static long wait_workers(int p)
+{
+	long failed = 0;
+
+	for (int w = 0; w < p; w++) {
+		int status;
+		if (wait(&status) < 0)
+			bk_die("wait: %s", strerror(errno));
+		failed += WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	}
+	return failed;
+}
 static int cmd_parallel(const char *dir, const char *proc, const char *service, int p, long n, long first)
 {
 	long done, failed = 0;
@@ -199,12 +213,7 @@ static int cmd_parallel(const char *dir, const char *proc, const char *service, 
 			_exit(bad > 255 ? 255 : bad);
 		}
 	}
-	for (int w = 0; w < p; w++) {
-		int status;
-		if (wait(&status) < 0)
-			bk_die("wait: %s", strerror(errno));
-		failed += WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-	}
+	failed += wait_workers(p);
 	done = n - failed;
 	printf("parallel %s p %d logins %ld failed %ld per_s %.1f\n", service, p, done, failed,
 	       (double)n / (bk_now() - t0));
@@ -263,12 +272,7 @@ static int cmd_record(const char *dir, int p, long n, long first)
 			_exit(bad > 255 ? 255 : bad);
 		}
 	}
-	for (int w = 0; w < p; w++) {
-		int status;
-		if (wait(&status) < 0)
-			bk_die("wait: %s", strerror(errno));
-		failed += WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-	}
+	failed += wait_workers(p);
 	t0 = bk_now() - t0;
 	if (userstore_open(state, false, &us, &err) != PJ_OK)
 		bk_die("%s", err.reason);
