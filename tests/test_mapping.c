@@ -21,6 +21,7 @@
 #include "mapping.h"
 #include "store_read.h"
 #include "tap.h"
+#include "testkit.h"
 #include "userstore.h"
 
 #define ISS  "https://idp.example.com"
@@ -38,14 +39,6 @@ static char *path_in(const char *name)
 	k = (k + 1) % 8;
 	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
 	return buf[k];
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-		abort();
 }
 
 /* ---- log capture ---- */
@@ -724,9 +717,9 @@ static void test_subids(void)
 	int r;
 
 	snprintf(text, sizeof(text), "# podman\ncarol:%u:65536\n", h - 100);
-	write_text(path_in("subuid"), text);
+	tk_write_text(path_in("subuid"), text);
 	snprintf(text, sizeof(text), "250000:%u:10\n", g);
-	write_text(path_in("subgid"), text);
+	tk_write_text(path_in("subgid"), text);
 	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && store_open(cfg->state_dir, &st) == 0,
 	   "an empty store with nss_preauth");
 	r = store_preauth(&st, "subby", files.passwd, files.group, &puid, home, sizeof(home));
@@ -873,11 +866,11 @@ int main(void)
 		tap_skip_all("the store must be root-owned: run as root");
 	if (mkdtemp(tmpdir) == NULL)
 		tap_skip_all("mkdtemp failed");
-	write_text(path_in("passwd"), "root:x:0:0:root:/root:/bin/bash\n"
+	tk_write_text(path_in("passwd"), "root:x:0:0:root:/root:/bin/bash\n"
 	                              "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
 	                              "carol:x:250000:250000:Carol:/home/carol:/bin/bash\n"
 	                              "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
-	write_text(path_in("group"), "root:x:0:\nwheel:x:0:\nsudo:x:27:\nstaff:x:50:\ndocker:x:999:\n"
+	tk_write_text(path_in("group"), "root:x:0:\nwheel:x:0:\nsudo:x:27:\nstaff:x:50:\ndocker:x:999:\n"
 	                             "carol:x:250000:\nlocalgrp:x:260000:\n");
 	files.passwd = strdup(path_in("passwd"));
 	files.group = strdup(path_in("group"));

@@ -16,6 +16,7 @@
 #include "idmap.h"
 #include "store_read.h"
 #include "tap.h"
+#include "testkit.h"
 #include "userstore.h"
 
 static char tmpdir[] = "/tmp/test_store.XXXXXX";
@@ -28,14 +29,6 @@ static char *path_in(const char *name)
 	k = (k + 1) % 8;
 	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
 	return buf[k];
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-		abort();
 }
 
 static void test_fnv(void)
@@ -153,9 +146,9 @@ static void test_subids(void)
 	char name[16];
 	int r;
 
-	write_text(path_in("subuid"), "# podman\nalice:200000:65536\nbad line\n1001:300000:10\n"
+	tk_write_text(path_in("subuid"), "# podman\nalice:200000:65536\nbad line\n1001:300000:10\n"
 	                              "neg:-5:10\nzero:280000:0\nbig:270000:99999999999\n");
-	write_text(path_in("subgid"), "bob:190000:20000\n");
+	tk_write_text(path_in("subgid"), "bob:190000:20000\n");
 	ok(idmap_local_load(path_in("passwd"), path_in("group"), 200000, 300005, &l) == 0 && l.n_ranges == 3,
 	   "subordinate ranges loaded, malformed lines skipped");
 	ok(idmap_local_run(&l, 200000) == 65536 && idmap_local_run(&l, 265535) == 1 &&
@@ -184,10 +177,10 @@ static void test_local(void)
 	uint32_t gid = 1;
 	struct idmap_local l;
 
-	write_text(path_in("passwd"), "root:x:0:0:root:/root:/bin/bash\n"
+	tk_write_text(path_in("passwd"), "root:x:0:0:root:/root:/bin/bash\n"
 	                              "carol:x:250000:250000::/home/carol:/bin/bash\n"
 	                              "low:x:1000:1000::/home/low:/bin/sh\n");
-	write_text(path_in("group"),
+	tk_write_text(path_in("group"),
 	           "root:x:0:\nwheel:x:0:\nstaff:x:50:\ncarol:x:250000:\nbig:x:260000:carol\n");
 	ok(idmap_local_load(path_in("passwd"), path_in("group"), 200000, 300000, &l) == 0 && l.n == 3 &&
 	       idmap_local_has_id(&l, 250000) && idmap_local_has_id(&l, 260000) &&
@@ -641,7 +634,7 @@ static void test_trust(void)
 
 	/* a damaged store is never overwritten by the writer: its bindings would be lost */
 	mkdir(path_in("dmg"), 0755);
-	write_text(path_in("dmg/users.db"),
+	tk_write_text(path_in("dmg/users.db"),
 	           "garbage that is not a store, long enough to pass the size check......"
 	           "......................................................................");
 	ok(store_open(path_in("dmg"), &st) == -EINVAL, "damaged store: EINVAL");

@@ -311,3 +311,11 @@ out:
 	free(s);
 	return out;
 }
+
+void tk_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		abort();
+}

@@ -34,6 +34,9 @@ unsigned char *tk_sign_bytes(enum jws_alg_id alg, EVP_PKEY *pkey, const unsigned
 /* Joins three already-encoded segments with dots. */
 char *tk_join(const char *h, const char *p, const char *s);
 
+/* Writes text to path (created or truncated; mode from the umask); aborts on failure. */
+void tk_write_text(const char *path, const char *text);
+
 /* printf into a malloc'd string. */
 char *tk_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
