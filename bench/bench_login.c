@@ -26,11 +26,11 @@
 
 #include "../tests/testkit.h"
 #include "benchkit.h"
-#include "config_file.h"
-#include "keystore.h"
-#include "mapping.h"
-#include "userstore.h"
-#include "verify.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/keystore.h"
+#include "pam_jwt/mapping.h"
+#include "pam_jwt/userstore.h"
+#include "pam_jwt/verify.h"
 
 #define MAX_REPS 2000
 

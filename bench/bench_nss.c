@@ -21,10 +21,10 @@
 
 #include "../tests/testkit.h"
 #include "benchkit.h"
-#include "config_file.h"
-#include "mapping.h"
-#include "userstore.h"
-#include "verify.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/mapping.h"
+#include "pam_jwt/userstore.h"
+#include "pam_jwt/verify.h"
 
 #define UID_BASE        300000u
 #define GID_BASE        100000000u

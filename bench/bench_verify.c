@@ -19,13 +19,13 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "b64url.h"
+#include "pam_jwt/b64url.h"
 #include "benchkit.h"
-#include "config_file.h"
-#include "jwk.h"
-#include "keystore.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/jwk.h"
+#include "pam_jwt/keystore.h"
 #include "../tests/testkit.h"
-#include "verify.h"
+#include "pam_jwt/verify.h"
 
 #define MAX_ROUNDS 64
 #define USER       "alice"

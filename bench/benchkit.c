@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "benchkit.h"
-#include "jwks_cache.h"
+#include "pam_jwt/jwks_cache.h"
 #include "../tests/testkit.h"
 
 const enum jws_alg_id bk_algs[BK_N_ALGS] = {JWS_RS256, JWS_PS256, JWS_ES256, JWS_ES384, JWS_EDDSA};

@@ -9,7 +9,7 @@
 
 #include <openssl/evp.h>
 
-#include "jws_alg.h"
+#include "pam_jwt/jws_alg.h"
 
 /* The algs the benchmarks measure, in table order. */
 extern const enum jws_alg_id bk_algs[];

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "error.h"
+#include "pam_jwt/b64url.h"
+#include "pam_jwt/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

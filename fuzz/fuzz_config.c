@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_file.h"
-#include "error.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

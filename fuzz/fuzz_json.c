@@ -4,8 +4,8 @@
 
 #include <json-c/json.h>
 
-#include "error.h"
-#include "json_strict.h"
+#include "pam_jwt/error.h"
+#include "pam_jwt/json_strict.h"
 
 /* Every typed getter on every member, and once more one level down, so type checks meet every kind. */
 static void get_all(json_object *obj, int depth)

@@ -2,9 +2,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "error.h"
-#include "jwk.h"
-#include "jws_alg.h"
+#include "pam_jwt/error.h"
+#include "pam_jwt/jwk.h"
+#include "pam_jwt/jws_alg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,12 +8,12 @@
 
 #include <openssl/evp.h>
 
-#include "config_file.h"
-#include "error.h"
-#include "jws.h"
-#include "log.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/error.h"
+#include "pam_jwt/jws.h"
+#include "pam_jwt/log.h"
 #include "testkit.h"
-#include "verify.h"
+#include "pam_jwt/verify.h"
 
 /* The time claims are checked against; make-corpus.sh mints tokens valid at this time. */
 #define FUZZ_NOW 1800000000

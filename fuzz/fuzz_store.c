@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store_format.h"
-#include "store_read.h"
+#include "store/store_format.h"
+#include "store/store_read.h"
 
 static char dir[] = "/tmp/pam_jwt_fuzz_store.XXXXXX";
 static char path[sizeof(dir) + sizeof("/" PJ_STORE_FILE)];

@@ -114,7 +114,7 @@ cp "$st/users.db" "$c/store/two-users"
 # bound users in managed groups (what logins write), through the userstore API itself
 cat >"$tmp/mkstore.c" <<'C'
 #include <stdlib.h>
-#include "userstore.h"
+#include "pam_jwt/userstore.h"
 int main(int argc, char **argv)
 {
 	struct userstore *us;
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	return 0;
 }
 C
-${CC:-cc} -std=gnu11 -I"$top/pam_jwt" -I"$top" -o "$tmp/mkstore" "$tmp/mkstore.c" "$top/.libs/libpamjwt.a" \
+${CC:-cc} -std=gnu11 -I"$top" -o "$tmp/mkstore" "$tmp/mkstore.c" "$top/.libs/libpamjwt.a" \
 	-lcrypto -ljson-c -ldl
 "$tmp/mkstore" "$st"
 cp "$st/users.db" "$c/store/groups"

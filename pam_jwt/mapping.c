@@ -10,10 +10,10 @@
 #include <strings.h>
 
 #include "identity.h"
-#include "idmap.h"
+#include "store/idmap.h"
 #include "json_strict.h"
 #include "mapping.h"
-#include "store_read.h"
+#include "store/store_read.h"
 
 /* What one mapping run works with. */
 struct mctx {

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "idmap.h"
-#include "store_format.h"
-#include "store_read.h"
+#include "store/idmap.h"
+#include "store/store_format.h"
+#include "store/store_read.h"
 #include "trusted_file.h"
 #include "userstore.h"
 

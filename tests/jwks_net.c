@@ -15,13 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli_jwks.h"
-#include "jwks_cache.h"
-#include "jwks_fetch.h"
-#include "keystore.h"
+#include "cli/cli_jwks.h"
+#include "pam_jwt/jwks_cache.h"
+#include "pam_jwt/jwks_fetch.h"
+#include "pam_jwt/keystore.h"
 #include "tap.h"
 #include "testkit.h"
-#include "verify.h"
+#include "pam_jwt/verify.h"
 
 static const char *root, *port, *wrong_root, *wrong_port, *ca, *other_ca, *cache;
 static char logbuf[1 << 16];

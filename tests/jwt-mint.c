@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "jws_alg.h"
+#include "pam_jwt/jws_alg.h"
 #include "testkit.h"
 
 #define EXIT_USAGE 2

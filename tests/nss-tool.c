@@ -18,11 +18,11 @@
 
 #include <json-c/json.h>
 
-#include "cli_user.h"
-#include "config_file.h"
-#include "identity.h"
-#include "mapping.h"
-#include "store_format.h"
+#include "cli/cli_user.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/identity.h"
+#include "pam_jwt/mapping.h"
+#include "store/store_format.h"
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);

@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "b64url.h"
+#include "pam_jwt/b64url.h"
 #include "tap.h"
 
 /* True when in[0..len) decodes to exactly want[0..wantlen). */

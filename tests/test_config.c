@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config_file.h"
-#include "jws_alg.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/jws_alg.h"
 #include "tap.h"
 
 #define PATH "/etc/pam_jwt.conf"

@@ -13,7 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "continuation.h"
+#include "pam_jwt/continuation.h"
 #include "tap.h"
 
 /* mode=auto's prompt (PAM_JWT_AUTO_PROMPT in pam_device.h) */

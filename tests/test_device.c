@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config_file.h"
-#include "device_flow.h"
-#include "json_strict.h"
-#include "qr_render.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/device_flow.h"
+#include "pam_jwt/json_strict.h"
+#include "pam_jwt/qr_render.h"
 #include "tap.h"
 
 #define SCALE  4 /* pixels per module */

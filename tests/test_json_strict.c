@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_strict.h"
+#include "pam_jwt/json_strict.h"
 #include "tap.h"
 
 /* Parses text[0..len) with max_depth; returns the status and checks the out/err contract. */

@@ -11,10 +11,10 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "b64url.h"
-#include "jwk.h"
-#include "jws_alg.h"
-#include "jws_sig.h"
+#include "pam_jwt/b64url.h"
+#include "pam_jwt/jwk.h"
+#include "pam_jwt/jws_alg.h"
+#include "pam_jwt/jws_sig.h"
 #include "tap.h"
 #include "testkit.h"
 

@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "jwks_cache.h"
-#include "jwks_fetch.h"
-#include "keystore.h"
+#include "pam_jwt/jwks_cache.h"
+#include "pam_jwt/jwks_fetch.h"
+#include "pam_jwt/keystore.h"
 #include "tap.h"
 #include "testkit.h"
 

@@ -14,15 +14,15 @@
 
 #include <json-c/json.h>
 
-#include "cli_user.h"
-#include "config_file.h"
-#include "identity.h"
-#include "idmap.h"
-#include "mapping.h"
-#include "store_read.h"
+#include "cli/cli_user.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/identity.h"
+#include "store/idmap.h"
+#include "pam_jwt/mapping.h"
+#include "store/store_read.h"
 #include "tap.h"
 #include "testkit.h"
-#include "userstore.h"
+#include "pam_jwt/userstore.h"
 
 #define ISS  "https://idp.example.com"
 #define ISS2 "https://other.example.com"

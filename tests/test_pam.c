@@ -12,9 +12,9 @@
 
 #include <security/pam_appl.h>
 
-#include "continuation.h"
-#include "jws_alg.h"
-#include "mapping.h"
+#include "pam_jwt/continuation.h"
+#include "pam_jwt/jws_alg.h"
+#include "pam_jwt/mapping.h"
 #include "tap.h"
 #include "testkit.h"
 

@@ -11,9 +11,9 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "b64url.h"
-#include "jws_alg.h"
-#include "jws_sig.h"
+#include "pam_jwt/b64url.h"
+#include "pam_jwt/jws_alg.h"
+#include "pam_jwt/jws_sig.h"
 #include "tap.h"
 #include "testkit.h"
 

@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "idmap.h"
-#include "store_read.h"
+#include "store/idmap.h"
+#include "store/store_read.h"
 #include "tap.h"
 #include "testkit.h"
-#include "userstore.h"
+#include "pam_jwt/userstore.h"
 
 static char tmpdir[] = "/tmp/test_store.XXXXXX";
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_symbols.sh: pam_jwt.so exports only pam_sm_* (the version script works).
+# test_symbols.sh: pam_jwt.so exports only pam_sm_* (the version script works) and carries no cli/ code.
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$PAM_MODULE" ] || skip_all "pam_jwt.so not built"
@@ -16,4 +16,12 @@ done
 echo "$exported" | grep -q '^pj_verify$'
 [ $? -ne 0 ]
 ok $? "pj_verify is not exported"
+# The module carries no code of the pam-jwt program (cli/ is a library of its own): not even as local
+# symbols. Counted over the whole symbol table, so the control below proves nm sees local functions at all.
+all_syms=$(nm "$PAM_MODULE" 2>/dev/null | awk '{print $3}')
+echo "$all_syms" | grep -qx 'pj_verify_token'
+ok $? "nm sees the module's local functions (control: pj_verify_token)"
+cli_syms=$(echo "$all_syms" | grep -E '^cli_' | tr '\n' ' ')
+[ -z "$cli_syms" ]
+ok $? "pam_jwt.so carries no cli_* function (found: $cli_syms)"
 done_testing

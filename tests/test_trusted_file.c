@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "trusted_file.h"
+#include "pam_jwt/trusted_file.h"
 
 static char dir[] = "/tmp/test_trusted_file.XXXXXX";
 

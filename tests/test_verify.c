@@ -8,14 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "b64url.h"
-#include "claims.h"
-#include "config_file.h"
-#include "jws_alg.h"
-#include "keystore.h"
+#include "pam_jwt/b64url.h"
+#include "pam_jwt/claims.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/jws_alg.h"
+#include "pam_jwt/keystore.h"
 #include "tap.h"
 #include "testkit.h"
-#include "verify.h"
+#include "pam_jwt/verify.h"
 
 static char dir[] = "/tmp/pj_verify_XXXXXX";
 static struct pj_config *cfg;

@@ -11,8 +11,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "jws_alg.h"
-#include "jws_sig.h"
+#include "pam_jwt/jws_alg.h"
+#include "pam_jwt/jws_sig.h"
 #include "tap.h"
 
 #define MAX_DIAG 5

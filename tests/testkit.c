@@ -17,7 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "b64url.h"
+#include "pam_jwt/b64url.h"
 #include "testkit.h"
 
 EVP_PKEY *tk_keygen_rsa(int bits)

@@ -6,7 +6,7 @@
 
 #include <openssl/evp.h>
 
-#include "jws_alg.h"
+#include "pam_jwt/jws_alg.h"
 
 /* A fresh key for alg: RSA 2048 (RS*, PS*), EC P-256/P-384/P-521 (ES*), Ed25519 (EdDSA). NULL on error. */
 EVP_PKEY *tk_keygen(enum jws_alg_id alg);

@@ -6,8 +6,8 @@
 #include <time.h>
 
 #include "cli_jwks.h"
-#include "keystore.h"
-#include "log.h"
+#include "pam_jwt/keystore.h"
+#include "pam_jwt/log.h"
 
 static void cli_emit(void *arg, int priority, const char *message)
 {

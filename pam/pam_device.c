@@ -5,7 +5,7 @@
 
 #include <security/pam_ext.h>
 
-#include "device_flow.h"
+#include "pam_jwt/device_flow.h"
 #include "pam_device.h"
 
 bool pam_device_mode(const char *value, enum pam_jwt_mode *mode)

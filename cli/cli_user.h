@@ -2,7 +2,7 @@
 #ifndef PAM_JWT_CLI_USER_H
 #define PAM_JWT_CLI_USER_H
 
-#include "config_file.h"
+#include "pam_jwt/config_file.h"
 
 /* argv[0] is "user" and argv[1] the action:
  *   list                                  users: name, uid, last token login, bound iss and sub

@@ -9,9 +9,9 @@
 #include <time.h>
 
 #include "cli_user.h"
-#include "log.h"
-#include "mapping.h"
-#include "userstore.h"
+#include "pam_jwt/log.h"
+#include "pam_jwt/mapping.h"
+#include "pam_jwt/userstore.h"
 
 #define ESC_MAX 1024
 

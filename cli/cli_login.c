@@ -9,10 +9,10 @@
 #include <time.h>
 
 #include "cli_login.h"
-#include "device_flow.h"
-#include "log.h"
-#include "trusted_file.h"
-#include "verify.h"
+#include "pam_jwt/device_flow.h"
+#include "pam_jwt/log.h"
+#include "pam_jwt/trusted_file.h"
+#include "pam_jwt/verify.h"
 
 enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 

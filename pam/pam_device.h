@@ -6,10 +6,10 @@
 
 #include <security/pam_modules.h>
 
-#include "config_file.h"
-#include "error.h"
-#include "log.h"
-#include "verify.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/error.h"
+#include "pam_jwt/log.h"
+#include "pam_jwt/verify.h"
 
 /* mode=token (the default): a pasted token; mode=device: always the device flow; mode=auto: the prompt
  * offers both, and an empty answer (Enter) starts the device flow. */

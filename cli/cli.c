@@ -9,14 +9,14 @@
 
 #include <json-c/json.h>
 
-#include "authz.h"
+#include "pam_jwt/authz.h"
 #include "cli_jwks.h"
 #include "cli_user.h"
 #include "cli_login.h"
-#include "config_file.h"
-#include "jws_alg.h"
-#include "log.h"
-#include "verify.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/jws_alg.h"
+#include "pam_jwt/log.h"
+#include "pam_jwt/verify.h"
 
 enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "idmap.h"
-#include "store_read.h"
+#include "store/idmap.h"
+#include "store/store_read.h"
 
 #ifndef PJ_STATE_DIR
 #error "PJ_STATE_DIR must be defined (the directory of users.db)"

@@ -15,7 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "continuation.h"
+#include "pam_jwt/continuation.h"
 
 #define TOKEN_MAX      65536              /* the largest max_token_size */
 #define PART_DEFAULT   PJ_CONT_SUDO_LIMIT /* fits sudo (511) and therefore the OpenSSH client (1023) */

@@ -2,7 +2,7 @@
 #ifndef PAM_JWT_CLI_JWKS_H
 #define PAM_JWT_CLI_JWKS_H
 
-#include "config_file.h"
+#include "pam_jwt/config_file.h"
 
 /* argv[0] is "jwks", argv[1] the subcommand ("status" or "refresh"), then options: --issuer NAME, and
  * --config FILE / --config=FILE, which are skipped (the caller loads cfg from them). Prints results to

@@ -14,14 +14,14 @@
 
 #include <openssl/crypto.h>
 
-#include "authz.h"
-#include "config_file.h"
-#include "continuation.h"
-#include "keystore.h"
-#include "log.h"
-#include "mapping.h"
+#include "pam_jwt/authz.h"
+#include "pam_jwt/config_file.h"
+#include "pam_jwt/continuation.h"
+#include "pam_jwt/keystore.h"
+#include "pam_jwt/log.h"
+#include "pam_jwt/mapping.h"
 #include "pam_device.h"
-#include "verify.h"
+#include "pam_jwt/verify.h"
 
 #define DATA_NAME      "pam_jwt_identity" /* pam_set_data: the identity, from authentication to the session */
 #define ENV_GROUPS_MAX 8192               /* bytes of PAM_JWT_GROUPS; longer lists are cut at a whole group */

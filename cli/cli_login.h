@@ -2,7 +2,7 @@
 #ifndef PAM_JWT_CLI_LOGIN_H
 #define PAM_JWT_CLI_LOGIN_H
 
-#include "config_file.h"
+#include "pam_jwt/config_file.h"
 
 /* argv[0] is "login", then options: --issuer NAME (default: the first issuer with device_client_id),
  * --user NAME (the identity must map to this user, as at a login), --token-file PATH (write the verified
