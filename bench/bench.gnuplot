@@ -1,4 +1,5 @@
 # bench.gnuplot: NSS lookup latency against store size, pam_jwt's store (jwt) and glibc's files module, log-log;
+# SPDX-License-Identifier: BSD-3-Clause
 # run by bench/run.sh in results/, reading nss.dat (written by bench/report.py).
 set terminal pngcairo size 1000,640 font ",11"
 set output "bench.png"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_login.c: cold logins, each a fresh login_proc as an sshd child would be: pam_jwt.so against the
  * on-disk JWKS cache versus pam_permit.so, interleaved; then parallel logins of distinct users.
  *   bench_login scene DIR MODULE NUSERS       the scene (benchkit) plus RS256 tokens for alice and u00000...

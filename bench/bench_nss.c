@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_nss.c: NSS lookups through glibc against the user store (nsswitch "jwt") and against glibc's files
  * module on passwd/group files of the same size, interleaved in one process; plus store building and adding.
  *   bench_nss build DIR NUSERS NGROUPS PASSWD GROUP

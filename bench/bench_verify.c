@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_verify.c: token verification throughput per alg on one core with warm keys: pj_verify_token (decode,
  * JSON, key lookup, signature, claims: the path issue #6 names; with BENCH_FULL=1 in the environment the whole
  * pj_verify, whose identity step adds one getpwnam_r through the host's NSS) against a bare EVP_DigestVerify of the same signature with the very same key object (the limit), and

@@ -1,5 +1,6 @@
 /* benchkit.c: the shared benchmark scene (see benchkit.h), made with the testkit and the library's own cache
  * writer, so the cache file is exactly what a fetch leaves behind. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* benchkit.h: the scene every benchmark shares: keys, a JWKS served from a pre-filled on-disk cache, a
  * configuration, PAM service files and tokens, all under one scratch directory. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_BENCHKIT_H
 #define PAM_JWT_BENCHKIT_H
 

@@ -1,5 +1,6 @@
 #!/bin/sh
 # install-deps.sh: installs what `make bench` needs beyond the build (libjwt for the comparison, gnuplot for
+# SPDX-License-Identifier: BSD-3-Clause
 # the chart, strace to count network calls, valgrind for profiles) on Debian 12; run as root.
 set -e
 export DEBIAN_FRONTEND=noninteractive

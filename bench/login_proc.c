@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* login_proc.c: one cold login as an sshd child makes it: the user looked up (sshd does that before PAM, so
  * the NSS modules are loaded by then), then pam_start, pam_authenticate, pam_end, and exit.
  * Usage: login_proc CONFDIR SERVICE USER TOKENFILE. Links libpam only; the service's modules bring the rest.

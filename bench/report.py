@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """report.py: turns results/raw.txt (written by bench/run.sh) into results/bench.md and the data behind
 results/bench.png (nss.dat, plotted by bench/bench.gnuplot). Usage: report.py RAW RESULTS_DIR"""
 import statistics

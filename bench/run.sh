@@ -1,5 +1,6 @@
 #!/bin/sh
 # run.sh: `make bench` (issue #6): installs the bench-only packages, builds the bench programs, runs the four
+# SPDX-License-Identifier: BSD-3-Clause
 # parts (verification throughput, cold login, NSS, concurrency) and writes results/bench.md and
 # results/bench.png (raw numbers in results/raw.txt). Needs root: mount namespaces and root-owned trust files.
 set -e

@@ -1,4 +1,5 @@
 /* askpass.c: pam-jwt-askpass, an SSH_ASKPASS / SUDO_ASKPASS that answers pam_jwt's prompts part by part. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* cli.c: the pam-jwt program: verify a token exactly as the module does, check the config, manage state. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <getopt.h>

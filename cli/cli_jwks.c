@@ -1,4 +1,5 @@
 /* cli_jwks.c: `pam-jwt jwks status` (keys and cache state per issuer) and `pam-jwt jwks refresh`. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* cli_jwks.h: the `pam-jwt jwks status|refresh [--issuer NAME]` subcommands. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_CLI_JWKS_H
 #define PAM_JWT_CLI_JWKS_H
 

@@ -1,4 +1,5 @@
 /* cli_login.c: `pam-jwt login`: runs the device flow in the terminal and shows the verified identity. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <getopt.h>

@@ -1,4 +1,5 @@
 /* cli_login.h: `pam-jwt login`: the device flow from the command line, for admins testing a configuration. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_CLI_LOGIN_H
 #define PAM_JWT_CLI_LOGIN_H
 

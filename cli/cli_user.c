@@ -1,4 +1,5 @@
 /* cli_user.c: `pam-jwt user ...`, the admin's view of and hand on the user store (see cli_user.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* cli_user.h: `pam-jwt user list|show|add|del|unbind|init`, managing the user store. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_CLI_USER_H
 #define PAM_JWT_CLI_USER_H
 

@@ -1,4 +1,5 @@
 /* fuzz_b64url.c: libFuzzer target for the strict base64url decoder, with an encode(decode(x)) == x check. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

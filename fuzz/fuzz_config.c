@@ -1,4 +1,5 @@
 /* fuzz_config.c: libFuzzer target for the pam_jwt.conf parser and its lookups. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* fuzz_json.c: libFuzzer target for the strict JSON parser and the typed member getters. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdint.h>
 #include <stdlib.h>
 

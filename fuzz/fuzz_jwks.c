@@ -1,4 +1,5 @@
 /* fuzz_jwks.c: libFuzzer target for JWKS parsing and key selection for every algorithm. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdint.h>
 #include <stdlib.h>
 

@@ -1,4 +1,5 @@
 /* fuzz_jws.c: libFuzzer target for the compact JWS parser and the whole token verification path. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>

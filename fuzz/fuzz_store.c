@@ -1,4 +1,5 @@
 /* fuzz_store.c: libFuzzer target for the user store reader (the NSS module's parser of users.db). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>

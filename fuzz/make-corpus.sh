@@ -1,5 +1,6 @@
 #!/bin/sh
 # make-corpus.sh: writes the seed corpora fuzz/corpus/<target>/ (and fuzz/keys/, the keys fuzz_jws trusts).
+# SPDX-License-Identifier: BSD-3-Clause
 # Needs tests/jwt-mint, pam-jwt and libpamjwt.la built (make -j2 && make -j2 tests/jwt-mint); run as root from anywhere.
 set -eu
 # (pipelines: a failing jwt-mint shows as an empty token, which the checks below would catch)

@@ -1,5 +1,6 @@
 #!/bin/sh
 # run.sh: runs every fuzz target for SECONDS on its corpus, JOBS (default 2) at a time, and sums up.
+# SPDX-License-Identifier: BSD-3-Clause
 # usage: fuzz/run.sh SECONDS [TARGET...]   (build first: make fuzz; seeds: fuzz/make-corpus.sh)
 # New inputs go to fuzz/work/<target>/ (the committed seeds stay as they are); findings to fuzz/crashes/.
 set -u

@@ -1,5 +1,6 @@
 /* nss_jwt.c: libnss_jwt.so.2, passwd and group entries from the pam_jwt user store (libc only, no network).
  */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

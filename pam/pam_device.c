@@ -1,4 +1,5 @@
 /* pam_device.c: the device flow in pam_jwt.so: mode=, and struct pj_conv over the PAM conversation. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* pam_device.h: pam_jwt.so's side of the device flow: the mode= argument and the PAM conversation. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_PAM_DEVICE_H
 #define PAM_JWT_PAM_DEVICE_H
 

@@ -1,4 +1,5 @@
 /* pam_module.c: pam_jwt.so, the PAM entry points; verification itself is pj_verify in the library. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <inttypes.h>

@@ -1,4 +1,5 @@
 /* authz.c: checks a verified identity against the rules of a service: issuer, IdP groups, claim values. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <inttypes.h>

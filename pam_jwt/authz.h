@@ -1,4 +1,5 @@
 /* authz.h: per-service authorization: the issuers, IdP groups and claim values a token must bring. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_AUTHZ_H
 #define PAM_JWT_AUTHZ_H
 

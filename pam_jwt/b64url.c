@@ -1,4 +1,5 @@
 /* b64url.c: strict unpadded base64url decoding and encoding for JWS segments (see b64url.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdint.h>

@@ -1,4 +1,5 @@
 /* b64url.h: strict base64url (RFC 4648 section 5) without padding, as JWS uses it. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_B64URL_H
 #define PAM_JWT_B64URL_H
 

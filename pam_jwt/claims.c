@@ -1,4 +1,5 @@
 /* claims.c: the registered-claim rules, applied to a payload whose signature has been verified. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <string.h>

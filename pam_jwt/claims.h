@@ -1,4 +1,5 @@
 /* claims.h: the registered-claim rules (iss, aud, exp, nbf, iat, sub), checked after the signature. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_CLAIMS_H
 #define PAM_JWT_CLAIMS_H
 

@@ -1,4 +1,5 @@
 /* config_file.c: parses /etc/pam_jwt.conf strictly into struct pj_config, driven by one table row per key. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <limits.h>

@@ -1,4 +1,5 @@
 /* config_file.h: /etc/pam_jwt.conf (INI): [global], one [issuer NAME] per issuer, [service NAME] rules. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_CONFIG_FILE_H
 #define PAM_JWT_CONFIG_FILE_H
 

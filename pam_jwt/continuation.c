@@ -1,4 +1,5 @@
 /* continuation.c: joins a token sent in parts, each but the last ending in '\' (see continuation.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdlib.h>

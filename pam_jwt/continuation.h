@@ -1,4 +1,5 @@
 /* continuation.h: a token sent as several answers (clients cut answers at 511 or 1023 bytes). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_CONTINUATION_H
 #define PAM_JWT_CONTINUATION_H
 

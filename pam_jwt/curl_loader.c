@@ -1,4 +1,5 @@
 /* curl_loader.c: dlopen of libcurl on the first fetch, its functions in a table (see curl_loader.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <dlfcn.h>

@@ -1,5 +1,6 @@
 /* curl_loader.h: libcurl, loaded with dlopen only when a fetch needs it (issue #6: a login with fresh keys in
  * its cache must not pay for libcurl and the ~30 libraries it pulls in). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_CURL_LOADER_H
 #define PAM_JWT_CURL_LOADER_H
 

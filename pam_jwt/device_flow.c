@@ -1,4 +1,5 @@
 /* device_flow.c: the OAuth 2.0 device authorization grant (RFC 8628) client (see device_flow.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

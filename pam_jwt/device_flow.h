@@ -1,4 +1,5 @@
 /* device_flow.h: logging in without a token at hand: the OAuth 2.0 device authorization grant (RFC 8628). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_DEVICE_FLOW_H
 #define PAM_JWT_DEVICE_FLOW_H
 

@@ -1,4 +1,5 @@
 /* error.c: recording and naming errors (see error.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* error.h: errors as values: a status class plus a human-readable reason for logs and `pam-jwt verify`. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_ERROR_H
 #define PAM_JWT_ERROR_H
 

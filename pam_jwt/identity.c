@@ -1,4 +1,5 @@
 /* identity.c: the local username and groups a verified token stands for. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

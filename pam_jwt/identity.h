@@ -1,4 +1,5 @@
 /* identity.h: the local username and groups a verified token stands for. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_IDENTITY_H
 #define PAM_JWT_IDENTITY_H
 

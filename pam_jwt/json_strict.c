@@ -1,4 +1,5 @@
 /* json_strict.c: a strict RFC 8259 parser building json-c trees as it validates; type-checked getters. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <limits.h>

@@ -1,4 +1,5 @@
 /* json_strict.h: strict RFC 8259 JSON for untrusted input (token header and payload, JWKS, discovery). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_JSON_STRICT_H
 #define PAM_JWT_JSON_STRICT_H
 

@@ -1,4 +1,5 @@
 /* jwk.c: parses a JWKS into OpenSSL 3 public keys and picks the key for a token's alg and kid. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* jwk.h: a JSON Web Key Set parsed once into OpenSSL keys, and key selection by alg and kid. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_JWK_H
 #define PAM_JWT_JWK_H
 

@@ -1,4 +1,5 @@
 /* jwks_cache.c: the per-issuer cache file and refresh lock under cache_dir (see jwks_cache.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

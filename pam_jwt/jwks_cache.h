@@ -1,4 +1,5 @@
 /* jwks_cache.h: the per-issuer cache file (cache_dir/NAME.json) and refresh lock (cache_dir/NAME.lock). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_JWKS_CACHE_H
 #define PAM_JWT_JWKS_CACHE_H
 

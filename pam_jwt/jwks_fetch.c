@@ -1,5 +1,6 @@
 /* jwks_fetch.c: HTTPS GET of a JWKS or OIDC discovery document with libcurl (see jwks_fetch.h), loaded by
  * curl_loader.c on the first fetch. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <ctype.h>

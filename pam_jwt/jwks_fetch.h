@@ -1,4 +1,5 @@
 /* jwks_fetch.h: locked-down HTTPS GET of a JWKS or OIDC discovery document with libcurl. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* https only, verified TLS, no redirects, no proxy unless configured, bounded time and size. */
 #ifndef PAM_JWT_JWKS_FETCH_H
 #define PAM_JWT_JWKS_FETCH_H

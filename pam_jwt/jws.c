@@ -1,4 +1,5 @@
 /* jws.c: splitting a compact JWS into header, payload and signature, and the header rules. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdlib.h>

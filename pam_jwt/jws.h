@@ -1,4 +1,5 @@
 /* jws.h: splitting a compact JWS into its parts and checking the protected header. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_JWS_H
 #define PAM_JWT_JWS_H
 

@@ -1,4 +1,5 @@
 /* jws_alg.c: the fixed table of JWS signature algorithms we accept; anything not listed (none, HS*) is unknown. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <string.h>

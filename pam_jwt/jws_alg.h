@@ -1,4 +1,5 @@
 /* jws_alg.h: the table of supported JWS signature algorithms and what key each one needs. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_JWS_ALG_H
 #define PAM_JWT_JWS_ALG_H
 

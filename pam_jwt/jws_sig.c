@@ -1,4 +1,5 @@
 /* jws_sig.c: verifies one JWS signature with OpenSSL 3 EVP, pinning every parameter the alg fixes. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdbool.h>

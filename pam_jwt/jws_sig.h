@@ -1,4 +1,5 @@
 /* jws_sig.h: verifying a JWS signature with an OpenSSL EVP key. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_JWS_SIG_H
 #define PAM_JWT_JWS_SIG_H
 

@@ -1,4 +1,5 @@
 /* keystore.c: issuer key sets from a file or fetched; parsed once, refcounted, cached (see keystore.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

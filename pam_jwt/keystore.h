@@ -1,4 +1,5 @@
 /* keystore.h: the issuer's keys for a login: from jwks_file, or fetched by jwks_uri / OIDC discovery. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Kept in memory and under cache_dir, refreshed on expiry or an unknown kid (rate-limited), served stale
  * during outages. */
 #ifndef PAM_JWT_KEYSTORE_H

@@ -1,4 +1,5 @@
 /* log.c: formatting and escaping of log messages (see log.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* log.h: a logging sink passed down the verification path (pam_syslog in the module, stderr in the CLI). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_LOG_H
 #define PAM_JWT_LOG_H
 

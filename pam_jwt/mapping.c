@@ -1,4 +1,5 @@
 /* mapping.c: a verified identity to a local user, recorded in the user store (see mapping.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* mapping.h: a verified identity to a local user: binding, uid, groups, and the record in the user store. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_MAPPING_H
 #define PAM_JWT_MAPPING_H
 

@@ -1,5 +1,6 @@
 /* qr_render.c: draws a QR code with libqrencode as Unicode half blocks (see qr_render.h); the library is
  * loaded by qrencode_loader.c on the first code. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* qr_render.h: a QR code as terminal text (Unicode half blocks), for the device flow's verification URL. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_QR_RENDER_H
 #define PAM_JWT_QR_RENDER_H
 

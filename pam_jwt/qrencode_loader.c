@@ -1,5 +1,6 @@
 /* qrencode_loader.c: dlopen of libqrencode on the first QR code, its functions in a table (see
  * qrencode_loader.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <dlfcn.h>

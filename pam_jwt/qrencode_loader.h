@@ -1,5 +1,6 @@
 /* qrencode_loader.h: libqrencode, loaded with dlopen only when a device flow draws its QR code (issue #6:
  * a token login must not pay for it). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_QRENCODE_LOADER_H
 #define PAM_JWT_QRENCODE_LOADER_H
 

@@ -1,4 +1,5 @@
 /* trusted_file.c: opens, checks and atomically writes files that carry trust (see trusted_file.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

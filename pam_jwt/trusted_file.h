@@ -1,4 +1,5 @@
 /* trusted_file.h: reading and writing files that carry trust (config, key cache, user store). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_TRUSTED_FILE_H
 #define PAM_JWT_TRUSTED_FILE_H
 

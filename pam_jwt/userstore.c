@@ -1,4 +1,5 @@
 /* userstore.c: the writer side of the user store (see userstore.h and store_format.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <dirent.h>

@@ -1,4 +1,5 @@
 /* userstore.h: the writer side of the user store: load under a lock, change in memory, write atomically. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_USERSTORE_H
 #define PAM_JWT_USERSTORE_H
 

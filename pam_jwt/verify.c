@@ -1,5 +1,6 @@
 /* verify.c: the verification path, in the one order data flows: token, JWS, issuer keys, signature, claims,
  * identity. The PAM module and `pam-jwt verify` both call pj_verify, so they can never disagree. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdlib.h>

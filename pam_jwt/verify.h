@@ -1,4 +1,5 @@
 /* verify.h: the whole verification path, token to identity; the PAM module and `pam-jwt verify` share it. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_VERIFY_H
 #define PAM_JWT_VERIFY_H
 

@@ -1,4 +1,5 @@
 /* idmap.c: deterministic ids, name rules and local-account checks (libc only; see idmap.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

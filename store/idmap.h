@@ -1,5 +1,6 @@
 /* idmap.h: deterministic uids and gids from names, name rules and local-account checks (libc only: the NSS
  * module uses it too, so that a host computes the same ids the PAM side writes to the store). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_IDMAP_H
 #define PAM_JWT_IDMAP_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* store_format.h: the on-disk layout of the user store (state_dir/users.db), shared by writer and NSS reader.
  *
  * One file, replaced as a whole (temp file, fsync, rename) under flock(state_dir/users.lock), read with mmap.

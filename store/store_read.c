@@ -1,4 +1,5 @@
 /* store_read.c: opening, validating and searching the user store (libc only; see store_read.h). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* store_read.h: opening, validating and searching the user store (libc only: NSS module and library share
  * it). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_STORE_READ_H
 #define PAM_JWT_STORE_READ_H
 

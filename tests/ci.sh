@@ -1,5 +1,6 @@
 #!/bin/bash
 # ci.sh: the whole test suite from a fresh clone: install dependencies, build with -Werror, make check.
+# SPDX-License-Identifier: BSD-3-Clause
 # Ends with a line "N passed, N failed" counting every TAP test case.
 set -u
 cd "$(dirname "$0")/.."

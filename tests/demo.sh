@@ -1,5 +1,6 @@
 #!/bin/sh
 # demo.sh: builds pam_jwt, makes a demo issuer (key + JWKS), mints tokens and logs in through pamtester
+# SPDX-License-Identifier: BSD-3-Clause
 # with a test /etc/pam.d inside a private mount namespace (the host's /etc is not changed).
 set -eu
 cd "$(dirname "$0")/.."

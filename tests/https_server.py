@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """https_server.py: a test IdP on 127.0.0.1 serving files over HTTPS, with per-path scenarios and counters.
 
 A request for /a/b.json is answered from ROOT/a_b.json ('/' becomes '_', the query is ignored); a missing

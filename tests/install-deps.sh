@@ -1,5 +1,6 @@
 #!/bin/sh
 # install-deps.sh: installs what building and testing pam_jwt needs on Debian 12 (run as root).
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential autoconf automake libtool pkg-config libssl-dev libjson-c-dev libcurl4-openssl-dev

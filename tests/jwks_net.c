@@ -1,4 +1,5 @@
 /* jwks_net.c: key fetching against the real HTTPS test IdP that test_jwks_fetch.sh starts. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Discovery, TLS and URL rules, redirects, timeouts, bad answers, size cap, TTL, rotation, rate limits across
  * processes, outages, removed keys, the jwks CLI. Each scenario has its own issuer path. */
 #include "config.h"

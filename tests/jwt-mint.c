@@ -1,4 +1,5 @@
 /* jwt-mint.c: a small CLI over the testkit that makes keys, JWKS documents and signed tokens for shell tests. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <ctype.h>

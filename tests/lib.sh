@@ -1,4 +1,5 @@
 # lib.sh: shared helpers for the shell tests: TAP output, paths, a scratch directory, token minting.
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=sh
 
 : "${TOP_BUILDDIR:=$(cd "$(dirname "$0")/.." && pwd)}"

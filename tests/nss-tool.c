@@ -1,4 +1,5 @@
 /* nss-tool.c: test helper for test_nss.sh: records logins, runs pam-jwt user, calls libnss_jwt directly. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <dlfcn.h>

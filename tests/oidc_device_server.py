@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """oidc_device_server.py: a test OpenID Provider on 127.0.0.1 over HTTPS with the RFC 8628 device flow.
 
 Its issuer is https://127.0.0.1:PORT (PORT written to ROOT/port once listening). It serves

@@ -1,4 +1,5 @@
 # svc_lib.sh: a private world for tests of real services (sshd, sudo, su): run inside a mount namespace.
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=sh
 #
 # svc_enter re-runs the test in its own mount namespace, where:

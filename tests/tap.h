@@ -1,4 +1,5 @@
 /* tap.h: a minimal TAP producer for the C tests (automake's tap-driver.sh counts each line). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_TAP_H
 #define PAM_JWT_TAP_H
 

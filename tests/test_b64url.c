@@ -1,4 +1,5 @@
 /* test_b64url.c: strict base64url: round trips, RFC 4648 vectors and every refusal rule. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdint.h>

@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_cli.sh: `pam-jwt verify` and `pam-jwt check-config`: verdicts, reasons, JSON, exit codes.
+# SPDX-License-Identifier: BSD-3-Clause
 . "$(dirname "$0")/lib.sh"
 
 need_root

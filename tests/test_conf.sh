@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_conf.sh: the examples in conf/ are valid as shipped: pam_jwt.conf parses (with its [service]
+# SPDX-License-Identifier: BSD-3-Clause
 # sections), every PAM module they name exists, nsswitch.conf puts jwt after files, the README's
 # protocol matches the module's prompts. (The service tests run the pam.d and sshd files themselves.)
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"

@@ -1,4 +1,5 @@
 /* test_config.c: config_parse/config_load: every key, defaults, [global] inheritance and each refusal. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* test_continuation.c: the continuation protocol (continuation.h) and pam-jwt-askpass, which speaks it. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <fcntl.h>

@@ -1,5 +1,6 @@
 /* test_device.c: the device flow's pieces without a network: the QR drawing (decoded back with zbarimg), form
  * encoding, the issuer choice and the ID token rules added after pj_verify. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_device_flow.sh: the device flow (RFC 8628) against a real OpenID Provider on 127.0.0.1 over HTTPS
+# SPDX-License-Identifier: BSD-3-Clause
 # (tests/oidc_device_server.py), the test playing the person who approves: pam-jwt login first, then
 # pam_jwt.so with mode=device and mode=auto through pamtester in a private mount namespace.
 . "$(dirname "$0")/lib.sh"

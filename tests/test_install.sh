@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_install.sh: "make install DESTDIR=..." puts exactly the files the packages expect where they expect them.
+# SPDX-License-Identifier: BSD-3-Clause
 . "$(dirname "$0")/lib.sh"
 
 command -v make >/dev/null 2>&1 || skip_all "make not found"

@@ -1,4 +1,5 @@
 /* test_json_strict.c: every rule of the strict JSON parser, the json-c tree it builds, and the type-checked getters. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <limits.h>

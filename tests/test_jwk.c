@@ -1,4 +1,5 @@
 /* test_jwk.c: JWKS parsing into OpenSSL keys, the per-key usability rules and key selection. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdarg.h>

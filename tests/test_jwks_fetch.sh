@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_jwks_fetch.sh: key fetching against a real HTTPS server on 127.0.0.1 (tests/https_server.py) with a CA
+# SPDX-License-Identifier: BSD-3-Clause
 # and server certificates made here: the C scenarios (tests/jwks_net), then pam-jwt verify and pam-jwt jwks.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,4 +1,5 @@
 /* test_keystore.c: the key store without a server: files, cache, outages, rate limits, unprivileged use. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Fetches fail fast on a closed loopback port; the HTTPS scenarios are in jwks_net.c (test_jwks_fetch.sh). */
 #include "config.h"
 

@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_lazy_libs.sh: libcurl and libqrencode are loaded only when a fetch or a QR code needs them (issue #6):
+# SPDX-License-Identifier: BSD-3-Clause
 # pam_jwt.so and pam-jwt do not link them, a login with its keys at hand never opens them, a login that must
 # fetch does, and a libcurl that cannot be loaded is a clear refusal, not a crash.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 /* test_mapping.c: claims to users and groups: binding, uids, groups, gecos, pre-auth entries, acct, CLI. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>

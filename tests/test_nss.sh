@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_nss.sh: libnss_jwt.so.2 as built, through glibc (getent, id) in a private mount namespace, and its ABI.
+# SPDX-License-Identifier: BSD-3-Clause
 #
 # The module's store path is compiled in (/var/lib/pam_jwt), so the test runs in its own mount namespace
 # (unshare -m) with a tmpfs over /var/lib and a test nsswitch.conf bound over /etc/nsswitch.conf: the

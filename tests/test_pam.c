@@ -1,4 +1,5 @@
 /* test_pam.c: pam_jwt.so through the real libpam (pam_start_confdir): return codes, prompts, syslog. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_pamtester.sh: pamtester logs in with tokens of every algorithm through a test /etc/pam.d, bound over
+# SPDX-License-Identifier: BSD-3-Clause
 # the real one inside a private mount namespace (the host's /etc is never touched).
 . "$(dirname "$0")/lib.sh"
 

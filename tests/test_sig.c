@@ -1,4 +1,5 @@
 /* test_sig.c: the alg table and signature verification accept exactly what each JWS alg allows, nothing else. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdlib.h>

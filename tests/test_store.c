@@ -1,4 +1,5 @@
 /* test_store.c: ids (idmap), the store format, its reader's validation, and the locked atomic writer. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <dirent.h>

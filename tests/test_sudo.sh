@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_sudo.sh: the real sudo with conf/pam.d/sudo, run as token users (setpriv) with pam-jwt-askpass as
+# SPDX-License-Identifier: BSD-3-Clause
 # SUDO_ASKPASS, and a test sudoers (%sudo may run anything), in a private mount namespace (svc_lib.sh).
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$TOP_SRCDIR/tests/svc_lib.sh"

@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_symbols.sh: pam_jwt.so exports only pam_sm_* (the version script works) and carries no cli/ code.
+# SPDX-License-Identifier: BSD-3-Clause
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$PAM_MODULE" ] || skip_all "pam_jwt.so not built"

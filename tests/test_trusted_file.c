@@ -1,5 +1,6 @@
 /* test_trusted_file.c: trusted_file_read, trusted_dir_check and atomic_write_file against real files (as
  * root). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <dirent.h>

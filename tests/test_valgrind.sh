@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_valgrind.sh: the verify path (accepted and refused tokens) runs without memory errors or leaks.
+# SPDX-License-Identifier: BSD-3-Clause
 . "$(dirname "$0")/lib.sh"
 
 need_root

@@ -1,4 +1,5 @@
 /* test_verify.c: end-to-end verification of minted tokens through pj_verify, one negative test per rule. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdio.h>

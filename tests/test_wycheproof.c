@@ -1,4 +1,5 @@
 /* test_wycheproof.c: runs jws_sig_verify over Project Wycheproof's vectors for each of the ten JWS algs. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* testkit.c: makes keys, public JWKs and signed tokens with OpenSSL so tests need no fixtures or network. */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* testkit.h: keys, JWKs and signed tokens made with OpenSSL for the tests and the demo (not installed). */
+/* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_TESTKIT_H
 #define PAM_JWT_TESTKIT_H
 
