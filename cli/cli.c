@@ -23,30 +23,31 @@ enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: pam-jwt COMMAND [OPTIONS]\n"
-		     "\n"
-		     "Commands:\n"
-		     "  verify [--config FILE] [--user NAME] [--service NAME] [--json]\n"
-		     "        Read a token on standard input and verify it exactly as pam_jwt.so does;\n"
-		     "        --service applies that [service NAME] section's rules too.\n"
-		     "        Exit 0 accepted, 1 refused, 2 usage or configuration error.\n"
-		     "  check-config [--config FILE]\n"
-		     "        Parse the configuration and show the issuers it defines.\n"
-		     "  jwks status [--config FILE] [--issuer NAME]\n"
-		     "        Show each issuer's key source, keys, fetch times and last error (no network).\n"
-		     "  jwks refresh [--config FILE] [--issuer NAME]\n"
-		     "        Fetch the issuers' keys now and update the cache.\n"
-		     "  user list|show NAME|add NAME [--uid N] [--gecos TEXT]|del NAME|unbind NAME|init\n"
-		     "        Manage the user store that libnss_jwt.so.2 serves (init: create an empty one).\n"
-		     "  login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n"
-		     "        Sign in with the device flow (a browser or phone), verify the token as a login\n"
-		     "        would and show the identity; optionally keep the token for pam-jwt-askpass.\n"
-		     "\n"
-		     "Options:\n"
-		     "  --config FILE   configuration file (default %s)\n"
-		     "  --help          this text\n"
-		     "  --version       the version\n",
-		     PJ_DEFAULT_CONFIG);
+	fprintf(out,
+	        "Usage: pam-jwt COMMAND [OPTIONS]\n"
+	        "\n"
+	        "Commands:\n"
+	        "  verify [--config FILE] [--user NAME] [--service NAME] [--json]\n"
+	        "        Read a token on standard input and verify it exactly as pam_jwt.so does;\n"
+	        "        --service applies that [service NAME] section's rules too.\n"
+	        "        Exit 0 accepted, 1 refused, 2 usage or configuration error.\n"
+	        "  check-config [--config FILE]\n"
+	        "        Parse the configuration and show the issuers it defines.\n"
+	        "  jwks status [--config FILE] [--issuer NAME]\n"
+	        "        Show each issuer's key source, keys, fetch times and last error (no network).\n"
+	        "  jwks refresh [--config FILE] [--issuer NAME]\n"
+	        "        Fetch the issuers' keys now and update the cache.\n"
+	        "  user list|show NAME|add NAME [--uid N] [--gecos TEXT]|del NAME|unbind NAME|init\n"
+	        "        Manage the user store that libnss_jwt.so.2 serves (init: create an empty one).\n"
+	        "  login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n"
+	        "        Sign in with the device flow (a browser or phone), verify the token as a login\n"
+	        "        would and show the identity; optionally keep the token for pam-jwt-askpass.\n"
+	        "\n"
+	        "Options:\n"
+	        "  --config FILE   configuration file (default %s)\n"
+	        "  --help          this text\n"
+	        "  --version       the version\n",
+	        PJ_DEFAULT_CONFIG);
 }
 
 static void emit_stderr(void *arg, int priority, const char *message)
@@ -119,7 +120,8 @@ static void print_json_result(const struct pj_identity *id, pj_status status, co
 		json_object_object_add(o, "groups", groups);
 		json_object_object_add(o, "exp", json_object_new_int64(id->exp));
 	}
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -150,7 +152,8 @@ static void print_text_result(const struct pj_identity *id, pj_status status, co
 		return;
 	}
 	printf("accepted\n");
-	printf("issuer:   %s (%s)\n", id->issuer->name, pj_escape(esc, sizeof(esc), id->iss, strlen(id->iss)));
+	printf("issuer:   %s (%s)\n", id->issuer->name,
+	       pj_escape(esc, sizeof(esc), id->iss, strlen(id->iss)));
 	printf("subject:  %s\n", pj_escape(esc, sizeof(esc), id->sub, strlen(id->sub)));
 	printf("username: %s\n", id->username);
 	printf("groups:  ");
@@ -164,10 +167,10 @@ static void print_text_result(const struct pj_identity *id, pj_status status, co
 static int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"user", required_argument, NULL, 'u'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"service", required_argument, NULL, 's'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"user", required_argument, NULL, 'u'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"service", required_argument, NULL, 's'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *config = PJ_DEFAULT_CONFIG, *user = NULL, *service = NULL;
 	struct pj_log log = {.emit = emit_stderr};
 	struct pj_config *cfg = NULL;
@@ -250,7 +253,9 @@ static int cmd_check_config(int argc, char **argv)
 		for (int a = 0; a < JWS_ALG_COUNT; a++)
 			if (is->algorithms & JWS_ALG_BIT(a))
 				printf(" %s", jws_alg_by_id((enum jws_alg_id)a)->name);
-		printf("\n  keys: %s\n", is->jwks_file ? is->jwks_file : is->jwks_uri ? is->jwks_uri : "OIDC discovery");
+		printf("\n  keys: %s\n", is->jwks_file  ? is->jwks_file
+		                         : is->jwks_uri ? is->jwks_uri
+		                                        : "OIDC discovery");
 	}
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct pj_authz *a = &cfg->services[i].authz;
@@ -260,7 +265,8 @@ static int cmd_check_config(int argc, char **argv)
 		for (size_t j = 0; j < a->n_groups; j++)
 			printf("%s%s", j ? " " : "\n  require_groups: ", a->groups[j]);
 		for (size_t j = 0; j < a->n_claims; j++)
-			printf("%s%s=%s", j ? " " : "\n  require_claim: ", a->claims[j].path, a->claims[j].value);
+			printf("%s%s=%s", j ? " " : "\n  require_claim: ", a->claims[j].path,
+			       a->claims[j].value);
 		printf("\n");
 	}
 	config_free(cfg);

@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pj_error err = {0};
 	json_object *obj = NULL;
 
-	if (json_strict_parse_object((const char *)data, size, JSON_STRICT_DEFAULT_DEPTH, &obj, &err) != PJ_OK) {
+	if (json_strict_parse_object((const char *)data, size, JSON_STRICT_DEFAULT_DEPTH, &obj, &err) !=
+	    PJ_OK) {
 		if (obj != NULL)
 			abort(); /* a refusal leaves *out NULL */
 		return 0;

@@ -94,13 +94,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    write(fd, jwks, strlen(jwks)) != (ssize_t)strlen(jwks) || close(fd) != 0)
 		die("jwks file");
 	text = tk_strf("[global]\ncache_dir = %s\nstate_dir = %s\n"
-		       "[issuer fuzz]\nissuer = " FUZZ_ISS "\naudience = " FUZZ_AUD " other-aud\n"
-		       "algorithms = RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\n"
-		       "jwks_file = %s\ngroups_claim = realm_access.roles\n"
-		       "[issuer second]\nissuer = https://second.fuzz.test\naudience = " FUZZ_AUD "\n"
-		       "algorithms = ES256\njwks_file = %s\nusername_claim = email\n"
-		       "username_transform = lowercase strip_domain\n",
-		       dir, dir, path, path);
+	               "[issuer fuzz]\nissuer = " FUZZ_ISS "\naudience = " FUZZ_AUD " other-aud\n"
+	               "algorithms = RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\n"
+	               "jwks_file = %s\ngroups_claim = realm_access.roles\n"
+	               "[issuer second]\nissuer = https://second.fuzz.test\naudience = " FUZZ_AUD "\n"
+	               "algorithms = ES256\njwks_file = %s\nusername_claim = email\n"
+	               "username_transform = lowercase strip_domain\n",
+	               dir, dir, path, path);
 	if (text == NULL || config_parse("fuzz.conf", text, strlen(text), &cfg, &err) != PJ_OK)
 		die(err.reason[0] ? err.reason : "config");
 	free(text);
@@ -131,7 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&id, 0, sizeof(id));
 		memset(&err, 0, sizeof(err));
 		pj_log_outcome(&log, &id,
-			       pj_verify(cfg, &log, (const char *)data, size, NULL, FUZZ_NOW, &id, &err), &err, NULL);
+		               pj_verify(cfg, &log, (const char *)data, size, NULL, FUZZ_NOW, &id, &err),
+		               &err, NULL);
 	}
 	pj_identity_free(&id);
 	return 0;

@@ -43,7 +43,8 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char pw[] = "root:x:0:0:root:/root:/bin/bash\nalice:x:200000:200000::/home/alice:/bin/sh\n";
+	static const char pw[] =
+	    "root:x:0:0:root:/root:/bin/bash\nalice:x:200000:200000::/home/alice:/bin/sh\n";
 	static const char gr[] = "root:x:0:\nusers:x:100:alice\n";
 
 	(void)argc;
@@ -80,8 +81,9 @@ static void touch_user(const struct pj_store *st, const struct pj_store_user *u)
 
 	if (u == NULL)
 		return;
-	sink += strlen(store_str(st, u->name)) + strlen(store_str(st, u->gecos)) + strlen(store_str(st, u->home)) +
-		strlen(store_str(st, u->shell)) + strlen(store_str(st, u->iss)) + strlen(store_str(st, u->sub));
+	sink += strlen(store_str(st, u->name)) + strlen(store_str(st, u->gecos)) +
+	        strlen(store_str(st, u->home)) + strlen(store_str(st, u->shell)) +
+	        strlen(store_str(st, u->iss)) + strlen(store_str(st, u->sub));
 	gids = store_user_gids(st, u, &n);
 	for (size_t i = 0; i < n; i++)
 		sink += store_group_by_gid(st, gids[i]) != NULL;

@@ -155,8 +155,9 @@ static enum nss_status fill_passwd(const char *name, uint32_t uid, const char *g
 {
 	struct arena a = {buf, buflen};
 
-	/* "*", not "x": there is no shadow entry, and pam_unix's account check (Debian's common-account) refuses
-	 * an "x" user whose shadow entry is missing; "*" matches no password, so pam_unix never authenticates one. */
+	/* "*", not "x": there is no shadow entry, and pam_unix's account check (Debian's common-account)
+	 * refuses an "x" user whose shadow entry is missing; "*" matches no password, so pam_unix never
+	 * authenticates one. */
 	if ((pw->pw_name = arena_str(&a, name)) == NULL || (pw->pw_passwd = arena_str(&a, "*")) == NULL ||
 	    (pw->pw_gecos = arena_str(&a, gecos)) == NULL || (pw->pw_dir = arena_str(&a, home)) == NULL ||
 	    (pw->pw_shell = arena_str(&a, shell)) == NULL)

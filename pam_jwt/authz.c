@@ -216,8 +216,8 @@ pj_status authz_check_service(const struct pj_config *cfg, const char *name, boo
 	char what[96];
 
 	if (svc == NULL && must_exist)
-		return pj_fail(err, PJ_ERR_CONFIG, "%s has no [service %.64s] section", cfg->path ? cfg->path : "config",
-		               name ? name : "");
+		return pj_fail(err, PJ_ERR_CONFIG, "%s has no [service %.64s] section",
+		               cfg->path ? cfg->path : "config", name ? name : "");
 	if (svc == NULL)
 		return PJ_OK;
 	snprintf(what, sizeof(what), "[service %s]", svc->name);

@@ -11,7 +11,8 @@
 /* Decodes len characters of in. Strict: only A-Z a-z 0-9 - _, no '=' padding, no whitespace, a length
  * that is not 1 mod 4, and unused trailing bits must be zero. On success *out is a malloc'd buffer
  * (NUL-terminated one past *outlen, for convenience) that the caller frees. Refusals: PJ_ERR_TOKEN. */
-pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen, struct pj_error *err);
+pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen,
+                        struct pj_error *err);
 
 /* Encodes len bytes into a malloc'd NUL-terminated string without padding; NULL on allocation failure. */
 char *b64url_encode(const unsigned char *in, size_t len);

@@ -46,7 +46,8 @@ static pj_status check_aud(json_object *payload, const struct pj_issuer *issuer,
 	if (!json_object_object_get_ex(payload, "aud", &aud))
 		return pj_fail(err, PJ_ERR_TOKEN, "no aud claim");
 	if (json_object_get_type(aud) == json_type_string) {
-		if (audience_configured(issuer, json_object_get_string(aud), (size_t)json_object_get_string_len(aud)))
+		if (audience_configured(issuer, json_object_get_string(aud),
+		                        (size_t)json_object_get_string_len(aud)))
 			return PJ_OK;
 		return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience");
 	}
@@ -58,7 +59,8 @@ static pj_status check_aud(json_object *payload, const struct pj_issuer *issuer,
 			return pj_fail(err, PJ_ERR_TOKEN, "aud holds a value that is not a string");
 	for (size_t i = 0; i < n; i++) {
 		json_object *a = json_object_array_get_idx(aud, i);
-		if (audience_configured(issuer, json_object_get_string(a), (size_t)json_object_get_string_len(a)))
+		if (audience_configured(issuer, json_object_get_string(a),
+		                        (size_t)json_object_get_string_len(a)))
 			return PJ_OK;
 	}
 	return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience");
@@ -66,7 +68,7 @@ static pj_status check_aud(json_object *payload, const struct pj_issuer *issuer,
 
 /* A NumericDate claim: absent is allowed here (the caller decides), anything but a JSON number is refused. */
 static pj_status get_time(json_object *payload, const char *name, int64_t *out, bool *present,
-			  struct pj_error *err)
+                          struct pj_error *err)
 {
 	switch (json_get_int64(payload, name, out)) {
 	case JSON_GET_OK: *present = true; return PJ_OK;
@@ -76,7 +78,7 @@ static pj_status get_time(json_object *payload, const char *name, int64_t *out, 
 }
 
 static pj_status check_times(json_object *payload, long leeway, time_t now, int64_t *exp_out,
-			     struct pj_error *err)
+                             struct pj_error *err)
 {
 	int64_t exp = 0, nbf = 0, iat = 0, t = (int64_t)now;
 	bool has_exp = false, has_nbf = false, has_iat = false;
@@ -90,14 +92,15 @@ static pj_status check_times(json_object *payload, long leeway, time_t now, int6
 		return pj_fail(err, PJ_ERR_TOKEN, "no exp claim");
 	/* Move the leeway to the side of now, a sane value, so no token value can overflow the comparison. */
 	if (t - leeway >= exp)
-		return pj_fail(err, PJ_ERR_TOKEN, "token expired at %lld (now %lld, leeway %lds)", (long long)exp,
-			       (long long)t, leeway);
+		return pj_fail(err, PJ_ERR_TOKEN, "token expired at %lld (now %lld, leeway %lds)",
+		               (long long)exp, (long long)t, leeway);
 	if (has_nbf && t + leeway < nbf)
-		return pj_fail(err, PJ_ERR_TOKEN, "token not valid before %lld (now %lld, leeway %lds)", (long long)nbf,
-			       (long long)t, leeway);
+		return pj_fail(err, PJ_ERR_TOKEN, "token not valid before %lld (now %lld, leeway %lds)",
+		               (long long)nbf, (long long)t, leeway);
 	if (has_iat && iat > t + leeway)
-		return pj_fail(err, PJ_ERR_TOKEN, "token issued in the future (iat %lld, now %lld, leeway %lds)",
-			       (long long)iat, (long long)t, leeway);
+		return pj_fail(err, PJ_ERR_TOKEN,
+		               "token issued in the future (iat %lld, now %lld, leeway %lds)", (long long)iat,
+		               (long long)t, leeway);
 	if (exp_out != NULL)
 		*exp_out = exp;
 	return PJ_OK;
@@ -119,7 +122,7 @@ static pj_status check_sub(json_object *payload, struct pj_error *err)
 }
 
 pj_status claims_check(json_object *payload, const struct pj_issuer *issuer, time_t now, int64_t *exp_out,
-		       struct pj_error *err)
+                       struct pj_error *err)
 {
 	pj_status r;
 

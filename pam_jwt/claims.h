@@ -20,6 +20,6 @@ pj_status claims_get_iss(json_object *payload, const char **iss, size_t *len, st
  * present, not more than leeway in the future; exp/nbf/iat JSON numbers only; sub a non-empty string.
  * On success *exp_out (may be NULL) receives exp. Refusals: PJ_ERR_TOKEN with a reason. */
 pj_status claims_check(json_object *payload, const struct pj_issuer *issuer, time_t now, int64_t *exp_out,
-		       struct pj_error *err);
+                       struct pj_error *err);
 
 #endif

@@ -15,13 +15,13 @@
 #include "log.h"
 #include "trusted_file.h"
 
-#define CF_LINE_MAX    4096         /* bytes in one line, without the newline */
-#define CF_MAX_ISSUERS 64           /* [issuer] sections in one file */
-#define CF_MAX_SERVICES 64          /* [service] sections in one file */
-#define CF_NAME_MAX    64           /* bytes in a section name */
-#define CF_LIST_MAX    64           /* items in one list value */
-#define CF_SHOW        96           /* bytes of file text quoted (escaped) in a message */
-#define CF_UID_LIMIT   4294967294LL /* (uid_t)-1 is never a uid */
+#define CF_LINE_MAX     4096         /* bytes in one line, without the newline */
+#define CF_MAX_ISSUERS  64           /* [issuer] sections in one file */
+#define CF_MAX_SERVICES 64           /* [service] sections in one file */
+#define CF_NAME_MAX     64           /* bytes in a section name */
+#define CF_LIST_MAX     64           /* items in one list value */
+#define CF_SHOW         96           /* bytes of file text quoted (escaped) in a message */
+#define CF_UID_LIMIT    4294967294LL /* (uid_t)-1 is never a uid */
 
 /* Where a key may stand: [global] only, [issuer NAME] (with [global] giving the default), only in
  * [issuer], or only in [service NAME]. */
@@ -756,8 +756,8 @@ static int key_index(const char *name)
 }
 
 /* [issuer NAME] or [service NAME]: label is "issuer" or "service", rest what follows the label. */
-static pj_status named_section(struct cf_doc *d, struct cf_section **cur, enum cf_kind kind, const char *label,
-                               char *rest, int line, const struct cf_ctx *c)
+static pj_status named_section(struct cf_doc *d, struct cf_section **cur, enum cf_kind kind,
+                               const char *label, char *rest, int line, const struct cf_ctx *c)
 {
 	struct cf_section **list = kind == CF_KIND_ISSUER ? &d->issuers : &d->services, *ns;
 	size_t *n = kind == CF_KIND_ISSUER ? &d->n_issuers : &d->n_services;
@@ -831,7 +831,8 @@ static pj_status check_scope(const struct cf_section *cur, const struct cf_key *
 	switch (cur->kind) {
 	case CF_KIND_GLOBAL:
 		if (k->scope == CF_ISSUER_ONLY)
-			return cf_fail(c, line, "%s is an [issuer NAME] key, it cannot stand in [global]", k->name);
+			return cf_fail(c, line, "%s is an [issuer NAME] key, it cannot stand in [global]",
+			               k->name);
 		if (k->scope == CF_SERVICE)
 			return cf_fail(c, line, "%s is a [service NAME] key, it cannot stand in [global]",
 			               k->name);
@@ -841,15 +842,16 @@ static pj_status check_scope(const struct cf_section *cur, const struct cf_key *
 			return cf_fail(c, line, "%s is a [global] key, not allowed in [issuer %s]", k->name,
 			               cur->name);
 		if (k->scope == CF_SERVICE)
-			return cf_fail(c, line, "%s is a [service NAME] key, not allowed in [issuer %s]", k->name,
-			               cur->name);
+			return cf_fail(c, line, "%s is a [service NAME] key, not allowed in [issuer %s]",
+			               k->name, cur->name);
 		return PJ_OK;
 	case CF_KIND_SERVICE:
 		if (k->scope != CF_SERVICE)
-			return cf_fail(c, line,
-			               "%s is not allowed in [service %s] (require_issuer, require_groups and "
-			               "require_claim are)",
-			               k->name, cur->name);
+			return cf_fail(
+			    c, line,
+			    "%s is not allowed in [service %s] (require_issuer, require_groups and "
+			    "require_claim are)",
+			    k->name, cur->name);
 		return PJ_OK;
 	}
 	return cf_fail(c, line, "internal error: unknown section kind");
@@ -1078,8 +1080,8 @@ static int in_list(char **list, const char *word)
 static pj_status check_device(const struct cf_doc *d, const struct cf_section *s, const struct pj_issuer *iss,
                               const struct cf_ctx *c)
 {
-	static const char *const needs_id[] = {"device_client_secret_file", "device_scopes", "device_resource",
-	                                       "device_audience", "device_timeout"};
+	static const char *const needs_id[] = {"device_client_secret_file", "device_scopes",
+	                                       "device_resource", "device_audience", "device_timeout"};
 	int line = source_line(d, s, key_index("device_client_id"));
 	char q[CF_SHOW];
 	pj_status r;
@@ -1088,7 +1090,8 @@ static pj_status check_device(const struct cf_doc *d, const struct cf_section *s
 		for (size_t i = 0; i < sizeof(needs_id) / sizeof(needs_id[0]); i++)
 			if (s->e[key_index(needs_id[i])].value != NULL)
 				return cf_fail(c, s->e[key_index(needs_id[i])].line,
-				               "[issuer %s]: %s needs device_client_id", iss->name, needs_id[i]);
+				               "[issuer %s]: %s needs device_client_id", iss->name,
+				               needs_id[i]);
 		return PJ_OK;
 	}
 	if ((r = check_fetch_url(iss, iss->issuer, "issuer (used for discovery by the device flow)", c,
@@ -1097,14 +1100,16 @@ static pj_status check_device(const struct cf_doc *d, const struct cf_section *s
 	if (iss->device_resource != NULL || iss->device_audience != NULL)
 		return PJ_OK;
 	if (!in_list(iss->audiences, iss->device_client_id))
-		return cf_fail(c, line,
-		               "[issuer %s]: the device flow's ID token has aud = device_client_id, so audience "
-		               "must list \"%s\" (or set device_resource / device_audience to use the access "
-		               "token)",
-		               iss->name, show(q, iss->device_client_id));
+		return cf_fail(
+		    c, line,
+		    "[issuer %s]: the device flow's ID token has aud = device_client_id, so audience "
+		    "must list \"%s\" (or set device_resource / device_audience to use the access "
+		    "token)",
+		    iss->name, show(q, iss->device_client_id));
 	if (!in_list(iss->device_scopes, "openid"))
 		return cf_fail(c, source_line(d, s, key_index("device_scopes")),
-		               "[issuer %s]: device_scopes must contain \"openid\" to get an ID token", iss->name);
+		               "[issuer %s]: device_scopes must contain \"openid\" to get an ID token",
+		               iss->name);
 	return PJ_OK;
 }
 
@@ -1167,8 +1172,8 @@ static pj_status build_issuer(const struct cf_doc *d, const struct cf_section *s
 
 /* A [service NAME] section: its own keys only (nothing is inherited from [global]); the issuers it names
  * must exist. */
-static pj_status build_service(const struct cf_section *s, const struct pj_config *cfg, struct pj_service *svc,
-                               const struct cf_ctx *c)
+static pj_status build_service(const struct cf_section *s, const struct pj_config *cfg,
+                               struct pj_service *svc, const struct cf_ctx *c)
 {
 	const struct cf_entry *e;
 	char q[CF_SHOW];

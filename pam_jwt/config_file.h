@@ -11,10 +11,10 @@
 #include "error.h"
 
 #define PJ_DEFAULT_MAX_TOKEN_SIZE 16384
-#define PJ_DEFAULT_LEEWAY 60
-#define PJ_CONFIG_MAX_SIZE (1024 * 1024)
-#define PJ_DEFAULT_CACHE_DIR "/var/cache/pam_jwt"
-#define PJ_DEFAULT_STATE_DIR "/var/lib/pam_jwt"
+#define PJ_DEFAULT_LEEWAY         60
+#define PJ_CONFIG_MAX_SIZE        (1024 * 1024)
+#define PJ_DEFAULT_CACHE_DIR      "/var/cache/pam_jwt"
+#define PJ_DEFAULT_STATE_DIR      "/var/lib/pam_jwt"
 
 /* group_map entry: members of IdP group idp_group are added to the existing local group local_group. */
 struct pj_group_map {
@@ -25,15 +25,16 @@ struct pj_group_map {
 /* One [issuer NAME] section. Every issuer key except "issuer" may also stand in [global], where it sets the
  * default for all issuers that do not set it themselves. Lists are NULL-terminated arrays with a count.
  * Syntax: "key = value" lines, full-line "#" comments, [global] (at most once; keys before any header
- * belong to it), [issuer NAME] and [service NAME] (NAME: [A-Za-z0-9_.-]+). Durations: seconds with an optional suffix
- * s, m, h or d; sizes: bytes with an optional suffix K or M (KiB, MiB). Lines at most 4096 bytes, UTF-8. */
+ * belong to it), [issuer NAME] and [service NAME] (NAME: [A-Za-z0-9_.-]+). Durations: seconds with an
+ * optional suffix s, m, h or d; sizes: bytes with an optional suffix K or M (KiB, MiB). Lines at most 4096
+ * bytes, UTF-8. */
 struct pj_issuer {
-	char *name;                 /* from [issuer NAME] */
-	int line;                   /* line of the section header, for messages */
+	char *name; /* from [issuer NAME] */
+	int line;   /* line of the section header, for messages */
 
 	/* identity of the IdP: required */
-	char *issuer;               /* issuer: the "iss" value, compared byte for byte; [issuer] only */
-	char **audiences;           /* audience: one or more, space-separated */
+	char *issuer;     /* issuer: the "iss" value, compared byte for byte; [issuer] only */
+	char **audiences; /* audience: one or more, space-separated */
 	size_t n_audiences;
 
 	/* where keys come from: jwks_file, else jwks_uri, else OIDC discovery from issuer */
@@ -51,8 +52,8 @@ struct pj_issuer {
 	bool insecure_allow_http_loopback; /* insecure_allow_http_loopback: tests only, default no */
 
 	/* token policy */
-	unsigned algorithms;        /* algorithms: space-separated names -> JWS_ALG_BIT() mask; default RS256 */
-	long leeway;                /* leeway: seconds, default 60, 0..3600 */
+	unsigned algorithms; /* algorithms: space-separated names -> JWS_ALG_BIT() mask; default RS256 */
+	long leeway;         /* leeway: seconds, default 60, 0..3600 */
 
 	/* identity mapping */
 	char *username_claim;       /* username_claim: default "preferred_username" */
@@ -60,10 +61,10 @@ struct pj_issuer {
 	bool username_strip_domain; /* username_transform contains "strip_domain" ("none": neither) */
 	char **username_domains;    /* username_domains: allowed domains for strip_domain; NULL = any */
 	size_t n_username_domains;
-	char *groups_claim;         /* groups_claim: dotted path to an array of strings; NULL = no groups */
-	char *uid_claim;            /* uid_claim: claim holding a POSIX uid (a JSON number); NULL = hash */
-	char *group_prefix;         /* group_prefix: prepended to managed group names; default "" (NULL) */
-	char **groups_allow;        /* groups_allow: fnmatch patterns (space-separated); NULL = all */
+	char *groups_claim;  /* groups_claim: dotted path to an array of strings; NULL = no groups */
+	char *uid_claim;     /* uid_claim: claim holding a POSIX uid (a JSON number); NULL = hash */
+	char *group_prefix;  /* group_prefix: prepended to managed group names; default "" (NULL) */
+	char **groups_allow; /* groups_allow: fnmatch patterns (space-separated); NULL = all */
 	size_t n_groups_allow;
 	struct pj_group_map *group_map; /* group_map: "idp:local, idp2:local2" */
 	size_t n_group_map;
@@ -72,12 +73,13 @@ struct pj_issuer {
 	 * device_resource and device_audience the ID token is the credential, so "audience" must list
 	 * device_client_id and device_scopes must hold "openid"; with either, the access token is. */
 	char *device_client_id;          /* device_client_id: NULL = no device flow for this issuer */
-	char *device_client_secret_file; /* device_client_secret_file: root-only (0600/0400) file; NULL = public */
+	char *device_client_secret_file; /* device_client_secret_file: root-only (0600/0400) file; NULL =
+	                                    public */
 	char **device_scopes;            /* device_scopes: default "openid profile" */
 	size_t n_device_scopes;
-	char *device_resource;           /* device_resource: RFC 8707 resource URI sent with the request */
-	char *device_audience;           /* device_audience: "audience" parameter sent with the request */
-	long device_timeout;             /* device_timeout: seconds, default 110, 10..1800 */
+	char *device_resource; /* device_resource: RFC 8707 resource URI sent with the request */
+	char *device_audience; /* device_audience: "audience" parameter sent with the request */
+	long device_timeout;   /* device_timeout: seconds, default 110, 10..1800 */
 };
 
 /* One [service NAME] section: rules a token must also meet for the PAM service NAME (the module's service=
@@ -94,15 +96,15 @@ struct pj_service {
 struct pj_config {
 	char *path;
 	/* [global] only */
-	size_t max_token_size;      /* max_token_size: bytes, default 16384, 1024..65536 */
-	char *cache_dir;            /* cache_dir: default /var/cache/pam_jwt */
-	char *state_dir;            /* state_dir: user store directory, default /var/lib/pam_jwt */
-	uint32_t uid_min;           /* uid_min: default 200000 (must be >= 1000, < uid_max) */
-	uint32_t uid_max;           /* uid_max: default 2000200000 */
-	char *home_template;        /* home_template: default "/home/%u" */
-	char *default_shell;        /* default_shell: default "/bin/bash" */
-	long account_max_age;       /* account_max_age: seconds, 0 = no limit (default), up to 3650d */
-	bool nss_preauth;           /* nss_preauth: default no */
+	size_t max_token_size; /* max_token_size: bytes, default 16384, 1024..65536 */
+	char *cache_dir;       /* cache_dir: default /var/cache/pam_jwt */
+	char *state_dir;       /* state_dir: user store directory, default /var/lib/pam_jwt */
+	uint32_t uid_min;      /* uid_min: default 200000 (must be >= 1000, < uid_max) */
+	uint32_t uid_max;      /* uid_max: default 2000200000 */
+	char *home_template;   /* home_template: default "/home/%u" */
+	char *default_shell;   /* default_shell: default "/bin/bash" */
+	long account_max_age;  /* account_max_age: seconds, 0 = no limit (default), up to 3650d */
+	bool nss_preauth;      /* nss_preauth: default no */
 	/* issuers in file order */
 	struct pj_issuer *issuers;
 	size_t n_issuers;
@@ -118,7 +120,7 @@ pj_status config_load(const char *path, struct pj_config **out, struct pj_error 
 
 /* Parses text already in memory (used by config_load and the tests); path is only used in messages. */
 pj_status config_parse(const char *path, const char *text, size_t len, struct pj_config **out,
-		       struct pj_error *err);
+                       struct pj_error *err);
 
 void config_free(struct pj_config *cfg);
 

@@ -8,13 +8,13 @@
 /* The status classes map one to one onto PAM return codes (see pam_module.c). */
 typedef enum {
 	PJ_OK = 0,
-	PJ_ERR_TOKEN,    /* token refused: format, header, signature or claims (PAM_AUTH_ERR) */
-	PJ_ERR_NOT_JWT,  /* input is not JWT-shaped at all (PAM_AUTH_ERR, or PAM_IGNORE with ignore_non_jwt) */
-	PJ_ERR_USER,     /* valid token, but the identity does not match or may not log in (PAM_AUTH_ERR) */
-	PJ_ERR_NO_KEYS,  /* no usable keys for the issuer (PAM_AUTHINFO_UNAVAIL) */
-	PJ_ERR_CONFIG,   /* configuration is missing, untrusted or invalid (PAM_SERVICE_ERR) */
-	PJ_ERR_NOMEM,    /* out of memory (PAM_BUF_ERR) */
-	PJ_ERR_SYSTEM,   /* I/O or other system failure (PAM_SYSTEM_ERR) */
+	PJ_ERR_TOKEN,   /* token refused: format, header, signature or claims (PAM_AUTH_ERR) */
+	PJ_ERR_NOT_JWT, /* input is not JWT-shaped at all (PAM_AUTH_ERR, or PAM_IGNORE with ignore_non_jwt) */
+	PJ_ERR_USER,    /* valid token, but the identity does not match or may not log in (PAM_AUTH_ERR) */
+	PJ_ERR_NO_KEYS, /* no usable keys for the issuer (PAM_AUTHINFO_UNAVAIL) */
+	PJ_ERR_CONFIG,  /* configuration is missing, untrusted or invalid (PAM_SERVICE_ERR) */
+	PJ_ERR_NOMEM,   /* out of memory (PAM_BUF_ERR) */
+	PJ_ERR_SYSTEM,  /* I/O or other system failure (PAM_SYSTEM_ERR) */
 } pj_status;
 
 #define PJ_REASON_MAX 512
@@ -26,7 +26,7 @@ struct pj_error {
 
 /* Records status and a printf-style reason in err (which may be NULL); returns status. */
 pj_status pj_fail(struct pj_error *err, pj_status status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Clears err to PJ_OK with an empty reason. */
 void pj_error_clear(struct pj_error *err);

@@ -26,7 +26,8 @@ bool identity_username_is_safe(const char *name)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+		bool ok =
+		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 		if (!ok)
 			return false;
 		if (!(c >= '0' && c <= '9'))
@@ -46,7 +47,7 @@ static bool domain_allowed(const struct pj_issuer *issuer, const char *domain)
 }
 
 pj_status identity_username(json_object *payload, const struct pj_issuer *issuer, char *out, size_t outlen,
-			    struct pj_error *err)
+                            struct pj_error *err)
 {
 	const char *claim = issuer->username_claim ? issuer->username_claim : "preferred_username";
 	char buf[256];
@@ -65,7 +66,8 @@ pj_status identity_username(json_object *payload, const struct pj_issuer *issuer
 	buf[len] = '\0';
 	if (issuer->username_strip_domain && (at = strchr(buf, '@')) != NULL) {
 		if (!domain_allowed(issuer, at + 1))
-			return pj_fail(err, PJ_ERR_USER, "username domain %.64s is not in username_domains", at + 1);
+			return pj_fail(err, PJ_ERR_USER, "username domain %.64s is not in username_domains",
+			               at + 1);
 		*at = '\0';
 	} else if (issuer->username_strip_domain && issuer->n_username_domains > 0) {
 		return pj_fail(err, PJ_ERR_USER, "username has no domain but username_domains is set");
@@ -96,7 +98,8 @@ pj_status identity_check_user(const char *username, const char *pam_user, struct
 	if (rc != 0 && rc != ENOENT && rc != ESRCH)
 		return pj_fail(err, PJ_ERR_SYSTEM, "looking up %s failed: %s", username, strerror(rc));
 	if (found != NULL && found->pw_uid <= PJ_SYSTEM_UID_MAX)
-		return pj_fail(err, PJ_ERR_USER, "%s is a system account (uid %u)", username, (unsigned)found->pw_uid);
+		return pj_fail(err, PJ_ERR_USER, "%s is a system account (uid %u)", username,
+		               (unsigned)found->pw_uid);
 	return PJ_OK;
 }
 
@@ -131,8 +134,8 @@ void identity_groups_free(char **groups)
 	free(groups);
 }
 
-pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, char ***groups, size_t *n_groups,
-			  struct pj_error *err)
+pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, char ***groups,
+                          size_t *n_groups, struct pj_error *err)
 {
 	json_object *claim;
 	size_t n;
@@ -148,19 +151,21 @@ pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, 
 	else if (json_object_get_type(claim) == json_type_array)
 		n = json_object_array_length(claim);
 	else
-		return pj_fail(err, PJ_ERR_USER, "groups claim %s is not an array of strings", issuer->groups_claim);
+		return pj_fail(err, PJ_ERR_USER, "groups claim %s is not an array of strings",
+		               issuer->groups_claim);
 	if (n > PJ_GROUPS_MAX)
-		return pj_fail(err, PJ_ERR_USER, "groups claim %s has %zu entries, more than %d", issuer->groups_claim,
-			       n, PJ_GROUPS_MAX);
+		return pj_fail(err, PJ_ERR_USER, "groups claim %s has %zu entries, more than %d",
+		               issuer->groups_claim, n, PJ_GROUPS_MAX);
 	if ((list = calloc(n + 1, sizeof(*list))) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		json_object *g = json_object_get_type(claim) == json_type_array ? json_object_array_get_idx(claim, i)
-										: claim;
+		json_object *g = json_object_get_type(claim) == json_type_array
+		                     ? json_object_array_get_idx(claim, i)
+		                     : claim;
 		if (json_object_get_type(g) != json_type_string) {
 			identity_groups_free(list);
 			return pj_fail(err, PJ_ERR_USER, "groups claim %s holds a value that is not a string",
-				       issuer->groups_claim);
+			               issuer->groups_claim);
 		}
 		if ((list[i] = strdup(json_object_get_string(g))) == NULL) {
 			identity_groups_free(list);

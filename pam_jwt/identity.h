@@ -12,7 +12,7 @@
 #include "error.h"
 
 #define PJ_USERNAME_MAX 32
-#define PJ_GROUPS_MAX 1024
+#define PJ_GROUPS_MAX   1024
 
 /* ASCII, ^[a-z_][a-z0-9_.-]*$, 1..32 characters, not all digits. */
 bool identity_username_is_safe(const char *name);
@@ -21,7 +21,7 @@ bool identity_username_is_safe(const char *name);
  * strip_domain with the allowed domains) and checks identity_username_is_safe. out has room for
  * PJ_USERNAME_MAX + 1 bytes. Refusals: PJ_ERR_USER. */
 pj_status identity_username(json_object *payload, const struct pj_issuer *issuer, char *out, size_t outlen,
-			    struct pj_error *err);
+                            struct pj_error *err);
 
 /* username equals pam_user, is not root, and is not a system account (an existing user with uid < 1000).
  * Refusals: PJ_ERR_USER. */
@@ -34,8 +34,8 @@ json_object *identity_claim_path(json_object *payload, const char *path);
  * No groups_claim or no such claim: zero groups. Non-string elements or more than PJ_GROUPS_MAX: refused
  * (PJ_ERR_USER). *groups is a malloc'd NULL-terminated array of malloc'd strings (free with
  * identity_groups_free). */
-pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, char ***groups, size_t *n_groups,
-			  struct pj_error *err);
+pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, char ***groups,
+                          size_t *n_groups, struct pj_error *err);
 void identity_groups_free(char **groups);
 
 #endif

@@ -577,7 +577,7 @@ static pj_status jv_parse(struct jv *v, json_object **out)
 }
 
 pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, json_object **out,
-				   struct pj_error *err)
+                                   struct pj_error *err)
 {
 	struct jv v = {.s = (const unsigned char *)text, .len = len, .err = err};
 	unsigned char stack[JV_STACK_SCRATCH], *heap = NULL;

@@ -12,8 +12,8 @@
 #include "error.h"
 
 #define JSON_STRICT_DEFAULT_DEPTH 16
-#define JSON_STRICT_MAX_MEMBERS 1024   /* members of one object */
-#define JSON_STRICT_MAX_ELEMENTS 16384 /* elements of one array */
+#define JSON_STRICT_MAX_MEMBERS   1024  /* members of one object */
+#define JSON_STRICT_MAX_ELEMENTS  16384 /* elements of one array */
 
 /* Parses text (len bytes, need not be NUL-terminated, len <= INT_MAX) as one JSON object and nothing
  * else, building the json-c tree as it validates (json-c's parser never sees the text): valid UTF-8;
@@ -28,7 +28,7 @@
  * Refusals: PJ_ERR_TOKEN with a reason naming what was wrong and its offset, never the content;
  * allocation failure: PJ_ERR_NOMEM. */
 pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, json_object **out,
-				   struct pj_error *err);
+                                   struct pj_error *err);
 
 /* Typed member access. json-c converts types silently (a string "123" or true as an int); these do not. */
 enum json_get {

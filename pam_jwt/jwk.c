@@ -19,10 +19,10 @@
 #include "log.h"
 
 #define JWK_RSA_E_MAX_BYTES 8
-#define JWK_KID_SHOW 80 /* kid as shown in reasons: escaped and truncated, it comes from outside */
+#define JWK_KID_SHOW        80 /* kid as shown in reasons: escaped and truncated, it comes from outside */
 
 /* Members that only a private JWK carries (RFC 7518 6.2.2, 6.3.2; OKP "d" from RFC 8037). */
-static const char *const jwk_private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth" };
+static const char *const jwk_private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth"};
 
 /* Marks key unusable with a reason; the first reason recorded is kept. */
 __attribute__((format(printf, 2, 3))) static void jwk_skip(struct jwk *key, const char *fmt, ...)
@@ -50,19 +50,15 @@ static const char *kid_show(const char *kid, char *buf, size_t buflen)
 /* Copies the string member name into *out when present. Returns false (key marked unusable) when the
  * member has another type; PJ_ERR_NOMEM is reported through *st. */
 static bool jwk_opt_string(json_object *obj, const char *name, struct jwk *key, char **out, size_t maxlen,
-			   pj_status *st)
+                           pj_status *st)
 {
 	const char *s;
 	size_t len;
 
 	switch (json_get_string(obj, name, &s, &len)) {
-	case JSON_GET_ABSENT:
-		return true;
-	case JSON_GET_WRONG_TYPE:
-		jwk_skip(key, "\"%s\" is not a string", name);
-		return false;
-	case JSON_GET_OK:
-		break;
+	case JSON_GET_ABSENT: return true;
+	case JSON_GET_WRONG_TYPE: jwk_skip(key, "\"%s\" is not a string", name); return false;
+	case JSON_GET_OK: break;
 	}
 	if (len > maxlen) {
 		jwk_skip(key, "\"%s\" longer than %zu bytes", name, maxlen);
@@ -78,7 +74,7 @@ static bool jwk_opt_string(json_object *obj, const char *name, struct jwk *key, 
 /* Decodes the base64url string member name. Missing or malformed members mark key unusable and return
  * PJ_ERR_TOKEN; allocation failure returns PJ_ERR_NOMEM. */
 static pj_status jwk_b64_member(json_object *obj, const char *name, struct jwk *key, unsigned char **out,
-				size_t *outlen)
+                                size_t *outlen)
 {
 	struct pj_error e;
 	const char *s;
@@ -86,14 +82,9 @@ static pj_status jwk_b64_member(json_object *obj, const char *name, struct jwk *
 	pj_status r;
 
 	switch (json_get_string(obj, name, &s, &len)) {
-	case JSON_GET_ABSENT:
-		jwk_skip(key, "no \"%s\"", name);
-		return PJ_ERR_TOKEN;
-	case JSON_GET_WRONG_TYPE:
-		jwk_skip(key, "\"%s\" is not a string", name);
-		return PJ_ERR_TOKEN;
-	case JSON_GET_OK:
-		break;
+	case JSON_GET_ABSENT: jwk_skip(key, "no \"%s\"", name); return PJ_ERR_TOKEN;
+	case JSON_GET_WRONG_TYPE: jwk_skip(key, "\"%s\" is not a string", name); return PJ_ERR_TOKEN;
+	case JSON_GET_OK: break;
 	}
 	if ((r = b64url_decode(s, len, out, outlen, &e)) == PJ_ERR_NOMEM)
 		return r;
@@ -222,8 +213,8 @@ static const struct jws_alg *alg_for_curve(enum jws_sig_kind kind, const char *c
 }
 
 /* True when OpenSSL's public key check accepts pkey (for EC: the point is not infinity, its coordinates are
- * in range and it is on the curve). The quick check is the whole check for P-256/384/521: their cofactor is 1,
- * so every such point has order n, and the full check's n*Q multiplication (with its blinding, which seeds
+ * in range and it is on the curve). The quick check is the whole check for P-256/384/521: their cofactor is
+ * 1, so every such point has order n, and the full check's n*Q multiplication (with its blinding, which seeds
  * the DRBG) only costs a cold login about a millisecond per key. */
 static bool pkey_public_ok(EVP_PKEY *pkey)
 {
@@ -533,7 +524,7 @@ bool jwk_fits_alg(const struct jwk *key, const struct jws_alg *alg, char *why, s
 	}
 	if (alg->crv != NULL && (key->crv == NULL || strcmp(key->crv, alg->crv) != 0)) {
 		snprintf(why, whylen, "key kid=%s is %s %s, token alg %s", k, key->kty,
-			 key->crv != NULL ? key->crv : "without crv", alg->name);
+		         key->crv != NULL ? key->crv : "without crv", alg->name);
 		return false;
 	}
 	if (strcmp(alg->kty, "RSA") == 0 && key->bits < JWK_RSA_MIN_BITS) {
@@ -552,7 +543,7 @@ bool jwk_fits_alg(const struct jwk *key, const struct jws_alg *alg, char *why, s
 }
 
 static pj_status jwk_select_kid(const struct jwk_set *set, const struct jws_alg *alg, const char *kid,
-				const struct jwk **out, struct pj_error *err)
+                                const struct jwk **out, struct pj_error *err)
 {
 	char kb[JWK_KID_SHOW], why[256];
 	const struct jwk *unusable = NULL;
@@ -574,12 +565,12 @@ static pj_status jwk_select_kid(const struct jwk_set *set, const struct jws_alg 
 	}
 	if (unusable != NULL)
 		return pj_fail(err, PJ_ERR_TOKEN, "key kid=%s is not usable: %s",
-			       kid_show(kid, kb, sizeof(kb)), unusable->skip_reason);
+		               kid_show(kid, kb, sizeof(kb)), unusable->skip_reason);
 	return pj_fail(err, PJ_ERR_TOKEN, "no key with kid=%s in the JWKS", kid_show(kid, kb, sizeof(kb)));
 }
 
 pj_status jwk_set_select(const struct jwk_set *set, const struct jws_alg *alg, const char *kid,
-			 const struct jwk **out, struct pj_error *err)
+                         const struct jwk **out, struct pj_error *err)
 {
 	const struct jwk *found = NULL;
 	size_t fit = 0;

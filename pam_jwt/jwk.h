@@ -11,20 +11,20 @@
 #include "error.h"
 #include "jws_alg.h"
 
-#define JWKS_MAX_KEYS 256
-#define JWK_KID_MAX 256
+#define JWKS_MAX_KEYS    256
+#define JWK_KID_MAX      256
 #define JWK_RSA_MIN_BITS 2048
 #define JWK_RSA_MAX_BITS 16384
 
 struct jwk {
-	char *kid;          /* NULL when the key has none */
-	char *kty;          /* as published ("RSA", "EC", "OKP", "oct", ...) */
-	char *alg;          /* JWK "alg", NULL when absent */
-	char *crv;          /* JWK "crv", NULL when absent */
-	int bits;           /* RSA modulus bits, EC/OKP curve bits; 0 when unknown */
-	bool usable;        /* false: kept for status output only, never selected */
+	char *kid;             /* NULL when the key has none */
+	char *kty;             /* as published ("RSA", "EC", "OKP", "oct", ...) */
+	char *alg;             /* JWK "alg", NULL when absent */
+	char *crv;             /* JWK "crv", NULL when absent */
+	int bits;              /* RSA modulus bits, EC/OKP curve bits; 0 when unknown */
+	bool usable;           /* false: kept for status output only, never selected */
 	char skip_reason[128]; /* why it is not usable */
-	EVP_PKEY *pkey;     /* NULL when not usable */
+	EVP_PKEY *pkey;        /* NULL when not usable */
 };
 
 struct jwk_set {
@@ -45,7 +45,7 @@ void jwk_set_free(struct jwk_set *set);
  * A key fits alg when kty and curve match, RSA has >= 2048 bits, and its "alg", when present, equals alg.
  * Not found: PJ_ERR_TOKEN with a reason. *out points into set. */
 pj_status jwk_set_select(const struct jwk_set *set, const struct jws_alg *alg, const char *kid,
-			 const struct jwk **out, struct pj_error *err);
+                         const struct jwk **out, struct pj_error *err);
 
 /* True when the set holds a usable key with this kid (for deciding whether a refresh could help). */
 bool jwk_set_has_kid(const struct jwk_set *set, const char *kid);

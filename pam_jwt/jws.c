@@ -18,7 +18,7 @@ bool jws_looks_like_jwt(const char *input, size_t len)
 
 /* Decodes one segment and parses it as a strict JSON object. */
 static pj_status decode_json_segment(const char *seg, size_t len, const char *what, json_object **out,
-				     struct pj_error *err)
+                                     struct pj_error *err)
 {
 	unsigned char *raw = NULL;
 	size_t rawlen = 0;
@@ -70,7 +70,8 @@ static pj_status check_header(struct jws_token *t, struct pj_error *err)
 		return pj_fail(err, PJ_ERR_TOKEN, "header: alg is not a string");
 	if ((t->alg = jws_alg_by_name(t->alg_name)) == NULL)
 		return pj_fail(err, PJ_ERR_TOKEN, "header: alg %.32s is not supported", t->alg_name);
-	/* No extension is understood, so any critical one means the token cannot be processed (RFC 7515 4.1.11). */
+	/* No extension is understood, so any critical one means the token cannot be processed (RFC
+	 * 7515 4.1.11). */
 	if (json_object_object_get_ex(t->header, "crit", NULL))
 		return pj_fail(err, PJ_ERR_TOKEN, "header: crit is not supported");
 	/* RFC 7797 unencoded payloads: refused even without crit. */
@@ -91,7 +92,8 @@ static pj_status check_header(struct jws_token *t, struct pj_error *err)
 	return PJ_OK;
 }
 
-pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_token *out, struct pj_error *err)
+pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_token *out,
+                    struct pj_error *err)
 {
 	const char *dot1, *dot2, *sig;
 	size_t dots = 0;
@@ -100,14 +102,15 @@ pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_to
 	memset(out, 0, sizeof(*out));
 	if (len > max_len)
 		return pj_fail(err, jws_looks_like_jwt(token, len) ? PJ_ERR_TOKEN : PJ_ERR_NOT_JWT,
-			       "token is %zu bytes, more than max_token_size %zu", len, max_len);
+		               "token is %zu bytes, more than max_token_size %zu", len, max_len);
 	if (!jws_looks_like_jwt(token, len))
 		return pj_fail(err, PJ_ERR_NOT_JWT, "input is not a JWT");
 	for (size_t i = 0; i < len; i++)
 		if (token[i] == '.')
 			dots++;
 	if (dots == 4)
-		return pj_fail(err, PJ_ERR_TOKEN, "token has five segments (JWE): only signed JWTs are accepted");
+		return pj_fail(err, PJ_ERR_TOKEN,
+		               "token has five segments (JWE): only signed JWTs are accepted");
 	if (dots != 2)
 		return pj_fail(err, PJ_ERR_TOKEN, "token has %zu segments, a compact JWS has 3", dots + 1);
 	dot1 = memchr(token, '.', len);
@@ -123,8 +126,8 @@ pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_to
 		return r;
 	if ((size_t)(token + len - sig) == 0)
 		return pj_fail(err, PJ_ERR_TOKEN, "signature segment is empty");
-	if ((r = b64url_decode(sig, (size_t)(token + len - sig), &out->signature, &out->signature_len, err)) !=
-	    PJ_OK) {
+	if ((r = b64url_decode(sig, (size_t)(token + len - sig), &out->signature, &out->signature_len,
+	                       err)) != PJ_OK) {
 		char inner[PJ_REASON_MAX];
 		snprintf(inner, sizeof(inner), "%s", err ? err->reason : "");
 		return pj_fail(err, r, "signature: %s", inner);

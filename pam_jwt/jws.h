@@ -12,14 +12,14 @@
 #include "jws_alg.h"
 
 struct jws_token {
-	json_object *header;          /* protected header (object) */
-	json_object *payload;         /* claims (object) */
-	const char *alg_name;         /* header "alg" (points into header), NULL if absent */
-	const struct jws_alg *alg;    /* supported alg, NULL if alg_name is not one */
-	const char *kid;              /* header "kid" (points into header), NULL if absent */
-	const char *signing_input;    /* header.payload, points into the caller's token */
+	json_object *header;       /* protected header (object) */
+	json_object *payload;      /* claims (object) */
+	const char *alg_name;      /* header "alg" (points into header), NULL if absent */
+	const struct jws_alg *alg; /* supported alg, NULL if alg_name is not one */
+	const char *kid;           /* header "kid" (points into header), NULL if absent */
+	const char *signing_input; /* header.payload, points into the caller's token */
 	size_t signing_input_len;
-	unsigned char *signature;     /* decoded */
+	unsigned char *signature; /* decoded */
 	size_t signature_len;
 };
 
@@ -34,7 +34,8 @@ bool jws_looks_like_jwt(const char *input, size_t len);
  * (case-insensitive as RFC 7515 says for media types). jwk/jku/x5u/x5c are ignored: keys only ever come
  * from the issuer's JWKS. Refusals: PJ_ERR_NOT_JWT when !jws_looks_like_jwt, else PJ_ERR_TOKEN.
  * On any return, jws_token_free(out) is safe. */
-pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_token *out, struct pj_error *err);
+pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_token *out,
+                    struct pj_error *err);
 void jws_token_free(struct jws_token *t);
 
 #endif

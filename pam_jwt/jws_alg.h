@@ -28,18 +28,18 @@ enum jws_sig_kind {
 
 struct jws_alg {
 	enum jws_alg_id id;
-	const char *name;        /* as in the JWS "alg" header: "RS256" */
+	const char *name; /* as in the JWS "alg" header: "RS256" */
 	enum jws_sig_kind kind;
-	const char *digest;      /* OpenSSL digest name ("SHA256"), NULL for EdDSA */
-	size_t digest_len;       /* bytes; PSS salt length */
-	const char *kty;         /* JWK kty the key must have: "RSA", "EC", "OKP" */
-	const char *crv;         /* JWK crv for EC/OKP ("P-256", "Ed25519"), NULL for RSA */
-	const char *group;       /* OpenSSL group name for EC ("prime256v1"), NULL otherwise */
-	size_t sig_len;          /* exact signature length for ECDSA (64/96/132) and EdDSA (64), 0 for RSA */
+	const char *digest; /* OpenSSL digest name ("SHA256"), NULL for EdDSA */
+	size_t digest_len;  /* bytes; PSS salt length */
+	const char *kty;    /* JWK kty the key must have: "RSA", "EC", "OKP" */
+	const char *crv;    /* JWK crv for EC/OKP ("P-256", "Ed25519"), NULL for RSA */
+	const char *group;  /* OpenSSL group name for EC ("prime256v1"), NULL otherwise */
+	size_t sig_len;     /* exact signature length for ECDSA (64/96/132) and EdDSA (64), 0 for RSA */
 };
 
 #define JWS_ALG_BIT(id) (1u << (id))
-#define JWS_ALG_ALL ((1u << JWS_ALG_COUNT) - 1u)
+#define JWS_ALG_ALL     ((1u << JWS_ALG_COUNT) - 1u)
 
 /* The algorithm with exactly this name, or NULL. Never returns anything for "none" or HS*. */
 const struct jws_alg *jws_alg_by_name(const char *name);

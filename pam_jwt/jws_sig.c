@@ -38,12 +38,8 @@ static pj_status check_key(const struct jws_alg *alg, EVP_PKEY *pkey, struct pj_
 		/* Only plain RSA: JWKs never carry RSA-PSS-restricted keys. */
 		fits = EVP_PKEY_is_a(pkey, "RSA");
 		break;
-	case JWS_SIG_ECDSA:
-		fits = EVP_PKEY_is_a(pkey, "EC") && ec_group_is(pkey, alg->group);
-		break;
-	case JWS_SIG_EDDSA:
-		fits = EVP_PKEY_is_a(pkey, "ED25519");
-		break;
+	case JWS_SIG_ECDSA: fits = EVP_PKEY_is_a(pkey, "EC") && ec_group_is(pkey, alg->group); break;
+	case JWS_SIG_EDDSA: fits = EVP_PKEY_is_a(pkey, "ED25519"); break;
 	}
 	ERR_clear_error();
 	if (!fits)
@@ -54,7 +50,7 @@ static pj_status check_key(const struct jws_alg *alg, EVP_PKEY *pkey, struct pj_
 /* JWS carries ECDSA as fixed-size big-endian r||s; OpenSSL verifies DER. Only the exact length is taken,
  * and r or s of zero is refused here (OpenSSL refuses r or s >= the group order). *der is malloc'd. */
 static pj_status ecdsa_raw_to_der(const struct jws_alg *alg, const unsigned char *sig, size_t siglen,
-				  unsigned char **der, size_t *derlen, struct pj_error *err)
+                                  unsigned char **der, size_t *derlen, struct pj_error *err)
 {
 	ECDSA_SIG *esig = NULL;
 	BIGNUM *r = NULL, *s = NULL;
@@ -67,8 +63,9 @@ static pj_status ecdsa_raw_to_der(const struct jws_alg *alg, const unsigned char
 	*derlen = 0;
 	if (siglen != alg->sig_len)
 		return pj_fail(err, PJ_ERR_TOKEN, "signature length %zu is not %zu as %s requires", siglen,
-			       alg->sig_len, alg->name);
-	if ((r = BN_bin2bn(sig, (int)half, NULL)) == NULL || (s = BN_bin2bn(sig + half, (int)half, NULL)) == NULL)
+		               alg->sig_len, alg->name);
+	if ((r = BN_bin2bn(sig, (int)half, NULL)) == NULL ||
+	    (s = BN_bin2bn(sig + half, (int)half, NULL)) == NULL)
 		goto nomem;
 	if (BN_is_zero(r) || BN_is_zero(s)) {
 		ret = pj_fail(err, PJ_ERR_TOKEN, "signature invalid (r or s is zero)");
@@ -105,8 +102,8 @@ static bool set_rsa_params(const struct jws_alg *alg, EVP_PKEY_CTX *pctx)
 
 /* Checks the signature's shape for alg and returns the bytes OpenSSL should verify (maybe a DER copy). */
 static pj_status prepare_sig(const struct jws_alg *alg, EVP_PKEY *pkey, const unsigned char *sig,
-			     size_t siglen, unsigned char **der, const unsigned char **vsig, size_t *vlen,
-			     struct pj_error *err)
+                             size_t siglen, unsigned char **der, const unsigned char **vsig, size_t *vlen,
+                             struct pj_error *err)
 {
 	int keysize;
 	pj_status r;
@@ -120,7 +117,7 @@ static pj_status prepare_sig(const struct jws_alg *alg, EVP_PKEY *pkey, const un
 		keysize = EVP_PKEY_get_size(pkey);
 		if (keysize <= 0 || siglen != (size_t)keysize)
 			return pj_fail(err, PJ_ERR_TOKEN, "signature length %zu does not match the RSA key",
-				       siglen);
+			               siglen);
 		return PJ_OK;
 	case JWS_SIG_ECDSA:
 		if ((r = ecdsa_raw_to_der(alg, sig, siglen, der, vlen, err)) != PJ_OK)
@@ -130,14 +127,14 @@ static pj_status prepare_sig(const struct jws_alg *alg, EVP_PKEY *pkey, const un
 	case JWS_SIG_EDDSA:
 		if (siglen != alg->sig_len)
 			return pj_fail(err, PJ_ERR_TOKEN, "signature length %zu is not %zu as %s requires",
-				       siglen, alg->sig_len, alg->name);
+			               siglen, alg->sig_len, alg->name);
 		return PJ_OK;
 	}
 	return pj_fail(err, PJ_ERR_TOKEN, "unsupported signature kind");
 }
 
 pj_status jws_sig_verify(const struct jws_alg *alg, EVP_PKEY *pkey, const unsigned char *data, size_t datalen,
-			 const unsigned char *sig, size_t siglen, struct pj_error *err)
+                         const unsigned char *sig, size_t siglen, struct pj_error *err)
 {
 	static const unsigned char empty[1];
 	EVP_MD_CTX *ctx = NULL;
@@ -162,7 +159,8 @@ pj_status jws_sig_verify(const struct jws_alg *alg, EVP_PKEY *pkey, const unsign
 	}
 	/* digest is NULL for Ed25519, which signs the message itself (one-shot only). */
 	if (EVP_DigestVerifyInit_ex(ctx, &pctx, alg->digest, NULL, NULL, pkey, NULL) != 1 ||
-	    ((alg->kind == JWS_SIG_RSA_PKCS1 || alg->kind == JWS_SIG_RSA_PSS) && !set_rsa_params(alg, pctx))) {
+	    ((alg->kind == JWS_SIG_RSA_PKCS1 || alg->kind == JWS_SIG_RSA_PSS) &&
+	     !set_rsa_params(alg, pctx))) {
 		r = pj_fail(err, PJ_ERR_TOKEN, "cannot verify %s with this key", alg->name);
 		goto out;
 	}

@@ -16,6 +16,6 @@
  * Ed25519. The caller has already checked that pkey fits alg; this checks the key type again.
  * PJ_OK: valid. PJ_ERR_TOKEN: invalid, with a reason. PJ_ERR_NOMEM on allocation failure. */
 pj_status jws_sig_verify(const struct jws_alg *alg, EVP_PKEY *pkey, const unsigned char *data, size_t datalen,
-			 const unsigned char *sig, size_t siglen, struct pj_error *err);
+                         const unsigned char *sig, size_t siglen, struct pj_error *err);
 
 #endif

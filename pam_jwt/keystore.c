@@ -564,7 +564,8 @@ static pj_status ks_load_locked(const struct pj_config *cfg, const struct pj_iss
 	if (issuer->jwks_uri == NULL && issuer->issuer == NULL)
 		return pj_fail(err, PJ_ERR_CONFIG, "issuer %s: no key source", issuer->name);
 	/* The common case, fresh keys that know the kid, answered before any path or system call is made. */
-	if (!force && e->cur != NULL && now < e->fresh_until && (kid == NULL || jwk_set_has_kid(e->cur->set, kid)))
+	if (!force && e->cur != NULL && now < e->fresh_until &&
+	    (kid == NULL || jwk_set_has_kid(e->cur->set, kid)))
 		return PJ_OK;
 	ks_ctx_init(&c, cfg, issuer, e, now, log);
 	return ks_remote_load(&c, kid, force, err);

@@ -17,7 +17,7 @@ struct pj_log {
 /* Formats, escapes control and non-ASCII bytes as \xNN, and hands the message to log->emit.
  * log may be NULL (message dropped). */
 void pj_logf(const struct pj_log *log, int priority, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Copies src (srclen bytes) to dst escaping bytes < 0x20, 0x7f and >= 0x80 as \xNN and '\\' as "\\\\";
  * always NUL-terminates (truncating if needed). Returns dst. */

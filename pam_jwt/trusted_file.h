@@ -19,10 +19,12 @@ pj_status trusted_dir_check(const char *path, struct pj_error *err);
 /* Opens path with O_RDONLY|O_NOFOLLOW|O_CLOEXEC, checks it with trusted_file_check_fd and reads it whole.
  * Files larger than max_size are refused. *data is malloc'd and NUL-terminated (not counted in *len).
  * A missing file: PJ_ERR_CONFIG, err->reason says so and errno-style detail; untrusted: PJ_ERR_CONFIG. */
-pj_status trusted_file_read(const char *path, size_t max_size, char **data, size_t *len, struct pj_error *err);
+pj_status trusted_file_read(const char *path, size_t max_size, char **data, size_t *len,
+                            struct pj_error *err);
 
 /* Writes data atomically: a temp file beside path created with O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC and mode,
  * written, fsync'd, renamed over path, then the directory fsync'd. The temp file is removed on failure. */
-pj_status atomic_write_file(const char *path, const void *data, size_t len, mode_t mode, struct pj_error *err);
+pj_status atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,
+                            struct pj_error *err);
 
 #endif

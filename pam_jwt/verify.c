@@ -41,14 +41,14 @@ static pj_status note_claimed(const struct jws_token *jws, struct pj_identity *i
 			return PJ_ERR_NOMEM;
 	}
 	if (jws->payload != NULL && (note_string(jws->payload, "iss", &id->iss, &ignored) != PJ_OK ||
-				     note_string(jws->payload, "sub", &id->sub, &ignored) != PJ_OK))
+	                             note_string(jws->payload, "sub", &id->sub, &ignored) != PJ_OK))
 		return PJ_ERR_NOMEM;
 	return PJ_OK;
 }
 
 /* The issuer section named by the (not yet verified) iss claim: only its keys may verify the token. */
 static pj_status find_issuer(const struct pj_config *cfg, json_object *payload, const struct pj_issuer **out,
-			     struct pj_error *err)
+                             struct pj_error *err)
 {
 	const char *iss;
 	size_t len;
@@ -62,8 +62,8 @@ static pj_status find_issuer(const struct pj_config *cfg, json_object *payload, 
 }
 
 static pj_status check_signature(const struct pj_config *cfg, const struct pj_log *log,
-				 const struct jws_token *jws, const struct pj_issuer *issuer, time_t now,
-				 struct pj_error *err)
+                                 const struct jws_token *jws, const struct pj_issuer *issuer, time_t now,
+                                 struct pj_error *err)
 {
 	const struct jwk_set *set = NULL;
 	struct keystore_ref *ref = NULL;
@@ -72,22 +72,22 @@ static pj_status check_signature(const struct pj_config *cfg, const struct pj_lo
 
 	if ((issuer->algorithms & JWS_ALG_BIT(jws->alg->id)) == 0) {
 		r = pj_fail(err, PJ_ERR_TOKEN, "alg %s is not in the algorithms of issuer %s", jws->alg->name,
-			    issuer->name);
+		            issuer->name);
 		goto out;
 	}
 	if ((r = keystore_get(cfg, issuer, jws->kid, now, log, &set, &ref, err)) != PJ_OK)
 		goto out;
 	if ((r = jwk_set_select(set, jws->alg, jws->kid, &key, err)) != PJ_OK)
 		goto out;
-	r = jws_sig_verify(jws->alg, key->pkey, (const unsigned char *)jws->signing_input, jws->signing_input_len,
-			   jws->signature, jws->signature_len, err);
+	r = jws_sig_verify(jws->alg, key->pkey, (const unsigned char *)jws->signing_input,
+	                   jws->signing_input_len, jws->signature, jws->signature_len, err);
 out:
 	keystore_release(ref);
 	return r;
 }
 
-pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
-			  time_t now, struct pj_identity *id, struct pj_error *err)
+pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log, const char *token,
+                          size_t len, time_t now, struct pj_identity *id, struct pj_error *err)
 {
 	struct jws_token jws;
 	pj_status r;
@@ -95,7 +95,8 @@ pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log,
 	memset(id, 0, sizeof(*id));
 	pj_error_clear(err);
 	r = jws_parse(token, len, cfg->max_token_size, &jws, err);
-	/* What the token claims, kept for the log line whatever happens next (even when parsing failed late). */
+	/* What the token claims, kept for the log line whatever happens next (even when parsing failed late).
+	 */
 	if (note_claimed(&jws, id) != PJ_OK && r == PJ_OK)
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	if (r != PJ_OK)
@@ -131,7 +132,7 @@ static pj_status map_identity(struct pj_identity *id, const char *pam_user, stru
 }
 
 pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
-		    const char *pam_user, time_t now, struct pj_identity *id, struct pj_error *err)
+                    const char *pam_user, time_t now, struct pj_identity *id, struct pj_error *err)
 {
 	pj_status r;
 
@@ -144,19 +145,19 @@ pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const
 }
 
 void pj_log_outcome(const struct pj_log *log, const struct pj_identity *id, pj_status status,
-		    const struct pj_error *err, const char *pam_user)
+                    const struct pj_error *err, const char *pam_user)
 {
 	const char *issuer = id->issuer ? id->issuer->name : "-";
 
 	if (status == PJ_OK)
-		pj_logf(log, LOG_INFO, "accepted token for %s: issuer=%s kid=%s alg=%s sub=%s", id->username, issuer,
-			id->kid ? id->kid : "-", id->alg[0] ? id->alg : "-", id->sub ? id->sub : "-");
+		pj_logf(log, LOG_INFO, "accepted token for %s: issuer=%s kid=%s alg=%s sub=%s", id->username,
+		        issuer, id->kid ? id->kid : "-", id->alg[0] ? id->alg : "-", id->sub ? id->sub : "-");
 	else
 		pj_logf(log, status == PJ_ERR_NOT_JWT ? LOG_INFO : LOG_NOTICE,
-			"refused token for %s: %s (%s): issuer=%s iss=%.128s kid=%.128s alg=%s sub=%.128s",
-			pam_user ? pam_user : "-", err && err->reason[0] ? err->reason : "-", pj_status_name(status),
-			issuer, id->iss ? id->iss : "-", id->kid ? id->kid : "-", id->alg[0] ? id->alg : "-",
-			id->sub ? id->sub : "-");
+		        "refused token for %s: %s (%s): issuer=%s iss=%.128s kid=%.128s alg=%s sub=%.128s",
+		        pam_user ? pam_user : "-", err && err->reason[0] ? err->reason : "-",
+		        pj_status_name(status), issuer, id->iss ? id->iss : "-", id->kid ? id->kid : "-",
+		        id->alg[0] ? id->alg : "-", id->sub ? id->sub : "-");
 }
 
 void pj_identity_free(struct pj_identity *id)

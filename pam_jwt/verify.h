@@ -24,7 +24,7 @@ struct pj_identity {
 	char alg[16];
 	char *sub;
 	char *username;
-	char **groups;      /* NULL-terminated */
+	char **groups; /* NULL-terminated */
 	size_t n_groups;
 	int64_t exp;
 	json_object *claims; /* the payload (a reference) once signature and claims passed, else NULL */
@@ -35,16 +35,16 @@ struct pj_identity {
  * without --user); otherwise the username must equal it. now: the time to check claims against.
  * Returns PJ_OK only when everything passed; the error class says how to answer PAM. */
 pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
-		    const char *pam_user, time_t now, struct pj_identity *id, struct pj_error *err);
+                    const char *pam_user, time_t now, struct pj_identity *id, struct pj_error *err);
 
 /* The token part of pj_verify alone: JWS parse, issuer, key lookup, signature, claims; on success
  * id->claims holds the payload. No username or account checks (verified stays false). */
-pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log, const char *token, size_t len,
-			  time_t now, struct pj_identity *id, struct pj_error *err);
+pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log, const char *token,
+                          size_t len, time_t now, struct pj_identity *id, struct pj_error *err);
 
 /* Logs the outcome in one line: "accepted" or "refused: REASON", with issuer, kid, alg, sub, user. */
 void pj_log_outcome(const struct pj_log *log, const struct pj_identity *id, pj_status status,
-		    const struct pj_error *err, const char *pam_user);
+                    const struct pj_error *err, const char *pam_user);
 
 void pj_identity_free(struct pj_identity *id);
 

@@ -1,4 +1,5 @@
-/* jwt-mint.c: a small CLI over the testkit that makes keys, JWKS documents and signed tokens for shell tests. */
+/* jwt-mint.c: a small CLI over the testkit that makes keys, JWKS documents and signed tokens for shell tests.
+ */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -12,14 +13,15 @@
 #include "testkit.h"
 
 #define EXIT_USAGE 2
-#define NOW_N_MAX 100000000000LL /* bound on N in "@now+N": about 3000 years */
+#define NOW_N_MAX  100000000000LL /* bound on N in "@now+N": about 3000 years */
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: jwt-mint keygen ALG OUT.pem\n"
-			"       jwt-mint jwks KEY.pem:KID[:ALG] [KEY.pem:KID[:ALG] ...]\n"
-			"       jwt-mint sign ALG KEY.pem KID PAYLOAD_JSON [HEADER_JSON]\n"
-			"KID \"-\" means no kid. In PAYLOAD_JSON, @now, @now+N and @now-N become Unix times.\n");
+	fprintf(stderr,
+	        "usage: jwt-mint keygen ALG OUT.pem\n"
+	        "       jwt-mint jwks KEY.pem:KID[:ALG] [KEY.pem:KID[:ALG] ...]\n"
+	        "       jwt-mint sign ALG KEY.pem KID PAYLOAD_JSON [HEADER_JSON]\n"
+	        "KID \"-\" means no kid. In PAYLOAD_JSON, @now, @now+N and @now-N become Unix times.\n");
 	return EXIT_USAGE;
 }
 

@@ -100,8 +100,8 @@ static void test_vectors(void)
 	static const struct {
 		const char *plain, *enc;
 	} v[] = {
-		{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},          {"foo", "Zm9v"},
-		{"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
+	    {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
 	};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -138,7 +138,7 @@ static void test_bad_characters(void)
 	for (int c = 0; c < 256; c++) {
 		char in[4] = {'Q', 'U', 'F', 'B'}; /* "QUFB" = "AAA" */
 		int member = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			     c == '-' || c == '_';
+		             c == '-' || c == '_';
 
 		in[1] = (char)c;
 		if (member != b64url_alphabet_only(in, 4))
@@ -196,7 +196,7 @@ static void test_nul_termination(void)
 	size_t outlen = 0;
 
 	ok(b64url_decode("Zm9vYmFy", 8, &out, &outlen, &err) == PJ_OK && outlen == 6 && out[6] == '\0' &&
-		   strcmp((char *)out, "foobar") == 0,
+	       strcmp((char *)out, "foobar") == 0,
 	   "output NUL-terminated one past outlen");
 	free(out);
 	/* an embedded NUL byte in the decoded data is kept, outlen counts it */

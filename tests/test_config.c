@@ -604,24 +604,26 @@ static void test_device_keys(void)
 	       streq(a->device_scopes[2], "groups") && a->device_timeout == 60,
 	   "device_client_id, device_client_secret_file, device_scopes, device_timeout 1m");
 	config_free(cfg);
-	cfg = parse_ok("[global]\ndevice_timeout = 30\n" ISS_D "device_client_id = c2\n"
-	               "device_resource = https://api.example.com/\ndevice_audience = pam\ndevice_scopes = login\n",
-	               "device flow with the access token");
+	cfg = parse_ok(
+	    "[global]\ndevice_timeout = 30\n" ISS_D "device_client_id = c2\n"
+	    "device_resource = https://api.example.com/\ndevice_audience = pam\ndevice_scopes = login\n",
+	    "device flow with the access token");
 	a = cfg ? &cfg->issuers[0] : NULL;
-	ok(a != NULL && streq(a->device_resource, "https://api.example.com/") && streq(a->device_audience, "pam") &&
-	       a->device_timeout == 30 && a->n_device_scopes == 1,
+	ok(a != NULL && streq(a->device_resource, "https://api.example.com/") &&
+	       streq(a->device_audience, "pam") && a->device_timeout == 30 && a->n_device_scopes == 1,
 	   "device_resource, device_audience; device_timeout from [global]; no openid needed");
 	config_free(cfg);
 	bad(ISS_D "device_client_id = other\n", 4, "audience must list \"other\"",
 	    "ID token as the credential: audience must list the client id");
 	bad(ISS_D "device_client_id = cli-1\ndevice_scopes = profile email\n", 5, "must contain \"openid\"",
 	    "ID token as the credential: the openid scope is needed");
-	bad(ISS_D "device_client_secret_file = /etc/x\n", 4, "device_client_secret_file needs device_client_id",
+	bad(ISS_D "device_client_secret_file = /etc/x\n", 4,
+	    "device_client_secret_file needs device_client_id",
 	    "device_client_secret_file without device_client_id");
 	bad(ISS_D "device_audience = x\n", 4, "device_audience needs device_client_id",
 	    "device_audience without device_client_id");
-	bad(ISS_D "device_client_id = cli-1\ndevice_client_secret_file = secret.txt\n", 5, "not an absolute path",
-	    "device_client_secret_file must be a path (never the secret inline)");
+	bad(ISS_D "device_client_id = cli-1\ndevice_client_secret_file = secret.txt\n", 5,
+	    "not an absolute path", "device_client_secret_file must be a path (never the secret inline)");
 	bad(ISS_D "device_client_id = cli-1\ndevice_timeout = 9\n", 5, "out of range (10..1800)",
 	    "device_timeout below 10 s");
 	bad(ISS_D "device_client_id = cli-1\ndevice_timeout = 31m\n", 5, "out of range (10..1800)",
@@ -629,8 +631,10 @@ static void test_device_keys(void)
 	bad(ISS_D "device_client_id = a b\n", 4, "must be a single word", "device_client_id is one word");
 	bad(ISS_D "device_client_id = cli-1\ndevice_resource = api\n", 5, "is not a URL",
 	    "device_resource is a URL");
-	bad("[issuer d]\nissuer = http://d.example.com\naudience = cli-1\njwks_file = /k\ndevice_client_id = cli-1\n",
-	    2, "used for discovery by the device flow", "the device flow needs an https issuer for discovery");
+	bad("[issuer d]\nissuer = http://d.example.com\naudience = cli-1\njwks_file = /k\ndevice_client_id = "
+	    "cli-1\n",
+	    2, "used for discovery by the device flow",
+	    "the device flow needs an https issuer for discovery");
 	bad("[global]\ndevice_client_id = x\n" ISS_A, 2, "device_client_id is an [issuer NAME] key",
 	    "device_client_id is per issuer");
 }
@@ -638,16 +642,15 @@ static void test_device_keys(void)
 /* [service NAME]: per-service rules, looked up by name, never inherited. */
 static void test_services(void)
 {
-	static const char text[] = ISS_A
-	                           "[issuer b]\nissuer = https://b.example.com\naudience = pam\n"
-	                           "jwks_file = /etc/pam_jwt/b.jwks\n"
-	                           "[service sshd]\n"
-	                           "require_groups = devs  admins\n"
-	                           "[service sudo]\n"
-	                           "require_issuer = a\n"
-	                           "require_groups = admins\n"
-	                           "require_claim = acr=urn:mfa amr=otp realm.level=3\n"
-	                           "[service login]\n";
+	static const char text[] = ISS_A "[issuer b]\nissuer = https://b.example.com\naudience = pam\n"
+	                                 "jwks_file = /etc/pam_jwt/b.jwks\n"
+	                                 "[service sshd]\n"
+	                                 "require_groups = devs  admins\n"
+	                                 "[service sudo]\n"
+	                                 "require_issuer = a\n"
+	                                 "require_groups = admins\n"
+	                                 "require_claim = acr=urn:mfa amr=otp realm.level=3\n"
+	                                 "[service login]\n";
 	struct pj_config *cfg = parse_ok(text, "three [service] sections");
 	const struct pj_service *s;
 
@@ -659,8 +662,8 @@ static void test_services(void)
 	       streq(s->authz.groups[1], "admins") && s->authz.n_issuers == 0 && s->authz.n_claims == 0,
 	   "[service sshd]: require_groups devs admins, nothing else");
 	s = config_find_service(cfg, "sudo");
-	ok(s != NULL && s->authz.n_issuers == 1 && streq(s->authz.issuers[0], "a") && s->authz.n_groups == 1 &&
-	       s->authz.n_claims == 3 && streq(s->authz.claims[0].path, "acr") &&
+	ok(s != NULL && s->authz.n_issuers == 1 && streq(s->authz.issuers[0], "a") &&
+	       s->authz.n_groups == 1 && s->authz.n_claims == 3 && streq(s->authz.claims[0].path, "acr") &&
 	       streq(s->authz.claims[0].value, "urn:mfa") && streq(s->authz.claims[2].path, "realm.level") &&
 	       streq(s->authz.claims[2].value, "3"),
 	   "[service sudo]: issuer, group and three claim rules (the value may hold ':')");
@@ -677,18 +680,21 @@ static void test_services(void)
 	    "duplicate [service sshd]");
 	bad(ISS_A "[service sshd]\nleeway = 5\n", 6, "leeway is not allowed in [service sshd]",
 	    "an issuer key in a service");
-	bad(ISS_A "[service sshd]\nmax_token_size = 4K\n", 6, "max_token_size is not allowed in [service sshd]",
-	    "a [global] key in a service");
+	bad(ISS_A "[service sshd]\nmax_token_size = 4K\n", 6,
+	    "max_token_size is not allowed in [service sshd]", "a [global] key in a service");
 	bad("[global]\nrequire_groups = admins\n" ISS_A, 2, "require_groups is a [service NAME] key",
 	    "require_groups in [global] (services inherit nothing)");
 	bad(ISS_A "require_groups = admins\n", 5, "require_groups is a [service NAME] key",
 	    "require_groups in an issuer");
-	bad(ISS_A "[service sudo]\nrequire_issuer = a nosuch\n", 6, "require_issuer: no [issuer nosuch] section",
-	    "require_issuer naming a missing issuer");
-	bad(ISS_A "[service sudo]\nrequire_claim = acr\n", 6, "\"acr\" is not claim=value", "a claim without =");
-	bad(ISS_A "[service sudo]\nrequire_claim = acr=\n", 6, "is not claim=value", "a claim without a value");
+	bad(ISS_A "[service sudo]\nrequire_issuer = a nosuch\n", 6,
+	    "require_issuer: no [issuer nosuch] section", "require_issuer naming a missing issuer");
+	bad(ISS_A "[service sudo]\nrequire_claim = acr\n", 6, "\"acr\" is not claim=value",
+	    "a claim without =");
+	bad(ISS_A "[service sudo]\nrequire_claim = acr=\n", 6, "is not claim=value",
+	    "a claim without a value");
 	bad(ISS_A "[service sudo]\nrequire_claim = =x\n", 6, "is not claim=value", "a claim without a path");
-	bad(ISS_A "[service sudo]\nrequire_claim = a..b=x\n", 6, "is not claim=value", "an empty path component");
+	bad(ISS_A "[service sudo]\nrequire_claim = a..b=x\n", 6, "is not claim=value",
+	    "an empty path component");
 	bad(ISS_A "[service sudo]\nrequire_claim = a=1,2\n", 6, "is not claim=value", "a comma in a value");
 	bad(ISS_A "[service sudo]\nrequire_groups = g\nrequire_groups = h\n", 7,
 	    "duplicate key require_groups (first set at line 6)", "duplicate key in a service");

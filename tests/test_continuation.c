@@ -481,7 +481,8 @@ static void test_askpass_exposure(void)
 		tap_diag("not root: the core dump check runs askpass as nobody and is skipped");
 		return;
 	}
-	/* /proc/PID/status belongs to root while a process is not dumpable; the command's parent is askpass. */
+	/* /proc/PID/status belongs to root while a process is not dumpable; the command's parent is askpass.
+	 */
 	{
 		char *env[] = {"PATH=/usr/bin:/bin",
 		               "PAM_JWT_TOKEN_COMMAND=[ \"$(stat -c %u /proc/$PPID/status)\" = 0 ] && "

@@ -1,4 +1,5 @@
-/* test_json_strict.c: every rule of the strict JSON parser, the json-c tree it builds, and the type-checked getters. */
+/* test_json_strict.c: every rule of the strict JSON parser, the json-c tree it builds, and the type-checked
+ * getters. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -89,8 +90,8 @@ static void test_accepts(void)
 	size_t len = 0;
 
 	ok(json_strict_parse_object("{\"k\\u00e9\":\"v\\ud83d\\ude00\"}", 27, 4, &obj, &err) == PJ_OK &&
-		   json_get_string(obj, "k\xc3\xa9", &s, &len) == JSON_GET_OK && len == 5 &&
-		   memcmp(s, "v\xf0\x9f\x98\x80", 5) == 0,
+	       json_get_string(obj, "k\xc3\xa9", &s, &len) == JSON_GET_OK && len == 5 &&
+	       memcmp(s, "v\xf0\x9f\x98\x80", 5) == 0,
 	   "escaped names and values decode as expected");
 	json_object_put(obj);
 }

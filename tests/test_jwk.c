@@ -195,10 +195,10 @@ static unsigned char *rsa_part(EVP_PKEY *k, const char *name, size_t *len)
 }
 
 static char *rsa_jwk_raw(const char *kid, const unsigned char *n, size_t nlen, const unsigned char *e,
-			 size_t elen)
+                         size_t elen)
 {
 	return keep(tk_strf("{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"}", kid, b64(n, nlen),
-			    b64(e, elen)));
+	                    b64(e, elen)));
 }
 
 /* The uncompressed point 04||x||y of an EC key. */
@@ -213,10 +213,10 @@ static size_t ec_point(EVP_PKEY *k, unsigned char *buf, size_t buflen)
 }
 
 static char *ec_jwk_raw(const char *kid, const char *crv, const unsigned char *x, size_t xlen,
-			const unsigned char *y, size_t ylen)
+                        const unsigned char *y, size_t ylen)
 {
 	return keep(tk_strf("{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", kid,
-			    crv, b64(x, xlen), b64(y, ylen)));
+	                    crv, b64(x, xlen), b64(y, ylen)));
 }
 
 static char *okp_jwk_raw(const char *kid, const char *crv, const unsigned char *x, size_t xlen)
@@ -267,9 +267,9 @@ static void test_document(void)
 static void test_rsa(void)
 {
 	EVP_PKEY *k1024 = tk_keygen_rsa(1024), *k2048 = gen(JWS_RS256);
-	unsigned char *n, *e, *n0, big[2049], e9[9] = { 1, 0, 0, 0, 0, 0, 0, 0, 1 };
-	unsigned char e8[8] = { 1, 0, 0, 0, 0, 0, 0, 1 }, e_even[3] = { 1, 0, 0 }, e_one[1] = { 1 };
-	unsigned char e_lz[4] = { 0, 1, 0, 1 };
+	unsigned char *n, *e, *n0, big[2049], e9[9] = {1, 0, 0, 0, 0, 0, 0, 0, 1};
+	unsigned char e8[8] = {1, 0, 0, 0, 0, 0, 0, 1}, e_even[3] = {1, 0, 0}, e_one[1] = {1};
+	unsigned char e_lz[4] = {0, 1, 0, 1};
 	size_t nlen, elen;
 	struct jwk_set *set;
 
@@ -283,15 +283,15 @@ static void test_rsa(void)
 
 	set = parse(
 	    jwks(jwk_of(k1024, "r1024", NULL, NULL), jwk_of(k2048, "r2048", NULL, NULL),
-		 rsa_jwk_raw("lz", n0, nlen + 1, e, elen), rsa_jwk_raw("huge", big, sizeof(big), e, elen),
-		 rsa_jwk_raw("e9", n, nlen, e9, sizeof(e9)), rsa_jwk_raw("e8", n, nlen, e8, sizeof(e8)),
-		 rsa_jwk_raw("eeven", n, nlen, e_even, sizeof(e_even)),
-		 rsa_jwk_raw("eone", n, nlen, e_one, sizeof(e_one)),
-		 rsa_jwk_raw("elz", n, nlen, e_lz, sizeof(e_lz)),
-		 "{\"kty\":\"RSA\",\"kid\":\"noe\",\"n\":\"AQAB\"}",
-		 "{\"kty\":\"RSA\",\"kid\":\"nnum\",\"n\":5,\"e\":\"AQAB\"}",
-		 "{\"kty\":\"RSA\",\"kid\":\"nb64\",\"n\":\"a+b/\",\"e\":\"AQAB\"}",
-		 "{\"kty\":\"RSA\",\"kid\":\"nempty\",\"n\":\"\",\"e\":\"AQAB\"}", NULL));
+	         rsa_jwk_raw("lz", n0, nlen + 1, e, elen), rsa_jwk_raw("huge", big, sizeof(big), e, elen),
+	         rsa_jwk_raw("e9", n, nlen, e9, sizeof(e9)), rsa_jwk_raw("e8", n, nlen, e8, sizeof(e8)),
+	         rsa_jwk_raw("eeven", n, nlen, e_even, sizeof(e_even)),
+	         rsa_jwk_raw("eone", n, nlen, e_one, sizeof(e_one)),
+	         rsa_jwk_raw("elz", n, nlen, e_lz, sizeof(e_lz)),
+	         "{\"kty\":\"RSA\",\"kid\":\"noe\",\"n\":\"AQAB\"}",
+	         "{\"kty\":\"RSA\",\"kid\":\"nnum\",\"n\":5,\"e\":\"AQAB\"}",
+	         "{\"kty\":\"RSA\",\"kid\":\"nb64\",\"n\":\"a+b/\",\"e\":\"AQAB\"}",
+	         "{\"kty\":\"RSA\",\"kid\":\"nempty\",\"n\":\"\",\"e\":\"AQAB\"}", NULL));
 	ok(set != NULL && set->n_keys == 13, "RSA set parses with every entry kept");
 	ok(skipped(set, "r1024", "under 2048"), "RSA 1024-bit key is unusable");
 	ok(by_kid(set, "r1024") && by_kid(set, "r1024")->bits == 1024, "its size is kept for status output");
@@ -329,9 +329,9 @@ static void test_ec(void)
 	unsigned char pt[1 + 2 * 66], k1pt[65], x33[33];
 	size_t len;
 	struct jwk_set *set;
-	const char *kids[] = { "p256", "p384", "p521" };
-	enum jws_alg_id algs[] = { JWS_ES256, JWS_ES384, JWS_ES512 };
-	const char *crvs[] = { "P-256", "P-384", "P-521" };
+	const char *kids[] = {"p256", "p384", "p521"};
+	enum jws_alg_id algs[] = {JWS_ES256, JWS_ES384, JWS_ES512};
+	const char *crvs[] = {"P-256", "P-384", "P-521"};
 	char *off, *xlong, *xshort, *ylong, *k1jwk, *wrongcrv, *nocrv;
 
 	len = ec_point(p256, pt, sizeof(pt));
@@ -344,7 +344,7 @@ static void test_ec(void)
 	/* P-256 coordinates under a P-384 name: wrong length for that curve */
 	wrongcrv = ec_jwk_raw("wrongcrv", "P-384", pt + 1, 32, pt + 33, 32);
 	nocrv = keep(tk_strf("{\"kty\":\"EC\",\"kid\":\"nocrv\",\"x\":\"%s\",\"y\":\"%s\"}", b64(pt + 1, 32),
-			     b64(pt + 33, 32)));
+	                     b64(pt + 33, 32)));
 	pt[64] ^= 0x01;
 	off = ec_jwk_raw("off", "P-256", pt + 1, 32, pt + 33, 32);
 	pt[64] ^= 0x01;
@@ -352,8 +352,8 @@ static void test_ec(void)
 	k1jwk = ec_jwk_raw("k1", "secp256k1", k1pt + 1, 32, k1pt + 33, 32);
 
 	set = parse(jwks(jwk_of(p256, "p256", NULL, NULL), jwk_of(p384, "p384", NULL, NULL),
-			 jwk_of(p521, "p521", NULL, NULL), off, xlong, xshort, ylong, k1jwk, wrongcrv, nocrv,
-			 ec_jwk_raw("samecoords", "P-256", pt + 1, 32, pt + 33, 32), NULL));
+	                 jwk_of(p521, "p521", NULL, NULL), off, xlong, xshort, ylong, k1jwk, wrongcrv, nocrv,
+	                 ec_jwk_raw("samecoords", "P-256", pt + 1, 32, pt + 33, 32), NULL));
 	ok(set != NULL && set->n_keys == 11, "EC set parses");
 	for (int i = 0; i < 3; i++) {
 		ok(usable(set, kids[i]), "%s key is usable", crvs[i]);
@@ -392,7 +392,7 @@ static void test_okp_and_unsupported(void)
 {
 	EVP_PKEY *ed = gen(JWS_EDDSA), *p256 = gen(JWS_ES256);
 	EVP_PKEY *x25519 = EVP_PKEY_Q_keygen(NULL, NULL, "X25519"),
-		 *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+	         *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
 	unsigned char raw[57];
 	size_t len = sizeof(raw);
 	char *xj, *e448j, *ed31;
@@ -453,20 +453,20 @@ static void test_members(void)
 	kid257[JWK_KID_MAX + 1] = '\0';
 
 	set = parse(jwks(jwk_of(r, "rs256", "RS256", NULL), jwk_of(p256, "es256", "ES256", NULL),
-			 jwk_of(r, "ps384", "PS384", NULL), jwk_of(r, "oaep", "RSA-OAEP", NULL),
-			 jwk_of(r, "hs", "HS256", NULL), jwk_of(r, "usesig", NULL, "\"use\":\"sig\""),
-			 jwk_of(r, "useenc", NULL, "\"use\":\"enc\""), jwk_of(r, "usenum", NULL, "\"use\":1"),
-			 jwk_of(r, "opsverify", NULL, "\"key_ops\":[\"verify\"]"),
-			 jwk_of(r, "opsboth", NULL, "\"key_ops\":[\"sign\",\"verify\"]"),
-			 jwk_of(r, "opsencrypt", NULL, "\"key_ops\":[\"encrypt\"]"),
-			 jwk_of(r, "opsempty", NULL, "\"key_ops\":[]"),
-			 jwk_of(r, "opsstring", NULL, "\"key_ops\":\"verify\""),
-			 jwk_of(r, "opsmixed", NULL, "\"key_ops\":[\"verify\",1]"),
-			 jwk_of(r, "priv", NULL, "\"d\":\"AQAB\""),
-			 jwk_of(p256, "ecpriv", NULL, "\"d\":\"AQAB\""),
-			 jwk_of(r, "privp", NULL, "\"p\":\"AQAB\""), jwk_of(r, kid256, NULL, NULL),
-			 jwk_of(r, kid257, NULL, NULL), jwk_of(r, "algnum", NULL, "\"alg\":5"),
-			 "{\"kty\":\"RSA\",\"kid\":5}", NULL));
+	                 jwk_of(r, "ps384", "PS384", NULL), jwk_of(r, "oaep", "RSA-OAEP", NULL),
+	                 jwk_of(r, "hs", "HS256", NULL), jwk_of(r, "usesig", NULL, "\"use\":\"sig\""),
+	                 jwk_of(r, "useenc", NULL, "\"use\":\"enc\""), jwk_of(r, "usenum", NULL, "\"use\":1"),
+	                 jwk_of(r, "opsverify", NULL, "\"key_ops\":[\"verify\"]"),
+	                 jwk_of(r, "opsboth", NULL, "\"key_ops\":[\"sign\",\"verify\"]"),
+	                 jwk_of(r, "opsencrypt", NULL, "\"key_ops\":[\"encrypt\"]"),
+	                 jwk_of(r, "opsempty", NULL, "\"key_ops\":[]"),
+	                 jwk_of(r, "opsstring", NULL, "\"key_ops\":\"verify\""),
+	                 jwk_of(r, "opsmixed", NULL, "\"key_ops\":[\"verify\",1]"),
+	                 jwk_of(r, "priv", NULL, "\"d\":\"AQAB\""),
+	                 jwk_of(p256, "ecpriv", NULL, "\"d\":\"AQAB\""),
+	                 jwk_of(r, "privp", NULL, "\"p\":\"AQAB\""), jwk_of(r, kid256, NULL, NULL),
+	                 jwk_of(r, kid257, NULL, NULL), jwk_of(r, "algnum", NULL, "\"alg\":5"),
+	                 "{\"kty\":\"RSA\",\"kid\":5}", NULL));
 	ok(set != NULL && set->n_keys == 21, "member-rule set parses");
 	ok(selects(set, JWS_RS256, "rs256", "rs256"), "a key with alg RS256 is selected for RS256");
 	ok(refuses(set, JWS_PS256, "rs256", "is for alg RS256, token alg PS256"),
@@ -494,7 +494,7 @@ static void test_members(void)
 	ok(usable(set, kid256), "a kid of 256 bytes is usable");
 	ok(selects(set, JWS_RS256, kid256, kid256), "... and selectable");
 	ok(set != NULL && !set->keys[18].usable && set->keys[18].kid == NULL &&
-		   strstr(set->keys[18].skip_reason, "longer than 256"),
+	       strstr(set->keys[18].skip_reason, "longer than 256"),
 	   "a kid of 257 bytes is unusable");
 	ok(refuses(set, JWS_RS256, kid257, "no key with kid"), "... and never selected");
 	ok(set != NULL && !set->keys[20].usable &&
@@ -514,10 +514,10 @@ static void test_selection(void)
 
 	/* a kid listed twice: both entries unusable, others unaffected */
 	set = parse(jwks(jwk_of(r1, "dup", NULL, NULL), jwk_of(r2, "dup", NULL, NULL),
-			 jwk_of(p256, "other", NULL, NULL), NULL));
+	                 jwk_of(p256, "other", NULL, NULL), NULL));
 	ok(set != NULL && !set->keys[0].usable && !set->keys[1].usable && set->keys[0].pkey == NULL &&
-		   strstr(set->keys[0].skip_reason, "kid listed twice") &&
-		   strstr(set->keys[1].skip_reason, "kid listed twice"),
+	       strstr(set->keys[0].skip_reason, "kid listed twice") &&
+	       strstr(set->keys[1].skip_reason, "kid listed twice"),
 	   "both entries of a duplicated kid are unusable");
 	ok(refuses(set, JWS_RS256, "dup", "kid listed twice"), "selecting the duplicated kid is refused");
 	ok(refuses(set, JWS_RS256, NULL, "no kid and 0 keys fit"), "without kid the duplicates do not count");
@@ -543,7 +543,7 @@ static void test_selection(void)
 	jwk_set_free(set);
 
 	set = parse(jwks(jwk_of(r1, "a", NULL, NULL), jwk_of(r2, "b", NULL, NULL),
-			 jwk_of(p256, "c", NULL, NULL), NULL));
+	                 jwk_of(p256, "c", NULL, NULL), NULL));
 	ok(refuses(set, JWS_RS256, NULL, "no kid and 2 keys fit"),
 	   "without kid and two fitting keys: refused");
 	ok(selects(set, JWS_RS256, "b", "b"), "... while the kid picks one");
@@ -634,9 +634,9 @@ static void test_realistic(void)
 
 		if (jwk_set_select(set, A(JWS_RS256), "RS256", &k, &err) == PJ_OK &&
 		    (sig = tk_sign_bytes(JWS_RS256, keys[JWS_RS384], data, sizeof(data) - 1, &siglen)) !=
-			NULL) {
+		        NULL) {
 			verified = jws_sig_verify(A(JWS_RS256), k->pkey, data, sizeof(data) - 1, sig, siglen,
-						  &err) == PJ_OK;
+			                          &err) == PJ_OK;
 			free(sig);
 		}
 		ok(!verified, "the RS256 key does not verify a signature from the RS384 key");

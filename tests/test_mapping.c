@@ -868,11 +868,11 @@ int main(void)
 	if (mkdtemp(tmpdir) == NULL)
 		tap_skip_all("mkdtemp failed");
 	tk_write_text(path_in("passwd"), "root:x:0:0:root:/root:/bin/bash\n"
-	                              "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-	                              "carol:x:250000:250000:Carol:/home/carol:/bin/bash\n"
-	                              "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	                                 "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	                                 "carol:x:250000:250000:Carol:/home/carol:/bin/bash\n"
+	                                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
 	tk_write_text(path_in("group"), "root:x:0:\nwheel:x:0:\nsudo:x:27:\nstaff:x:50:\ndocker:x:999:\n"
-	                             "carol:x:250000:\nlocalgrp:x:260000:\n");
+	                                "carol:x:250000:\nlocalgrp:x:260000:\n");
 	files.passwd = strdup(path_in("passwd"));
 	files.group = strdup(path_in("group"));
 	test_basic();

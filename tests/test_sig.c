@@ -1,4 +1,5 @@
-/* test_sig.c: the alg table and signature verification accept exactly what each JWS alg allows, nothing else. */
+/* test_sig.c: the alg table and signature verification accept exactly what each JWS alg allows, nothing else.
+ */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -22,7 +23,7 @@ static const unsigned char data[] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
 #define DATALEN (sizeof(data) - 1)
 
 static pj_status verify(enum jws_alg_id id, EVP_PKEY *pkey, const unsigned char *d, size_t dlen,
-			const unsigned char *sig, size_t siglen, struct pj_error *err)
+                        const unsigned char *sig, size_t siglen, struct pj_error *err)
 {
 	struct pj_error local;
 
@@ -30,7 +31,8 @@ static pj_status verify(enum jws_alg_id id, EVP_PKEY *pkey, const unsigned char 
 }
 
 /* Verifies with OpenSSL directly, with the given RSA padding / PSS salt length (-1: leave default). */
-static int raw_verify(EVP_PKEY *pkey, const char *md, int pad, int saltlen, const unsigned char *sig, size_t siglen)
+static int raw_verify(EVP_PKEY *pkey, const char *md, int pad, int saltlen, const unsigned char *sig,
+                      size_t siglen)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
@@ -56,8 +58,9 @@ static unsigned char *sign_pss(EVP_PKEY *pkey, const char *md, const char *mgf1,
 	if (EVP_DigestSignInit_ex(ctx, &pctx, md, NULL, NULL, pkey, NULL) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, mgf1, NULL) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) <= 0 || EVP_DigestSign(ctx, NULL, siglen, data, DATALEN) != 1 ||
-	    (sig = malloc(*siglen)) == NULL || EVP_DigestSign(ctx, sig, siglen, data, DATALEN) != 1) {
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) <= 0 ||
+	    EVP_DigestSign(ctx, NULL, siglen, data, DATALEN) != 1 || (sig = malloc(*siglen)) == NULL ||
+	    EVP_DigestSign(ctx, sig, siglen, data, DATALEN) != 1) {
 		free(sig);
 		sig = NULL;
 	}
@@ -72,7 +75,8 @@ static unsigned char *raw_to_der(const unsigned char *raw, size_t rawlen, size_t
 	unsigned char *der = NULL;
 	int len;
 
-	ECDSA_SIG_set0(esig, BN_bin2bn(raw, (int)rawlen / 2, NULL), BN_bin2bn(raw + rawlen / 2, (int)rawlen / 2, NULL));
+	ECDSA_SIG_set0(esig, BN_bin2bn(raw, (int)rawlen / 2, NULL),
+	               BN_bin2bn(raw + rawlen / 2, (int)rawlen / 2, NULL));
 	len = i2d_ECDSA_SIG(esig, &der);
 	ECDSA_SIG_free(esig);
 	*derlen = len > 0 ? (size_t)len : 0;
@@ -101,26 +105,30 @@ static const char *printable(const char *s)
 
 static void test_alg_table(void)
 {
-	static const char *names[] = { "RS256", "RS384", "RS512", "PS256", "PS384",
-				       "PS512", "ES256", "ES384", "ES512", "EdDSA" };
-	static const char *bad[] = { "none", "None", "NONE", "HS256", "HS384", "HS512", "rs256", "RS256 ", " RS256",
-				     "RS",   "",     "ES256K", "EdDSA\n", "Ed25519", "PS256\t", "RSA-OAEP" };
+	static const char *names[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+	                              "PS512", "ES256", "ES384", "ES512", "EdDSA"};
+	static const char *bad[] = {"none",    "None",    "NONE",    "HS256",   "HS384", "HS512",
+	                            "rs256",   "RS256 ",  " RS256",  "RS",      "",      "ES256K",
+	                            "EdDSA\n", "Ed25519", "PS256\t", "RSA-OAEP"};
 	int all = 1;
 
 	for (int i = 0; i < JWS_ALG_COUNT; i++) {
 		const struct jws_alg *a = jws_alg_by_name(names[i]);
 
-		if (a == NULL || a->id != (enum jws_alg_id)i || strcmp(a->name, names[i]) != 0 || jws_alg_by_id((enum jws_alg_id)i) != a)
+		if (a == NULL || a->id != (enum jws_alg_id)i || strcmp(a->name, names[i]) != 0 ||
+		    jws_alg_by_id((enum jws_alg_id)i) != a)
 			all = 0;
 	}
 	ok(all, "all ten algs are found by name and id");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(jws_alg_by_name(bad[i]) == NULL, "alg name \"%s\" unknown", printable(bad[i]));
 	ok(jws_alg_by_name(NULL) == NULL, "NULL alg name unknown");
-	ok(jws_alg_by_id(JWS_ALG_COUNT) == NULL && jws_alg_by_id((enum jws_alg_id)-1) == NULL, "id out of range");
-	ok(jws_alg_by_id(JWS_ES512)->sig_len == 132 && strcmp(jws_alg_by_id(JWS_ES512)->group, "secp521r1") == 0 &&
-		   jws_alg_by_id(JWS_ES384)->sig_len == 96 && jws_alg_by_id(JWS_ES256)->sig_len == 64 &&
-		   jws_alg_by_id(JWS_EDDSA)->sig_len == 64 && jws_alg_by_id(JWS_PS384)->digest_len == 48,
+	ok(jws_alg_by_id(JWS_ALG_COUNT) == NULL && jws_alg_by_id((enum jws_alg_id) - 1) == NULL,
+	   "id out of range");
+	ok(jws_alg_by_id(JWS_ES512)->sig_len == 132 &&
+	       strcmp(jws_alg_by_id(JWS_ES512)->group, "secp521r1") == 0 &&
+	       jws_alg_by_id(JWS_ES384)->sig_len == 96 && jws_alg_by_id(JWS_ES256)->sig_len == 64 &&
+	       jws_alg_by_id(JWS_EDDSA)->sig_len == 64 && jws_alg_by_id(JWS_PS384)->digest_len == 48,
 	   "table carries the JWS signature lengths and digest sizes");
 }
 
@@ -154,12 +162,14 @@ static void test_common(enum jws_alg_id id, EVP_PKEY *key, EVP_PKEY *other)
 	ok(ERR_peek_error() == 0, "%s: OpenSSL error queue empty after a refusal", name);
 	d = dup_bytes(data, DATALEN, 0);
 	d[DATALEN / 2] ^= 0x04;
-	ok(verify(id, key, d, DATALEN, sig, siglen, &err) == PJ_ERR_TOKEN, "%s: flipped bit in the data refused",
-	   name);
+	ok(verify(id, key, d, DATALEN, sig, siglen, &err) == PJ_ERR_TOKEN,
+	   "%s: flipped bit in the data refused", name);
 	free(d);
-	ok(verify(id, key, data, DATALEN - 1, sig, siglen, &err) == PJ_ERR_TOKEN, "%s: truncated data refused", name);
+	ok(verify(id, key, data, DATALEN - 1, sig, siglen, &err) == PJ_ERR_TOKEN,
+	   "%s: truncated data refused", name);
 	/* Refused for its length before OpenSSL sees it. */
-	ok(verify(id, key, data, DATALEN, sig, siglen - 1, &err) == PJ_ERR_TOKEN && strstr(err.reason, "length") != NULL,
+	ok(verify(id, key, data, DATALEN, sig, siglen - 1, &err) == PJ_ERR_TOKEN &&
+	       strstr(err.reason, "length") != NULL,
 	   "%s: truncated signature refused (%s)", name, err.reason);
 	ok(verify(id, key, data, DATALEN, sig, 0, &err) == PJ_ERR_TOKEN, "%s: empty signature refused", name);
 	mod = dup_bytes(sig, siglen, 1);
@@ -172,7 +182,7 @@ static void test_common(enum jws_alg_id id, EVP_PKEY *key, EVP_PKEY *other)
 	   "%s: signature with a zero byte prepended refused", name);
 	free(mod);
 	ok(verify(id, other, data, DATALEN, sig, siglen, &err) == PJ_ERR_TOKEN &&
-		   strstr(err.reason, "signature invalid") != NULL,
+	       strstr(err.reason, "signature invalid") != NULL,
 	   "%s: signature checked with another key of the same type refused (%s)", name, err.reason);
 	ok(verify(id, key, data, DATALEN, NULL, 0, &err) == PJ_ERR_TOKEN, "%s: NULL signature refused", name);
 	free(sig);
@@ -199,7 +209,7 @@ static void test_rsa_short(enum jws_alg_id id, EVP_PKEY *key)
 		return;
 	}
 	ok(verify(id, key, data, DATALEN, sig, siglen, NULL) == PJ_OK &&
-		   verify(id, key, data, DATALEN, sig + 1, siglen - 1, NULL) == PJ_ERR_TOKEN,
+	       verify(id, key, data, DATALEN, sig + 1, siglen - 1, NULL) == PJ_ERR_TOKEN,
 	   "%s: signature with its leading zero byte stripped refused", name);
 	free(sig);
 }
@@ -211,13 +221,15 @@ static void test_pss_params(enum jws_alg_id id, EVP_PKEY *key)
 	size_t siglen;
 
 	sig = sign_pss(key, alg->digest, alg->digest, 0, &siglen);
-	ok(sig != NULL && raw_verify(key, alg->digest, RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO, sig, siglen) == 1 &&
-		   verify(id, key, data, DATALEN, sig, siglen, NULL) == PJ_ERR_TOKEN,
+	ok(sig != NULL &&
+	       raw_verify(key, alg->digest, RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO, sig, siglen) == 1 &&
+	       verify(id, key, data, DATALEN, sig, siglen, NULL) == PJ_ERR_TOKEN,
 	   "%s: valid PSS signature with salt length 0 refused", alg->name);
 	free(sig);
 	sig = sign_pss(key, alg->digest, alg->digest, RSA_PSS_SALTLEN_MAX, &siglen);
-	ok(sig != NULL && raw_verify(key, alg->digest, RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO, sig, siglen) == 1 &&
-		   verify(id, key, data, DATALEN, sig, siglen, NULL) == PJ_ERR_TOKEN,
+	ok(sig != NULL &&
+	       raw_verify(key, alg->digest, RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO, sig, siglen) == 1 &&
+	       verify(id, key, data, DATALEN, sig, siglen, NULL) == PJ_ERR_TOKEN,
 	   "%s: valid PSS signature with maximum salt length refused", alg->name);
 	free(sig);
 	sig = sign_pss(key, alg->digest, alg->digest, (int)alg->digest_len + 1, &siglen);
@@ -260,21 +272,23 @@ static void test_ecdsa_encoding(enum jws_alg_id id, EVP_PKEY *key)
 	sig = tk_sign_bytes(id, key, data, DATALEN, &siglen);
 	der = raw_to_der(sig, siglen, &derlen);
 	ok(der != NULL && raw_verify(key, alg->digest, -1, -1, der, derlen) == 1 &&
-		   verify(id, key, data, DATALEN, der, derlen, NULL) == PJ_ERR_TOKEN,
+	       verify(id, key, data, DATALEN, der, derlen, NULL) == PJ_ERR_TOKEN,
 	   "%s: valid DER-encoded signature refused", alg->name);
 	OPENSSL_free(der);
 	/* OpenSSL refuses these too; the reason shows our own check caught them first. */
 	mod = dup_bytes(sig, siglen, 0);
 	memset(mod, 0, half);
-	ok(verify(id, key, data, DATALEN, mod, siglen, &err) == PJ_ERR_TOKEN && strstr(err.reason, "zero") != NULL,
+	ok(verify(id, key, data, DATALEN, mod, siglen, &err) == PJ_ERR_TOKEN &&
+	       strstr(err.reason, "zero") != NULL,
 	   "%s: r = 0 refused (%s)", alg->name, err.reason);
 	memcpy(mod, sig, siglen);
 	memset(mod + half, 0, half);
-	ok(verify(id, key, data, DATALEN, mod, siglen, &err) == PJ_ERR_TOKEN && strstr(err.reason, "zero") != NULL,
+	ok(verify(id, key, data, DATALEN, mod, siglen, &err) == PJ_ERR_TOKEN &&
+	       strstr(err.reason, "zero") != NULL,
 	   "%s: s = 0 refused (%s)", alg->name, err.reason);
 	memset(mod, 0, siglen);
-	ok(verify(id, key, data, DATALEN, mod, siglen, NULL) == PJ_ERR_TOKEN, "%s: all-zero signature refused",
-	   alg->name);
+	ok(verify(id, key, data, DATALEN, mod, siglen, NULL) == PJ_ERR_TOKEN,
+	   "%s: all-zero signature refused", alg->name);
 	free(mod);
 	refused = 1;
 	for (size_t len = 1; len <= 140; len++) {
@@ -295,17 +309,19 @@ static void test_ecdsa_encoding(enum jws_alg_id id, EVP_PKEY *key)
 /* r = n (the P-256 group order) with a real s: out of range, must be refused. */
 static void test_ecdsa_r_order(EVP_PKEY *key)
 {
-	static const unsigned char n[32] = { 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
-					     0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
-					     0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51 };
+	static const unsigned char n[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+	                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+	                                    0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
 	unsigned char *sig;
 	size_t siglen;
 
 	sig = tk_sign_bytes(JWS_ES256, key, data, DATALEN, &siglen);
 	memcpy(sig, n, sizeof(n));
-	ok(verify(JWS_ES256, key, data, DATALEN, sig, siglen, NULL) == PJ_ERR_TOKEN, "ES256: r = group order refused");
+	ok(verify(JWS_ES256, key, data, DATALEN, sig, siglen, NULL) == PJ_ERR_TOKEN,
+	   "ES256: r = group order refused");
 	memcpy(sig + 32, n, sizeof(n));
-	ok(verify(JWS_ES256, key, data, DATALEN, sig, siglen, NULL) == PJ_ERR_TOKEN, "ES256: r = s = order refused");
+	ok(verify(JWS_ES256, key, data, DATALEN, sig, siglen, NULL) == PJ_ERR_TOKEN,
+	   "ES256: r = s = order refused");
 	free(sig);
 }
 
@@ -318,7 +334,7 @@ static int mismatch(enum jws_alg_id sign_id, enum jws_alg_id verify_id, EVP_PKEY
 
 	sig = tk_sign_bytes(sign_id, key, data, DATALEN, &siglen);
 	refused = sig != NULL && verify(verify_id, key, data, DATALEN, sig, siglen, &err) == PJ_ERR_TOKEN &&
-		  strstr(err.reason, "does not fit") != NULL;
+	          strstr(err.reason, "does not fit") != NULL;
 	free(sig);
 	return refused;
 }
@@ -327,7 +343,7 @@ static int mismatch(enum jws_alg_id sign_id, enum jws_alg_id verify_id, EVP_PKEY
  * check stands between it and acceptance. */
 static void test_curve_confusion(EVP_PKEY *p256)
 {
-	unsigned char *sig, padded[96] = { 0 };
+	unsigned char *sig, padded[96] = {0};
 	size_t siglen;
 	struct pj_error err;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -349,8 +365,8 @@ static void test_curve_confusion(EVP_PKEY *p256)
 	sig = padded;
 	siglen = sizeof(padded);
 	ok(raw_verify(p256, "SHA384", -1, -1, der, derlen) == 1 &&
-		   verify(JWS_ES384, p256, data, DATALEN, sig, siglen, &err) == PJ_ERR_TOKEN &&
-		   strstr(err.reason, "does not fit") != NULL,
+	       verify(JWS_ES384, p256, data, DATALEN, sig, siglen, &err) == PJ_ERR_TOKEN &&
+	       strstr(err.reason, "does not fit") != NULL,
 	   "P-256 key with ES384 (a signature OpenSSL alone would accept) refused");
 }
 
@@ -380,7 +396,7 @@ static const char *member_str(json_object *jwk, const char *key)
 /* The testkit's own output: JWK members sized as RFC 7518 wants, tokens that verify over "h.p". */
 static void test_testkit(EVP_PKEY *keys[JWS_ALG_COUNT][2])
 {
-	static const size_t coord[] = { 32, 48, 66 };
+	static const size_t coord[] = {32, 48, 66};
 	char *text, *tok, *dot2;
 	json_object *jwk;
 	size_t siglen;
@@ -389,8 +405,8 @@ static void test_testkit(EVP_PKEY *keys[JWS_ALG_COUNT][2])
 	text = tk_jwk_json(keys[JWS_RS256][0], "k\"1", "RS256", "\"use\":\"sig\"");
 	jwk = text ? json_tokener_parse(text) : NULL;
 	ok(jwk != NULL && strcmp(member_str(jwk, "kty"), "RSA") == 0 && member_len(jwk, "n") == 256 &&
-		   member_len(jwk, "e") == 3 && strcmp(member_str(jwk, "kid"), "k\"1") == 0 &&
-		   strcmp(member_str(jwk, "alg"), "RS256") == 0 && strcmp(member_str(jwk, "use"), "sig") == 0,
+	       member_len(jwk, "e") == 3 && strcmp(member_str(jwk, "kid"), "k\"1") == 0 &&
+	       strcmp(member_str(jwk, "alg"), "RS256") == 0 && strcmp(member_str(jwk, "use"), "sig") == 0,
 	   "testkit: RSA JWK with n, e, kid (escaped), alg and extra members");
 	json_object_put(jwk);
 	free(text);
@@ -399,16 +415,17 @@ static void test_testkit(EVP_PKEY *keys[JWS_ALG_COUNT][2])
 
 		text = tk_jwk_json(keys[JWS_ES256 + i][0], NULL, NULL, NULL);
 		jwk = text ? json_tokener_parse(text) : NULL;
-		ok(jwk != NULL && strcmp(member_str(jwk, "crv"), alg->crv) == 0 && member_len(jwk, "x") == coord[i] &&
-			   member_len(jwk, "y") == coord[i] && !json_object_object_get_ex(jwk, "kid", NULL),
+		ok(jwk != NULL && strcmp(member_str(jwk, "crv"), alg->crv) == 0 &&
+		       member_len(jwk, "x") == coord[i] && member_len(jwk, "y") == coord[i] &&
+		       !json_object_object_get_ex(jwk, "kid", NULL),
 		   "testkit: %s JWK with %zu-byte coordinates and no kid", alg->crv, coord[i]);
 		json_object_put(jwk);
 		free(text);
 	}
 	text = tk_jwk_json(keys[JWS_EDDSA][0], "ed", NULL, NULL);
 	jwk = text ? json_tokener_parse(text) : NULL;
-	ok(jwk != NULL && strcmp(member_str(jwk, "kty"), "OKP") == 0 && strcmp(member_str(jwk, "crv"), "Ed25519") == 0 &&
-		   member_len(jwk, "x") == 32,
+	ok(jwk != NULL && strcmp(member_str(jwk, "kty"), "OKP") == 0 &&
+	       strcmp(member_str(jwk, "crv"), "Ed25519") == 0 && member_len(jwk, "x") == 32,
 	   "testkit: Ed25519 JWK");
 	json_object_put(jwk);
 	free(text);
@@ -416,10 +433,11 @@ static void test_testkit(EVP_PKEY *keys[JWS_ALG_COUNT][2])
 	tok = tk_sign(JWS_ES512, keys[JWS_ES512][0], "{\"alg\":\"ES512\"}", "{\"sub\":\"a\"}");
 	dot2 = tok ? strrchr(tok, '.') : NULL;
 	sig = NULL;
-	ok(dot2 != NULL && strncmp(tok, "eyJhbGciOiJFUzUxMiJ9.eyJzdWIiOiJhIn0.", (size_t)(dot2 - tok) + 1) == 0 &&
-		   b64url_decode(dot2 + 1, strlen(dot2 + 1), &sig, &siglen, NULL) == PJ_OK &&
-		   verify(JWS_ES512, keys[JWS_ES512][0], (const unsigned char *)tok, (size_t)(dot2 - tok), sig, siglen,
-			  NULL) == PJ_OK,
+	ok(dot2 != NULL &&
+	       strncmp(tok, "eyJhbGciOiJFUzUxMiJ9.eyJzdWIiOiJhIn0.", (size_t)(dot2 - tok) + 1) == 0 &&
+	       b64url_decode(dot2 + 1, strlen(dot2 + 1), &sig, &siglen, NULL) == PJ_OK &&
+	       verify(JWS_ES512, keys[JWS_ES512][0], (const unsigned char *)tok, (size_t)(dot2 - tok), sig,
+	              siglen, NULL) == PJ_OK,
 	   "testkit: tk_sign encodes header and payload as given and its signature verifies");
 	free(sig);
 	free(tok);
@@ -431,8 +449,8 @@ static EVP_PKEY *keygen_rsa_pss(void)
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
 	EVP_PKEY *pkey = NULL;
 
-	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) <= 0 ||
-	    EVP_PKEY_generate(ctx, &pkey) <= 0)
+	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) <= 0 || EVP_PKEY_generate(ctx, &pkey) <= 0)
 		pkey = NULL;
 	EVP_PKEY_CTX_free(ctx);
 	return pkey;
@@ -441,7 +459,7 @@ static EVP_PKEY *keygen_rsa_pss(void)
 int main(void)
 {
 	EVP_PKEY *rsa1 = tk_keygen(JWS_RS256), *rsa2 = tk_keygen(JWS_RS256);
-	EVP_PKEY *keys[JWS_ALG_COUNT][2] = { { NULL } };
+	EVP_PKEY *keys[JWS_ALG_COUNT][2] = {{NULL}};
 	EVP_PKEY *pss_key;
 
 	test_alg_table();
@@ -471,18 +489,21 @@ int main(void)
 	ok(mismatch(JWS_RS256, JWS_ES256, rsa1), "RSA key with ES256 refused as not fitting");
 	ok(mismatch(JWS_ES384, JWS_ES256, keys[JWS_ES384][0]), "P-384 key with ES256 refused as not fitting");
 	ok(mismatch(JWS_ES256, JWS_ES512, keys[JWS_ES256][0]), "P-256 key with ES512 refused as not fitting");
-	ok(mismatch(JWS_EDDSA, JWS_RS256, keys[JWS_EDDSA][0]), "Ed25519 key with RS256 refused as not fitting");
+	ok(mismatch(JWS_EDDSA, JWS_RS256, keys[JWS_EDDSA][0]),
+	   "Ed25519 key with RS256 refused as not fitting");
 	ok(mismatch(JWS_ES256, JWS_EDDSA, keys[JWS_ES256][0]), "P-256 key with EdDSA refused as not fitting");
 	ok(mismatch(JWS_RS256, JWS_EDDSA, rsa1), "RSA key with EdDSA refused as not fitting");
-	ok(mismatch(JWS_EDDSA, JWS_ES256, keys[JWS_EDDSA][0]), "Ed25519 key with ES256 refused as not fitting");
+	ok(mismatch(JWS_EDDSA, JWS_ES256, keys[JWS_EDDSA][0]),
+	   "Ed25519 key with ES256 refused as not fitting");
 	test_curve_confusion(keys[JWS_ES256][0]);
 
 	pss_key = keygen_rsa_pss();
-	ok(pss_key != NULL && mismatch(JWS_PS256, JWS_PS256, pss_key), "an RSA-PSS-typed key is not taken for PS256");
+	ok(pss_key != NULL && mismatch(JWS_PS256, JWS_PS256, pss_key),
+	   "an RSA-PSS-typed key is not taken for PS256");
 	EVP_PKEY_free(pss_key);
 	ok(jws_sig_verify(NULL, rsa1, data, DATALEN, (const unsigned char *)"x", 1, NULL) == PJ_ERR_TOKEN &&
-		   jws_sig_verify(jws_alg_by_id(JWS_RS256), NULL, data, DATALEN, (const unsigned char *)"x", 1, NULL) ==
-			   PJ_ERR_TOKEN,
+	       jws_sig_verify(jws_alg_by_id(JWS_RS256), NULL, data, DATALEN, (const unsigned char *)"x", 1,
+	                      NULL) == PJ_ERR_TOKEN,
 	   "NULL alg or key refused");
 
 	for (int i = JWS_ES256; i < JWS_ALG_COUNT; i++) {

@@ -148,7 +148,7 @@ static void test_subids(void)
 	int r;
 
 	tk_write_text(path_in("subuid"), "# podman\nalice:200000:65536\nbad line\n1001:300000:10\n"
-	                              "neg:-5:10\nzero:280000:0\nbig:270000:99999999999\n");
+	                                 "neg:-5:10\nzero:280000:0\nbig:270000:99999999999\n");
 	tk_write_text(path_in("subgid"), "bob:190000:20000\n");
 	ok(idmap_local_load(path_in("passwd"), path_in("group"), 200000, 300005, &l) == 0 && l.n_ranges == 3,
 	   "subordinate ranges loaded, malformed lines skipped");
@@ -179,10 +179,10 @@ static void test_local(void)
 	struct idmap_local l;
 
 	tk_write_text(path_in("passwd"), "root:x:0:0:root:/root:/bin/bash\n"
-	                              "carol:x:250000:250000::/home/carol:/bin/bash\n"
-	                              "low:x:1000:1000::/home/low:/bin/sh\n");
+	                                 "carol:x:250000:250000::/home/carol:/bin/bash\n"
+	                                 "low:x:1000:1000::/home/low:/bin/sh\n");
 	tk_write_text(path_in("group"),
-	           "root:x:0:\nwheel:x:0:\nstaff:x:50:\ncarol:x:250000:\nbig:x:260000:carol\n");
+	              "root:x:0:\nwheel:x:0:\nstaff:x:50:\ncarol:x:250000:\nbig:x:260000:carol\n");
 	ok(idmap_local_load(path_in("passwd"), path_in("group"), 200000, 300000, &l) == 0 && l.n == 3 &&
 	       idmap_local_has_id(&l, 250000) && idmap_local_has_id(&l, 260000) &&
 	       !idmap_local_has_id(&l, 1000),
@@ -636,8 +636,8 @@ static void test_trust(void)
 	/* a damaged store is never overwritten by the writer: its bindings would be lost */
 	mkdir(path_in("dmg"), 0755);
 	tk_write_text(path_in("dmg/users.db"),
-	           "garbage that is not a store, long enough to pass the size check......"
-	           "......................................................................");
+	              "garbage that is not a store, long enough to pass the size check......"
+	              "......................................................................");
 	ok(store_open(path_in("dmg"), &st) == -EINVAL, "damaged store: EINVAL");
 	ok(userstore_open(path_in("dmg"), true, &us, &err) == PJ_ERR_SYSTEM && strstr(err.reason, "damaged"),
 	   "the writer refuses a damaged store: %s", err.reason);

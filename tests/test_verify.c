@@ -24,7 +24,7 @@ static EVP_PKEY *keys[JWS_ALG_COUNT]; /* main issuer: one key per alg, kid = alg
 static EVP_PKEY *other_rsa, *attacker_rsa, *nokid_rsa, *weak_rsa, *twin_a, *twin_b;
 static time_t now;
 
-#define ISS "https://idp.example.com"
+#define ISS       "https://idp.example.com"
 #define OTHER_ISS "https://other.example.com"
 
 static void write_file(const char *name, const char *text)
@@ -83,39 +83,42 @@ static void setup(void)
 	twin_b = tk_keygen(JWS_RS256);
 	write_jwks("other.jwks", 1, (char *[]){tk_jwk_json(other_rsa, "other-key", NULL, NULL)});
 	write_jwks("nokid.jwks", 2,
-		   (char *[]){tk_jwk_json(nokid_rsa, NULL, NULL, NULL), tk_jwk_json(keys[JWS_ES256], NULL, NULL, NULL)});
+	           (char *[]){tk_jwk_json(nokid_rsa, NULL, NULL, NULL),
+	                      tk_jwk_json(keys[JWS_ES256], NULL, NULL, NULL)});
 	write_jwks("twokeys.jwks", 2,
-		   (char *[]){tk_jwk_json(twin_a, NULL, NULL, NULL), tk_jwk_json(twin_b, NULL, NULL, NULL)});
-	write_jwks("dupkid.jwks", 2,
-		   (char *[]){tk_jwk_json(twin_a, "same", NULL, NULL), tk_jwk_json(twin_b, "same", NULL, NULL)});
+	           (char *[]){tk_jwk_json(twin_a, NULL, NULL, NULL), tk_jwk_json(twin_b, NULL, NULL, NULL)});
+	write_jwks(
+	    "dupkid.jwks", 2,
+	    (char *[]){tk_jwk_json(twin_a, "same", NULL, NULL), tk_jwk_json(twin_b, "same", NULL, NULL)});
 	write_jwks("weak.jwks", 1, (char *[]){tk_jwk_json(weak_rsa, "weak", NULL, NULL)});
 	write_jwks("binding.jwks", 3,
-		   (char *[]){tk_jwk_json(twin_a, "alg-rs512", "RS512", NULL),
-			      tk_jwk_json(twin_b, "use-enc", NULL, "\"use\":\"enc\""),
-			      tk_jwk_json(other_rsa, "ops-sign", NULL, "\"key_ops\":[\"sign\"]")});
+	           (char *[]){tk_jwk_json(twin_a, "alg-rs512", "RS512", NULL),
+	                      tk_jwk_json(twin_b, "use-enc", NULL, "\"use\":\"enc\""),
+	                      tk_jwk_json(other_rsa, "ops-sign", NULL, "\"key_ops\":[\"sign\"]")});
 
-	config = tk_strf("# test configuration\n"
-			 "[global]\nmax_token_size = 16384\n"
-			 "[issuer main]\nissuer = " ISS "\naudience = pam-test second-aud\n"
-			 "algorithms = RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\n"
-			 "jwks_file = %s/main.jwks\ngroups_claim = realm_access.roles\n"
-			 "[issuer other]\nissuer = " OTHER_ISS "\naudience = pam-test\njwks_file = %s/other.jwks\n"
-			 "[issuer rsonly]\nissuer = https://rsonly.example.com\naudience = pam-test\n"
-			 "jwks_file = %s/main.jwks\n"
-			 "[issuer xform]\nissuer = https://xform.example.com\naudience = pam-test\n"
-			 "jwks_file = %s/main.jwks\nusername_claim = email\n"
-			 "username_transform = lowercase strip_domain\nusername_domains = example.com\n"
-			 "[issuer nokid]\nissuer = https://nokid.example.com\naudience = pam-test\n"
-			 "algorithms = RS256 ES256\njwks_file = %s/nokid.jwks\n"
-			 "[issuer twokeys]\nissuer = https://twokeys.example.com\naudience = pam-test\n"
-			 "jwks_file = %s/twokeys.jwks\n"
-			 "[issuer dupkid]\nissuer = https://dupkid.example.com\naudience = pam-test\n"
-			 "jwks_file = %s/dupkid.jwks\n"
-			 "[issuer weak]\nissuer = https://weak.example.com\naudience = pam-test\n"
-			 "jwks_file = %s/weak.jwks\n"
-			 "[issuer binding]\nissuer = https://binding.example.com\naudience = pam-test\n"
-			 "jwks_file = %s/binding.jwks\n",
-			 dir, dir, dir, dir, dir, dir, dir, dir, dir);
+	config =
+	    tk_strf("# test configuration\n"
+	            "[global]\nmax_token_size = 16384\n"
+	            "[issuer main]\nissuer = " ISS "\naudience = pam-test second-aud\n"
+	            "algorithms = RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\n"
+	            "jwks_file = %s/main.jwks\ngroups_claim = realm_access.roles\n"
+	            "[issuer other]\nissuer = " OTHER_ISS "\naudience = pam-test\njwks_file = %s/other.jwks\n"
+	            "[issuer rsonly]\nissuer = https://rsonly.example.com\naudience = pam-test\n"
+	            "jwks_file = %s/main.jwks\n"
+	            "[issuer xform]\nissuer = https://xform.example.com\naudience = pam-test\n"
+	            "jwks_file = %s/main.jwks\nusername_claim = email\n"
+	            "username_transform = lowercase strip_domain\nusername_domains = example.com\n"
+	            "[issuer nokid]\nissuer = https://nokid.example.com\naudience = pam-test\n"
+	            "algorithms = RS256 ES256\njwks_file = %s/nokid.jwks\n"
+	            "[issuer twokeys]\nissuer = https://twokeys.example.com\naudience = pam-test\n"
+	            "jwks_file = %s/twokeys.jwks\n"
+	            "[issuer dupkid]\nissuer = https://dupkid.example.com\naudience = pam-test\n"
+	            "jwks_file = %s/dupkid.jwks\n"
+	            "[issuer weak]\nissuer = https://weak.example.com\naudience = pam-test\n"
+	            "jwks_file = %s/weak.jwks\n"
+	            "[issuer binding]\nissuer = https://binding.example.com\naudience = pam-test\n"
+	            "jwks_file = %s/binding.jwks\n",
+	            dir, dir, dir, dir, dir, dir, dir, dir, dir);
 	if (config_parse("test.conf", config, strlen(config), &cfg, &err) != PJ_OK) {
 		printf("Bail out! config: %s\n", err.reason);
 		exit(1);
@@ -126,15 +129,16 @@ static void setup(void)
 /* A payload for the main issuer with user alice; extra members (JSON text, leading comma) appended. */
 static char *payload(const char *extra)
 {
-	return tk_strf("{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"alice-sub\",\"exp\":%lld,\"iat\":%lld,"
-		       "\"preferred_username\":\"alice\"%s}",
-		       (long long)now + 300, (long long)now, extra ? extra : "");
+	return tk_strf("{\"iss\":\"" ISS
+	               "\",\"aud\":\"pam-test\",\"sub\":\"alice-sub\",\"exp\":%lld,\"iat\":%lld,"
+	               "\"preferred_username\":\"alice\"%s}",
+	               (long long)now + 300, (long long)now, extra ? extra : "");
 }
 
 static char *header(enum jws_alg_id a, const char *kid, const char *extra)
 {
-	return tk_strf("{\"alg\":\"%s\",\"typ\":\"JWT\"%s%s%s%s}", jws_alg_by_id(a)->name, kid ? ",\"kid\":\"" : "",
-		       kid ? kid : "", kid ? "\"" : "", extra ? extra : "");
+	return tk_strf("{\"alg\":\"%s\",\"typ\":\"JWT\"%s%s%s%s}", jws_alg_by_id(a)->name,
+	               kid ? ",\"kid\":\"" : "", kid ? kid : "", kid ? "\"" : "", extra ? extra : "");
 }
 
 /* tk_sign that takes ownership of the header and payload texts. */
@@ -158,13 +162,13 @@ static void expect(const char *token, const char *user, pj_status want, const ch
 	ok(good, "%s", desc);
 	if (!good)
 		tap_diag("got %s (%s), wanted %s (%s)", pj_status_name(got), err.reason, pj_status_name(want),
-			 reason ? reason : "");
+		         reason ? reason : "");
 	pj_identity_free(&id);
 }
 
 /* Signs header/payload texts with the main key of alg, checks, frees both texts. */
-static void expect_signed(enum jws_alg_id a, EVP_PKEY *key, char *hdr, char *pl, pj_status want, const char *reason,
-			  const char *desc)
+static void expect_signed(enum jws_alg_id a, EVP_PKEY *key, char *hdr, char *pl, pj_status want,
+                          const char *reason, const char *desc)
 {
 	char *token = tk_sign(a, key, hdr, pl);
 
@@ -179,8 +183,8 @@ static void test_all_algorithms(void)
 	for (int a = 0; a < JWS_ALG_COUNT; a++) {
 		const char *name = jws_alg_by_id((enum jws_alg_id)a)->name;
 		char *desc = tk_strf("%s token accepted", name);
-		expect_signed((enum jws_alg_id)a, keys[a], header((enum jws_alg_id)a, name, NULL), payload(NULL), PJ_OK,
-			      NULL, desc);
+		expect_signed((enum jws_alg_id)a, keys[a], header((enum jws_alg_id)a, name, NULL),
+		              payload(NULL), PJ_OK, NULL, desc);
 		free(desc);
 	}
 }
@@ -227,7 +231,8 @@ static void test_input_shape(void)
 	memset(big, 'A', 19999);
 	big[19999] = '\0';
 	memcpy(big, "eyJ.", 4);
-	expect(big, "alice", PJ_ERR_TOKEN, "max_token_size", "token over max_token_size refused before decoding");
+	expect(big, "alice", PJ_ERR_TOKEN, "max_token_size",
+	       "token over max_token_size refused before decoding");
 	free(big);
 	expect("{\"payload\":\"e30\",\"signatures\":[]}", "alice", PJ_ERR_NOT_JWT, NULL,
 	       "JSON serialization is not a JWT");
@@ -245,35 +250,39 @@ static void test_json(void)
 {
 	char *pl = payload(NULL), *t;
 
-	/* A header that is not an object cannot start with "eyJ" ('{"'), so it is not even taken for a JWT. */
+	/* A header that is not an object cannot start with "eyJ" ('{"'), so it is not even taken for a JWT.
+	 */
 	expect_raw("[\"RS256\"]", pl, PJ_ERR_NOT_JWT, NULL, "header that is not an object refused");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", "[1]", PJ_ERR_TOKEN, "payload",
-		   "payload that is not an object refused");
+	           "payload that is not an object refused");
 	t = payload(",\"sub\":\"bob-sub\"");
-	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload", "duplicate claim refused");
+	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload",
+	           "duplicate claim refused");
 	free(t);
 	t = payload(",\"s\\u0075b\":\"bob-sub\"");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload",
-		   "duplicate claim spelled with an escape refused");
+	           "duplicate claim spelled with an escape refused");
 	free(t);
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"alg\":\"RS256\"}", pl, PJ_ERR_TOKEN, "header",
-		   "duplicate header member refused");
+	           "duplicate header member refused");
 	t = payload(",\"x\\u0000\":1");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload",
-		   "member name holding NUL refused");
+	           "member name holding NUL refused");
 	free(t);
 	t = payload(",\"deep\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]");
-	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload", "over-deep JSON refused");
+	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload",
+	           "over-deep JSON refused");
 	free(t);
 	t = tk_strf("%s {}", pl);
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload",
-		   "content after the JSON object refused");
+	           "content after the JSON object refused");
 	free(t);
 	t = payload(",\"n\":NaN");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload", "NaN refused");
 	free(t);
 	t = payload(",\"n\":1e999");
-	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload", "infinite number refused");
+	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", t, PJ_ERR_TOKEN, "payload",
+	           "infinite number refused");
 	free(t);
 	free(pl);
 }
@@ -292,7 +301,8 @@ static void test_header(void)
 	expect(t, "alice", PJ_ERR_TOKEN, "not supported", "alg none with a signature refused");
 	free(t);
 	free(h);
-	/* HS256 "signed" with the RSA public key bytes: the classic confusion attack; any HS* is refused by name. */
+	/* HS256 "signed" with the RSA public key bytes: the classic confusion attack; any HS* is refused by
+	 * name. */
 	h = b64url_encode((const unsigned char *)"{\"alg\":\"HS256\",\"kid\":\"RS256\"}", 29);
 	t = tk_strf("%s.%s.c2lnbmF0dXJl", h, p);
 	expect(t, "alice", PJ_ERR_TOKEN, "not supported", "alg HS256 refused");
@@ -300,24 +310,29 @@ static void test_header(void)
 	free(h);
 	free(p);
 	expect_raw("{\"kid\":\"RS256\"}", pl, PJ_ERR_TOKEN, "no alg", "missing alg refused");
-	expect_raw("{\"alg\":[\"RS256\"],\"kid\":\"RS256\"}", pl, PJ_ERR_TOKEN, "alg", "alg that is not a string refused");
+	expect_raw("{\"alg\":[\"RS256\"],\"kid\":\"RS256\"}", pl, PJ_ERR_TOKEN, "alg",
+	           "alg that is not a string refused");
 	expect_raw("{\"alg\":\"rs256\",\"kid\":\"RS256\"}", pl, PJ_ERR_TOKEN, "not supported",
-		   "alg names are case-sensitive");
-	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"crit\":[\"exp\"]}", pl, PJ_ERR_TOKEN, "crit", "crit refused");
-	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"b64\":false,\"crit\":[\"b64\"]}", pl, PJ_ERR_TOKEN, NULL,
-		   "RFC 7797 unencoded payload refused");
-	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"b64\":false}", pl, PJ_ERR_TOKEN, "b64", "b64 member refused");
+	           "alg names are case-sensitive");
+	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"crit\":[\"exp\"]}", pl, PJ_ERR_TOKEN, "crit",
+	           "crit refused");
+	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"b64\":false,\"crit\":[\"b64\"]}", pl, PJ_ERR_TOKEN,
+	           NULL, "RFC 7797 unencoded payload refused");
+	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"b64\":false}", pl, PJ_ERR_TOKEN, "b64",
+	           "b64 member refused");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"typ\":\"logout+jwt\"}", pl, PJ_ERR_TOKEN, "typ",
-		   "typ logout+jwt refused");
+	           "typ logout+jwt refused");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"typ\":\"dpop+jwt\"}", pl, PJ_ERR_TOKEN, "typ",
-		   "typ dpop+jwt refused");
+	           "typ dpop+jwt refused");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"typ\":1}", pl, PJ_ERR_TOKEN, "typ",
-		   "typ that is not a string refused");
-	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"typ\":\"at+jwt\"}", pl, PJ_OK, NULL, "typ at+jwt accepted");
+	           "typ that is not a string refused");
+	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"typ\":\"at+jwt\"}", pl, PJ_OK, NULL,
+	           "typ at+jwt accepted");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"typ\":\"application/at+jwt\"}", pl, PJ_OK, NULL,
-		   "typ application/at+jwt accepted");
+	           "typ application/at+jwt accepted");
 	expect_raw("{\"alg\":\"RS256\",\"kid\":\"RS256\"}", pl, PJ_OK, NULL, "no typ accepted");
-	expect_raw("{\"alg\":\"RS256\",\"kid\":5}", pl, PJ_ERR_TOKEN, "kid", "kid that is not a string refused");
+	expect_raw("{\"alg\":\"RS256\",\"kid\":5}", pl, PJ_ERR_TOKEN, "kid",
+	           "kid that is not a string refused");
 	s = malloc(300);
 	memset(s, 'k', 257);
 	s[257] = '\0';
@@ -329,76 +344,83 @@ static void test_header(void)
 	/* Embedded keys never verify: signed by the attacker, carrying the attacker's key or a URL to it. */
 	s = tk_jwk_json(attacker_rsa, "RS256", NULL, NULL);
 	h = tk_strf("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"jwk\":%s}", s);
-	expect_signed(JWS_RS256, attacker_rsa, h, strdup(pl), PJ_ERR_TOKEN, "signature", "embedded jwk never used");
+	expect_signed(JWS_RS256, attacker_rsa, h, strdup(pl), PJ_ERR_TOKEN, "signature",
+	              "embedded jwk never used");
 	free(s);
+	expect_signed(
+	    JWS_RS256, attacker_rsa,
+	    strdup("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"jku\":\"https://attacker.example/jwks\"}"),
+	    strdup(pl), PJ_ERR_TOKEN, "signature", "jku never used");
+	expect_signed(
+	    JWS_RS256, attacker_rsa,
+	    strdup("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"x5u\":\"https://attacker.example/cert\"}"),
+	    strdup(pl), PJ_ERR_TOKEN, "signature", "x5u never used");
 	expect_signed(JWS_RS256, attacker_rsa,
-		      strdup("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"jku\":\"https://attacker.example/jwks\"}"),
-		      strdup(pl), PJ_ERR_TOKEN, "signature", "jku never used");
-	expect_signed(JWS_RS256, attacker_rsa,
-		      strdup("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"x5u\":\"https://attacker.example/cert\"}"),
-		      strdup(pl), PJ_ERR_TOKEN, "signature", "x5u never used");
-	expect_signed(JWS_RS256, attacker_rsa, strdup("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"x5c\":[\"MIIB\"]}"),
-		      strdup(pl), PJ_ERR_TOKEN, "signature", "x5c never used");
+	              strdup("{\"alg\":\"RS256\",\"kid\":\"RS256\",\"x5c\":[\"MIIB\"]}"), strdup(pl),
+	              PJ_ERR_TOKEN, "signature", "x5c never used");
 
 	/* The issuer's allow-list: rsonly accepts RS256 only. */
 	t = tk_strf("{\"iss\":\"https://rsonly.example.com\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,"
-		    "\"preferred_username\":\"alice\"}",
-		    (long long)now + 300);
+	            "\"preferred_username\":\"alice\"}",
+	            (long long)now + 300);
 	expect_signed(JWS_ES256, keys[JWS_ES256], header(JWS_ES256, "ES256", NULL), strdup(t), PJ_ERR_TOKEN,
-		      "algorithms", "alg outside the issuer's allow-list refused");
+	              "algorithms", "alg outside the issuer's allow-list refused");
 	expect_signed(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "RS256", NULL), t, PJ_OK, NULL,
-		      "alg inside the issuer's allow-list accepted");
+	              "alg inside the issuer's allow-list accepted");
 	free(pl);
 }
 
 static char *issuer_payload(const char *iss, const char *extra)
 {
 	return tk_strf("{\"iss\":\"%s\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,"
-		       "\"preferred_username\":\"alice\"%s}",
-		       iss, (long long)now + 300, extra ? extra : "");
+	               "\"preferred_username\":\"alice\"%s}",
+	               iss, (long long)now + 300, extra ? extra : "");
 }
 
 static void test_keys(void)
 {
 	/* Another configured issuer's key: signed by other's key, kid of other's key, iss of main. */
-	expect_signed(JWS_RS256, other_rsa, header(JWS_RS256, "other-key", NULL), payload(NULL), PJ_ERR_TOKEN, NULL,
-		      "a key of another configured issuer never verifies");
-	expect_signed(JWS_RS256, other_rsa, header(JWS_RS256, "other-key", NULL), issuer_payload(OTHER_ISS, NULL),
-		      PJ_OK, NULL, "the same key verifies for its own issuer");
-	expect_signed(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "nope", NULL), payload(NULL), PJ_ERR_TOKEN, NULL,
-		      "unknown kid refused");
-	expect_signed(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "ES256", NULL), payload(NULL), PJ_ERR_TOKEN, NULL,
-		      "kid of a key of another type refused");
+	expect_signed(JWS_RS256, other_rsa, header(JWS_RS256, "other-key", NULL), payload(NULL), PJ_ERR_TOKEN,
+	              NULL, "a key of another configured issuer never verifies");
+	expect_signed(JWS_RS256, other_rsa, header(JWS_RS256, "other-key", NULL),
+	              issuer_payload(OTHER_ISS, NULL), PJ_OK, NULL,
+	              "the same key verifies for its own issuer");
+	expect_signed(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "nope", NULL), payload(NULL),
+	              PJ_ERR_TOKEN, NULL, "unknown kid refused");
+	expect_signed(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "ES256", NULL), payload(NULL),
+	              PJ_ERR_TOKEN, NULL, "kid of a key of another type refused");
 	expect_signed(JWS_RS256, nokid_rsa, header(JWS_RS256, NULL, NULL),
-		      issuer_payload("https://nokid.example.com", NULL), PJ_OK, NULL,
-		      "no kid: the one RSA key that fits is used");
+	              issuer_payload("https://nokid.example.com", NULL), PJ_OK, NULL,
+	              "no kid: the one RSA key that fits is used");
 	expect_signed(JWS_ES256, keys[JWS_ES256], header(JWS_ES256, NULL, NULL),
-		      issuer_payload("https://nokid.example.com", NULL), PJ_OK, NULL,
-		      "no kid: the one EC key that fits is used");
+	              issuer_payload("https://nokid.example.com", NULL), PJ_OK, NULL,
+	              "no kid: the one EC key that fits is used");
 	expect_signed(JWS_RS256, twin_a, header(JWS_RS256, NULL, NULL),
-		      issuer_payload("https://twokeys.example.com", NULL), PJ_ERR_TOKEN, NULL,
-		      "no kid and two keys fit: refused");
+	              issuer_payload("https://twokeys.example.com", NULL), PJ_ERR_TOKEN, NULL,
+	              "no kid and two keys fit: refused");
 	expect_signed(JWS_RS256, twin_a, header(JWS_RS256, "same", NULL),
-		      issuer_payload("https://dupkid.example.com", NULL), PJ_ERR_NO_KEYS, NULL,
-		      "a kid listed twice is unusable");
-	expect_signed(JWS_RS256, weak_rsa, header(JWS_RS256, "weak", NULL), issuer_payload("https://weak.example.com", NULL),
-		      PJ_ERR_NO_KEYS, NULL, "an RSA key under 2048 bits is unusable");
+	              issuer_payload("https://dupkid.example.com", NULL), PJ_ERR_NO_KEYS, NULL,
+	              "a kid listed twice is unusable");
+	expect_signed(JWS_RS256, weak_rsa, header(JWS_RS256, "weak", NULL),
+	              issuer_payload("https://weak.example.com", NULL), PJ_ERR_NO_KEYS, NULL,
+	              "an RSA key under 2048 bits is unusable");
 	expect_signed(JWS_RS256, twin_a, header(JWS_RS256, "alg-rs512", NULL),
-		      issuer_payload("https://binding.example.com", NULL), PJ_ERR_TOKEN, NULL,
-		      "a JWK alg different from the header alg refused");
+	              issuer_payload("https://binding.example.com", NULL), PJ_ERR_TOKEN, NULL,
+	              "a JWK alg different from the header alg refused");
 	expect_signed(JWS_RS256, twin_b, header(JWS_RS256, "use-enc", NULL),
-		      issuer_payload("https://binding.example.com", NULL), PJ_ERR_TOKEN, NULL,
-		      "a key with use=enc refused");
+	              issuer_payload("https://binding.example.com", NULL), PJ_ERR_TOKEN, NULL,
+	              "a key with use=enc refused");
 	expect_signed(JWS_RS256, other_rsa, header(JWS_RS256, "ops-sign", NULL),
-		      issuer_payload("https://binding.example.com", NULL), PJ_ERR_TOKEN, NULL,
-		      "a key whose key_ops lack verify refused");
+	              issuer_payload("https://binding.example.com", NULL), PJ_ERR_TOKEN, NULL,
+	              "a key whose key_ops lack verify refused");
 }
 
 static void test_signature(void)
 {
 	for (int a = 0; a < JWS_ALG_COUNT; a++) {
 		const char *name = jws_alg_by_id((enum jws_alg_id)a)->name;
-		char *t = sign_owned((enum jws_alg_id)a, keys[a], header((enum jws_alg_id)a, name, NULL), payload(NULL));
+		char *t = sign_owned((enum jws_alg_id)a, keys[a], header((enum jws_alg_id)a, name, NULL),
+		                     payload(NULL));
 		char *desc = tk_strf("%s: a changed signature refused", name);
 		char *last = strrchr(t, '.') + 3;
 		*last = *last == 'A' ? 'Q' : 'A';
@@ -408,13 +430,15 @@ static void test_signature(void)
 	}
 	/* A changed payload under a valid signature. */
 	{
-		char *t = sign_owned(JWS_ES256, keys[JWS_ES256], header(JWS_ES256, "ES256", NULL), payload(NULL));
+		char *t =
+		    sign_owned(JWS_ES256, keys[JWS_ES256], header(JWS_ES256, "ES256", NULL), payload(NULL));
 		char *p2 = payload(",\"x\":1"), *p2b = b64url_encode((unsigned char *)p2, strlen(p2));
 		char *dot1 = strchr(t, '.'), *dot2 = strchr(dot1 + 1, '.');
 		char *t2;
 		*dot1 = '\0';
 		t2 = tk_strf("%s.%s%s", t, p2b, dot2);
-		expect(t2, "alice", PJ_ERR_TOKEN, "signature", "payload changed under a valid signature refused");
+		expect(t2, "alice", PJ_ERR_TOKEN, "signature",
+		       "payload changed under a valid signature refused");
 		free(t);
 		free(t2);
 		free(p2);
@@ -432,58 +456,82 @@ static void test_claims(void)
 		const char *reason;
 		const char *desc;
 	} cases[] = {
-		{"{\"iss\":\"https://idp.example.com/\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "configured issuer", "iss with a trailing slash refused"},
-		{"{\"iss\":\"https://unknown.example.com\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "configured issuer", "unconfigured iss refused"},
-		{"{\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}", 300, PJ_ERR_TOKEN,
-		 "iss", "missing iss refused"},
-		{"{\"iss\":[\"" ISS "\"],\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "iss", "iss that is not a string refused"},
-		{"{\"iss\":\"" ISS "\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}", 300, PJ_ERR_TOKEN,
-		 "aud", "missing aud refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"other\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}", 300,
-		 PJ_ERR_TOKEN, "aud", "wrong aud refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test \",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "aud", "aud must match exactly"},
-		{"{\"iss\":\"" ISS "\",\"aud\":[\"x\",\"second-aud\"],\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_OK, NULL, "aud array containing a configured audience accepted"},
-		{"{\"iss\":\"" ISS "\",\"aud\":[\"x\",\"y\"],\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "aud", "aud array without a configured audience refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":[\"pam-test\",1],\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "aud", "aud array with a non-string refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":{\"a\":\"pam-test\"},\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "aud", "aud object refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"preferred_username\":\"alice\",\"x\":%lld}", 0,
-		 PJ_ERR_TOKEN, "no exp claim", "missing exp refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 -61, PJ_ERR_TOKEN, "expired", "expired beyond the leeway refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 -30, PJ_OK, NULL, "expired within the leeway accepted"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":\"%lld\",\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "exp is not a number", "exp as a string refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":true,\"preferred_username\":\"alice\",\"x\":%lld}",
-		 0, PJ_ERR_TOKEN, "exp is not a number", "exp as a boolean refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":null,\"preferred_username\":\"alice\",\"x\":%lld}",
-		 0, PJ_ERR_TOKEN, "exp is not a number", "exp null refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":9223372036854775807,\"nbf\":%lld,\"preferred_username\":\"alice\"}",
-		 61, PJ_ERR_TOKEN, "not valid before", "nbf beyond the leeway refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":9223372036854775807,\"nbf\":%lld,\"preferred_username\":\"alice\"}",
-		 30, PJ_OK, NULL, "nbf within the leeway accepted (and exp at INT64_MAX does not overflow)"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"nbf\":\"%lld\",\"preferred_username\":\"alice\"}",
-		 0, PJ_ERR_TOKEN, "nbf is not a number", "nbf as a string refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":%lld,\"preferred_username\":\"alice\"}",
-		 61, PJ_ERR_TOKEN, "future", "iat beyond the leeway in the future refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":%lld,\"preferred_username\":\"alice\"}",
-		 30, PJ_OK, NULL, "iat within the leeway accepted"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":[%lld],\"preferred_username\":\"alice\"}",
-		 0, PJ_ERR_TOKEN, "iat is not a number", "iat as an array refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"exp\":%lld,\"preferred_username\":\"alice\"}", 300,
-		 PJ_ERR_TOKEN, "sub", "missing sub refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
-		 300, PJ_ERR_TOKEN, "sub is empty", "empty sub refused"},
-		{"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":42,\"exp\":%lld,\"preferred_username\":\"alice\"}", 300,
-		 PJ_ERR_TOKEN, "sub is not a string", "sub as a number refused"},
+	    {"{\"iss\":\"https://idp.example.com/"
+	     "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "configured issuer", "iss with a trailing slash refused"},
+	    {"{\"iss\":\"https://"
+	     "unknown.example.com\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":"
+	     "\"alice\"}",
+	     300, PJ_ERR_TOKEN, "configured issuer", "unconfigured iss refused"},
+	    {"{\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}", 300,
+	     PJ_ERR_TOKEN, "iss", "missing iss refused"},
+	    {"{\"iss\":[\"" ISS
+	     "\"],\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "iss", "iss that is not a string refused"},
+	    {"{\"iss\":\"" ISS "\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}", 300,
+	     PJ_ERR_TOKEN, "aud", "missing aud refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":\"other\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "aud", "wrong aud refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":\"pam-test \",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "aud", "aud must match exactly"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":[\"x\",\"second-aud\"],\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_OK, NULL, "aud array containing a configured audience accepted"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":[\"x\",\"y\"],\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "aud", "aud array without a configured audience refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":[\"pam-test\",1],\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "aud", "aud array with a non-string refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":{\"a\":\"pam-test\"},\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "aud", "aud object refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"preferred_username\":\"alice\",\"x\":%lld}",
+	     0, PJ_ERR_TOKEN, "no exp claim", "missing exp refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     -61, PJ_ERR_TOKEN, "expired", "expired beyond the leeway refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     -30, PJ_OK, NULL, "expired within the leeway accepted"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":\"%lld\",\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "exp is not a number", "exp as a string refused"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":true,\"preferred_username\":"
+	                       "\"alice\",\"x\":%lld}",
+	     0, PJ_ERR_TOKEN, "exp is not a number", "exp as a boolean refused"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":null,\"preferred_username\":"
+	                       "\"alice\",\"x\":%lld}",
+	     0, PJ_ERR_TOKEN, "exp is not a number", "exp null refused"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":9223372036854775807,\"nbf\":%"
+	                       "lld,\"preferred_username\":\"alice\"}",
+	     61, PJ_ERR_TOKEN, "not valid before", "nbf beyond the leeway refused"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":9223372036854775807,\"nbf\":%"
+	                       "lld,\"preferred_username\":\"alice\"}",
+	     30, PJ_OK, NULL, "nbf within the leeway accepted (and exp at INT64_MAX does not overflow)"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"nbf\":\"%lld\","
+	                       "\"preferred_username\":\"alice\"}",
+	     0, PJ_ERR_TOKEN, "nbf is not a number", "nbf as a string refused"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":%lld,"
+	                       "\"preferred_username\":\"alice\"}",
+	     61, PJ_ERR_TOKEN, "future", "iat beyond the leeway in the future refused"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":%lld,"
+	                       "\"preferred_username\":\"alice\"}",
+	     30, PJ_OK, NULL, "iat within the leeway accepted"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":[%lld],"
+	                       "\"preferred_username\":\"alice\"}",
+	     0, PJ_ERR_TOKEN, "iat is not a number", "iat as an array refused"},
+	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"exp\":%lld,\"preferred_username\":\"alice\"}", 300,
+	     PJ_ERR_TOKEN, "sub", "missing sub refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":\"pam-test\",\"sub\":\"\",\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "sub is empty", "empty sub refused"},
+	    {"{\"iss\":\"" ISS
+	     "\",\"aud\":\"pam-test\",\"sub\":42,\"exp\":%lld,\"preferred_username\":\"alice\"}",
+	     300, PJ_ERR_TOKEN, "sub is not a string", "sub as a number refused"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -491,7 +539,8 @@ static void test_claims(void)
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		char *pl = tk_strf(cases[i].payload_fmt, (long long)now + cases[i].t1);
 #pragma GCC diagnostic pop
-		expect_signed(JWS_RS256, keys[JWS_RS256], strdup(h), pl, cases[i].want, cases[i].reason, cases[i].desc);
+		expect_signed(JWS_RS256, keys[JWS_RS256], strdup(h), pl, cases[i].want, cases[i].reason,
+		              cases[i].desc);
 	}
 	free(h);
 }
@@ -506,36 +555,44 @@ static void test_identity(void)
 		const char *reason;
 		const char *desc;
 	} cases[] = {
-		{ISS, "\"preferred_username\":\"alice\"", "bob", PJ_ERR_USER, "not bob", "token for another user refused"},
-		{ISS, "\"x\":1", "alice", PJ_ERR_USER, "preferred_username", "missing username claim refused"},
-		{ISS, "\"preferred_username\":7", "alice", PJ_ERR_USER, "not a string", "numeric username refused"},
-		{ISS, "\"preferred_username\":\"Alice\"", "Alice", PJ_ERR_USER, "safe", "uppercase refused without lowercase"},
-		{ISS, "\"preferred_username\":\"a:b\"", "a:b", PJ_ERR_USER, "safe", "':' in a username refused"},
-		{ISS, "\"preferred_username\":\"12345\"", "12345", PJ_ERR_USER, "safe", "all-digit username refused"},
-		{ISS, "\"preferred_username\":\"-alice\"", "-alice", PJ_ERR_USER, "safe", "leading '-' refused"},
-		{ISS, "\"preferred_username\":\"al\\u00efce\"", NULL, PJ_ERR_USER, "safe", "non-ASCII username refused"},
-		{ISS, "\"preferred_username\":\"abcdefghijabcdefghijabcdefghijabc\"", NULL, PJ_ERR_USER, "safe",
-		 "33-character username refused"},
-		{ISS, "\"preferred_username\":\"abcdefghijabcdefghijabcdefghijab\"", "abcdefghijabcdefghijabcdefghijab", PJ_OK,
-		 NULL, "32-character username accepted"},
-		{ISS, "\"preferred_username\":\"root\"", "root", PJ_ERR_USER, "never log in as root", "root refused by name"},
-		{ISS, "\"preferred_username\":\"daemon\"", "daemon", PJ_ERR_USER, "system account", "system account refused"},
-		{"https://xform.example.com", "\"email\":\"Alice@Example.com\"", "alice", PJ_OK, NULL,
-		 "lowercase + strip_domain with an allowed domain accepted"},
-		{"https://xform.example.com", "\"email\":\"alice@evil.example\"", "alice", PJ_ERR_USER, "username_domains",
-		 "strip_domain with a domain not allowed refused"},
-		{"https://xform.example.com", "\"email\":\"alice\"", "alice", PJ_ERR_USER, "no domain",
-		 "no domain while username_domains is set refused"},
-		{ISS, "\"preferred_username\":\"alice\",\"realm_access\":{\"roles\":[\"devs\",\"ops\"]}", "alice", PJ_OK,
-		 NULL, "groups from a dotted path accepted"},
-		{ISS, "\"preferred_username\":\"alice\",\"realm_access\":{\"roles\":[\"devs\",1]}", "alice", PJ_ERR_USER,
-		 "groups", "groups with a non-string refused"},
+	    {ISS, "\"preferred_username\":\"alice\"", "bob", PJ_ERR_USER, "not bob",
+	     "token for another user refused"},
+	    {ISS, "\"x\":1", "alice", PJ_ERR_USER, "preferred_username", "missing username claim refused"},
+	    {ISS, "\"preferred_username\":7", "alice", PJ_ERR_USER, "not a string",
+	     "numeric username refused"},
+	    {ISS, "\"preferred_username\":\"Alice\"", "Alice", PJ_ERR_USER, "safe",
+	     "uppercase refused without lowercase"},
+	    {ISS, "\"preferred_username\":\"a:b\"", "a:b", PJ_ERR_USER, "safe", "':' in a username refused"},
+	    {ISS, "\"preferred_username\":\"12345\"", "12345", PJ_ERR_USER, "safe",
+	     "all-digit username refused"},
+	    {ISS, "\"preferred_username\":\"-alice\"", "-alice", PJ_ERR_USER, "safe", "leading '-' refused"},
+	    {ISS, "\"preferred_username\":\"al\\u00efce\"", NULL, PJ_ERR_USER, "safe",
+	     "non-ASCII username refused"},
+	    {ISS, "\"preferred_username\":\"abcdefghijabcdefghijabcdefghijabc\"", NULL, PJ_ERR_USER, "safe",
+	     "33-character username refused"},
+	    {ISS, "\"preferred_username\":\"abcdefghijabcdefghijabcdefghijab\"",
+	     "abcdefghijabcdefghijabcdefghijab", PJ_OK, NULL, "32-character username accepted"},
+	    {ISS, "\"preferred_username\":\"root\"", "root", PJ_ERR_USER, "never log in as root",
+	     "root refused by name"},
+	    {ISS, "\"preferred_username\":\"daemon\"", "daemon", PJ_ERR_USER, "system account",
+	     "system account refused"},
+	    {"https://xform.example.com", "\"email\":\"Alice@Example.com\"", "alice", PJ_OK, NULL,
+	     "lowercase + strip_domain with an allowed domain accepted"},
+	    {"https://xform.example.com", "\"email\":\"alice@evil.example\"", "alice", PJ_ERR_USER,
+	     "username_domains", "strip_domain with a domain not allowed refused"},
+	    {"https://xform.example.com", "\"email\":\"alice\"", "alice", PJ_ERR_USER, "no domain",
+	     "no domain while username_domains is set refused"},
+	    {ISS, "\"preferred_username\":\"alice\",\"realm_access\":{\"roles\":[\"devs\",\"ops\"]}", "alice",
+	     PJ_OK, NULL, "groups from a dotted path accepted"},
+	    {ISS, "\"preferred_username\":\"alice\",\"realm_access\":{\"roles\":[\"devs\",1]}", "alice",
+	     PJ_ERR_USER, "groups", "groups with a non-string refused"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *pl = tk_strf("{\"iss\":\"%s\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,%s}", cases[i].iss,
-				   (long long)now + 300, cases[i].members);
-		char *t = sign_owned(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "RS256", NULL), strdup(pl));
+		char *pl = tk_strf("{\"iss\":\"%s\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld,%s}",
+		                   cases[i].iss, (long long)now + 300, cases[i].members);
+		char *t =
+		    sign_owned(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "RS256", NULL), strdup(pl));
 		expect(t, cases[i].user, cases[i].want, cases[i].reason, cases[i].desc);
 		free(t);
 		free(pl);
@@ -543,13 +600,14 @@ static void test_identity(void)
 	/* Groups come out in order. */
 	{
 		char *pl = payload(",\"realm_access\":{\"roles\":[\"devs\",\"ops\"]}");
-		char *t = sign_owned(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "RS256", NULL), strdup(pl));
+		char *t =
+		    sign_owned(JWS_RS256, keys[JWS_RS256], header(JWS_RS256, "RS256", NULL), strdup(pl));
 		struct pj_identity id;
 		struct pj_error err;
 		pj_status st = pj_verify(cfg, NULL, t, strlen(t), NULL, now, &id, &err);
 		ok(st == PJ_OK && id.verified && id.n_groups == 2 && strcmp(id.groups[0], "devs") == 0 &&
-			   strcmp(id.groups[1], "ops") == 0 && strcmp(id.username, "alice") == 0 &&
-			   strcmp(id.sub, "alice-sub") == 0,
+		       strcmp(id.groups[1], "ops") == 0 && strcmp(id.username, "alice") == 0 &&
+		       strcmp(id.sub, "alice-sub") == 0,
 		   "identity carries username, subject and groups");
 		pj_identity_free(&id);
 		free(t);
@@ -562,7 +620,7 @@ static void test_claims_unit(void)
 {
 	const struct pj_issuer *main_issuer = config_find_issuer_by_name(cfg, "main");
 	char *text = tk_strf("{\"iss\":\"" OTHER_ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld}",
-			     (long long)now + 300);
+	                     (long long)now + 300);
 	json_object *payload = json_tokener_parse(text);
 	struct pj_error err;
 

@@ -30,16 +30,19 @@ struct vector_file {
 };
 
 static const struct vector_file files[] = {
-	{ JWS_RS256, "rsa_signature_2048_sha256_test.json", "RsassaPkcs1Verify", "SHA-256", NULL, 0, NULL },
-	{ JWS_RS384, "rsa_signature_3072_sha384_test.json", "RsassaPkcs1Verify", "SHA-384", NULL, 0, NULL },
-	{ JWS_RS512, "rsa_signature_4096_sha512_test.json", "RsassaPkcs1Verify", "SHA-512", NULL, 0, NULL },
-	{ JWS_PS256, "rsa_pss_2048_sha256_mgf1_32_test.json", "RsassaPssVerify", "SHA-256", "SHA-256", 32, NULL },
-	{ JWS_PS384, "rsa_pss_2048_sha384_mgf1_48_test.json", "RsassaPssVerify", "SHA-384", "SHA-384", 48, NULL },
-	{ JWS_PS512, "rsa_pss_4096_sha512_mgf1_64_test.json", "RsassaPssVerify", "SHA-512", "SHA-512", 64, NULL },
-	{ JWS_ES256, "ecdsa_secp256r1_sha256_p1363_test.json", "EcdsaP1363Verify", "SHA-256", NULL, 0, "secp256r1" },
-	{ JWS_ES384, "ecdsa_secp384r1_sha384_p1363_test.json", "EcdsaP1363Verify", "SHA-384", NULL, 0, "secp384r1" },
-	{ JWS_ES512, "ecdsa_secp521r1_sha512_p1363_test.json", "EcdsaP1363Verify", "SHA-512", NULL, 0, "secp521r1" },
-	{ JWS_EDDSA, "ed25519_test.json", "EddsaVerify", NULL, NULL, 0, "edwards25519" },
+    {JWS_RS256, "rsa_signature_2048_sha256_test.json", "RsassaPkcs1Verify", "SHA-256", NULL, 0, NULL},
+    {JWS_RS384, "rsa_signature_3072_sha384_test.json", "RsassaPkcs1Verify", "SHA-384", NULL, 0, NULL},
+    {JWS_RS512, "rsa_signature_4096_sha512_test.json", "RsassaPkcs1Verify", "SHA-512", NULL, 0, NULL},
+    {JWS_PS256, "rsa_pss_2048_sha256_mgf1_32_test.json", "RsassaPssVerify", "SHA-256", "SHA-256", 32, NULL},
+    {JWS_PS384, "rsa_pss_2048_sha384_mgf1_48_test.json", "RsassaPssVerify", "SHA-384", "SHA-384", 48, NULL},
+    {JWS_PS512, "rsa_pss_4096_sha512_mgf1_64_test.json", "RsassaPssVerify", "SHA-512", "SHA-512", 64, NULL},
+    {JWS_ES256, "ecdsa_secp256r1_sha256_p1363_test.json", "EcdsaP1363Verify", "SHA-256", NULL, 0,
+     "secp256r1"},
+    {JWS_ES384, "ecdsa_secp384r1_sha384_p1363_test.json", "EcdsaP1363Verify", "SHA-384", NULL, 0,
+     "secp384r1"},
+    {JWS_ES512, "ecdsa_secp521r1_sha512_p1363_test.json", "EcdsaP1363Verify", "SHA-512", NULL, 0,
+     "secp521r1"},
+    {JWS_EDDSA, "ed25519_test.json", "EddsaVerify", NULL, NULL, 0, "edwards25519"},
 };
 
 struct tally {
@@ -176,8 +179,8 @@ static void run_test(const struct jws_alg *alg, EVP_PKEY *pkey, json_object *t, 
 			ty->invalid_bad++;
 		if (ty->diags++ < MAX_DIAG)
 			tap_diag("%s tcId %d (%s): expected %s, got %s%s%s", alg->name, tcid,
-				 comment ? comment : "", result, pj_status_name(r), r == PJ_OK ? "" : ": ",
-				 r == PJ_OK ? "" : err.reason);
+			         comment ? comment : "", result, pj_status_name(r), r == PJ_OK ? "" : ": ",
+			         r == PJ_OK ? "" : err.reason);
 	}
 out:
 	free(msg);
@@ -187,14 +190,15 @@ out:
 static void run_file(const char *dir, const struct vector_file *vf)
 {
 	const struct jws_alg *alg = jws_alg_by_id(vf->alg);
-	struct tally ty = { 0 };
+	struct tally ty = {0};
 	json_object *root = NULL, *groups, *n_tests;
 	char path[4096];
 	int expected = -1, total, n_groups;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, vf->file) >= sizeof(path) ||
 	    (root = json_object_from_file(path)) == NULL ||
-	    !json_object_object_get_ex(root, "testGroups", &groups) || !json_object_is_type(groups, json_type_array)) {
+	    !json_object_object_get_ex(root, "testGroups", &groups) ||
+	    !json_object_is_type(groups, json_type_array)) {
 		ok(0, "%s: %s readable with testGroups", alg->name, vf->file);
 		json_object_put(root);
 		return;
@@ -223,9 +227,11 @@ static void run_file(const char *dir, const struct vector_file *vf)
 		EVP_PKEY_free(pkey);
 	}
 	json_object_put(root);
-	total = ty.valid_ok + ty.valid_bad + ty.invalid_ok + ty.invalid_bad + ty.acc_accepted + ty.acc_refused;
+	total =
+	    ty.valid_ok + ty.valid_bad + ty.invalid_ok + ty.invalid_bad + ty.acc_accepted + ty.acc_refused;
 	ok(ty.valid_bad == 0 && ty.invalid_bad == 0 && ty.errors == 0 && total > 0 && total == expected,
-	   "%s: %d/%d valid accepted, %d/%d invalid refused, %d acceptable (%d accepted) [%d of %d vectors, %d errors]",
+	   "%s: %d/%d valid accepted, %d/%d invalid refused, %d acceptable (%d accepted) [%d of %d vectors, "
+	   "%d errors]",
 	   alg->name, ty.valid_ok, ty.valid_ok + ty.valid_bad, ty.invalid_ok, ty.invalid_ok + ty.invalid_bad,
 	   ty.acc_accepted + ty.acc_refused, ty.acc_accepted, total, expected, ty.errors);
 }

@@ -173,7 +173,8 @@ static char *ec_members(EVP_PKEY *pkey)
 	if (crv == NULL || EVP_PKEY_get_bits(pkey) <= 0)
 		return NULL;
 	flen = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
-	if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &len) != 1)
+	if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &len) !=
+	    1)
 		return NULL;
 	if (len != 1 + 2 * flen || pt[0] != 0x04)
 		return NULL;
@@ -217,8 +218,8 @@ char *tk_jwk_json(EVP_PKEY *pkey, const char *kid, const char *alg, const char *
 		goto out;
 	if (alg != NULL && (qalg = json_quote(alg)) == NULL)
 		goto out;
-	out = tk_strf("{%s%s%s%s%s%s%s}", key, qkid ? ",\"kid\":" : "", qkid ? qkid : "", qalg ? ",\"alg\":" : "",
-		      qalg ? qalg : "", extra ? "," : "", extra ? extra : "");
+	out = tk_strf("{%s%s%s%s%s%s%s}", key, qkid ? ",\"kid\":" : "", qkid ? qkid : "",
+	              qalg ? ",\"alg\":" : "", qalg ? qalg : "", extra ? "," : "", extra ? extra : "");
 out:
 	ERR_clear_error();
 	free(key);
@@ -249,7 +250,7 @@ static unsigned char *ecdsa_der_to_raw(const struct jws_alg *alg, const unsigned
 }
 
 unsigned char *tk_sign_bytes(enum jws_alg_id id, EVP_PKEY *pkey, const unsigned char *data, size_t len,
-			     size_t *siglen)
+                             size_t *siglen)
 {
 	const struct jws_alg *alg = jws_alg_by_id(id);
 	EVP_MD_CTX *ctx = NULL;

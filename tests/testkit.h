@@ -30,7 +30,7 @@ char *tk_sign(enum jws_alg_id alg, EVP_PKEY *pkey, const char *header_json, cons
 
 /* The raw signature bytes over data (DER converted to r||s for ECDSA). *siglen receives the length. */
 unsigned char *tk_sign_bytes(enum jws_alg_id alg, EVP_PKEY *pkey, const unsigned char *data, size_t len,
-			     size_t *siglen);
+                             size_t *siglen);
 
 /* Joins three already-encoded segments with dots. */
 char *tk_join(const char *h, const char *p, const char *s);
