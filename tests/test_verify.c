@@ -501,28 +501,28 @@ static void test_claims(void)
 	     "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":\"%lld\",\"preferred_username\":\"alice\"}",
 	     300, PJ_ERR_TOKEN, "exp is not a number", "exp as a string refused"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":true,\"preferred_username\":"
-	                       "\"alice\",\"x\":%lld}",
+	     "\"alice\",\"x\":%lld}",
 	     0, PJ_ERR_TOKEN, "exp is not a number", "exp as a boolean refused"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":null,\"preferred_username\":"
-	                       "\"alice\",\"x\":%lld}",
+	     "\"alice\",\"x\":%lld}",
 	     0, PJ_ERR_TOKEN, "exp is not a number", "exp null refused"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":9223372036854775807,\"nbf\":%"
-	                       "lld,\"preferred_username\":\"alice\"}",
+	     "lld,\"preferred_username\":\"alice\"}",
 	     61, PJ_ERR_TOKEN, "not valid before", "nbf beyond the leeway refused"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":9223372036854775807,\"nbf\":%"
-	                       "lld,\"preferred_username\":\"alice\"}",
+	     "lld,\"preferred_username\":\"alice\"}",
 	     30, PJ_OK, NULL, "nbf within the leeway accepted (and exp at INT64_MAX does not overflow)"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"nbf\":\"%lld\","
-	                       "\"preferred_username\":\"alice\"}",
+	     "\"preferred_username\":\"alice\"}",
 	     0, PJ_ERR_TOKEN, "nbf is not a number", "nbf as a string refused"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":%lld,"
-	                       "\"preferred_username\":\"alice\"}",
+	     "\"preferred_username\":\"alice\"}",
 	     61, PJ_ERR_TOKEN, "future", "iat beyond the leeway in the future refused"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":%lld,"
-	                       "\"preferred_username\":\"alice\"}",
+	     "\"preferred_username\":\"alice\"}",
 	     30, PJ_OK, NULL, "iat within the leeway accepted"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":99999999999,\"iat\":[%lld],"
-	                       "\"preferred_username\":\"alice\"}",
+	     "\"preferred_username\":\"alice\"}",
 	     0, PJ_ERR_TOKEN, "iat is not a number", "iat as an array refused"},
 	    {"{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"exp\":%lld,\"preferred_username\":\"alice\"}", 300,
 	     PJ_ERR_TOKEN, "sub", "missing sub refused"},
