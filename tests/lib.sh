@@ -105,3 +105,21 @@ make_server_cert() {
 		openssl x509 -req -in "$SCRATCH/$1.csr" -CA "$SCRATCH/$2.pem" -CAkey "$SCRATCH/$2.key" \
 			-CAcreateserial -days 2 -extfile "$SCRATCH/$1.ext" -out "$SCRATCH/$1.pem" 2>/dev/null
 }
+
+# closed_port: sets CLOSED_PORT to a loopback TCP port where nothing listens and nothing else can (a socket
+# bound to it but never listening, held by a helper that exits with this shell): a stand-in for an IdP
+# that is down, instead of a fixed port some host may serve.
+closed_port() {
+	: >"$SCRATCH/closed_port"
+	python3 -c '
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+parent = os.getppid()
+open(sys.argv[1], "w").write("%d\n" % s.getsockname()[1])
+while os.getppid() == parent:
+    time.sleep(1)' "$SCRATCH/closed_port" </dev/null >/dev/null 2>&1 &
+	timeout 10 sh -c "until [ -s '$SCRATCH/closed_port' ]; do sleep 0.05; done" ||
+		{ echo "Bail out! closed_port: the helper did not start"; exit 1; }
+	CLOSED_PORT=$(cat "$SCRATCH/closed_port")
+}

@@ -47,7 +47,11 @@ svc_setup() {
 	for d in /var/lib /run /home; do
 		mount -t tmpfs -o mode=0755 pj-test "$d" || skip_all "cannot mount a tmpfs over $d"
 	done
-	mkdir -m 0755 /run/sshd /var/lib/pam_jwt "$SCRATCH/lib" "$SCRATCH/cache"
+	mkdir -m 0755 /run/sshd /var/lib/pam_jwt "$SCRATCH/lib" "$SCRATCH/cache" "$SCRATCH/bin"
+	# Token users run pam-jwt-askpass: a copy in the world-readable SCRATCH, since they may not reach the
+	# build tree (a clone under /root, mode 0700).
+	cp "$ASKPASS" "$SCRATCH/bin/pam-jwt-askpass" && chmod 0755 "$SCRATCH/bin/pam-jwt-askpass" &&
+		ASKPASS="$SCRATCH/bin/pam-jwt-askpass" || { echo "Bail out! cannot copy pam-jwt-askpass"; exit 1; }
 	# the NSS module, through an ld.so.cache that also knows our directory
 	cp -L "$NSS_SO" "$SCRATCH/lib/libnss_jwt.so.2"
 	{

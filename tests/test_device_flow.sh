@@ -190,9 +190,10 @@ ok $? "a token signed with a key not in the JWKS: refused by pj_verify (exit $rc
 grep -q 'signature' "$SCRATCH/out"
 ok $? "and the reason is the signature ($(head -1 "$SCRATCH/out"))"
 
+closed_port
 conf "$SCRATCH/down.conf" "audience = pam-cli" "device_client_id = pam-cli" \
-	"jwks_uri = https://127.0.0.1:1/jwks" "http_connect_timeout = 1"
-sed -i "s|^issuer = .*|issuer = https://127.0.0.1:1|" "$SCRATCH/down.conf"
+	"jwks_uri = https://127.0.0.1:$CLOSED_PORT/jwks" "http_connect_timeout = 1"
+sed -i "s|^issuer = .*|issuer = https://127.0.0.1:$CLOSED_PORT|" "$SCRATCH/down.conf"
 cli_login "" "" --config "$SCRATCH/down.conf"
 [ $rc -eq 1 ] && grep -q 'cannot be reached' "$SCRATCH/err" && grep -q 'status:   no usable keys' "$SCRATCH/out"
 ok $? "the IdP unreachable at the start: refused at once (exit $rc)"

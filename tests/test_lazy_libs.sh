@@ -32,6 +32,7 @@ ISS=https://idp.example.com
 make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
 mkdir -m 755 "$SCRATCH/fetch" "$SCRATCH/fetch/cache"
 # an issuer whose keys must be fetched, from a loopback port where nothing listens
+closed_port
 cat >"$SCRATCH/fetch/pam_jwt.conf" <<EOF2
 [global]
 cache_dir = $SCRATCH/fetch/cache
@@ -40,7 +41,7 @@ state_dir = $SCRATCH/fetch/cache
 issuer = $ISS
 audience = pam
 algorithms = ES256
-jwks_uri = http://127.0.0.1:9/jwks.json
+jwks_uri = http://127.0.0.1:$CLOSED_PORT/jwks.json
 insecure_allow_http_loopback = yes
 EOF2
 chmod 644 "$SCRATCH/fetch/pam_jwt.conf"

@@ -321,3 +321,18 @@ void tk_write_text(const char *path, const char *text)
 	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
 		abort();
 }
+
+void tk_copy_file(const char *src, const char *dst, unsigned mode)
+{
+	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	char buf[8192];
+	size_t n;
+
+	if (in == NULL || out == NULL)
+		abort();
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			abort();
+	if (ferror(in) || fclose(in) != 0 || fclose(out) != 0 || chmod(dst, mode) != 0)
+		abort();
+}

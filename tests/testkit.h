@@ -38,6 +38,10 @@ char *tk_join(const char *h, const char *p, const char *s);
 /* Writes text to path (created or truncated; mode from the umask); aborts on failure. */
 void tk_write_text(const char *path, const char *text);
 
+/* Copies the file src to dst (created, or truncated) with mode; aborts on failure. Tests copy what another
+ * user must run into a world-readable temporary directory: the build tree may sit under a 0700 home. */
+void tk_copy_file(const char *src, const char *dst, unsigned mode);
+
 /* printf into a malloc'd string. */
 char *tk_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
