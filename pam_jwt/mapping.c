@@ -14,11 +14,16 @@
 #include "store/idmap.h"
 #include "json_strict.h"
 #include "mapping.h"
+#include "store/last_login.h"
 #include "store/store_read.h"
 
-/* What one mapping run works with. */
+/* What one mapping run works with: the store loaded for writing (us), or, for a returning login, the store
+ * on disk read-only (view), where whatever would change it sets need_write instead. */
 struct mctx {
 	struct userstore *us;
+	const struct pj_store *view;
+	bool need_write;
+	const char *dir; /* state_dir */
 	const struct pj_log *log;
 	const struct pj_local_files *files;
 	struct idmap_local local; /* in-range ids of the local account files */
@@ -156,7 +161,12 @@ static uint32_t preauth_uid(const struct mctx *c, const char *name)
 	struct pj_store st;
 	uint32_t uid = UINT32_MAX;
 
-	if (store_open(c->us->dir, &st) != 0)
+	if (c->view != NULL)
+		return store_preauth(c->view, name, passwd_path(c), group_path(c), &uid, home,
+		                     sizeof(home)) == 0
+		           ? uid
+		           : UINT32_MAX;
+	if (store_open(c->dir, &st) != 0)
 		return UINT32_MAX;
 	if (store_preauth(&st, name, passwd_path(c), group_path(c), &uid, home, sizeof(home)) != 0)
 		uid = UINT32_MAX;
@@ -247,7 +257,7 @@ pj_status mapping_add_user(struct userstore *us, const char *name, uint32_t uid,
                            time_t now, const struct pj_log *log, const struct pj_local_files *files,
                            struct us_user **out, struct pj_error *err)
 {
-	struct mctx c = {.us = us, .log = log, .files = files};
+	struct mctx c = {.us = us, .dir = us->dir, .log = log, .files = files};
 	char clean[PJ_GECOS_MAX + 1];
 	pj_status r;
 
@@ -323,17 +333,47 @@ static bool name_taken_ignoring_case(const struct userstore *us, const char *nam
 	return false;
 }
 
-/* A managed group for IdP group idp: its gid, created if needed. *gid = 0 means skipped (logged). */
+/* A stored managed group (not a user's private group) called name: true with its gid. */
+static bool stored_group(const struct mctx *c, const char *name, uint32_t *gid)
+{
+	const struct pj_store_group *sg;
+	const struct us_group *g;
+
+	if (c->view != NULL) {
+		if ((sg = store_group_by_name(c->view, name)) == NULL || (sg->flags & PJ_STORE_G_PRIVATE))
+			return false;
+		*gid = sg->gid;
+		return true;
+	}
+	if ((g = userstore_group(c->us, name)) == NULL)
+		return false;
+	*gid = g->gid;
+	return true;
+}
+
+/* Whether no other NSS source (LDAP, SSSD...) has a group called name, but for our own entry (gid; 0 for a
+ * group not stored yet): sudo and others match groups by name. Logs when it is not. */
+static bool nss_group_ours(const struct mctx *c, const char *name, uint32_t gid)
+{
+	uint32_t nss_gid;
+	int k = nss_id(name, true, &nss_gid);
+
+	if (k == 0 || (k == 1 && gid != 0 && nss_gid == gid))
+		return true;
+	pj_logf(c->log, LOG_NOTICE, "IdP group %s skipped: %s", name,
+	        k < 0 ? "cannot look it up through NSS" : "a group of another NSS source has the name");
+	return false;
+}
+
+/* A managed group for IdP group idp: its gid, created if needed. *gid = 0 means skipped (logged). On the
+ * store on disk (c->view), a group to create sets c->need_write instead. */
 static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const char *idp, uint32_t *gid,
                              struct pj_error *err)
 {
 	const char *prefix = is->group_prefix ? is->group_prefix : "";
 	char name[IDMAP_NAME_MAX + 1];
-	struct us_group *g;
-	uint32_t nss_gid;
-	bool local;
+	bool local, stored;
 	pj_status r;
-	int k;
 
 	*gid = 0;
 	if (strlen(prefix) + strlen(idp) > IDMAP_NAME_MAX ||
@@ -344,24 +384,23 @@ static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const c
 	}
 	if ((r = local_name(c, name, &local, err)) != PJ_OK)
 		return r;
-	g = local ? NULL : userstore_group(c->us, name);
-	if (local || (g == NULL && name_taken_ignoring_case(c->us, name))) {
+	stored = !local && stored_group(c, name, gid);
+	if (!local && !stored && c->view != NULL) {
+		c->need_write = true;
+		return PJ_OK;
+	}
+	if (local || (!stored && name_taken_ignoring_case(c->us, name))) {
 		pj_logf(c->log, LOG_NOTICE,
 		        "IdP group %s skipped: the name (ignoring case) belongs to a %s user or group", name,
 		        local ? "local" : "pam_jwt");
 		return PJ_OK;
 	}
-	/* nor one another NSS source (LDAP, SSSD...) has: sudo and others match groups by name */
-	if ((k = nss_id(name, true, &nss_gid)) < 0 || (k == 1 && (g == NULL || nss_gid != g->gid))) {
-		pj_logf(c->log, LOG_NOTICE, "IdP group %s skipped: %s", name,
-		        k < 0 ? "cannot look it up through NSS"
-		              : "a group of another NSS source has the name");
+	if (!nss_group_ours(c, name, *gid)) {
+		*gid = 0;
 		return PJ_OK;
 	}
-	if (g != NULL) {
-		*gid = g->gid;
+	if (stored)
 		return PJ_OK;
-	}
 	if ((r = assign_id(c, "group", name, gid, err)) != PJ_OK ||
 	    (r = userstore_add_group(c->us, name, *gid, err)) != PJ_OK)
 		return r;
@@ -369,36 +408,58 @@ static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const c
 	return PJ_OK;
 }
 
-/* Replaces u's supplementary groups with those the token names now. */
-static pj_status map_groups(struct mctx *c, const struct pj_identity *id, struct us_user *u,
-                            struct pj_error *err)
+/* The supplementary gids the token names now for user (sorted, unique; *gids malloc'd). On the store on
+ * disk it stops early once c->need_write is set. */
+static pj_status token_gids(struct mctx *c, const struct pj_identity *id, const char *user, uint32_t **gids,
+                            size_t *n, struct pj_error *err)
 {
 	const struct pj_issuer *is = id->issuer;
-	size_t n = 0, cap = id->n_groups * (1 + is->n_group_map);
-	uint32_t *gids = NULL, gid;
+	size_t cap = id->n_groups * (1 + is->n_group_map);
+	uint32_t gid;
 	pj_status r = PJ_OK;
 
+	*gids = NULL;
+	*n = 0;
 	if (id->n_groups > PJ_GROUPS_MAX)
 		return pj_fail(err, PJ_ERR_USER, "%zu groups, more than %d", id->n_groups, PJ_GROUPS_MAX);
-	if (cap > 0 && (gids = calloc(cap, sizeof(*gids))) == NULL)
+	if (cap > 0 && (*gids = calloc(cap, sizeof(**gids))) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < id->n_groups && r == PJ_OK; i++) {
+	for (size_t i = 0; i < id->n_groups && r == PJ_OK && !c->need_write; i++) {
 		const char *g = id->groups[i];
 		bool mapped = false;
 		for (size_t k = 0; k < is->n_group_map && r == PJ_OK; k++) {
 			if (strcmp(is->group_map[k].idp_group, g) != 0)
 				continue;
 			mapped = true;
-			if ((r = mapped_gid(c, u->name, &is->group_map[k], &gid, err)) == PJ_OK && gid != 0)
-				gids[n++] = gid;
+			if ((r = mapped_gid(c, user, &is->group_map[k], &gid, err)) == PJ_OK && gid != 0)
+				(*gids)[(*n)++] = gid;
 		}
 		/* a group named in group_map stands for its local group(s) only, never a managed one too */
 		if (r == PJ_OK && !mapped && group_allowed(is, g) &&
 		    (r = managed_gid(c, is, g, &gid, err)) == PJ_OK && gid != 0)
-			gids[n++] = gid;
+			(*gids)[(*n)++] = gid;
 	}
-	if (r == PJ_OK)
-		r = userstore_set_gids(u, gids, n, err);
+	if (r != PJ_OK) {
+		free(*gids);
+		*gids = NULL;
+		*n = 0;
+		return r;
+	}
+	*n = userstore_sort_gids(*gids, *n);
+	return PJ_OK;
+}
+
+/* Replaces u's supplementary groups with those the token names now. */
+static pj_status map_groups(struct mctx *c, const struct pj_identity *id, struct us_user *u,
+                            struct pj_error *err)
+{
+	uint32_t *gids;
+	size_t n;
+	pj_status r;
+
+	if ((r = token_gids(c, id, u->name, &gids, &n, err)) != PJ_OK)
+		return r;
+	r = userstore_set_gids(u, gids, n, err);
 	free(gids);
 	return r;
 }
@@ -479,17 +540,81 @@ static pj_status record(struct mctx *c, const struct pj_config *cfg, const struc
 	return userstore_commit(c->us, now, err);
 }
 
+/* Whether the stored entry u already says what this login would write: bound to the token's identity, the
+ * same gecos and groups, a last-login slot, and a header with the configuration's parameters. Sets
+ * c->need_write when not. Refusals are left to the writing path, which gives and logs them. */
+static pj_status entry_current(struct mctx *c, const struct pj_config *cfg, const struct pj_identity *id,
+                               const struct pj_store_user *u, struct pj_error *err)
+{
+	const struct pj_store *st = c->view;
+	char gecos[PJ_GECOS_MAX + 1] = "";
+	const uint32_t *stored;
+	struct us_params p;
+	uint32_t *gids = NULL;
+	const char *name;
+	size_t len, n, n_stored;
+	int64_t uid;
+	bool local;
+	pj_status r;
+
+	c->need_write = true;
+	if (userstore_params(cfg, &p, err) != PJ_OK || !userstore_params_same(st, &p) ||
+	    claim_uid(id, &uid, err) != PJ_OK || (uid != 0 && uid != u->uid) || u->slot == 0 ||
+	    strcmp(store_str(st, u->iss), id->iss) != 0 || strcmp(store_str(st, u->sub), id->sub) != 0)
+		return PJ_OK;
+	if (json_get_string(id->claims, "name", &name, &len) == JSON_GET_OK)
+		mapping_sanitize_gecos(name, len, gecos, sizeof(gecos));
+	if (strcmp(store_str(st, u->gecos), gecos) != 0)
+		return PJ_OK;
+	if ((r = local_name(c, id->username, &local, err)) != PJ_OK || local)
+		return r;
+	c->need_write = false;
+	if ((r = check_nss_user(c, id->username, u->uid, err)) != PJ_OK ||
+	    (r = token_gids(c, id, id->username, &gids, &n, err)) != PJ_OK)
+		return r;
+	stored = store_user_gids(st, u, &n_stored);
+	if (n != n_stored || (n > 0 && memcmp(gids, stored, n * sizeof(*gids)) != 0))
+		c->need_write = true;
+	free(gids);
+	return PJ_OK;
+}
+
+/* A returning login whose entry is unchanged writes nothing to the store: its time goes to the last-login
+ * file (last_login.h). *done says whether it was one; when not, the caller takes the writing path. */
+static pj_status record_returning(struct mctx *c, const struct pj_config *cfg, const struct pj_identity *id,
+                                  time_t now, bool *done, struct pj_error *err)
+{
+	const struct pj_store_user *u;
+	struct pj_store st;
+	pj_status r = PJ_OK;
+
+	*done = false;
+	if (store_open(c->dir, &st) != 0) /* the writing path reports why */
+		return PJ_OK;
+	c->view = &st;
+	if ((u = store_user_by_name(&st, id->username)) != NULL &&
+	    (r = entry_current(c, cfg, id, u, err)) == PJ_OK && !c->need_write)
+		*done = last_login_put(c->dir, u->slot, u->uid, u->created, now) == 0;
+	c->view = NULL;
+	c->need_write = false;
+	store_close(&st);
+	return r;
+}
+
 pj_status mapping_record_login_files(const struct pj_config *cfg, const struct pj_identity *id, time_t now,
                                      const struct pj_log *log, const struct pj_local_files *files,
                                      struct pj_error *err)
 {
-	struct mctx c = {.log = log, .files = files};
+	struct mctx c = {
+	    .dir = cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR, .log = log, .files = files};
+	bool done;
 	pj_status r;
 
 	if ((r = check_identity(id, err)) != PJ_OK)
 		return r;
-	if ((r = userstore_open(cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR, true, &c.us, err)) !=
-	    PJ_OK)
+	if ((r = record_returning(&c, cfg, id, now, &done, err)) != PJ_OK || done)
+		return r;
+	if ((r = userstore_open(c.dir, true, &c.us, err)) != PJ_OK)
 		return r;
 	r = record(&c, cfg, id, now, err);
 	idmap_local_free(&c.local);
@@ -520,8 +645,16 @@ pj_status mapping_acct_check(const struct pj_config *cfg, const char *user, time
 		return pj_fail(err, PJ_ERR_SYSTEM, "%s/%s: %s", dir, PJ_STORE_FILE,
 		               e == -EINVAL ? "damaged" : strerror(-e));
 	if ((u = store_user_by_name(&st, user)) != NULL) {
-		if (cfg->account_max_age > 0 &&
-		    (u->last_login == 0 || now - u->last_login > cfg->account_max_age))
+		int64_t last = u->last_login;
+		struct pj_last lf;
+		if ((e = last_login_open(dir, &lf)) == 0) {
+			int64_t later = last_login_get(&lf, u->slot, u->uid, u->created);
+			if (later > last)
+				last = later;
+			last_login_close(&lf);
+		}
+		/* an unreadable last-login file counts the store's time: expiring early is the safe side */
+		if (cfg->account_max_age > 0 && (last == 0 || now - last > cfg->account_max_age))
 			*result = PJ_ACCT_EXPIRED;
 		else
 			*result = PJ_ACCT_OK;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "store/idmap.h"
+#include "store/last_login.h"
 #include "store/store_format.h"
 #include "store/store_read.h"
 #include "trusted_file.h"
@@ -44,6 +45,20 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+size_t userstore_sort_gids(uint32_t *gids, size_t n)
+{
+	size_t k = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(gids, n, sizeof(*gids), cmp_u32);
+	for (size_t i = 0; i < n; i++) {
+		if (k == 0 || gids[k - 1] != gids[i])
+			gids[k++] = gids[i];
+	}
+	return k;
+}
+
 pj_status userstore_set_gids(struct us_user *u, const uint32_t *gids, size_t n, struct pj_error *err)
 {
 	uint32_t *copy = NULL;
@@ -53,11 +68,7 @@ pj_status userstore_set_gids(struct us_user *u, const uint32_t *gids, size_t n, 
 		if ((copy = malloc(n * sizeof(*copy))) == NULL)
 			return nomem(err);
 		memcpy(copy, gids, n * sizeof(*copy));
-		qsort(copy, n, sizeof(*copy), cmp_u32);
-		for (size_t i = 0; i < n; i++) {
-			if (k == 0 || copy[k - 1] != copy[i])
-				copy[k++] = copy[i];
-		}
+		k = userstore_sort_gids(copy, n);
 	}
 	free(u->gids);
 	u->gids = copy;
@@ -156,6 +167,7 @@ pj_status userstore_add_user(struct userstore *us, const char *name, uint32_t ui
 	u = &us->users[us->n_users];
 	memset(u, 0, sizeof(*u));
 	u->uid = uid;
+	u->slot = us->next_slot < UINT32_MAX ? us->next_slot++ : 0;
 	u->created = created;
 	if ((r = userstore_set_string(&u->name, name, err)) != PJ_OK ||
 	    (r = userstore_set_string(&u->gecos, gecos, err)) != PJ_OK ||
@@ -208,12 +220,11 @@ bool userstore_del_user(struct userstore *us, const char *name)
 	return true;
 }
 
-pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg, struct pj_error *err)
+pj_status userstore_params(const struct pj_config *cfg, struct us_params *p, struct pj_error *err)
 {
 	const char *tmpl = cfg->home_template ? cfg->home_template : IDMAP_DEFAULT_HOME;
 	const char *shell = cfg->default_shell ? cfg->default_shell : IDMAP_DEFAULT_SHELL;
 	uint32_t flags = cfg->nss_preauth ? PJ_STORE_F_PREAUTH : 0;
-	pj_status r;
 
 	if (!idmap_home_template_ok(tmpl))
 		return pj_fail(err, PJ_ERR_CONFIG,
@@ -232,17 +243,41 @@ pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg
 		if (cfg->issuers[i].uid_claim != NULL)
 			flags |= PJ_STORE_F_UID_CLAIM;
 	}
-	if ((r = userstore_set_string(&us->home_template, tmpl, err)) != PJ_OK ||
-	    (r = userstore_set_string(&us->shell, shell, err)) != PJ_OK)
-		return r;
-	us->flags = flags;
-	us->uid_min = cfg->uid_min;
-	us->uid_max = cfg->uid_max;
+	*p = (struct us_params){.flags = flags,
+	                        .uid_min = cfg->uid_min,
+	                        .uid_max = cfg->uid_max,
+	                        .home_template = tmpl,
+	                        .shell = shell};
 	return PJ_OK;
 }
 
-/* Copies a validated on-disk store into memory. */
-static pj_status load(struct userstore *us, const struct pj_store *st, struct pj_error *err)
+bool userstore_params_same(const struct pj_store *st, const struct us_params *p)
+{
+	const struct pj_store_header *h = st->hdr;
+
+	return h->flags == p->flags && h->uid_min == p->uid_min && h->uid_max == p->uid_max &&
+	       strcmp(store_str(st, h->home_template), p->home_template) == 0 &&
+	       strcmp(store_str(st, h->shell), p->shell) == 0;
+}
+
+pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg, struct pj_error *err)
+{
+	struct us_params p;
+	pj_status r;
+
+	if ((r = userstore_params(cfg, &p, err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->home_template, p.home_template, err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->shell, p.shell, err)) != PJ_OK)
+		return r;
+	us->flags = p.flags;
+	us->uid_min = p.uid_min;
+	us->uid_max = p.uid_max;
+	return PJ_OK;
+}
+
+/* The users and managed groups of a validated store, in memory. */
+static pj_status load_entries(struct userstore *us, const struct pj_store *st, const struct pj_last *lf,
+                              struct pj_error *err)
 {
 	const struct pj_store_header *h = st->hdr;
 	pj_status r;
@@ -258,13 +293,20 @@ static pj_status load(struct userstore *us, const struct pj_store *st, struct pj
 		const struct pj_store_user *su = &st->users[i];
 		const uint32_t *gids;
 		struct us_user *u;
+		uint32_t next_slot = us->next_slot;
+		int64_t later;
 		size_t n;
 		if ((r = userstore_add_user(us, store_str(st, su->name), su->uid, store_str(st, su->gecos),
 		                            store_str(st, su->home), store_str(st, su->shell),
 		                            store_str(st, su->iss), store_str(st, su->sub), su->created, &u,
 		                            err)) != PJ_OK)
 			return r;
-		u->last_login = su->last_login;
+		if (su->slot != 0) { /* else keep the slot userstore_add_user just gave (version 1) */
+			us->next_slot = next_slot;
+			u->slot = su->slot;
+		}
+		later = last_login_get(lf, u->slot, u->uid, u->created);
+		u->last_login = later > su->last_login ? later : su->last_login;
 		gids = store_user_gids(st, su, &n);
 		if ((r = userstore_set_gids(u, gids, n, err)) != PJ_OK)
 			return r;
@@ -277,6 +319,23 @@ static pj_status load(struct userstore *us, const struct pj_store *st, struct pj
 			return r;
 	}
 	return PJ_OK;
+}
+
+/* Copies a validated on-disk store into memory, with the later times of the last-login file. Users of a
+ * version 1 store get slots here, so the next write records them. */
+static pj_status load(struct userstore *us, const struct pj_store *st, struct pj_error *err)
+{
+	struct pj_last lf;
+	pj_status r;
+	int e;
+
+	if ((e = last_login_open(us->dir, &lf)) < 0)
+		return pj_fail(err, e == -EPERM ? PJ_ERR_CONFIG : PJ_ERR_SYSTEM, "%s/%s: %s", us->dir,
+		               PJ_LAST_FILE, e == -EPERM ? "not trusted" : strerror(-e));
+	us->next_slot = st->hdr->next_slot > 0 ? st->hdr->next_slot : 1;
+	r = load_entries(us, st, &lf, err);
+	last_login_close(&lf);
+	return r;
 }
 
 static pj_status take_lock(struct userstore *us, struct pj_error *err)
@@ -320,6 +379,7 @@ pj_status userstore_open(const char *dir, bool lock, struct userstore **out, str
 	us->lock_fd = -1;
 	us->uid_min = IDMAP_DEFAULT_UID_MIN;
 	us->uid_max = IDMAP_DEFAULT_UID_MAX;
+	us->next_slot = 1;
 	if ((us->dir = strdup(dir)) == NULL || (us->home_template = strdup(IDMAP_DEFAULT_HOME)) == NULL ||
 	    (us->shell = strdup(IDMAP_DEFAULT_SHELL)) == NULL) {
 		r = nomem(err);
@@ -504,6 +564,7 @@ static pj_status ser_users(struct ser *s, struct pj_error *err)
 		d->n_gids = (uint32_t)u->n_gids;
 		d->created = u->created;
 		d->last_login = u->last_login;
+		d->slot = u->slot;
 		if (strtab_add(&s->strings, u->name, &d->name) ||
 		    strtab_add(&s->strings, u->gecos, &d->gecos) ||
 		    strtab_add(&s->strings, u->home, &d->home) ||
@@ -634,6 +695,7 @@ static pj_status ser_emit(struct ser *s, int64_t now, unsigned char **data, size
 	h->written = now;
 	h->uid_min = us->uid_min;
 	h->uid_max = us->uid_max;
+	h->next_slot = us->next_slot;
 	h->home_template = s->home_template;
 	h->shell = s->shell;
 	h->users_off = (uint32_t)users_off;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "config_file.h"
+#include "store/store_read.h"
 #include "error.h"
 
 /* A user as the writer holds it. Strings are malloc'd and owned by the store. */
@@ -22,14 +23,23 @@ struct us_user {
 	uint32_t uid;   /* gid = uid: the private group */
 	uint32_t *gids; /* supplementary gids, sorted, unique */
 	size_t n_gids;
+	uint32_t slot; /* its record in the last-login file; 0 = none yet (given at the next write) */
 	int64_t created;
-	int64_t last_login; /* 0 = never */
+	int64_t last_login; /* 0 = never; the later of the store's and the last-login file's */
 };
 
 /* A managed group (from the IdP). Private groups are implied by the users. */
 struct us_group {
 	char *name;
 	uint32_t gid;
+};
+
+/* The header parameters the NSS module needs, as the configuration gives them. */
+struct us_params {
+	uint32_t flags; /* PJ_STORE_F_* */
+	uint32_t uid_min, uid_max;
+	const char *home_template; /* owned by the configuration */
+	const char *shell;
 };
 
 struct userstore {
@@ -45,6 +55,7 @@ struct userstore {
 	char *home_template;
 	char *shell;
 	int64_t written;
+	uint32_t next_slot; /* the next new user's last-login slot (1..) */
 };
 
 /* Opens the store in dir. With lock: creates dir (0755) if missing, checks it is trusted, takes an
@@ -58,8 +69,14 @@ pj_status userstore_open(const char *dir, bool lock, struct userstore **out, str
 /* Releases the lock (if held) and frees everything. NULL is fine. */
 void userstore_close(struct userstore *us);
 
-/* Refreshes the header parameters from the configuration: nss_preauth, whether any issuer has a
- * uid_claim, uid range, home template and shell (which are validated: PJ_ERR_CONFIG). */
+/* The header parameters from the configuration: nss_preauth, whether any issuer has a uid_claim, uid range,
+ * home template and shell (which are validated: PJ_ERR_CONFIG). */
+pj_status userstore_params(const struct pj_config *cfg, struct us_params *p, struct pj_error *err);
+
+/* Whether a store on disk already carries the parameters p. */
+bool userstore_params_same(const struct pj_store *st, const struct us_params *p);
+
+/* Refreshes the header parameters from the configuration (userstore_params). */
 pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg, struct pj_error *err);
 
 /* Serialises (see store_format.h) into a malloc'd buffer, validates the result with the reader's own
@@ -91,6 +108,9 @@ bool userstore_del_user(struct userstore *us, const char *name);
 
 /* Replaces *field with a copy of value. */
 pj_status userstore_set_string(char **field, const char *value, struct pj_error *err);
+
+/* Sorts gids[0..n) and drops repeats; returns how many are left. */
+size_t userstore_sort_gids(uint32_t *gids, size_t n);
 
 /* Replaces the user's supplementary gids with gids[0..n) (sorted and deduplicated here). */
 pj_status userstore_set_gids(struct us_user *u, const uint32_t *gids, size_t n, struct pj_error *err);

@@ -30,7 +30,8 @@
 #define PJ_STORE_LOCK        "users.lock"
 #define PJ_STORE_MAGIC       "PJWTUSR\n"
 #define PJ_STORE_MAGIC_LEN   8
-#define PJ_STORE_VERSION     1u
+#define PJ_STORE_VERSION     2u /* 2: user slots for the last-login file; version 1 is still read */
+#define PJ_STORE_VERSION_1   1u
 #define PJ_STORE_ENDIAN_MARK 0x01020304u /* reads differently on a host of the other byte order */
 
 #define PJ_STORE_MAX_SIZE   (256u * 1024 * 1024)
@@ -70,7 +71,8 @@ struct pj_store_header {
 	uint32_t n_ids;
 	uint32_t strings_off;
 	uint32_t strings_len;
-	uint32_t reserved[6]; /* zero */
+	uint32_t next_slot;   /* the slot the next new user gets (last_login.h); 0 in version 1 */
+	uint32_t reserved[5]; /* zero */
 };
 
 struct pj_store_user {
@@ -83,9 +85,10 @@ struct pj_store_user {
 	uint32_t sub;   /* string: the bound identity's subject */
 	uint32_t gids_first; /* supplementary gids: ids[gids_first .. gids_first + n_gids) */
 	uint32_t n_gids;
-	uint32_t flags; /* zero */
+	uint32_t slot; /* its record in the last-login file (last_login.h): 1.. < next_slot, 0 = none (v1) */
 	int64_t created;
-	int64_t last_login; /* last successful token authentication; 0 = never */
+	int64_t last_login; /* last token login when the store was last written; 0 = never. The last-login
+	                     * file holds later ones: see last_login.h */
 };
 
 struct pj_store_group {

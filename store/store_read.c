@@ -63,8 +63,10 @@ static bool slice_ok(const struct pj_store *st, uint32_t first, uint32_t n)
 
 static bool check_header(const struct pj_store_header *h, size_t size)
 {
-	if (memcmp(h->magic, PJ_STORE_MAGIC, PJ_STORE_MAGIC_LEN) != 0 || h->version != PJ_STORE_VERSION ||
-	    h->endian != PJ_STORE_ENDIAN_MARK || h->header_size != sizeof(*h) || h->file_size != size)
+	if (memcmp(h->magic, PJ_STORE_MAGIC, PJ_STORE_MAGIC_LEN) != 0 ||
+	    (h->version != PJ_STORE_VERSION && h->version != PJ_STORE_VERSION_1) ||
+	    (h->version == PJ_STORE_VERSION_1 && h->next_slot != 0) || h->endian != PJ_STORE_ENDIAN_MARK ||
+	    h->header_size != sizeof(*h) || h->file_size != size)
 		return false;
 	for (size_t i = 0; i < sizeof(h->reserved) / sizeof(h->reserved[0]); i++) {
 		if (h->reserved[i] != 0)
@@ -87,7 +89,7 @@ static bool check_user(const struct pj_store *st, const struct pj_store_user *u)
 
 	if (!str_ok(st, u->name) || !str_ok(st, u->gecos) || !str_ok(st, u->home) || !str_ok(st, u->shell) ||
 	    !str_ok(st, u->iss) || !str_ok(st, u->sub) || !slice_ok(st, u->gids_first, u->n_gids) ||
-	    u->flags != 0)
+	    (u->slot != 0 && u->slot >= st->hdr->next_slot))
 		return false;
 	if (!idmap_username_ok(store_str(st, u->name)) || !field_ok(store_str(st, u->gecos), true) ||
 	    !field_ok(store_str(st, u->home), false) || !field_ok(store_str(st, u->shell), false))
@@ -181,8 +183,7 @@ bad:
 	return -EINVAL;
 }
 
-/* Root-owned and not writable by group or others: the same rule as trusted_file.h, in libc only. */
-static bool trusted_stat(const struct stat *sb, mode_t type)
+bool store_trusted_stat(const struct stat *sb, mode_t type)
 {
 	return (sb->st_mode & S_IFMT) == type && sb->st_uid == 0 && (sb->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
@@ -199,7 +200,7 @@ int store_open(const char *dir, struct pj_store *st)
 		return -ENAMETOOLONG;
 	if (stat(dir, &sb) != 0)
 		return -errno;
-	if (!trusted_stat(&sb, S_IFDIR))
+	if (!store_trusted_stat(&sb, S_IFDIR))
 		return -EPERM;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0)
 		return errno == ELOOP ? -EPERM : -errno;
@@ -208,7 +209,7 @@ int store_open(const char *dir, struct pj_store *st)
 		close(fd);
 		return r;
 	}
-	if (!trusted_stat(&sb, S_IFREG)) {
+	if (!store_trusted_stat(&sb, S_IFREG)) {
 		close(fd);
 		return -EPERM;
 	}
@@ -246,7 +247,7 @@ bool store_same_file(const struct pj_store *st, const struct stat *sb)
 	return st->map != NULL && st->dev == sb->st_dev && st->ino == sb->st_ino &&
 	       st->st_size == sb->st_size && st->mtime.tv_sec == sb->st_mtim.tv_sec &&
 	       st->mtime.tv_nsec == sb->st_mtim.tv_nsec && st->ctime.tv_sec == sb->st_ctim.tv_sec &&
-	       st->ctime.tv_nsec == sb->st_ctim.tv_nsec && trusted_stat(sb, S_IFREG);
+	       st->ctime.tv_nsec == sb->st_ctim.tv_nsec && store_trusted_stat(sb, S_IFREG);
 }
 
 const char *store_str(const struct pj_store *st, uint32_t ref)

@@ -36,6 +36,10 @@ struct pj_store {
 	struct timespec ctime; /* moves on every write, chmod and chown, and cannot be set back */
 };
 
+/* Root-owned, of type (S_IFREG, S_IFDIR) and not writable by group or others: the rule of trusted_file.h,
+ * in libc only. */
+bool store_trusted_stat(const struct stat *sb, mode_t type);
+
 /* Opens dir/users.db: checks dir (a directory owned by root, not writable by group or others), opens the
  * file O_RDONLY|O_NOFOLLOW|O_CLOEXEC, checks it after open with fstat (regular, root-owned, not writable
  * by group or others), maps it read-only and validates it. The file descriptor is closed again.

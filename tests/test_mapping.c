@@ -773,6 +773,93 @@ static void test_acct(void)
 	config_free(cfg);
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* A returning login with unchanged claims writes nothing to users.db; its time goes to users.last, and
+ * account_max_age counts from there. */
+static void test_returning(void)
+{
+	struct pj_config *cfg = cfg_make("s14", "account_max_age = 3600\n", "");
+	const char *claims = "{\"sub\":\"rt-1\",\"preferred_username\":\"rita\",\"name\":\"Rita\","
+	                     "\"groups\":[\"devs\",\"ops\"]}";
+	const char *db = path_in("s14/users.db"), *last = path_in("s14/users.last");
+	char out[4096], *show[] = {"user", "show", "rita", NULL};
+	const struct pj_store_user *u;
+	struct stat before, after, sb;
+	struct pj_error err;
+	enum pj_acct a = PJ_ACCT_NOT_OURS;
+	int fd;
+
+	ok(login_at(cfg, ISS, claims, NOW, &err) == PJ_OK && stat(db, &before) == 0,
+	   "rita's first login (%s)", err.reason);
+	usleep(20000); /* a rewrite now would show in mtime and ctime */
+	ok(login_at(cfg, ISS, claims, NOW + 7200, &err) == PJ_OK && stat(db, &after) == 0 &&
+	       same_file(&before, &after),
+	   "a returning login with unchanged claims: users.db untouched (inode, size, mtime, ctime)");
+	ok((u = user(cfg, "rita")) != NULL && u->last_login == NOW,
+	   "the store keeps the time of its last write for rita");
+	ok(stat(last, &sb) == 0 && sb.st_uid == 0 && (sb.st_mode & 07777) == 0644,
+	   "users.last: root-owned, 0644");
+	ok(mapping_acct_check(cfg, "rita", NOW + 7200 + 3600, &a, &err) == PJ_OK && a == PJ_ACCT_OK,
+	   "account_max_age counts from the login recorded in users.last");
+	ok(mapping_acct_check(cfg, "rita", NOW + 7200 + 3601, &a, &err) == PJ_OK && a == PJ_ACCT_EXPIRED,
+	   "and expires the account one second past it");
+	ok(run_cli(cfg, out, sizeof(out), 3, show) == 0 && strstr(out, "last login: 2023-11-15T00:13:20Z"),
+	   "pam-jwt user show: the last login from users.last");
+
+	/* a damaged record is ignored: the store's older time counts (early, never late) */
+	fd = open(last, O_RDWR);
+	ok(fd >= 0 && pwrite(fd, "\xff", 1, 32 + 32 * (off_t)u->slot + 16) == 1,
+	   "a byte of rita's record flipped");
+	close(fd);
+	ok(mapping_acct_check(cfg, "rita", NOW + 3601, &a, &err) == PJ_OK && a == PJ_ACCT_EXPIRED,
+	   "a damaged record: the store's last_login counts");
+	ok(login_at(cfg, ISS, claims, NOW + 9000, &err) == PJ_OK &&
+	       mapping_acct_check(cfg, "rita", NOW + 9000 + 3600, &a, &err) == PJ_OK && a == PJ_ACCT_OK,
+	   "the next login writes the record again");
+
+	/* an untrusted users.last is refused, as users.db would be */
+	chmod(last, 0666);
+	ok(login_at(cfg, ISS, claims, NOW + 9100, &err) == PJ_ERR_CONFIG,
+	   "users.last writable by others: refused (%s)", err.reason);
+	chmod(last, 0644);
+
+	/* what changes the entry writes the store */
+	claims = "{\"sub\":\"rt-1\",\"preferred_username\":\"rita\",\"name\":\"Rita B\","
+	         "\"groups\":[\"devs\",\"ops\"]}";
+	ok(login_at(cfg, ISS, claims, NOW + 9200, &err) == PJ_OK && stat(db, &after) == 0 &&
+	       after.st_ino != before.st_ino && (u = user(cfg, "rita")) != NULL &&
+	       u->last_login == NOW + 9200,
+	   "a changed gecos rewrites the store, with last_login");
+	before = after;
+	claims = "{\"sub\":\"rt-1\",\"preferred_username\":\"rita\",\"name\":\"Rita B\","
+	         "\"groups\":[\"devs\"]}";
+	ok(login_at(cfg, ISS, claims, NOW + 9300, &err) == PJ_OK && stat(db, &after) == 0 &&
+	       after.st_ino != before.st_ino && strcmp(groups_of(cfg, "rita"), "devs") == 0,
+	   "a changed group list rewrites the store");
+	before = after;
+	claims = "{\"sub\":\"rt-1\",\"preferred_username\":\"rita\",\"name\":\"Rita B\","
+	         "\"groups\":[\"devs\",\"brand-new\"]}";
+	ok(login_at(cfg, ISS, claims, NOW + 9400, &err) == PJ_OK && stat(db, &after) == 0 &&
+	       after.st_ino != before.st_ino && strcmp(groups_of(cfg, "rita"), "brand-new,devs") == 0,
+	   "a new managed group rewrites the store");
+	before = after;
+	ok(login_at(cfg, ISS2, claims, NOW + 9500, &err) == PJ_ERR_USER && stat(db, &after) == 0 &&
+	       same_file(&before, &after),
+	   "another identity for rita is still refused, and writes nothing");
+	config_free(cfg);
+	cfg = cfg_make("s14", "account_max_age = 3600\nuid_min = 300000\n", "");
+	ok(login_at(cfg, ISS, claims, NOW + 9600, &err) == PJ_OK && stat(db, &after) == 0 &&
+	       after.st_ino != before.st_ino && (u = user(cfg, "rita")) != NULL && st.hdr->uid_min == 300000,
+	   "a changed configuration (uid_min) refreshes the store's header");
+	config_free(cfg);
+}
+
 /* 32 processes log 32 users in at once: the lock keeps every one. */
 static void test_race(void)
 {
@@ -889,6 +976,7 @@ int main(void)
 	test_subids();
 	test_foreign();
 	test_acct();
+	test_returning();
 	test_race();
 	test_cli();
 	store_close(&st);

@@ -520,7 +520,8 @@ static void test_structure(void)
 	memcpy(c, data, len);
 	ok(store_check_buffer(c, len, &st) == 0, "the unbroken copy validates");
 	BREAK("bad magic", h->magic[0] = 'X');
-	BREAK("other version", h->version = 2);
+	BREAK("other version", h->version = 3);
+	BREAK("version 1 with a next_slot", h->version = 1);
 	BREAK("other byte order", h->endian = 0x04030201);
 	BREAK("file_size differs", h->file_size = len + 8);
 	BREAK("reserved not zero", h->reserved[3] = 1);
@@ -553,7 +554,7 @@ static void test_structure(void)
 	BREAK("supplementary gid 0", ids[users[0].gids_first] = 0);
 	BREAK("group gid 0", groups[0].gid = 0);
 	BREAK("unknown group flag", groups[0].flags = 4);
-	BREAK("user flags set", users[0].flags = 1);
+	BREAK("user slot past next_slot", users[0].slot = h->next_slot);
 	BREAK("name with ':'", memcpy(c + h->strings_off + users[0].name, "a:", 2));
 	BREAK("gecos with ','", memcpy(c + h->strings_off + users[0].gecos, "A,", 2));
 	BREAK("home with a newline", c[h->strings_off + users[0].home + 1] = '\n');
