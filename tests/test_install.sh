@@ -15,10 +15,12 @@ submake() {
 }
 
 # The directories this build tree was configured with.
-dirs=$(printf 'pj-print-dirs:\n\t@echo "$(PAMDIR)|$(NSSDIR)|$(bindir)"\n' | submake -f Makefile -f - pj-print-dirs)
+dirs=$(printf 'pj-print-dirs:\n\t@echo "$(PAMDIR)|$(NSSDIR)|$(bindir)|$(mandir)"\n' |
+	submake -f Makefile -f - pj-print-dirs)
 pamdir=$(echo "$dirs" | cut -d'|' -f1)
 nssdir=$(echo "$dirs" | cut -d'|' -f2)
 bindir=$(echo "$dirs" | cut -d'|' -f3)
+mandir=$(echo "$dirs" | cut -d'|' -f4)
 [ -n "$pamdir" ] && [ -n "$nssdir" ] && [ -n "$bindir" ]
 ok $? "the Makefile names the PAM, NSS and program directories ($pamdir, $nssdir, $bindir)"
 
@@ -34,13 +36,23 @@ $nssdir/libnss_jwt.so.2
 $nssdir/libnss_jwt.so.2.0.0
 $bindir/pam-jwt
 $bindir/pam-jwt-askpass"
+manpages="$mandir/man1/pam-jwt.1
+$mandir/man1/pam-jwt-askpass.1
+$mandir/man5/pam_jwt.conf.5
+$mandir/man8/pam_jwt.8
+$mandir/man8/nss-jwt.8"
 installed=$(cd "$dest" && find . ! -type d | sed 's|^\.||' | sort)
-unexpected=$(echo "$installed" | grep -vxF "$expected")
+unexpected=$(echo "$installed" | grep -vxF "$expected
+$manpages")
 [ -z "$unexpected" ]
 ok $? "nothing is installed beyond the packaged files (extra: $(echo $unexpected))"
 for f in $expected; do
 	[ -e "$dest$f" ]
 	ok $? "$f is installed"
+done
+for f in $manpages; do
+	[ -f "$dest$f" ] && [ "$(stat -c %a "$dest$f")" = 644 ]
+	ok $? "manual page $f is installed, mode 0644"
 done
 
 # glibc loads "libnss_NAME.so.2": that name must exist, carry that soname and need nothing but libc.
