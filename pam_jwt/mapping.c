@@ -13,6 +13,7 @@
 #include "identity.h"
 #include "store/idmap.h"
 #include "json_strict.h"
+#include "local_index.h"
 #include "mapping.h"
 #include "store/last_login.h"
 #include "store/store_read.h"
@@ -26,7 +27,10 @@ struct mctx {
 	const char *dir; /* state_dir */
 	const struct pj_log *log;
 	const struct pj_local_files *files;
-	struct idmap_local local; /* in-range ids of the local account files */
+	struct local_index names; /* the local account names, once loaded (names_loaded) */
+	bool names_loaded;
+	struct idmap_local local; /* in-range ids of the local account files, read only to assign an id */
+	bool local_loaded;
 };
 
 static const char *passwd_path(const struct mctx *c)
@@ -49,25 +53,50 @@ static uint32_t id_taken(void *arg, uint32_t id)
 	return run > 0 ? run : userstore_id_taken(c->us, id);
 }
 
+/* The local ids and subordinate ranges: read from the files only when an id is to be assigned. */
 static pj_status load_local(struct mctx *c, struct pj_error *err)
 {
-	int r = idmap_local_load(passwd_path(c), group_path(c), c->us->uid_min, c->us->uid_max, &c->local);
+	int r;
 
-	if (r < 0)
+	if (c->local_loaded)
+		return PJ_OK;
+	if ((r = idmap_local_load(passwd_path(c), group_path(c), c->us->uid_min, c->us->uid_max, &c->local)) <
+	    0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "reading %s and %s: %s", passwd_path(c), group_path(c),
 		               strerror(-r));
+	c->local_loaded = true;
 	return PJ_OK;
 }
 
-/* 1 when name is a user or group in the local account files. */
-static pj_status local_name(const struct mctx *c, const char *name, bool *taken, struct pj_error *err)
+/* The local account names: from the cache while the files are unchanged (local_index.h). */
+static pj_status load_names(struct mctx *c, struct pj_error *err)
 {
-	int r = idmap_local_name(passwd_path(c), group_path(c), name);
+	pj_status r;
 
-	if (r < 0)
-		return pj_fail(err, PJ_ERR_SYSTEM, "reading %s and %s: %s", passwd_path(c), group_path(c),
-		               strerror(-r));
-	*taken = r == 1;
+	if (c->names_loaded)
+		return PJ_OK;
+	if ((r = local_index_open(c->dir, passwd_path(c), group_path(c), &c->names, err)) != PJ_OK)
+		return r;
+	c->names_loaded = true;
+	return PJ_OK;
+}
+
+static void mctx_free(struct mctx *c)
+{
+	if (c->names_loaded)
+		local_index_free(&c->names);
+	idmap_local_free(&c->local);
+	c->names_loaded = c->local_loaded = false;
+}
+
+/* Whether name is a user or group in the local account files, ignoring case. */
+static pj_status local_name(struct mctx *c, const char *name, bool *taken, struct pj_error *err)
+{
+	pj_status r;
+
+	if ((r = load_names(c, err)) != PJ_OK)
+		return r;
+	*taken = local_index_name(&c->names, name);
 	return PJ_OK;
 }
 
@@ -75,7 +104,10 @@ static pj_status assign_id(struct mctx *c, const char *what, const char *name, u
                            struct pj_error *err)
 {
 	uint32_t probes;
+	pj_status r;
 
+	if ((r = load_local(c, err)) != PJ_OK)
+		return r;
 	if (idmap_assign(name, c->us->uid_min, c->us->uid_max, id_taken, c, id, &probes) != 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "no free id for %s %s in %u..%u", what, name,
 		               c->us->uid_min, c->us->uid_max);
@@ -217,6 +249,10 @@ static pj_status check_new_name(struct mctx *c, const char *name, struct pj_erro
 /* A uid chosen from outside (uid_claim, pam-jwt user add --uid): within range and free. */
 static pj_status check_given_uid(struct mctx *c, const char *name, int64_t uid, struct pj_error *err)
 {
+	pj_status r;
+
+	if ((r = load_local(c, err)) != PJ_OK)
+		return r;
 	if (uid < 0 || uid > UINT32_MAX || !idmap_id_allowed((uint32_t)uid, c->us->uid_min, c->us->uid_max))
 		return pj_fail(err, PJ_ERR_USER, "uid %lld for %s is outside %u..%u", (long long)uid, name,
 		               c->us->uid_min, c->us->uid_max);
@@ -262,9 +298,8 @@ pj_status mapping_add_user(struct userstore *us, const char *name, uint32_t uid,
 	pj_status r;
 
 	mapping_sanitize_gecos(gecos ? gecos : "", gecos ? strlen(gecos) : 0, clean, sizeof(clean));
-	if ((r = load_local(&c, err)) == PJ_OK)
-		r = new_user(&c, name, uid, clean, NULL, NULL, now, out, err);
-	idmap_local_free(&c.local);
+	r = new_user(&c, name, uid, clean, NULL, NULL, now, out, err);
+	mctx_free(&c);
 	return r;
 }
 
@@ -303,11 +338,11 @@ static bool group_allowed(const struct pj_issuer *is, const char *group)
 static pj_status mapped_gid(struct mctx *c, const char *user, const struct pj_group_map *m, uint32_t *gid,
                             struct pj_error *err)
 {
-	int r = idmap_local_group(group_path(c), m->local_group, gid);
+	pj_status r;
 
-	if (r < 0)
-		return pj_fail(err, PJ_ERR_SYSTEM, "reading %s: %s", group_path(c), strerror(-r));
-	if (r == 0) {
+	if ((r = load_names(c, err)) != PJ_OK)
+		return r;
+	if (!local_index_group(&c->names, m->local_group, gid)) {
 		pj_logf(c->log, LOG_WARNING, "group_map %s:%s: no local group %s; %s not added", m->idp_group,
 		        m->local_group, m->local_group, user);
 		*gid = 0;
@@ -526,8 +561,6 @@ static pj_status record(struct mctx *c, const struct pj_config *cfg, const struc
 	if (local)
 		return pj_fail(err, PJ_ERR_USER, "%s is a local account or group: not managed by pam_jwt",
 		               id->username);
-	if ((r = load_local(c, err)) != PJ_OK)
-		return r;
 	if ((u = userstore_user(c->us, id->username)) != NULL) {
 		if ((r = check_binding(c, id, u, uid, err)) == PJ_OK)
 			r = check_nss_user(c, u->name, u->uid, err);
@@ -612,13 +645,12 @@ pj_status mapping_record_login_files(const struct pj_config *cfg, const struct p
 
 	if ((r = check_identity(id, err)) != PJ_OK)
 		return r;
-	if ((r = record_returning(&c, cfg, id, now, &done, err)) != PJ_OK || done)
-		return r;
-	if ((r = userstore_open(c.dir, true, &c.us, err)) != PJ_OK)
-		return r;
-	r = record(&c, cfg, id, now, err);
-	idmap_local_free(&c.local);
-	userstore_close(c.us);
+	if ((r = record_returning(&c, cfg, id, now, &done, err)) == PJ_OK && !done &&
+	    (r = userstore_open(c.dir, true, &c.us, err)) == PJ_OK) {
+		r = record(&c, cfg, id, now, err);
+		userstore_close(c.us);
+	}
+	mctx_free(&c);
 	return r;
 }
 

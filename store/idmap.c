@@ -419,3 +419,27 @@ int idmap_local_group(const char *group_path, const char *name, uint32_t *gid)
 		*gid = c.id;
 	return r;
 }
+
+struct each_ctx {
+	idmap_each_fn each;
+	void *ctx;
+	bool is_group;
+};
+
+static int each_entry(void *arg, const char *name, uint32_t id)
+{
+	struct each_ctx *c = arg;
+
+	return c->each(c->ctx, name, id, c->is_group);
+}
+
+int idmap_local_each(const char *passwd_path, const char *group_path, idmap_each_fn each, void *ctx)
+{
+	struct each_ctx c = {.each = each, .ctx = ctx};
+	int r;
+
+	if ((r = walk_passwd(passwd_path ? passwd_path : IDMAP_PASSWD_PATH, each_entry, &c)) != 0)
+		return r;
+	c.is_group = true;
+	return walk_group(group_path ? group_path : IDMAP_GROUP_PATH, each_entry, &c);
+}

@@ -91,6 +91,12 @@ void idmap_local_free(struct idmap_local *local);
  * (sudo compares names that way by default). Returns 1 (taken), 0 (free) or -errno. */
 int idmap_local_name(const char *passwd_path, const char *group_path, const char *name);
 
+/* Calls each(ctx, name, id, is_group) for every entry of passwd_path, then of group_path (NULL: /etc/...),
+ * read directly as idmap_local_load does. each returns 0 to go on, < 0 to stop with that error. Returns 0 or
+ * -errno. */
+typedef int (*idmap_each_fn)(void *ctx, const char *name, uint32_t id, bool is_group);
+int idmap_local_each(const char *passwd_path, const char *group_path, idmap_each_fn each, void *ctx);
+
 /* The gid of the group called name in group_path (NULL: /etc/group). Returns 1 and sets *gid, 0 when no
  * such group, or -errno. */
 int idmap_local_group(const char *group_path, const char *name, uint32_t *gid);

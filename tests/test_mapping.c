@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -40,6 +41,25 @@ static char *path_in(const char *name)
 	k = (k + 1) % 8;
 	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
 	return buf[k];
+}
+
+/* ---- opens of the fixture account files ---- */
+/* idmap reads passwd, group, subuid and subgid with fopen: this one, defined in the test program, stands in
+ * front of libc's and counts them (the header may name it fopen64: libc's two are the same function). */
+static int account_file_opens;
+
+FILE *fopen(const char *path, const char *mode)
+{
+	static const char *const names[] = {"/passwd", "/group", "/subuid", "/subgid"};
+	FILE *(*real)(const char *, const char *) =
+	    (FILE * (*)(const char *, const char *)) dlsym(RTLD_NEXT, "fopen64");
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(tmpdir);
+		if (strncmp(path, tmpdir, n) == 0 && strcmp(path + n, names[i]) == 0)
+			account_file_opens++;
+	}
+	return real(path, mode);
 }
 
 /* ---- log capture ---- */
@@ -860,6 +880,46 @@ static void test_returning(void)
 	config_free(cfg);
 }
 
+/* A returning login reads none of the local account files while they are unchanged; a change is seen by
+ * the next login. */
+static void test_local_scans(void)
+{
+	struct pj_config *cfg = cfg_make("s15", "", "group_map = devs:docker\n");
+	const char *claims =
+	    "{\"sub\":\"l-1\",\"preferred_username\":\"lena\",\"groups\":[\"devs\",\"team-l\"]}";
+	const char *group_text = "root:x:0:\nwheel:x:0:\nsudo:x:27:\nstaff:x:50:\ndocker:x:999:\n"
+	                         "carol:x:250000:\nlocalgrp:x:260000:\n";
+	struct pj_error err;
+
+	usleep(150000); /* the fixture files are older than the racy window of local_index.h */
+	ok(login(cfg, claims, &err) == PJ_OK && strcmp(groups_of(cfg, "lena"), "999,team-l") == 0,
+	   "lena's first login: docker by group_map and team-l (%s)", err.reason);
+	account_file_opens = 0;
+	ok(login(cfg, claims, &err) == PJ_OK && account_file_opens == 0,
+	   "a returning login opens none of passwd, group, subuid, subgid (%d opens)", account_file_opens);
+	ok(login(cfg, "{\"sub\":\"l-1\",\"preferred_username\":\"lena\",\"groups\":[\"devs\"]}", &err) ==
+	           PJ_OK &&
+	       account_file_opens == 0 && strcmp(groups_of(cfg, "lena"), "999") == 0,
+	   "nor does one that changes the groups without a new id (%d opens)", account_file_opens);
+
+	/* team-l becomes a local group: the next login sees it */
+	tk_write_text(files.group, "root:x:0:\nwheel:x:0:\nsudo:x:27:\nstaff:x:50:\ndocker:x:999:\n"
+	                           "carol:x:250000:\nlocalgrp:x:260000:\nteam-l:x:270000:\n");
+	logbuf[0] = '\0';
+	ok(login(cfg, claims, &err) == PJ_OK && account_file_opens > 0 &&
+	       strcmp(groups_of(cfg, "lena"), "999") == 0 && logged("team-l skipped"),
+	   "a changed group file is read again: team-l, now local, is skipped (%d opens)",
+	   account_file_opens);
+	tk_write_text(files.group, group_text);
+	usleep(150000);
+	ok(login(cfg, claims, &err) == PJ_OK && strcmp(groups_of(cfg, "lena"), "999,team-l") == 0,
+	   "and back");
+	account_file_opens = 0;
+	ok(login(cfg, claims, &err) == PJ_OK && account_file_opens == 0, "then cached again (%d opens)",
+	   account_file_opens);
+	config_free(cfg);
+}
+
 /* 32 processes log 32 users in at once: the lock keeps every one. */
 static void test_race(void)
 {
@@ -977,6 +1037,7 @@ int main(void)
 	test_foreign();
 	test_acct();
 	test_returning();
+	test_local_scans();
 	test_race();
 	test_cli();
 	store_close(&st);
