@@ -17,6 +17,7 @@
 #include "pam_jwt/config_file.h"
 #include "pam_jwt/jws_alg.h"
 #include "pam_jwt/log.h"
+#include "pam_jwt/replay.h"
 #include "pam_jwt/verify.h"
 
 enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
@@ -205,6 +206,9 @@ static int cmd_verify(int argc, char **argv)
 	status = pj_verify(cfg, &log, token, len, user, time(NULL), &id, &err);
 	if (status == PJ_OK && service != NULL)
 		status = authz_check_service(cfg, service, true, &id, &err);
+	/* Whether the module would refuse it as replayed; verifying by hand never uses the token up. */
+	if (status == PJ_OK)
+		status = replay_check(cfg, &id, time(NULL), PJ_REPLAY_PEEK, &err);
 	if (json)
 		print_json_result(&id, status, &err);
 	else

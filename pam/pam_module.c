@@ -22,6 +22,7 @@
 #include "pam_jwt/log.h"
 #include "pam_jwt/mapping.h"
 #include "pam_device.h"
+#include "pam_jwt/replay.h"
 #include "pam_jwt/verify.h"
 
 #define DATA_NAME      "pam_jwt_identity" /* pam_set_data: the identity, from authentication to the session */
@@ -462,6 +463,9 @@ static pj_status admit(pam_handle_t *pamh, const struct module_args *args, const
 	pj_status r;
 
 	if ((r = authorize(pamh, args, cfg, id, err)) != PJ_OK)
+		return r;
+	/* Last before the store: only a token that would be accepted uses up its jti. */
+	if ((r = replay_check(cfg, id, time(NULL), PJ_REPLAY_RECORD, err)) != PJ_OK)
 		return r;
 	return mapping_record_login(cfg, id, time(NULL), log, err);
 }

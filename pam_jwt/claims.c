@@ -6,6 +6,7 @@
 
 #include "claims.h"
 #include "json_strict.h"
+#include "replay.h"
 
 pj_status claims_get_iss(json_object *payload, const char **iss, size_t *len, struct pj_error *err)
 {
@@ -106,6 +107,46 @@ static pj_status check_times(json_object *payload, long leeway, time_t now, int6
 	return PJ_OK;
 }
 
+/* max_token_age: how long ago the token was issued, whatever its exp says; iat is then required. */
+static pj_status check_age(json_object *payload, const struct pj_issuer *issuer, time_t now,
+                           struct pj_error *err)
+{
+	int64_t iat = 0, t = (int64_t)now;
+	bool has_iat = false;
+	pj_status r;
+
+	if (issuer->max_token_age == 0)
+		return PJ_OK;
+	if ((r = get_time(payload, "iat", &iat, &has_iat, err)) != PJ_OK)
+		return r;
+	if (!has_iat)
+		return pj_fail(err, PJ_ERR_TOKEN, "no iat claim (max_token_age is set)");
+	if (t - issuer->leeway - issuer->max_token_age > iat)
+		return pj_fail(
+		    err, PJ_ERR_TOKEN,
+		    "token issued at %lld, more than max_token_age %lds ago (now %lld, leeway %lds)",
+		    (long long)iat, issuer->max_token_age, (long long)t, issuer->leeway);
+	return PJ_OK;
+}
+
+/* replay_protection = jti: a token must name itself (a non-empty string of bounded length). */
+static pj_status check_jti(json_object *payload, const struct pj_issuer *issuer, struct pj_error *err)
+{
+	const char *jti;
+	size_t len;
+
+	if (!issuer->replay_jti)
+		return PJ_OK;
+	switch (json_get_string(payload, "jti", &jti, &len)) {
+	case JSON_GET_OK: break;
+	case JSON_GET_ABSENT: return pj_fail(err, PJ_ERR_TOKEN, "no jti claim (replay_protection = jti)");
+	default: return pj_fail(err, PJ_ERR_TOKEN, "jti is not a string");
+	}
+	if (len == 0 || len > PJ_REPLAY_JTI_MAX)
+		return pj_fail(err, PJ_ERR_TOKEN, "jti is empty or longer than %d bytes", PJ_REPLAY_JTI_MAX);
+	return PJ_OK;
+}
+
 static pj_status check_sub(json_object *payload, struct pj_error *err)
 {
 	const char *sub;
@@ -131,6 +172,10 @@ pj_status claims_check(json_object *payload, const struct pj_issuer *issuer, tim
 	if ((r = check_aud(payload, issuer, err)) != PJ_OK)
 		return r;
 	if ((r = check_times(payload, issuer->leeway, now, exp_out, err)) != PJ_OK)
+		return r;
+	if ((r = check_age(payload, issuer, now, err)) != PJ_OK)
+		return r;
+	if ((r = check_jti(payload, issuer, err)) != PJ_OK)
 		return r;
 	return check_sub(payload, err);
 }

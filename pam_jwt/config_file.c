@@ -77,6 +77,7 @@ static pj_status parse_algorithms(const struct cf_key *, const char *, void *, c
 static pj_status parse_transform(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 static pj_status parse_group_map(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 static pj_status parse_claims(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_replay(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 
 /* clang-format off */
 static const struct cf_type t_word = { parse_word, CF_STRING };           /* one word, no spaces */
@@ -95,6 +96,7 @@ static const struct cf_type t_algs = { parse_algorithms, CF_PLAIN };      /* JWS
 static const struct cf_type t_xform = { parse_transform, CF_PLAIN };      /* two bools */
 static const struct cf_type t_gmap = { parse_group_map, CF_GROUP_MAP };   /* idp:local, ... */
 static const struct cf_type t_claims = { parse_claims, CF_CLAIMS };       /* claim=value ... */
+static const struct cf_type t_replay = { parse_replay, CF_PLAIN };        /* none or jti */
 
 #define CF_DAY 86400LL
 #define CF_MIB (1024LL * 1024)
@@ -137,6 +139,8 @@ static const struct cf_key cf_keys[] = {
 	IKEY("insecure_allow_http_loopback", insecure_allow_http_loopback, &t_bool, 0, 0, "no"),
 	IKEY("algorithms",             algorithms,        &t_algs,  0,    0,             "RS256"),
 	IKEY("leeway",                 leeway,            &t_secs,  0,    3600,          "60"),
+	IKEY("max_token_age",          max_token_age,     &t_secs,  0,    365 * CF_DAY,  "0"),
+	IKEY("replay_protection",      replay_jti,        &t_replay, 0,   0,             "none"),
 	IKEY("username_claim",         username_claim,    &t_word,  0,    0,             "preferred_username"),
 	IKEY("username_transform",     username_lowercase, &t_xform, 0,   0,             NULL),
 	ILIST("username_domains",      username_domains,  &t_domains, 0),
@@ -742,6 +746,18 @@ static pj_status parse_claims(const struct cf_key *k, const char *value, void *b
 	free_claims(*f, *count);
 	*f = acc.rules;
 	*count = acc.n;
+	return PJ_OK;
+}
+
+/* replay_protection: "none", or "jti" (each token id accepted once per host: replay.h). */
+static pj_status parse_replay(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
+                              int line)
+{
+	char q[CF_SHOW];
+
+	if (strcmp(value, "jti") != 0 && strcmp(value, "none") != 0)
+		return cf_fail(c, line, "%s: \"%s\" is neither none nor jti", k->name, show(q, value));
+	*(bool *)field(k, base) = strcmp(value, "jti") == 0;
 	return PJ_OK;
 }
 

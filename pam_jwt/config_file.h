@@ -54,6 +54,10 @@ struct pj_issuer {
 	/* token policy */
 	unsigned algorithms; /* algorithms: space-separated names -> JWS_ALG_BIT() mask; default RS256 */
 	long leeway;         /* leeway: seconds, default 60, 0..3600 */
+	long max_token_age;  /* max_token_age: seconds; a token whose iat is older is refused (iat then
+	                        required); 0 = no limit (default), up to 365d */
+	bool replay_jti;     /* replay_protection: "none" (default) or "jti": each jti accepted once per host
+	                        (replay.h); a token without jti is refused */
 
 	/* identity mapping */
 	char *username_claim;       /* username_claim: default "preferred_username" */

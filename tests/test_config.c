@@ -708,6 +708,30 @@ static void test_services(void)
 	}
 }
 
+/* Issue #13: max_token_age and replay_protection, per issuer with a [global] default. */
+static void test_replay_keys(void)
+{
+	static const char text[] = "[global]\nmax_token_age = 1h\n" ISS_A "replay_protection = jti\n"
+	                           "[issuer b]\nissuer = https://b.example.com\naudience = pam\n"
+	                           "jwks_file = /etc/pam_jwt/b.jwks\nmax_token_age = 0\n";
+	struct pj_config *cfg = parse_ok(text, "max_token_age and replay_protection");
+	const struct pj_issuer *a, *b;
+
+	if (cfg != NULL) {
+		a = config_find_issuer_by_name(cfg, "a");
+		b = config_find_issuer_by_name(cfg, "b");
+		ok(a->max_token_age == 3600 && a->replay_jti,
+		   "[issuer a]: max_token_age from [global], jti on");
+		ok(b->max_token_age == 0 && !b->replay_jti,
+		   "[issuer b]: max_token_age 0, replay_protection none");
+		config_free(cfg);
+	}
+	bad(ISS_A "replay_protection = nonce\n", 5, "\"nonce\" is neither none nor jti",
+	    "replay_protection other than none or jti");
+	bad(ISS_A "max_token_age = 400d\n", 5, "max_token_age: 400d is out of range",
+	    "max_token_age too large");
+}
+
 int main(void)
 {
 	test_full();
@@ -724,6 +748,7 @@ int main(void)
 	test_load();
 	test_device_keys();
 	test_services();
+	test_replay_keys();
 	config_free(NULL);
 	ok(config_find_issuer(NULL, "x", 1) == NULL && config_find_issuer_by_name(NULL, "x") == NULL,
 	   "lookups on NULL config");

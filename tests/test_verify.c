@@ -630,6 +630,51 @@ static void test_claims_unit(void)
 	free(text);
 }
 
+/* Issue #13: max_token_age (iat required, not older than the limit) and the jti replay_protection needs. */
+static void test_freshness(void)
+{
+	struct pj_issuer is = *config_find_issuer_by_name(cfg, "main");
+	struct {
+		const char *extra;
+		long max_age;
+		bool jti;
+		pj_status want;
+		const char *reason;
+	} cases[] = {
+	    {",\"iat\":%lld", 3600, false, PJ_OK, NULL},
+	    {",\"iat\":%lld", 600, false, PJ_ERR_TOKEN, "more than max_token_age 600s ago"},
+	    {",\"x\":%lld", 3600, false, PJ_ERR_TOKEN, "no iat claim (max_token_age is set)"},
+	    {",\"iat\":\"%lld\"", 3600, false, PJ_ERR_TOKEN, "iat is not a number"},
+	    {",\"x\":%lld", 0, true, PJ_ERR_TOKEN, "no jti claim"},
+	    {",\"jti\":\"\",\"x\":%lld", 0, true, PJ_ERR_TOKEN, "jti is empty"},
+	    {",\"jti\":7,\"x\":%lld", 0, true, PJ_ERR_TOKEN, "jti is not a string"},
+	    {",\"jti\":\"abc\",\"x\":%lld", 0, true, PJ_OK, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		char *extra = tk_strf(cases[i].extra, (long long)now - 1800);
+#pragma GCC diagnostic pop
+		char *text =
+		    tk_strf("{\"iss\":\"" ISS "\",\"aud\":\"pam-test\",\"sub\":\"s\",\"exp\":%lld%s}",
+		            (long long)now + 300, extra);
+		json_object *pl = json_tokener_parse(text);
+		struct pj_error err;
+		pj_status got;
+
+		is.max_token_age = cases[i].max_age;
+		is.replay_jti = cases[i].jti;
+		got = claims_check(pl, &is, now, NULL, &err);
+		ok(got == cases[i].want && (cases[i].reason == NULL || strstr(err.reason, cases[i].reason)),
+		   "max_token_age %ld, jti %s, payload ...%s: %s", cases[i].max_age,
+		   cases[i].jti ? "on" : "off", extra, got == PJ_OK ? "accepted" : err.reason);
+		json_object_put(pl);
+		free(text);
+		free(extra);
+	}
+}
+
 int main(void)
 {
 	char *cmd;
@@ -646,6 +691,7 @@ int main(void)
 	test_claims();
 	test_identity();
 	test_claims_unit();
+	test_freshness();
 	keystore_flush();
 	config_free(cfg);
 	for (int a = 0; a < JWS_ALG_COUNT; a++)
