@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "claims.h"
+#include "hostname.h"
 #include "json_strict.h"
 #include "replay.h"
 
@@ -30,27 +31,53 @@ static pj_status check_iss(json_object *payload, const struct pj_issuer *issuer,
 	return PJ_OK;
 }
 
-static bool audience_configured(const struct pj_issuer *issuer, const char *aud, size_t len)
+/* The configured audiences with %h / %H expanded to this host's names (looked up once, when needed). */
+struct audiences {
+	const struct pj_issuer *issuer;
+	struct pj_host_names names;
+	bool names_known;
+};
+
+static pj_status audience_configured(struct audiences *a, const char *aud, size_t len, bool *found,
+                                     struct pj_error *err)
 {
-	for (size_t i = 0; i < issuer->n_audiences; i++)
-		if (strlen(issuer->audiences[i]) == len && memcmp(issuer->audiences[i], aud, len) == 0)
-			return true;
-	return false;
+	char want[2 * PJ_HOST_MAX + 1024];
+	const char *w;
+	pj_status r;
+
+	*found = false;
+	for (size_t i = 0; i < a->issuer->n_audiences && !*found; i++) {
+		w = a->issuer->audiences[i];
+		if (strchr(w, '%') != NULL) {
+			if ((r = pj_host_expand(w, &a->names, &a->names_known, want, sizeof(want), err)) !=
+			    PJ_OK)
+				return r;
+			w = want;
+		}
+		*found = strlen(w) == len && memcmp(w, aud, len) == 0;
+	}
+	return PJ_OK;
 }
 
 /* aud: a string, or an array of strings (RFC 7519 4.1.3); one of them must be a configured audience. */
 static pj_status check_aud(json_object *payload, const struct pj_issuer *issuer, struct pj_error *err)
 {
+	struct audiences a = {.issuer = issuer};
 	json_object *aud;
+	bool found = false;
+	pj_status r;
 	size_t n;
 
 	if (!json_object_object_get_ex(payload, "aud", &aud))
 		return pj_fail(err, PJ_ERR_TOKEN, "no aud claim");
 	if (json_object_get_type(aud) == json_type_string) {
-		if (audience_configured(issuer, json_object_get_string(aud),
-		                        (size_t)json_object_get_string_len(aud)))
+		if ((r = audience_configured(&a, json_object_get_string(aud),
+		                             (size_t)json_object_get_string_len(aud), &found, err)) != PJ_OK)
+			return r;
+		if (found)
 			return PJ_OK;
-		return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience");
+		return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience%s",
+		               a.names_known ? " (for this host)" : "");
 	}
 	if (json_object_get_type(aud) != json_type_array)
 		return pj_fail(err, PJ_ERR_TOKEN, "aud is neither a string nor an array of strings");
@@ -59,12 +86,16 @@ static pj_status check_aud(json_object *payload, const struct pj_issuer *issuer,
 		if (json_object_get_type(json_object_array_get_idx(aud, i)) != json_type_string)
 			return pj_fail(err, PJ_ERR_TOKEN, "aud holds a value that is not a string");
 	for (size_t i = 0; i < n; i++) {
-		json_object *a = json_object_array_get_idx(aud, i);
-		if (audience_configured(issuer, json_object_get_string(a),
-		                        (size_t)json_object_get_string_len(a)))
+		json_object *e = json_object_array_get_idx(aud, i);
+
+		if ((r = audience_configured(&a, json_object_get_string(e),
+		                             (size_t)json_object_get_string_len(e), &found, err)) != PJ_OK)
+			return r;
+		if (found)
 			return PJ_OK;
 	}
-	return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience");
+	return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience%s",
+	               a.names_known ? " (for this host)" : "");
 }
 
 /* A NumericDate claim: absent is allowed here (the caller decides), anything but a JSON number is refused. */

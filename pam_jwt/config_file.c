@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config_file.h"
+#include "hostname.h"
 #include "jws_alg.h"
 #include "log.h"
 #include "trusted_file.h"
@@ -1153,6 +1154,18 @@ static pj_status check_issuer(const struct cf_doc *d, const struct cf_section *s
 	    (r = check_fetch_url(iss, iss->issuer, "issuer (used for discovery: no jwks_file or jwks_uri)", c,
 	                         source_line(d, s, key_index("issuer")))) != PJ_OK)
 		return r;
+	for (size_t i = 0; i < iss->n_audiences; i++)
+		if (!pj_host_escapes_valid(iss->audiences[i]))
+			return cf_fail(c, source_line(d, s, key_index("audience")),
+			               "[issuer %s]: audience \"%s\": '%%' starts %%h (short host name), %%H "
+			               "(fully qualified) or %%%% only",
+			               iss->name, show(q, iss->audiences[i]));
+	if ((iss->device_resource != NULL && !pj_host_escapes_valid(iss->device_resource)) ||
+	    (iss->device_audience != NULL && !pj_host_escapes_valid(iss->device_audience)))
+		return cf_fail(
+		    c, s->line,
+		    "[issuer %s]: device_resource / device_audience: '%%' starts %%h, %%H or %%%% only",
+		    iss->name);
 	for (const struct pj_issuer *o = cfg->issuers; o < iss; o++)
 		if (strcmp(o->issuer, iss->issuer) == 0)
 			return cf_fail(c, source_line(d, s, key_index("issuer")),

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "device_flow.h"
+#include "hostname.h"
 #include "json_strict.h"
 #include "jwks_fetch.h"
 #include "qr_render.h"
@@ -361,7 +362,9 @@ static bool id_token_mode(const struct pj_issuer *iss)
 
 static pj_status authorization_form(const struct pj_issuer *iss, char **form, struct pj_error *err)
 {
-	char scope[4096] = "";
+	char scope[4096] = "", resource[1024], audience[1024];
+	struct pj_host_names names;
+	bool names_known = false;
 	size_t used = 0;
 	pj_status r;
 
@@ -374,12 +377,16 @@ static pj_status authorization_form(const struct pj_issuer *iss, char **form, st
 		used += (size_t)n;
 	}
 	*form = NULL;
+	/* %h / %H: a token minted for this host alone (RFC 8707 resource indicator, or "audience") */
+	if ((iss->device_resource && (r = pj_host_expand(iss->device_resource, &names, &names_known, resource,
+	                                                 sizeof(resource), err)) != PJ_OK) ||
+	    (iss->device_audience && (r = pj_host_expand(iss->device_audience, &names, &names_known, audience,
+	                                                 sizeof(audience), err)) != PJ_OK))
+		return r;
 	if ((r = pj_form_append(form, "client_id", iss->device_client_id, err)) != PJ_OK ||
 	    (r = pj_form_append(form, "scope", scope, err)) != PJ_OK ||
-	    (iss->device_resource &&
-	     (r = pj_form_append(form, "resource", iss->device_resource, err)) != PJ_OK) ||
-	    (iss->device_audience &&
-	     (r = pj_form_append(form, "audience", iss->device_audience, err)) != PJ_OK))
+	    (iss->device_resource && (r = pj_form_append(form, "resource", resource, err)) != PJ_OK) ||
+	    (iss->device_audience && (r = pj_form_append(form, "audience", audience, err)) != PJ_OK))
 		return r;
 	return PJ_OK;
 }

@@ -277,6 +277,27 @@ conf "$SCRATCH/res.conf" "audience = https://api.example.com/" "device_client_id
 cli_login approve alice --config "$SCRATCH/res.conf" --user alice
 [ $rc -eq 0 ] && grep -q '"resource": "https://api.example.com/"' "$IDP/last_device_form.json"
 ok $? "device_resource: sent as resource, the access token accepted (exit $rc)"
+# per-host audience: pam-jwt login on host "hosta.example.com" (a UTS namespace) asks for a token for it alone
+if unshare -u true 2>/dev/null; then
+	printf '#!/bin/sh\nexec unshare -u sh -c '"'"'hostname "$0" && exec "$@"'"'"' "$PJ_HOST" "%s" "$@"\n' "$PAM_JWT" \
+		>"$SCRATCH/on-host"
+	chmod 755 "$SCRATCH/on-host"
+	conf "$SCRATCH/host.conf" "audience = https://%H/" "device_client_id = pam-cli" "device_resource = https://%H/"
+	PAM_JWT_REAL=$PAM_JWT PAM_JWT="$SCRATCH/on-host"
+	PJ_HOST=hosta.example.com
+	export PJ_HOST
+	cli_login approve alice --config "$SCRATCH/host.conf" --user alice \
+		--token-file "$SCRATCH/host-a"
+	[ $rc -eq 0 ] && grep -q '"resource": "https://hosta.example.com/"' "$IDP/last_device_form.json"
+	ok $? "device_resource = https://%H/: asks for this host's resource and accepts the token (exit $rc)"
+	PJ_HOST=hostb.example.com "$PAM_JWT" verify --config "$SCRATCH/host.conf" <"$SCRATCH/host-a" >"$SCRATCH/out" 2>&1
+	[ $? -eq 1 ] && grep -q 'aud does not name a configured audience (for this host)' "$SCRATCH/out"
+	ok $? "the token minted for hosta is refused on hostb"
+	PAM_JWT=$PAM_JWT_REAL
+	unset PJ_HOST
+else
+	diag "no UTS namespace: the per-host device_resource test is skipped"
+fi
 
 # ---- the ID token's audience and azp ----
 idp_config '{"interval": 1, "id_token_claims": {"aud": ["pam-cli", "other"]}}'

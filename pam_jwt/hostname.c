@@ -1,0 +1,96 @@
+/* hostname.c: this host's short and fully qualified names, and %h / %H in configured values. */
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hostname.h"
+
+static void lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+pj_status pj_host_names_get(struct pj_host_names *out, struct pj_error *err)
+{
+	struct addrinfo hints, *ai = NULL;
+	char name[PJ_HOST_MAX];
+
+	memset(out, 0, sizeof(*out));
+	if (gethostname(name, sizeof(name)) != 0 || name[0] == '\0')
+		return pj_fail(err, PJ_ERR_SYSTEM, "cannot get the host name: %s", strerror(errno));
+	name[sizeof(name) - 1] = '\0';
+	lower(name);
+	snprintf(out->shortname, sizeof(out->shortname), "%.*s", (int)strcspn(name, "."), name);
+	snprintf(out->fqdn, sizeof(out->fqdn), "%s", name);
+	if (strchr(name, '.') != NULL)
+		return PJ_OK;
+	/* Only when a configured value names %H and the host name is short: the resolver (nsswitch "hosts"),
+	 * as hostname -f does. */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = AI_CANONNAME;
+	if (getaddrinfo(name, NULL, &hints, &ai) == 0 && ai != NULL && ai->ai_canonname != NULL &&
+	    strchr(ai->ai_canonname, '.') != NULL && strlen(ai->ai_canonname) < sizeof(out->fqdn)) {
+		snprintf(out->fqdn, sizeof(out->fqdn), "%s", ai->ai_canonname);
+		lower(out->fqdn);
+	}
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return PJ_OK;
+}
+
+bool pj_host_pattern(const char *value)
+{
+	return strstr(value, "%h") != NULL || strstr(value, "%H") != NULL;
+}
+
+bool pj_host_escapes_valid(const char *value)
+{
+	for (const char *p = strchr(value, '%'); p != NULL; p = strchr(p + 2, '%'))
+		if (p[1] != 'h' && p[1] != 'H' && p[1] != '%')
+			return false;
+	return true;
+}
+
+pj_status pj_host_expand(const char *value, struct pj_host_names *names, bool *names_known, char *out,
+                         size_t outlen, struct pj_error *err)
+{
+	size_t used = 0, n;
+	const char *add;
+	char one[2] = {0, 0};
+	pj_status r;
+
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p != '%') {
+			one[0] = *p;
+			add = one;
+		} else if (p[1] == '%') {
+			add = "%";
+			p++;
+		} else if (p[1] == 'h' || p[1] == 'H') {
+			if (!*names_known && (r = pj_host_names_get(names, err)) != PJ_OK)
+				return r;
+			*names_known = true;
+			add = *++p == 'h' ? names->shortname : names->fqdn;
+		} else {
+			return pj_fail(err, PJ_ERR_CONFIG, "bad escape in \"%.64s\" (%%h, %%H or %%%%)",
+			               value);
+		}
+		n = strlen(add);
+		if (n >= outlen - used)
+			return pj_fail(err, PJ_ERR_CONFIG, "\"%.64s\" is too long once expanded", value);
+		memcpy(out + used, add, n + 1);
+		used += n;
+	}
+	if (used == 0 && outlen > 0)
+		out[0] = '\0';
+	return PJ_OK;
+}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# test_host_audience.sh: audience with %h / %H: a token minted for one host is refused on another (UTS namespaces).
+# SPDX-License-Identifier: BSD-3-Clause
+. "$(dirname "$0")/lib.sh"
+
+need_root
+unshare -u -m true 2>/dev/null || skip_all "cannot create UTS and mount namespaces"
+make_scratch
+ISS=https://idp.example.com
+make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
+sed -i 's/^audience = pam$/audience = ssh:%H login:%h/' "$SCRATCH/pam_jwt.conf"
+printf '127.0.1.1 hostc.example.org hostc\n' >"$SCRATCH/hosts"
+printf 'hosts: files\n' >"$SCRATCH/nsswitch.conf"
+
+# on HOSTNAME AUD: pam-jwt verify, in a namespace whose host name is HOSTNAME (and whose /etc/hosts names
+# hostc.example.org), of a token for alice with that aud; output in $SCRATCH/out.
+on() {
+	"$JWT_MINT" sign ES256 "$SCRATCH/ES256.pem" ES256 \
+		"{\"iss\":\"$ISS\",\"aud\":\"$2\",\"sub\":\"s\",\"exp\":@now+300,\"preferred_username\":\"alice\"}" \
+		>"$SCRATCH/token"
+	unshare -u -m sh -c 'mount --make-rprivate / && mount --bind "$1/hosts" /etc/hosts &&
+		mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && hostname "$2" &&
+		exec "$3" verify --config "$1/pam_jwt.conf" <"$1/token"' - "$SCRATCH" "$1" "$PAM_JWT" >"$SCRATCH/out" 2>&1
+}
+
+on hosta.example.com ssh:hosta.example.com
+ok $? "%H: a token for ssh:hosta.example.com is accepted on hosta.example.com"
+on hostb.example.com ssh:hosta.example.com
+[ $? -eq 1 ] && grep -q "aud does not name a configured audience (for this host)" "$SCRATCH/out"
+ok $? "and refused on hostb.example.com, saying it is not for this host"
+on hosta.example.com login:hosta
+ok $? "%h: login:hosta is accepted on hosta.example.com (the short name)"
+on hostb.example.com login:hosta
+[ $? -eq 1 ]
+ok $? "and refused on hostb"
+on hostA.Example.COM ssh:hosta.example.com
+ok $? "host names compare in lower case"
+on hostc ssh:hostc.example.org
+ok $? "%H of a short host name comes from the resolver (/etc/hosts: hostc.example.org)"
+on hostc ssh:hostc
+[ $? -eq 1 ]
+ok $? "and the short name alone does not pass for %H"
+on hosta.example.com 'ssh:%H'
+[ $? -eq 1 ]
+ok $? "a token whose aud is the pattern itself is refused"
+sed -i 's/^audience = .*/audience = ssh:%x/' "$SCRATCH/pam_jwt.conf"
+"$PAM_JWT" check-config --config "$SCRATCH/pam_jwt.conf" >"$SCRATCH/out" 2>&1
+[ $? -eq 2 ] && grep -q "'%' starts %h (short host name), %H (fully qualified) or %% only" "$SCRATCH/out"
+ok $? "an unknown escape in audience is a configuration error"
+done_testing
