@@ -1,4 +1,4 @@
-/* authz.c: checks a verified identity against the rules of a service: issuer, IdP groups, claim values. */
+/* authz.c: checks a verified identity against a rule set; reads the rules given as module arguments. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -11,55 +11,12 @@
 #include "config_file.h"
 #include "identity.h"
 #include "log.h"
-#include "verify.h"
 
 #define SHOW 96 /* bytes of a rule or value quoted (escaped) in a reason */
 
 static const char *show(char *buf, const char *s)
 {
 	return pj_escape(buf, SHOW, s, strlen(s));
-}
-
-pj_status authz_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out,
-                                 struct pj_error *err)
-{
-	const char *eq = memchr(text, '=', len);
-	size_t plen, vlen;
-	char q[SHOW];
-
-	memset(out, 0, sizeof(*out));
-	if (eq == NULL)
-		goto bad;
-	plen = (size_t)(eq - text);
-	vlen = len - plen - 1;
-	if (plen == 0 || vlen == 0 || text[0] == '.' || text[plen - 1] == '.')
-		goto bad;
-	for (size_t i = 0; i < len; i++)
-		if (text[i] == ' ' || text[i] == '\t' || text[i] == ',' || text[i] == '\0' ||
-		    (i < plen && i > 0 && text[i] == '.' && text[i - 1] == '.'))
-			goto bad;
-	if ((out->path = strndup(text, plen)) == NULL || (out->value = strndup(eq + 1, vlen)) == NULL) {
-		free(out->path);
-		out->path = NULL;
-		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	}
-	return PJ_OK;
-bad : {
-	char *copy = strndup(text, len);
-	pj_fail(err, PJ_ERR_CONFIG,
-	        "require_claim: \"%s\" is not claim=value (a dotted claim path, a value "
-	        "without spaces or commas)",
-	        copy != NULL ? show(q, copy) : "?");
-	free(copy);
-}
-	return PJ_ERR_CONFIG;
-}
-
-static void free_list(char **list, size_t n)
-{
-	for (size_t i = 0; list != NULL && i < n; i++)
-		free(list[i]);
-	free(list);
 }
 
 /* Splits csv at commas into (*list, *n), appending; every entry must be non-empty. */
@@ -104,7 +61,7 @@ static pj_status add_csv_claims(const char *csv, struct pj_authz *a, struct pj_e
 		if (a->n_claims == PJ_AUTHZ_LIST_MAX)
 			return pj_fail(err, PJ_ERR_CONFIG, "require_claim: more than %d entries",
 			               PJ_AUTHZ_LIST_MAX);
-		if ((r = authz_parse_claim_rule(s, len, &a->claims[a->n_claims], err)) != PJ_OK)
+		if ((r = config_parse_claim_rule(s, len, &a->claims[a->n_claims], err)) != PJ_OK)
 			return r;
 		a->n_claims++;
 		if (s[len] == '\0')
@@ -199,13 +156,9 @@ void authz_free(struct pj_authz *a)
 {
 	if (a == NULL)
 		return;
-	free_list(a->issuers, a->n_issuers);
-	free_list(a->groups, a->n_groups);
-	for (size_t i = 0; a->claims != NULL && i < a->n_claims; i++) {
-		free(a->claims[i].path);
-		free(a->claims[i].value);
-	}
-	free(a->claims);
+	config_list_free(a->issuers);
+	config_list_free(a->groups);
+	config_claim_rules_free(a->claims, a->n_claims);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -1,4 +1,4 @@
-/* authz.h: per-service authorization: the issuers, IdP groups and claim values a token must bring. */
+/* authz.h: checks a verified identity against a rule set (struct pj_authz): issuers, groups, claims. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_AUTHZ_H
 #define PAM_JWT_AUTHZ_H
@@ -6,34 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config_file.h"
 #include "error.h"
-
-struct pj_identity;
-struct pj_config;
-
-#define PJ_AUTHZ_LIST_MAX 64 /* entries in one rule list */
-
-/* require_claim entry "path=value": the claim at the dotted path must equal value (a string claim, or
- * true/false, or an integer written in decimal) or, for an array, hold it as an element. */
-struct pj_claim_rule {
-	char *path;
-	char *value;
-};
-
-/* The rules of one [service NAME] section or of one module line. Empty lists set no rule. */
-struct pj_authz {
-	char **issuers; /* names of [issuer] sections whose tokens may be used */
-	size_t n_issuers;
-	char **groups; /* the token's groups claim must hold one of these (exact match) */
-	size_t n_groups;
-	struct pj_claim_rule *claims; /* every one must hold */
-	size_t n_claims;
-};
-
-/* Parses "path=value" (len bytes): the path is a dotted claim path with no empty component, the value is
- * non-empty and holds no space, tab or comma. Refusals: PJ_ERR_CONFIG. */
-pj_status authz_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out,
-                                 struct pj_error *err);
+#include "identity.h"
 
 /* Adds comma-separated entries (module arguments: require_groups=a,b require_claim=acr=x,amr=mfa) to a.
  * groups_csv and claims_csv may be NULL. Empty entries and more than PJ_AUTHZ_LIST_MAX are refused. */

@@ -256,6 +256,15 @@ static int has_space(const char *s)
 	return strpbrk(s, " \t") != NULL;
 }
 
+/* Whether the n bytes at s hold a NUL or any byte of set. */
+static int has_byte_of(const char *s, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0' || strchr(set, s[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
 static int utf8_valid(const unsigned char *s, size_t n)
 {
@@ -353,14 +362,23 @@ static pj_status parse_url(const struct cf_key *k, const char *value, void *base
 	return set_string(k, value, base, c);
 }
 
-/* A dotted path to a claim ("realm_access.roles"): no empty component. */
+bool config_claim_path_ok(const char *path, size_t n)
+{
+	if (n == 0 || path[0] == '.' || path[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (path[i] == ' ' || path[i] == '\t' || path[i] == '\0' ||
+		    (i > 0 && path[i] == '.' && path[i - 1] == '.'))
+			return false;
+	return true;
+}
+
 static pj_status parse_claim_path(const struct cf_key *k, const char *value, void *base,
                                   const struct cf_ctx *c, int line)
 {
 	char q[CF_SHOW];
 
-	if (has_space(value) || value[0] == '.' || value[strlen(value) - 1] == '.' ||
-	    strstr(value, "..") != NULL)
+	if (!config_claim_path_ok(value, strlen(value)))
 		return cf_fail(c, line, "%s: \"%s\" is not a dotted claim path", k->name, show(q, value));
 	return set_string(k, value, base, c);
 }
@@ -487,7 +505,7 @@ static pj_status parse_uid(const struct cf_key *k, const char *value, void *base
 	return r;
 }
 
-static void free_list(char **list)
+void config_list_free(char **list)
 {
 	if (list == NULL)
 		return;
@@ -510,15 +528,15 @@ static pj_status parse_list(const struct cf_key *k, const char *value, void *bas
 		if ((wlen = strcspn(s, " \t")) == 0)
 			break;
 		if (n == CF_LIST_MAX) {
-			free_list(list);
+			config_list_free(list);
 			return cf_fail(c, line, "%s: more than %d entries", k->name, CF_LIST_MAX);
 		}
 		if ((list[n++] = strndup(s, wlen)) == NULL) {
-			free_list(list);
+			config_list_free(list);
 			return cf_nomem(c);
 		}
 	}
-	free_list(*f);
+	config_list_free(*f);
 	*f = list;
 	*(size_t *)((char *)base + k->count_off) = n;
 	return PJ_OK;
@@ -697,7 +715,7 @@ static pj_status parse_group_map(const struct cf_key *k, const char *value, void
 	return PJ_OK;
 }
 
-static void free_claims(struct pj_claim_rule *rules, size_t n)
+void config_claim_rules_free(struct pj_claim_rule *rules, size_t n)
 {
 	if (rules == NULL)
 		return;
@@ -706,6 +724,39 @@ static void free_claims(struct pj_claim_rule *rules, size_t n)
 		free(rules[i].value);
 	}
 	free(rules);
+}
+
+pj_status config_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out,
+                                  struct pj_error *err)
+{
+	const char *eq = memchr(text, '=', len);
+	size_t plen, vlen;
+	char q[CF_SHOW];
+
+	memset(out, 0, sizeof(*out));
+	if (eq == NULL)
+		goto bad;
+	plen = (size_t)(eq - text);
+	vlen = len - plen - 1;
+	/* The comma separates entries in module arguments, so neither side may hold one. */
+	if (!config_claim_path_ok(text, plen) || memchr(text, ',', plen) != NULL || vlen == 0 ||
+	    has_byte_of(eq + 1, vlen, " \t,"))
+		goto bad;
+	if ((out->path = strndup(text, plen)) == NULL || (out->value = strndup(eq + 1, vlen)) == NULL) {
+		free(out->path);
+		out->path = NULL;
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	}
+	return PJ_OK;
+bad : {
+	char *copy = strndup(text, len);
+	pj_fail(err, PJ_ERR_CONFIG,
+	        "require_claim: \"%s\" is not claim=value (a dotted claim path, a value "
+	        "without spaces or commas)",
+	        copy != NULL ? show(q, copy) : "?");
+	free(copy);
+}
+	return PJ_ERR_CONFIG;
 }
 
 struct claims_acc {
@@ -721,7 +772,7 @@ static pj_status add_claim(const struct cf_key *k, const char *word, void *arg, 
 	pj_status r;
 
 	(void)k;
-	if ((r = authz_parse_claim_rule(word, strlen(word), &acc->rules[acc->n], &e)) == PJ_ERR_NOMEM)
+	if ((r = config_parse_claim_rule(word, strlen(word), &acc->rules[acc->n], &e)) == PJ_ERR_NOMEM)
 		return cf_nomem(c);
 	if (r != PJ_OK)
 		return cf_fail(c, line, "%s", e.reason);
@@ -729,7 +780,7 @@ static pj_status add_claim(const struct cf_key *k, const char *word, void *arg, 
 	return PJ_OK;
 }
 
-/* require_claim: space-separated claim=value entries (authz_parse_claim_rule). */
+/* require_claim: space-separated claim=value entries (config_parse_claim_rule). */
 static pj_status parse_claims(const struct cf_key *k, const char *value, void *base, const struct cf_ctx *c,
                               int line)
 {
@@ -741,10 +792,10 @@ static pj_status parse_claims(const struct cf_key *k, const char *value, void *b
 	if ((acc.rules = calloc(CF_LIST_MAX, sizeof(*acc.rules))) == NULL)
 		return cf_nomem(c);
 	if ((r = each_word(k, value, c, line, add_claim, &acc)) != PJ_OK) {
-		free_claims(acc.rules, acc.n);
+		config_claim_rules_free(acc.rules, acc.n);
 		return r;
 	}
-	free_claims(*f, *count);
+	config_claim_rules_free(*f, *count);
 	*f = acc.rules;
 	*count = acc.n;
 	return PJ_OK;
@@ -976,9 +1027,9 @@ static void free_fields(void *base, enum cf_kind kind)
 		n = k->count_off ? *(size_t *)((char *)base + k->count_off) : 0;
 		switch (k->type->store) {
 		case CF_STRING: free(*(char **)f); break;
-		case CF_LIST: free_list(*(char ***)f); break;
+		case CF_LIST: config_list_free(*(char ***)f); break;
 		case CF_GROUP_MAP: free_group_map(*(struct pj_group_map **)f, n); break;
-		case CF_CLAIMS: free_claims(*(struct pj_claim_rule **)f, n); break;
+		case CF_CLAIMS: config_claim_rules_free(*(struct pj_claim_rule **)f, n); break;
 		case CF_PLAIN: break;
 		}
 	}

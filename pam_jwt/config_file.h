@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "authz.h"
 #include "error.h"
 
 #define PJ_DEFAULT_MAX_TOKEN_SIZE 16384
@@ -86,6 +85,26 @@ struct pj_issuer {
 	long device_timeout;   /* device_timeout: seconds, default 110, 10..1800 */
 };
 
+#define PJ_AUTHZ_LIST_MAX 64 /* entries in one rule list */
+
+/* require_claim entry "path=value": the claim at the dotted path must equal value (a string claim, or
+ * true/false, or an integer written in decimal) or, for an array, hold it as an element. */
+struct pj_claim_rule {
+	char *path;
+	char *value;
+};
+
+/* The rules of one [service NAME] section or of one module line (authz.h checks a token against them).
+ * Empty lists set no rule; issuers and groups are NULL-terminated, like every list of the configuration. */
+struct pj_authz {
+	char **issuers; /* names of [issuer] sections whose tokens may be used */
+	size_t n_issuers;
+	char **groups; /* the token's groups claim must hold one of these (exact match) */
+	size_t n_groups;
+	struct pj_claim_rule *claims; /* every one must hold */
+	size_t n_claims;
+};
+
 /* One [service NAME] section: rules a token must also meet for the PAM service NAME (the module's service=
  * argument, else PAM_SERVICE), so that one file can admit devs over sshd and only admins through sudo.
  * Keys (space-separated lists, all optional): require_issuer (names of [issuer] sections), require_groups
@@ -127,6 +146,21 @@ pj_status config_parse(const char *path, const char *text, size_t len, struct pj
                        struct pj_error *err);
 
 void config_free(struct pj_config *cfg);
+
+/* Parses "path=value" (len bytes): the path is a dotted claim path (config_claim_path_ok) without a comma,
+ * the value is non-empty and holds no space, tab or comma. Refusals: PJ_ERR_CONFIG. Used for require_claim
+ * in [service] sections and in module arguments alike. */
+pj_status config_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out,
+                                  struct pj_error *err);
+
+/* A dotted path to a claim ("realm_access.roles", n bytes): no empty component, no space, tab or NUL. */
+bool config_claim_path_ok(const char *path, size_t n);
+
+/* Frees a NULL-terminated list of strings (every list of the configuration). NULL is fine. */
+void config_list_free(char **list);
+
+/* Frees n claim rules and the array. NULL is fine. */
+void config_claim_rules_free(struct pj_claim_rule *rules, size_t n);
 
 /* The issuer section whose "issuer" equals iss (iss_len bytes, byte for byte), or NULL. */
 const struct pj_issuer *config_find_issuer(const struct pj_config *cfg, const char *iss, size_t iss_len);

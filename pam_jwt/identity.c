@@ -176,3 +176,17 @@ pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, 
 	*n_groups = n;
 	return PJ_OK;
 }
+
+void pj_identity_free(struct pj_identity *id)
+{
+	if (id == NULL)
+		return;
+	free(id->iss);
+	free(id->kid);
+	free(id->sub);
+	free(id->username);
+	identity_groups_free(id->groups);
+	if (id->claims != NULL)
+		json_object_put(id->claims);
+	memset(id, 0, sizeof(*id));
+}

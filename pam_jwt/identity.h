@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -13,6 +14,25 @@
 
 #define PJ_USERNAME_MAX 32
 #define PJ_GROUPS_MAX   1024
+
+/* What is known about a token; filled in as verification goes, so a refusal can be logged with the
+ * issuer, kid, alg and subject that were seen (unverified until verified is true). */
+struct pj_identity {
+	bool verified;
+	const struct pj_issuer *issuer; /* config section, NULL until matched */
+	char *iss;
+	char *kid;
+	char alg[16];
+	char *sub;
+	char *username;
+	char **groups; /* NULL-terminated */
+	size_t n_groups;
+	int64_t exp;
+	json_object *claims; /* the payload (a reference) once signature and claims passed, else NULL */
+};
+
+/* Frees what id holds and zeroes it (the issuer pointer is borrowed from the configuration). */
+void pj_identity_free(struct pj_identity *id);
 
 /* ASCII, ^[a-z_][a-z0-9_.-]*$, 1..32 characters, not all digits. */
 bool identity_username_is_safe(const char *name);

@@ -12,7 +12,6 @@
 #include "jws_alg.h"
 
 #define JWKS_MAX_KEYS    256
-#define JWK_KID_MAX      256
 #define JWK_RSA_MIN_BITS 2048
 #define JWK_RSA_MAX_BITS 16384
 

@@ -2,13 +2,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "b64url.h"
 #include "json_strict.h"
-#include "jwk.h"
 #include "jws.h"
 
 bool jws_looks_like_jwt(const char *input, size_t len)

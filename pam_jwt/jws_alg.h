@@ -1,4 +1,4 @@
-/* jws_alg.h: the table of supported JWS signature algorithms and what key each one needs. */
+/* jws_alg.h: the supported JWS algorithms, the key each one needs, and the limits tokens and keys share. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #ifndef PAM_JWT_JWS_ALG_H
 #define PAM_JWT_JWS_ALG_H
@@ -37,6 +37,9 @@ struct jws_alg {
 	const char *group;  /* OpenSSL group name for EC ("prime256v1"), NULL otherwise */
 	size_t sig_len;     /* exact signature length for ECDSA (64/96/132) and EdDSA (64), 0 for RSA */
 };
+
+/* Bytes in a key id: a token header's "kid" (jws.c) and a JWKS key's (jwk.c) are held to the same bound. */
+#define JWK_KID_MAX 256
 
 #define JWS_ALG_BIT(id) (1u << (id))
 #define JWS_ALG_ALL     ((1u << JWS_ALG_COUNT) - 1u)

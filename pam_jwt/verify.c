@@ -159,17 +159,3 @@ void pj_log_outcome(const struct pj_log *log, const struct pj_identity *id, pj_s
 		        pj_status_name(status), issuer, id->iss ? id->iss : "-", id->kid ? id->kid : "-",
 		        id->alg[0] ? id->alg : "-", id->sub ? id->sub : "-");
 }
-
-void pj_identity_free(struct pj_identity *id)
-{
-	if (id == NULL)
-		return;
-	free(id->iss);
-	free(id->kid);
-	free(id->sub);
-	free(id->username);
-	identity_groups_free(id->groups);
-	if (id->claims != NULL)
-		json_object_put(id->claims);
-	memset(id, 0, sizeof(*id));
-}

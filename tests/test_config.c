@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pam_jwt/authz.h"
 #include "pam_jwt/config_file.h"
 #include "pam_jwt/jws_alg.h"
 #include "tap.h"
