@@ -13,10 +13,10 @@
 
 #include <openssl/evp.h>
 
+#include "identity.h"
 #include "json_strict.h"
 #include "replay.h"
 #include "trusted_file.h"
-#include "verify.h"
 
 #define REPLAY_MAGIC   "PJREPLAY"
 #define REPLAY_VERSION 1u
