@@ -16,8 +16,9 @@
 
 #include "device_flow.h"
 #include "hostname.h"
+#include "https.h"
 #include "json_strict.h"
-#include "jwks_fetch.h"
+#include "oidc.h"
 #include "qr_render.h"
 #include "trusted_file.h"
 
@@ -31,7 +32,7 @@ struct flow {
 	const struct pj_config *cfg;
 	const struct pj_issuer *iss;
 	const struct pj_log *log;
-	struct jwks_http_opts http;
+	struct https_opts http;
 	char *device_endpoint;
 	char *token_endpoint;
 	char *authorization; /* "Authorization: Basic ..." for a confidential client, else NULL */
@@ -238,7 +239,7 @@ out:
 /* ---- talking to the IdP ---- */
 
 /* A JSON object answer; anything else is the IdP failing. */
-static pj_status parse_answer(const char *what, const struct jwks_http_body *body, json_object **doc,
+static pj_status parse_answer(const char *what, const struct https_body *body, json_object **doc,
                               struct pj_error *err)
 {
 	struct pj_error jerr;
@@ -255,54 +256,23 @@ static pj_status parse_answer(const char *what, const struct jwks_http_body *bod
 static pj_status get_url(json_object *doc, const struct flow *f, const char *what, const char *key,
                          bool required, char **out, struct pj_error *err)
 {
-	const char *s;
-	size_t len;
-	enum json_get g = json_get_string(doc, key, &s, &len);
-
-	*out = NULL;
-	if (g == JSON_GET_ABSENT && !required)
-		return PJ_OK;
-	if (g != JSON_GET_OK || !printable(s, len, DEVICE_URI_MAX, false))
-		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: no usable %s", what, key);
-	if (jwks_url_check(s, f->http.allow_http_loopback, err) != PJ_OK)
-		return pj_fail(err, PJ_ERR_NO_KEYS, "%s: %s is not an https URL", what, key);
-	if ((*out = strdup(s)) == NULL)
-		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	return PJ_OK;
+	return oidc_url_member(doc, what, key, required, DEVICE_URI_MAX, f->http.allow_http_loopback, out,
+	                       err);
 }
 
 /* OIDC discovery at the issuer URL: the two endpoints of the flow. */
 static pj_status discover(struct flow *f, struct pj_error *err)
 {
-	const char *iss = f->iss->issuer, *s;
-	size_t len = strlen(iss), slen;
-	struct jwks_http_body body = {0};
 	json_object *doc = NULL;
 	char *url = NULL;
 	pj_status r;
 
-	if (len > 0 && iss[len - 1] == '/')
-		len--;
-	if (asprintf(&url, "%.*s%s", (int)len, iss, JWKS_DISCOVERY_PATH) < 0) {
-		url = NULL;
-		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	}
-	if ((r = jwks_http_get(&f->http, url, &body, err)) != PJ_OK ||
-	    (r = parse_answer(url, &body, &doc, err)) != PJ_OK)
-		goto out;
-	if (json_get_string(doc, "issuer", &s, &slen) != JSON_GET_OK || slen != strlen(iss) ||
-	    memcmp(s, iss, slen) != 0) {
-		r = pj_fail(err, PJ_ERR_NO_KEYS, "%s: discovery document is for another issuer", url);
-		goto out;
-	}
-	if ((r = get_url(doc, f, url, "device_authorization_endpoint", true, &f->device_endpoint, err)) !=
-	        PJ_OK ||
-	    (r = get_url(doc, f, url, "token_endpoint", true, &f->token_endpoint, err)) != PJ_OK)
-		goto out;
-out:
-	if (doc != NULL)
-		json_object_put(doc);
-	jwks_http_body_free(&body);
+	if ((r = oidc_discover(&f->http, f->iss->issuer, &doc, &url, err)) != PJ_OK)
+		return r;
+	if ((r = get_url(doc, f, url, "device_authorization_endpoint", true, &f->device_endpoint, err)) ==
+	    PJ_OK)
+		r = get_url(doc, f, url, "token_endpoint", true, &f->token_endpoint, err);
+	json_object_put(doc);
 	free(url);
 	return r;
 }
@@ -337,21 +307,21 @@ static pj_status oauth_failure(const char *what, const char *code, long status, 
 }
 
 /* POSTs form to url; on PJ_OK *doc is the JSON answer of a 200 (*status 200) or an OAuth error (400/401). */
-static pj_status post(const struct flow *f, const struct jwks_http_opts *http, const char *url,
-                      const char *form, long *status, json_object **doc, struct pj_error *err)
+static pj_status post(const struct flow *f, const struct https_opts *http, const char *url, const char *form,
+                      long *status, json_object **doc, struct pj_error *err)
 {
-	struct jwks_http_body body = {0};
+	struct https_body body = {0};
 	pj_status r;
 
 	*doc = NULL;
-	if ((r = jwks_http_post_form(http, url, form, f->authorization, status, &body, err)) != PJ_OK)
+	if ((r = https_post_form(http, url, form, f->authorization, status, &body, err)) != PJ_OK)
 		goto out;
 	if ((r = parse_answer(url, &body, doc, err)) != PJ_OK && *status != 200)
 		r = oauth_failure(url, "", *status, err);
 out:
 	if (body.data != NULL)
 		explicit_bzero(body.data, body.len);
-	jwks_http_body_free(&body);
+	https_body_free(&body);
 	return r;
 }
 
@@ -542,7 +512,7 @@ static pj_status token_form(const struct flow *f, char **form, struct pj_error *
 static pj_status poll_once(struct flow *f, const char *form, long timeout, bool *done, char **token,
                            struct pj_error *err)
 {
-	struct jwks_http_opts http = f->http;
+	struct https_opts http = f->http;
 	json_object *doc = NULL;
 	const char *code;
 	long status = 0;
@@ -647,7 +617,7 @@ pj_status pj_device_obtain(const struct pj_config *cfg, const struct pj_issuer *
 	pj_error_clear(err);
 	if (iss == NULL || iss->device_client_id == NULL)
 		return pj_fail(err, PJ_ERR_CONFIG, "no issuer with device_client_id");
-	jwks_http_opts_init(&f.http, iss);
+	https_opts_init(&f.http, iss);
 	if (iss->device_client_secret_file != NULL &&
 	    ((r = read_secret(iss->device_client_secret_file, &secret, err)) != PJ_OK ||
 	     (r = basic_auth(iss->device_client_id, secret, &f.authorization, err)) != PJ_OK))

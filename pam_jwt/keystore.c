@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "jwks_cache.h"
-#include "jwks_fetch.h"
+#include "https.h"
 #include "keystore.h"
+#include "oidc.h"
 #include "trusted_file.h"
 
 #define KS_JWKS_FILE_MAX  (1024 * 1024)
@@ -399,21 +400,21 @@ static time_t ks_ttl(const struct pj_issuer *iss, long max_age)
 static pj_status ks_fetch(struct ks_ctx *c, struct pj_error *err)
 {
 	const struct pj_issuer *iss = c->iss;
-	struct jwks_http_opts o;
-	struct jwks_http_body body = {0};
+	struct https_opts o;
+	struct https_body body = {0};
 	struct jwk_set *set = NULL;
 	struct pj_error perr;
 	char *discovered = NULL;
 	const char *url = iss->jwks_uri;
 	pj_status r;
 
-	jwks_http_opts_init(&o, iss);
+	https_opts_init(&o, iss);
 	if (url == NULL) {
-		if ((r = jwks_discover(&o, iss->issuer, &discovered, err)) != PJ_OK)
+		if ((r = oidc_jwks_uri(&o, iss->issuer, &discovered, err)) != PJ_OK)
 			goto out;
 		url = discovered;
 	}
-	if ((r = jwks_http_get(&o, url, &body, err)) != PJ_OK)
+	if ((r = https_get(&o, url, &body, err)) != PJ_OK)
 		goto out;
 	pj_error_clear(&perr);
 	if ((r = ks_parse_jwks(body.data, body.len, &set, &perr)) != PJ_OK) {
@@ -427,7 +428,7 @@ static pj_status ks_fetch(struct ks_ctx *c, struct pj_error *err)
 	pj_logf(c->log, LOG_INFO, "issuer %s: fetched %zu keys from %s, fresh for %lld s", iss->name,
 	        c->e->cur->set->n_keys, url, (long long)(c->e->fresh_until - c->now));
 out:
-	jwks_http_body_free(&body);
+	https_body_free(&body);
 	free(discovered);
 	return r;
 }
@@ -479,9 +480,9 @@ static bool ks_satisfied(const struct ks_ctx *c, const char *kid, bool force)
 
 static long ks_lock_wait_ms(const struct pj_issuer *iss)
 {
-	struct jwks_http_opts o;
+	struct https_opts o;
 
-	jwks_http_opts_init(&o, iss);
+	https_opts_init(&o, iss);
 	/* discovery and JWKS, each bounded by the total timeout, plus a second of slack */
 	return 2000L * o.timeout + 1000L;
 }

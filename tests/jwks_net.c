@@ -18,7 +18,7 @@
 
 #include "cli/cli_jwks.h"
 #include "pam_jwt/jwks_cache.h"
-#include "pam_jwt/jwks_fetch.h"
+#include "pam_jwt/https.h"
 #include "pam_jwt/keystore.h"
 #include "tap.h"
 #include "testkit.h"

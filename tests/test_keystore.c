@@ -15,9 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pam_jwt/https.h"
+#include "pam_jwt/https_url.h"
 #include "pam_jwt/jwks_cache.h"
-#include "pam_jwt/jwks_fetch.h"
 #include "pam_jwt/keystore.h"
+#include "pam_jwt/oidc.h"
 #include "tap.h"
 #include "testkit.h"
 
@@ -178,7 +180,7 @@ static long max_age_of(const char *v)
 {
 	long m = -1;
 
-	jwks_cache_control(v, strlen(v), &m);
+	https_cache_control(v, strlen(v), &m);
 	return m;
 }
 
@@ -201,23 +203,55 @@ static void test_url_check(void)
 {
 	struct pj_error err = {0};
 
-	ok(jwks_url_check("https://idp.example.com/jwks", false, &err) == PJ_OK, "https URL allowed");
-	ok(jwks_url_check("http://idp.example.com/jwks", false, &err) == PJ_ERR_NO_KEYS, "http URL refused");
-	ok(jwks_url_check("http://127.0.0.1:8080/jwks", false, &err) == PJ_ERR_NO_KEYS,
+	ok(https_url_check("https://idp.example.com/jwks", false, &err) == PJ_OK, "https URL allowed");
+	ok(https_url_check("http://idp.example.com/jwks", false, &err) == PJ_ERR_NO_KEYS, "http URL refused");
+	ok(https_url_check("http://127.0.0.1:8080/jwks", false, &err) == PJ_ERR_NO_KEYS,
 	   "http loopback refused without the insecure option");
-	ok(jwks_url_check("http://127.0.0.1:8080/jwks", true, &err) == PJ_OK &&
-	       jwks_url_check("http://[::1]:8080/jwks", true, &err) == PJ_OK,
+	ok(https_url_check("http://127.0.0.1:8080/jwks", true, &err) == PJ_OK &&
+	       https_url_check("http://[::1]:8080/jwks", true, &err) == PJ_OK,
 	   "http to 127.0.0.1 and [::1] allowed with the insecure option");
-	ok(jwks_url_check("http://localhost/jwks", true, &err) == PJ_ERR_NO_KEYS &&
-	       jwks_url_check("http://127.0.0.2/jwks", true, &err) == PJ_ERR_NO_KEYS &&
-	       jwks_url_check("http://example.com/jwks", true, &err) == PJ_ERR_NO_KEYS,
+	ok(https_url_check("http://localhost/jwks", true, &err) == PJ_ERR_NO_KEYS &&
+	       https_url_check("http://127.0.0.2/jwks", true, &err) == PJ_ERR_NO_KEYS &&
+	       https_url_check("http://example.com/jwks", true, &err) == PJ_ERR_NO_KEYS,
 	   "other http hosts refused even with the insecure option");
-	ok(jwks_url_check("ftp://idp.example.com/jwks", true, &err) == PJ_ERR_NO_KEYS &&
-	       jwks_url_check("file:///etc/passwd", true, &err) == PJ_ERR_NO_KEYS,
+	ok(https_url_check("ftp://idp.example.com/jwks", true, &err) == PJ_ERR_NO_KEYS &&
+	       https_url_check("file:///etc/passwd", true, &err) == PJ_ERR_NO_KEYS,
 	   "other schemes refused");
-	ok(jwks_url_check("not a url", false, &err) == PJ_ERR_NO_KEYS &&
-	       jwks_url_check("", false, &err) != PJ_OK,
+	ok(https_url_check("not a url", false, &err) == PJ_ERR_NO_KEYS &&
+	       https_url_check("", false, &err) != PJ_OK,
 	   "garbage refused");
+}
+
+/* The one string rule the configuration and the client share (https_url.h): no libcurl needed. */
+static void test_url_rule(void)
+{
+	ok(https_url_allowed("https://idp.example.com", false) && https_url_allowed("HTTPS://idp", false),
+	   "rule: https with a host (scheme without case)");
+	ok(!https_url_allowed("https://", false) && !https_url_allowed("https:///path", false),
+	   "rule: https without a host refused");
+	ok(https_url_allowed("http://127.0.0.1", true) &&
+	       https_url_allowed("http://127.0.0.1:8443/x", true) &&
+	       https_url_allowed("http://[::1]/x", true),
+	   "rule: loopback http with the insecure option");
+	ok(!https_url_allowed("http://127.0.0.1/x", false) &&
+	       !https_url_allowed("http://127.0.0.1.evil/", true) &&
+	       !https_url_allowed("http://127.0.0.1@evil/", true) &&
+	       !https_url_allowed("http://127.0.0.1:/", true),
+	   "rule: loopback look-alikes refused");
+}
+
+static void test_discovery_url(void)
+{
+	struct pj_error err = {0};
+	char *a = NULL, *b = NULL;
+
+	ok(oidc_discovery_url("https://idp.example.com/realm", &a, &err) == PJ_OK &&
+	       oidc_discovery_url("https://idp.example.com/realm/", &b, &err) == PJ_OK &&
+	       strcmp(a, "https://idp.example.com/realm/.well-known/openid-configuration") == 0 &&
+	       strcmp(a, b) == 0,
+	   "discovery URL: issuer less one trailing '/', then the well-known path");
+	free(a);
+	free(b);
 }
 
 static void test_cache_file(void)
@@ -373,11 +407,11 @@ static void test_warm_cache(time_t t0)
 	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0644);
 	logbuf[0] = '\0';
 	ok(get_down("a", t0, &err) == PJ_OK, "fresh cache, IdP down: keys served (%s)", err.reason);
-	ok(!jwks_fetch_curl_initialised(), "fresh cache: libcurl not even initialised");
+	ok(!https_curl_initialised(), "fresh cache: libcurl not even initialised");
 	ok(!logged("refresh failed"), "fresh cache: no fetch attempted");
 	unlink(cache_path);
 	ok(get_down("a", t0 + 1, &err) == PJ_OK, "fresh keys in memory need no file at all");
-	ok(!jwks_fetch_curl_initialised(), "still no libcurl");
+	ok(!https_curl_initialised(), "still no libcurl");
 }
 
 static void test_stale_cache(time_t t0)
@@ -391,7 +425,7 @@ static void test_stale_cache(time_t t0)
 	   err.reason);
 	ok(logged("refresh failed") && logged("4:issuer down: using stale keys"),
 	   "a failed refresh and the stale keys are logged as warnings");
-	ok(jwks_fetch_curl_initialised(), "a stale cache does fetch");
+	ok(https_curl_initialised(), "a stale cache does fetch");
 	ok(cached_last_attempt() == t0, "the attempt is recorded in the cache file");
 	ok(cache_has_keys(), "a failed refresh keeps the last good keys in the cache file");
 
@@ -529,6 +563,8 @@ int main(void)
 	test_file_source();
 	test_cache_control();
 	test_url_check();
+	test_url_rule();
+	test_discovery_url();
 	test_cache_file();
 	test_stale_cache(t0);
 	test_unknown_kid(t0 + 100000);

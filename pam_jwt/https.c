@@ -1,5 +1,4 @@
-/* jwks_fetch.c: HTTPS GET of a JWKS or OIDC discovery document with libcurl (see jwks_fetch.h), loaded by
- * curl_loader.c on the first fetch. */
+/* https.c: the HTTPS client (see https.h); libcurl is loaded by curl_loader.c on the first fetch. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -12,20 +11,20 @@
 #include <curl/curl.h>
 
 #include "curl_loader.h"
-#include "json_strict.h"
-#include "jwks_fetch.h"
+#include "https.h"
+#include "https_url.h"
 
-#define JWKS_USER_AGENT  "pam_jwt/" PACKAGE_VERSION
-#define JWKS_MAX_AGE_CAP (10L * 365 * 86400)
+#define HTTPS_USER_AGENT  "pam_jwt/" PACKAGE_VERSION
+#define HTTPS_MAX_AGE_CAP (10L * 365 * 86400)
 
 /* libcurl is loaded and initialised only when a fetch is really needed: a login with a fresh cache never
  * pays for it (issue #6). */
-bool jwks_fetch_curl_initialised(void)
+bool https_curl_initialised(void)
 {
 	return curl_loader_ready();
 }
 
-void jwks_http_opts_init(struct jwks_http_opts *o, const struct pj_issuer *iss)
+void https_opts_init(struct https_opts *o, const struct pj_issuer *iss)
 {
 	o->ca_file = iss->tls_ca_file;
 	o->proxy = iss->proxy;
@@ -35,7 +34,7 @@ void jwks_http_opts_init(struct jwks_http_opts *o, const struct pj_issuer *iss)
 	o->allow_http_loopback = iss->insecure_allow_http_loopback;
 }
 
-void jwks_http_body_free(struct jwks_http_body *b)
+void https_body_free(struct https_body *b)
 {
 	if (b == NULL)
 		return;
@@ -65,13 +64,13 @@ static void cache_directive(const char *s, size_t len, long *max_age)
 	for (size_t i = plen; i < len; i++) {
 		if (!isdigit((unsigned char)s[i]))
 			return;
-		if (v < JWKS_MAX_AGE_CAP)
+		if (v < HTTPS_MAX_AGE_CAP)
 			v = v * 10 + (s[i] - '0');
 	}
-	*max_age = v < JWKS_MAX_AGE_CAP ? v : JWKS_MAX_AGE_CAP;
+	*max_age = v < HTTPS_MAX_AGE_CAP ? v : HTTPS_MAX_AGE_CAP;
 }
 
-void jwks_cache_control(const char *value, size_t len, long *max_age)
+void https_cache_control(const char *value, size_t len, long *max_age)
 {
 	size_t i = 0;
 
@@ -91,7 +90,7 @@ void jwks_cache_control(const char *value, size_t len, long *max_age)
 	}
 }
 
-pj_status jwks_url_check(const char *url, bool allow_http_loopback, struct pj_error *err)
+pj_status https_url_check(const char *url, bool allow_http_loopback, struct pj_error *err)
 {
 	const struct curl_api *c;
 	char *scheme = NULL, *host = NULL;
@@ -108,12 +107,8 @@ pj_status jwks_url_check(const char *url, bool allow_http_loopback, struct pj_er
 		r = pj_fail(err, PJ_ERR_NO_KEYS, "URL %s: not a valid absolute URL", url);
 		goto out;
 	}
-	if (strcmp(scheme, "https") == 0)
-		goto out;
-	if (strcmp(scheme, "http") == 0 && allow_http_loopback &&
-	    (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0))
-		goto out;
-	r = pj_fail(err, PJ_ERR_NO_KEYS, "URL %s: only https is allowed", url);
+	if (!https_url_allowed(url, allow_http_loopback))
+		r = pj_fail(err, PJ_ERR_NO_KEYS, "URL %s: only https is allowed", url);
 out:
 	c->free(scheme);
 	c->free(host);
@@ -172,7 +167,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
 		st->max_age = -1;
 	else if (n > nlen && strncasecmp(data, name, nlen) == 0)
-		jwks_cache_control(data + nlen, n - nlen, &st->max_age);
+		https_cache_control(data + nlen, n - nlen, &st->max_age);
 	return n;
 }
 
@@ -187,9 +182,9 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 
 /* Every option that makes the transfer safe; any that cannot be set aborts the fetch. form: NULL for a GET,
  * else the body of a POST (already form-encoded). */
-static pj_status fetch_setup(const struct curl_api *c, CURL *h, const struct jwks_http_opts *o,
-                             const char *url, const char *form, struct fetch_state *st,
-                             struct curl_slist *hdrs, char *errbuf, struct pj_error *err)
+static pj_status fetch_setup(const struct curl_api *c, CURL *h, const struct https_opts *o, const char *url,
+                             const char *form, struct fetch_state *st, struct curl_slist *hdrs, char *errbuf,
+                             struct pj_error *err)
 {
 	const char *protocols = o->allow_http_loopback ? "http,https" : "https";
 
@@ -219,7 +214,7 @@ static pj_status fetch_setup(const struct curl_api *c, CURL *h, const struct jwk
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout);
 	SETOPT(h, CURLOPT_TIMEOUT, o->timeout);
 	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
-	SETOPT(h, CURLOPT_USERAGENT, JWKS_USER_AGENT);
+	SETOPT(h, CURLOPT_USERAGENT, HTTPS_USER_AGENT);
 	SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
 	if (form == NULL) {
 		SETOPT(h, CURLOPT_HTTPGET, 1L);
@@ -238,7 +233,7 @@ setopt_failed:
 }
 
 /* oauth_errors: 400 and 401 answers are results too (OAuth 2.0 sends its error responses with them). */
-static pj_status fetch_result(const struct curl_api *c, CURL *h, CURLcode rc, const struct jwks_http_opts *o,
+static pj_status fetch_result(const struct curl_api *c, CURL *h, CURLcode rc, const struct https_opts *o,
                               const char *url, const struct fetch_state *st, const char *errbuf,
                               bool oauth_errors, long *status_out, struct pj_error *err)
 {
@@ -286,9 +281,9 @@ static struct curl_slist *request_headers(const struct curl_api *c, const char *
 	return hdrs;
 }
 
-/* One GET (form NULL) or POST; see jwks_http_get and jwks_http_post_form. */
-static pj_status http_transfer(const struct jwks_http_opts *o, const char *url, const char *form,
-                               const char *authorization, long *status, struct jwks_http_body *out,
+/* One GET (form NULL) or POST; see https_get and https_post_form. */
+static pj_status http_transfer(const struct https_opts *o, const char *url, const char *form,
+                               const char *authorization, long *status, struct https_body *out,
                                struct pj_error *err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -302,7 +297,7 @@ static pj_status http_transfer(const struct jwks_http_opts *o, const char *url, 
 	memset(out, 0, sizeof(*out));
 	out->max_age = -1;
 	*status = 0;
-	if ((r = jwks_url_check(url, o->allow_http_loopback, err)) != PJ_OK ||
+	if ((r = https_url_check(url, o->allow_http_loopback, err)) != PJ_OK ||
 	    (r = curl_loader_get(&c, err)) != PJ_OK)
 		return r;
 	if ((hdrs = request_headers(c, form, authorization)) == NULL || (h = c->easy_init()) == NULL) {
@@ -329,85 +324,16 @@ out:
 	return r;
 }
 
-pj_status jwks_http_get(const struct jwks_http_opts *o, const char *url, struct jwks_http_body *out,
-                        struct pj_error *err)
+pj_status https_get(const struct https_opts *o, const char *url, struct https_body *out, struct pj_error *err)
 {
 	long status;
 
 	return http_transfer(o, url, NULL, NULL, &status, out, err);
 }
 
-pj_status jwks_http_post_form(const struct jwks_http_opts *o, const char *url, const char *form,
-                              const char *authorization, long *status, struct jwks_http_body *out,
-                              struct pj_error *err)
+pj_status https_post_form(const struct https_opts *o, const char *url, const char *form,
+                          const char *authorization, long *status, struct https_body *out,
+                          struct pj_error *err)
 {
 	return http_transfer(o, url, form, authorization, status, out, err);
-}
-
-static pj_status discovery_url(const char *issuer, char **url, struct pj_error *err)
-{
-	size_t len = strlen(issuer);
-
-	/* OIDC Discovery 1.0 section 4: a terminating '/' of the issuer is removed before appending */
-	if (len > 0 && issuer[len - 1] == '/')
-		len--;
-	if (asprintf(url, "%.*s%s", (int)len, issuer, JWKS_DISCOVERY_PATH) < 0) {
-		*url = NULL;
-		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	}
-	return PJ_OK;
-}
-
-static pj_status discovery_parse(const struct jwks_http_opts *o, const char *issuer, const char *url,
-                                 const struct jwks_http_body *body, char **jwks_uri, struct pj_error *err)
-{
-	struct pj_error jerr;
-	json_object *doc = NULL;
-	const char *s = NULL;
-	size_t slen = 0;
-	pj_status r;
-
-	pj_error_clear(&jerr);
-	if ((r = json_strict_parse_object(body->data, body->len, JSON_STRICT_DEFAULT_DEPTH, &doc, &jerr)) !=
-	    PJ_OK) {
-		r = pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS, "%s: bad discovery document: %s",
-		            url, jerr.reason);
-		goto out;
-	}
-	if (json_get_string(doc, "issuer", &s, &slen) != JSON_GET_OK || slen != strlen(issuer) ||
-	    memcmp(s, issuer, slen) != 0) {
-		r = pj_fail(err, PJ_ERR_NO_KEYS, "%s: discovery document is for another issuer", url);
-		goto out;
-	}
-	if (json_get_string(doc, "jwks_uri", &s, &slen) != JSON_GET_OK || strlen(s) != slen) {
-		r = pj_fail(err, PJ_ERR_NO_KEYS, "%s: discovery document has no jwks_uri string", url);
-		goto out;
-	}
-	if ((r = jwks_url_check(s, o->allow_http_loopback, err)) != PJ_OK)
-		goto out;
-	if ((*jwks_uri = strdup(s)) == NULL)
-		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-out:
-	if (doc != NULL)
-		json_object_put(doc);
-	return r;
-}
-
-pj_status jwks_discover(const struct jwks_http_opts *o, const char *issuer, char **jwks_uri,
-                        struct pj_error *err)
-{
-	struct jwks_http_body body = {0};
-	char *url = NULL;
-	pj_status r;
-
-	*jwks_uri = NULL;
-	if ((r = discovery_url(issuer, &url, err)) != PJ_OK)
-		return r;
-	if ((r = jwks_http_get(o, url, &body, err)) != PJ_OK)
-		goto out;
-	r = discovery_parse(o, issuer, url, &body, jwks_uri, err);
-out:
-	jwks_http_body_free(&body);
-	free(url);
-	return r;
 }
