@@ -194,19 +194,71 @@ static enum nss_status fill_group(const struct pj_store *st, const struct pj_sto
 	return NSS_STATUS_SUCCESS;
 }
 
+/* The pre-auth answers this process was given: within one process a name keeps the uid it was first
+ * answered with. sshd resolves the user when the connection comes in and runs the session with that uid;
+ * if the store gives the name another uid by the time the token is checked (another first login took the
+ * slot, pam-jwt user add), this process -- sshd's monitor and its PAM child, which inherits the table --
+ * still sees the promised uid, and pam_jwt refuses the login on the mismatch (mapping.c check_nss_user).
+ * Guarded by lookup_lock. Only pre-auth answers are kept, and only a few: sshd looks up one user. */
+#define PROMISES_MAX 8
+static struct promise {
+	char name[IDMAP_NAME_MAX + 1];
+	uint32_t uid;
+} promises[PROMISES_MAX];
+static unsigned promises_next;
+
+static const struct promise *promise_find(const char *name)
+{
+	for (unsigned i = 0; i < PROMISES_MAX; i++) {
+		if (promises[i].name[0] != '\0' && strcmp(promises[i].name, name) == 0)
+			return &promises[i];
+	}
+	return NULL;
+}
+
+static void promise_keep(const char *name, uint32_t uid)
+{
+	struct promise *p = &promises[promises_next++ % PROMISES_MAX];
+
+	if (strlen(name) > IDMAP_NAME_MAX) /* never: pre-auth names pass idmap_username_ok */
+		return;
+	strcpy(p->name, name);
+	p->uid = uid;
+}
+
 /* nss_preauth: the entry the first login will create, for a name not yet in the store. */
 static enum nss_status preauth(const struct pj_store *st, const char *name, struct passwd *pw, char *buf,
                                size_t buflen, int *errnop)
 {
+	const struct promise *p = promise_find(name);
 	char home[IDMAP_HOME_MAX];
 	uint32_t uid;
 	int r;
 
-	if ((r = store_preauth(st, name, NULL, NULL, &uid, home, sizeof(home))) > 0)
-		return notfound(errnop);
-	if (r < 0)
+	if ((r = store_preauth(st, name, NULL, NULL, &uid, home, sizeof(home))) < 0)
 		return unavail(errnop, r);
+	if (p != NULL && (r > 0 || p->uid != uid)) { /* the slot was taken since: keep the promise */
+		uid = p->uid;
+		if (idmap_home(store_str(st, st->hdr->home_template), name, home, sizeof(home)) != 0)
+			return unavail(errnop, -EINVAL);
+	} else if (r > 0) {
+		return notfound(errnop);
+	} else if (p == NULL) {
+		promise_keep(name, uid);
+	}
 	return fill_passwd(name, uid, "", home, store_str(st, st->hdr->shell), pw, buf, buflen, errnop);
+}
+
+/* A stored user, unless this process was promised another uid for the name before it was stored. */
+static enum nss_status stored_user(const struct pj_store *st, const struct pj_store_user *u,
+                                   struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	const struct promise *p = promise_find(store_str(st, u->name));
+
+	if (p != NULL && p->uid != u->uid)
+		return fill_passwd(p->name, p->uid, store_str(st, u->gecos), store_str(st, u->home),
+		                   store_str(st, u->shell), pw, buf, buflen, errnop);
+	return fill_user(st, u, pw, buf, buflen, errnop);
 }
 
 enum nss_status _nss_jwt_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t buflen,
@@ -220,7 +272,7 @@ enum nss_status _nss_jwt_getpwnam_r(const char *name, struct passwd *pw, char *b
 	if ((r = refresh_lookup_store()) < 0)
 		s = unavail(errnop, r);
 	else if ((u = store_user_by_name(&lookup_store, name)) != NULL)
-		s = fill_user(&lookup_store, u, pw, buf, buflen, errnop);
+		s = stored_user(&lookup_store, u, pw, buf, buflen, errnop);
 	else
 		s = preauth(&lookup_store, name, pw, buf, buflen, errnop);
 	pthread_mutex_unlock(&lookup_lock);

@@ -15,6 +15,7 @@
 #include "hostname.h"
 #include "jws_alg.h"
 #include "log.h"
+#include "store/idmap.h"
 #include "trusted_file.h"
 
 #define CF_LINE_MAX     4096         /* bytes in one line, without the newline */
@@ -123,6 +124,7 @@ static const struct cf_key cf_keys[] = {
 	GKEY("default_shell",          default_shell,     &t_path,  0,    0,             "/bin/bash"),
 	GKEY("account_max_age",        account_max_age,   &t_secs,  0,    3650 * CF_DAY, "0"),
 	GKEY("nss_preauth",            nss_preauth,       &t_bool,  0,    0,             "no"),
+	GKEY("id_salt",                id_salt,           &t_word,  0,    0,             NULL),
 	/* [issuer NAME] only, required */
 	{ "issuer", CF_ISSUER_ONLY, offsetof(struct pj_issuer, issuer), 0, &t_word, 0, 0, NULL, 1 },
 	/* [issuer NAME], defaults from [global] */
@@ -1086,6 +1088,12 @@ static pj_status build_global(const struct cf_doc *d, struct pj_config *cfg, con
 		return cf_fail(c, line, "uid_min (%lu) must be below uid_max (%lu)",
 		               (unsigned long)cfg->uid_min, (unsigned long)cfg->uid_max);
 	}
+	if (cfg->id_salt != NULL && !idmap_salt_ok(cfg->id_salt))
+		return cf_fail(
+		    c, d->global.e[key_index("id_salt")].line,
+		    "id_salt: want %d to %d printable ASCII characters without ':' (e.g. openssl rand "
+		    "-hex 16), the same on every host",
+		    IDMAP_SALT_MIN, IDMAP_SALT_MAX);
 	/* Issuer defaults in [global] are checked on their own too, so a bad one is reported even when
 	 * every issuer overrides it. */
 	memset(&scratch, 0, sizeof(scratch));

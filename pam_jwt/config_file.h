@@ -128,6 +128,7 @@ struct pj_config {
 	char *default_shell;   /* default_shell: default "/bin/bash" */
 	long account_max_age;  /* account_max_age: seconds, 0 = no limit (default), up to 3650d */
 	bool nss_preauth;      /* nss_preauth: default no */
+	char *id_salt;         /* id_salt: keys the id hash (fleet-wide secret); NULL = unkeyed FNV-1a */
 	/* issuers in file order */
 	struct pj_issuer *issuers;
 	size_t n_issuers;

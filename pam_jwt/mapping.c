@@ -31,6 +31,8 @@ struct mctx {
 	bool names_loaded;
 	struct idmap_local local; /* in-range ids of the local account files, read only to assign an id */
 	bool local_loaded;
+	bool store_ids_final; /* assigning a uid under nss_preauth: never probe past an id of the store */
+	bool admin;           /* pam-jwt user add: no login, so no uid that sshd resolved for it */
 };
 
 static const char *passwd_path(const struct mctx *c)
@@ -44,13 +46,26 @@ static const char *group_path(const struct mctx *c)
 }
 
 /* An id is taken by the store (users, private and managed groups) or by a local account file; this is the
- * same set store_preauth() sees, so the NSS pre-auth entry and the first login agree. */
+ * same set store_preauth() sees, so the NSS pre-auth entry and the first login agree. Under nss_preauth an
+ * id of the store is final for a user's uid, as it is for the pre-auth answer: sshd resolved the name when
+ * the connection came in and keeps that uid, and another name's first login may have taken it since. */
 static uint32_t id_taken(void *arg, uint32_t id)
 {
 	struct mctx *c = arg;
 	uint32_t run = idmap_local_run(&c->local, id);
 
-	return run > 0 ? run : userstore_id_taken(c->us, id);
+	if (run > 0)
+		return run;
+	if (!userstore_id_taken(c->us, id))
+		return 0;
+	return c->store_ids_final ? IDMAP_TAKEN_FINAL : 1;
+}
+
+/* Whether a new user's uid is the one libnss_jwt answers before the first login (nss_preauth, no
+ * uid_claim): then it must never differ from that answer. */
+static bool preauth_promised(const struct userstore *us)
+{
+	return (us->flags & PJ_STORE_F_PREAUTH) && !(us->flags & PJ_STORE_F_UID_CLAIM);
 }
 
 /* The local ids and subordinate ranges: read from the files only when an id is to be assigned. */
@@ -105,16 +120,29 @@ static pj_status assign_id(struct mctx *c, const char *what, const char *name, u
 {
 	uint32_t probes;
 	pj_status r;
+	int a;
 
 	if ((r = load_local(c, err)) != PJ_OK)
 		return r;
-	if (idmap_assign(name, c->us->uid_min, c->us->uid_max, id_taken, c, id, &probes) != 0)
+	a = idmap_assign(c->us->id_salt, name, c->us->uid_min, c->us->uid_max, id_taken, c, id, &probes);
+	if (a == -2) {
+		pj_logf(
+		    c->log, LOG_WARNING,
+		    "refused: %s %s would get uid %u, which pam_jwt already gave to another user or group; "
+		    "with nss_preauth sshd may hold uid %u for this login since the connection came in, "
+		    "so it is never probed past (pam-jwt user add %s --uid N assigns another)",
+		    what, name, *id, *id, name);
+		return pj_fail(err, PJ_ERR_USER, "uid %u for %s is taken (nss_preauth: no probing)", *id,
+		               name);
+	}
+	if (a != 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "no free id for %s %s in %u..%u", what, name,
 		               c->us->uid_min, c->us->uid_max);
 	if (probes > 0)
 		pj_logf(c->log, LOG_NOTICE,
 		        "id collision: %s %s hashes to %u, which is taken; gets %u after %u probes", what,
-		        name, idmap_candidate(name, c->us->uid_min, c->us->uid_max, 0), *id, probes);
+		        name, idmap_candidate(c->us->id_salt, name, c->us->uid_min, c->us->uid_max, 0), *id,
+		        probes);
 	return PJ_OK;
 }
 
@@ -185,19 +213,13 @@ static int nss_id(const char *name, bool group, uint32_t *id)
 	return grres != NULL || pwres != NULL;
 }
 
-/* The uid libnss_jwt's pre-auth entry gives name from the store on disk, or UINT32_MAX for none: its
- * header may predate the configuration this login runs with. */
+/* The uid libnss_jwt's pre-auth entry gives name from the store on disk, or UINT32_MAX for none. */
 static uint32_t preauth_uid(const struct mctx *c, const char *name)
 {
 	char home[IDMAP_HOME_MAX];
 	struct pj_store st;
 	uint32_t uid = UINT32_MAX;
 
-	if (c->view != NULL)
-		return store_preauth(c->view, name, passwd_path(c), group_path(c), &uid, home,
-		                     sizeof(home)) == 0
-		           ? uid
-		           : UINT32_MAX;
 	if (store_open(c->dir, &st) != 0)
 		return UINT32_MAX;
 	if (store_preauth(&st, name, passwd_path(c), group_path(c), &uid, home, sizeof(home)) != 0)
@@ -207,8 +229,11 @@ static uint32_t preauth_uid(const struct mctx *c, const char *name)
 }
 
 /* A user name that another NSS source (LDAP, SSSD, systemd-homed...) resolves is not ours, as a name in
- * /etc/passwd is not: the token login would run as that account. libnss_jwt's own answer for it (the
- * stored uid, or a pre-auth entry) is no such account. */
+ * /etc/passwd is not: the token login would run as that account. And libnss_jwt's own answer in this process
+ * (the stored entry, a pre-auth entry, or the uid it answered this process before: nss_jwt.c keeps it) must
+ * be the uid the login gets: sshd resolves the user when the connection comes in and keeps that uid for the
+ * session, whatever the store says by the time the token is checked. Only pam-jwt user add, which runs no
+ * session, may give a name another uid than its pre-auth entry in the adding process. */
 static pj_status check_nss_user(const struct mctx *c, const char *name, uint32_t uid, struct pj_error *err)
 {
 	uint32_t nss_uid;
@@ -216,11 +241,16 @@ static pj_status check_nss_user(const struct mctx *c, const char *name, uint32_t
 
 	if (r < 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "looking up %s through NSS: %s", name, strerror(-r));
-	if (r == 0 || nss_uid == uid || nss_uid == preauth_uid(c, name))
+	if (r == 0 || nss_uid == uid || (c->admin && nss_uid == preauth_uid(c, name)))
 		return PJ_OK;
-	return pj_fail(err, PJ_ERR_USER,
-	               "%s is an account of another NSS source (uid %u): not managed by pam_jwt", name,
-	               nss_uid);
+	pj_logf(
+	    c->log, LOG_WARNING,
+	    "refused: NSS resolves %s to uid %u in this process, but pam_jwt's user has uid %u: an account "
+	    "of another NSS source, or a pre-authentication answer (nss_preauth) given before another "
+	    "login or pam-jwt user add changed the store; the session would run as uid %u",
+	    name, nss_uid, uid, nss_uid);
+	return pj_fail(err, PJ_ERR_USER, "%s resolves to uid %u through NSS, not to pam_jwt's uid %u", name,
+	               nss_uid, uid);
 }
 
 /* A new user's name: the name rules, not a local account, not a stored user or group. */
@@ -274,8 +304,12 @@ static pj_status new_user(struct mctx *c, const char *name, int64_t uid, const c
 		if ((r = check_given_uid(c, name, uid, err)) != PJ_OK)
 			return r;
 		id = (uint32_t)uid;
-	} else if ((r = assign_id(c, "user", name, &id, err)) != PJ_OK) {
-		return r;
+	} else {
+		c->store_ids_final = preauth_promised(c->us);
+		r = assign_id(c, "user", name, &id, err);
+		c->store_ids_final = false;
+		if (r != PJ_OK)
+			return r;
 	}
 	if ((r = check_nss_user(c, name, id, err)) != PJ_OK)
 		return r;
@@ -293,7 +327,7 @@ pj_status mapping_add_user(struct userstore *us, const char *name, uint32_t uid,
                            time_t now, const struct pj_log *log, const struct pj_local_files *files,
                            struct us_user **out, struct pj_error *err)
 {
-	struct mctx c = {.us = us, .dir = us->dir, .log = log, .files = files};
+	struct mctx c = {.us = us, .dir = us->dir, .log = log, .files = files, .admin = true};
 	char clean[PJ_GECOS_MAX + 1];
 	pj_status r;
 

@@ -99,6 +99,7 @@ void userstore_close(struct userstore *us)
 	free(us->users);
 	free(us->groups);
 	free(us->home_template);
+	free(us->id_salt);
 	free(us->shell);
 	free(us->dir);
 	if (us->lock_fd >= 0)
@@ -224,6 +225,7 @@ pj_status userstore_params(const struct pj_config *cfg, struct us_params *p, str
 {
 	const char *tmpl = cfg->home_template ? cfg->home_template : IDMAP_DEFAULT_HOME;
 	const char *shell = cfg->default_shell ? cfg->default_shell : IDMAP_DEFAULT_SHELL;
+	const char *salt = cfg->id_salt ? cfg->id_salt : "";
 	uint32_t flags = cfg->nss_preauth ? PJ_STORE_F_PREAUTH : 0;
 
 	if (!idmap_home_template_ok(tmpl))
@@ -239,11 +241,16 @@ pj_status userstore_params(const struct pj_config *cfg, struct us_params *p, str
 	if (cfg->uid_min < PJ_STORE_MIN_ID || cfg->uid_min > cfg->uid_max || cfg->uid_max == UINT32_MAX)
 		return pj_fail(err, PJ_ERR_CONFIG, "uid range %u..%u: want %u <= uid_min <= uid_max < 2^32-1",
 		               cfg->uid_min, cfg->uid_max, PJ_STORE_MIN_ID);
+	if (salt[0] != '\0' && !idmap_salt_ok(salt))
+		return pj_fail(err, PJ_ERR_CONFIG,
+		               "id_salt: want %d to %d printable ASCII characters without ':'",
+		               IDMAP_SALT_MIN, IDMAP_SALT_MAX);
 	for (size_t i = 0; i < cfg->n_issuers; i++) {
 		if (cfg->issuers[i].uid_claim != NULL)
 			flags |= PJ_STORE_F_UID_CLAIM;
 	}
 	*p = (struct us_params){.flags = flags,
+	                        .id_salt = salt,
 	                        .uid_min = cfg->uid_min,
 	                        .uid_max = cfg->uid_max,
 	                        .home_template = tmpl,
@@ -257,7 +264,8 @@ bool userstore_params_same(const struct pj_store *st, const struct us_params *p)
 
 	return h->flags == p->flags && h->uid_min == p->uid_min && h->uid_max == p->uid_max &&
 	       strcmp(store_str(st, h->home_template), p->home_template) == 0 &&
-	       strcmp(store_str(st, h->shell), p->shell) == 0;
+	       strcmp(store_str(st, h->shell), p->shell) == 0 &&
+	       strcmp(store_str(st, h->id_salt), p->id_salt) == 0;
 }
 
 pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg, struct pj_error *err)
@@ -267,7 +275,8 @@ pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg
 
 	if ((r = userstore_params(cfg, &p, err)) != PJ_OK ||
 	    (r = userstore_set_string(&us->home_template, p.home_template, err)) != PJ_OK ||
-	    (r = userstore_set_string(&us->shell, p.shell, err)) != PJ_OK)
+	    (r = userstore_set_string(&us->shell, p.shell, err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->id_salt, p.id_salt, err)) != PJ_OK)
 		return r;
 	us->flags = p.flags;
 	us->uid_min = p.uid_min;
@@ -287,7 +296,8 @@ static pj_status load_entries(struct userstore *us, const struct pj_store *st, c
 	us->uid_max = h->uid_max;
 	us->written = h->written;
 	if ((r = userstore_set_string(&us->home_template, store_str(st, h->home_template), err)) != PJ_OK ||
-	    (r = userstore_set_string(&us->shell, store_str(st, h->shell), err)) != PJ_OK)
+	    (r = userstore_set_string(&us->shell, store_str(st, h->shell), err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->id_salt, store_str(st, h->id_salt), err)) != PJ_OK)
 		return r;
 	for (uint32_t i = 0; i < h->n_users; i++) {
 		const struct pj_store_user *su = &st->users[i];
@@ -381,7 +391,7 @@ pj_status userstore_open(const char *dir, bool lock, struct userstore **out, str
 	us->uid_max = IDMAP_DEFAULT_UID_MAX;
 	us->next_slot = 1;
 	if ((us->dir = strdup(dir)) == NULL || (us->home_template = strdup(IDMAP_DEFAULT_HOME)) == NULL ||
-	    (us->shell = strdup(IDMAP_DEFAULT_SHELL)) == NULL) {
+	    (us->id_salt = strdup("")) == NULL || (us->shell = strdup(IDMAP_DEFAULT_SHELL)) == NULL) {
 		r = nomem(err);
 		goto out;
 	}
@@ -474,7 +484,7 @@ struct ser {
 	uint32_t *ids;
 	size_t n_ids, cap_ids;
 	struct strtab strings;
-	uint32_t home_template, shell;
+	uint32_t home_template, shell, id_salt;
 };
 
 /* qsort_r comparators: ctx is the store (user names) or the serialisation (ids by index). */
@@ -697,6 +707,7 @@ static pj_status ser_emit(struct ser *s, int64_t now, unsigned char **data, size
 	h->uid_max = us->uid_max;
 	h->next_slot = us->next_slot;
 	h->home_template = s->home_template;
+	h->id_salt = s->id_salt;
 	h->shell = s->shell;
 	h->users_off = (uint32_t)users_off;
 	h->n_users = (uint32_t)us->n_users;
@@ -747,6 +758,7 @@ pj_status userstore_serialize(const struct userstore *us, int64_t now, unsigned 
 	s.strings.cap = 4096;
 	s.strings.len = 1;
 	if (strtab_add(&s.strings, us->home_template, &s.home_template) != 0 ||
+	    strtab_add(&s.strings, us->id_salt, &s.id_salt) != 0 ||
 	    strtab_add(&s.strings, us->shell, &s.shell) != 0) {
 		r = nomem(err);
 		goto out;

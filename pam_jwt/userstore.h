@@ -40,6 +40,7 @@ struct us_params {
 	uint32_t uid_min, uid_max;
 	const char *home_template; /* owned by the configuration */
 	const char *shell;
+	const char *id_salt; /* "" = none */
 };
 
 struct userstore {
@@ -54,6 +55,7 @@ struct userstore {
 	uint32_t uid_min, uid_max;
 	char *home_template;
 	char *shell;
+	char *id_salt; /* "" = none */
 	int64_t written;
 	uint32_t next_slot; /* the next new user's last-login slot (1..) */
 };

@@ -18,10 +18,10 @@
 #define LINE_BUF_SIZE  65536 /* longest /etc/passwd or /etc/group line we accept */
 #define PATH_FIELD_MAX 256
 
-uint64_t idmap_fnv1a64(const void *data, size_t len)
+/* FNV-1a-64 continued over len more bytes. */
+static uint64_t fnv1a64_more(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	uint64_t h = FNV64_BASIS;
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= p[i];
@@ -30,12 +30,43 @@ uint64_t idmap_fnv1a64(const void *data, size_t len)
 	return h;
 }
 
-uint32_t idmap_candidate(const char *name, uint32_t min, uint32_t max, uint32_t probe)
+uint64_t idmap_fnv1a64(const void *data, size_t len)
+{
+	return fnv1a64_more(FNV64_BASIS, data, len);
+}
+
+uint64_t idmap_hash(const char *salt, const char *name)
+{
+	size_t slen = salt ? strlen(salt) : 0;
+	uint64_t h;
+
+	if (slen == 0)
+		return idmap_fnv1a64(name, strlen(name));
+	/* the NULs keep (salt, name) pairs apart; the salt after the name mixes the secret in last too */
+	h = fnv1a64_more(FNV64_BASIS, salt, slen + 1);
+	h = fnv1a64_more(h, name, strlen(name) + 1);
+	return fnv1a64_more(h, salt, slen);
+}
+
+uint32_t idmap_candidate(const char *salt, const char *name, uint32_t min, uint32_t max, uint32_t probe)
 {
 	uint64_t range = (uint64_t)max - min + 1;
-	uint64_t h = idmap_fnv1a64(name, strlen(name));
+	uint64_t h = idmap_hash(salt, name);
 
 	return (uint32_t)(min + ((h % range) + probe) % range);
+}
+
+bool idmap_salt_ok(const char *salt)
+{
+	size_t len = strlen(salt);
+
+	if (len < IDMAP_SALT_MIN || len > IDMAP_SALT_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (salt[i] < 0x21 || salt[i] > 0x7e || salt[i] == ':')
+			return false;
+	}
+	return true;
 }
 
 bool idmap_id_allowed(uint32_t id, uint32_t min, uint32_t max)
@@ -43,8 +74,8 @@ bool idmap_id_allowed(uint32_t id, uint32_t min, uint32_t max)
 	return id != 0 && id >= min && id <= max && id != 65534 && id != 65535 && id != UINT32_MAX;
 }
 
-int idmap_assign(const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken, void *ctx, uint32_t *id,
-                 uint32_t *probes)
+int idmap_assign(const char *salt, const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken,
+                 void *ctx, uint32_t *id, uint32_t *probes)
 {
 	uint64_t range, p = 0;
 
@@ -52,12 +83,17 @@ int idmap_assign(const char *name, uint32_t min, uint32_t max, idmap_taken_fn ta
 		return -1;
 	range = (uint64_t)max - min + 1;
 	for (uint32_t step = 0; step < IDMAP_PROBE_MAX && p < range; step++) {
-		uint32_t c = idmap_candidate(name, min, max, (uint32_t)p), run;
+		uint32_t c = idmap_candidate(salt, name, min, max, (uint32_t)p), run;
 		if (!idmap_id_allowed(c, min, max)) {
 			p++;
 			continue;
 		}
-		if ((run = taken(ctx, c)) > 0) {
+		if ((run = taken(ctx, c)) == IDMAP_TAKEN_FINAL) {
+			*id = c;
+			*probes = (uint32_t)p;
+			return -2;
+		}
+		if (run > 0) {
 			p += run;
 			continue;
 		}

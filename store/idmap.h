@@ -18,30 +18,47 @@
 #define IDMAP_PASSWD_PATH     "/etc/passwd"
 #define IDMAP_GROUP_PATH      "/etc/group"
 
+#define IDMAP_SALT_MIN 16  /* id_salt: at least this many characters... */
+#define IDMAP_SALT_MAX 256 /* ...and at most this many */
+
 /* FNV-1a, 64 bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3): fixed forever, since every host
- * and every version must compute the same ids. Not cryptographic; nothing here needs it to be. */
+ * and every version must compute the same ids. Not cryptographic. */
 uint64_t idmap_fnv1a64(const void *data, size_t len);
 
-/* The probe-th candidate id for name in [min, max]: min + ((FNV-1a-64(name) mod R) + probe) mod R
+/* The hash of name that ids start from. Without a salt (NULL or ""): FNV-1a-64(name), as before id_salt
+ * existed. With one: FNV-1a-64(salt NUL name NUL salt), so that whoever does not know the fleet's id_salt
+ * cannot pick a name that lands on a chosen id (an aimed collision). FNV-1a is no PRF: the salt makes aiming
+ * depend on a secret, and the pre-authentication rules (store_preauth, mapping.c) make a collision refuse a
+ * login rather than hand out another user's uid. */
+uint64_t idmap_hash(const char *salt, const char *name);
+
+/* The probe-th candidate id for name in [min, max]: min + ((idmap_hash(salt, name) mod R) + probe) mod R
  * with R = max - min + 1.
  * Probe 0 is the plain hash; collisions move on linearly, so the sequence is the same everywhere.
  * Requires 1 <= min <= max. User ids and group ids share this one space (a user's private group has
  * gid = uid), so a user and a group with the same name hash to the same id. */
-uint32_t idmap_candidate(const char *name, uint32_t min, uint32_t max, uint32_t probe);
+uint32_t idmap_candidate(const char *salt, const char *name, uint32_t min, uint32_t max, uint32_t probe);
+
+/* Whether salt is usable as id_salt: IDMAP_SALT_MIN..IDMAP_SALT_MAX printable ASCII characters, no space
+ * or ':'. */
+bool idmap_salt_ok(const char *salt);
 
 /* Whether an id can ever be handed out: not 0, within [min, max], not 65534/65535 (nobody, 16-bit -1)
  * and not (uint32_t)-1. */
 bool idmap_id_allowed(uint32_t id, uint32_t min, uint32_t max);
 
 /* How many consecutive ids from id on are already used (by the store or by a local account): 0 when id is
- * free, else at least 1. A longer run (a subordinate id range) is stepped over at once. */
+ * free, else at least 1. A longer run (a subordinate id range) is stepped over at once. IDMAP_TAKEN_FINAL:
+ * taken, and no probing past it (see idmap_assign). */
 typedef uint32_t (*idmap_taken_fn)(void *ctx, uint32_t id);
+#define IDMAP_TAKEN_FINAL UINT32_MAX
 
 /* The first allowed candidate for name that taken() does not claim. Returns 0 with *id and *probes (the
- * number of candidates skipped; > 0 means a collision was resolved), or -1 when the range is exhausted
- * within IDMAP_PROBE_MAX steps (a step skips one candidate or one taken run) or min/max are unusable. */
-int idmap_assign(const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken, void *ctx, uint32_t *id,
-                 uint32_t *probes);
+ * number of candidates skipped; > 0 means a collision was resolved), -1 when the range is exhausted
+ * within IDMAP_PROBE_MAX steps (a step skips one candidate or one taken run) or min/max are unusable, or -2
+ * with *id = the candidate when taken() answered IDMAP_TAKEN_FINAL for it. */
+int idmap_assign(const char *salt, const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken,
+                 void *ctx, uint32_t *id, uint32_t *probes);
 
 /* Usernames: ASCII ^[a-z_][a-z0-9_.-]*$, 1..32 bytes, not all digits, not "root". */
 bool idmap_username_ok(const char *name);

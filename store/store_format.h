@@ -30,7 +30,8 @@
 #define PJ_STORE_LOCK        "users.lock"
 #define PJ_STORE_MAGIC       "PJWTUSR\n"
 #define PJ_STORE_MAGIC_LEN   8
-#define PJ_STORE_VERSION     2u /* 2: user slots for the last-login file; version 1 is still read */
+#define PJ_STORE_VERSION     3u /* 3: id_salt; 2: user slots for the last-login file; 1 and 2 still read */
+#define PJ_STORE_VERSION_2   2u
 #define PJ_STORE_VERSION_1   1u
 #define PJ_STORE_ENDIAN_MARK 0x01020304u /* reads differently on a host of the other byte order */
 
@@ -71,8 +72,9 @@ struct pj_store_header {
 	uint32_t n_ids;
 	uint32_t strings_off;
 	uint32_t strings_len;
-	uint32_t next_slot;   /* the slot the next new user gets (last_login.h); 0 in version 1 */
-	uint32_t reserved[5]; /* zero */
+	uint32_t next_slot; /* the slot the next new user gets (last_login.h); 0 in version 1 */
+	uint32_t id_salt;   /* string: the configuration's id_salt ("" = none; always "" before version 3) */
+	uint32_t reserved[4]; /* zero */
 };
 
 struct pj_store_user {

@@ -64,8 +64,10 @@ static bool slice_ok(const struct pj_store *st, uint32_t first, uint32_t n)
 static bool check_header(const struct pj_store_header *h, size_t size)
 {
 	if (memcmp(h->magic, PJ_STORE_MAGIC, PJ_STORE_MAGIC_LEN) != 0 ||
-	    (h->version != PJ_STORE_VERSION && h->version != PJ_STORE_VERSION_1) ||
-	    (h->version == PJ_STORE_VERSION_1 && h->next_slot != 0) || h->endian != PJ_STORE_ENDIAN_MARK ||
+	    (h->version != PJ_STORE_VERSION && h->version != PJ_STORE_VERSION_2 &&
+	     h->version != PJ_STORE_VERSION_1) ||
+	    (h->version == PJ_STORE_VERSION_1 && h->next_slot != 0) ||
+	    (h->version != PJ_STORE_VERSION && h->id_salt != 0) || h->endian != PJ_STORE_ENDIAN_MARK ||
 	    h->header_size != sizeof(*h) || h->file_size != size)
 		return false;
 	for (size_t i = 0; i < sizeof(h->reserved) / sizeof(h->reserved[0]); i++) {
@@ -164,7 +166,9 @@ int store_check_buffer(const void *data, size_t len, struct pj_store *st)
 	st->ids = (const void *)(st->base + h->ids_off);
 	st->strings = (const char *)st->base + h->strings_off;
 	if (st->strings[h->strings_len - 1] != '\0' || !str_ok(st, h->home_template) ||
-	    !str_ok(st, h->shell) || !idmap_home_template_ok(store_str(st, h->home_template)) ||
+	    !str_ok(st, h->shell) || !str_ok(st, h->id_salt) ||
+	    (h->id_salt != 0 && !idmap_salt_ok(store_str(st, h->id_salt))) ||
+	    !idmap_home_template_ok(store_str(st, h->home_template)) ||
 	    !idmap_shell_ok(store_str(st, h->shell)))
 		goto bad;
 	for (uint32_t i = 0; i < h->n_users; i++) {
@@ -345,12 +349,17 @@ struct preauth_ctx {
 	const struct idmap_local *local;
 };
 
+/* Local ids (the account files, subordinate ranges) are probed past, as the writer does; an id of the
+ * store is final: another name's first login may take the slot between this answer and the login, and the
+ * writer then refuses rather than probe (mapping.c), so the answer never probes past one either. */
 static uint32_t preauth_taken(void *arg, uint32_t id)
 {
 	struct preauth_ctx *c = arg;
 	uint32_t run = idmap_local_run(c->local, id);
 
-	return run > 0 ? run : store_id_taken(c->st, id);
+	if (run > 0)
+		return run;
+	return store_id_taken(c->st, id) ? IDMAP_TAKEN_FINAL : 0;
 }
 
 int store_preauth(const struct pj_store *st, const char *name, const char *passwd_path,
@@ -370,7 +379,10 @@ int store_preauth(const struct pj_store *st, const char *name, const char *passw
 		return r < 0 ? r : 1;
 	if ((r = idmap_local_load(passwd_path, group_path, h->uid_min, h->uid_max, &local)) < 0)
 		return r;
-	r = idmap_assign(name, h->uid_min, h->uid_max, preauth_taken, &c, uid, &probes) == 0 ? 0 : 1;
+	r = idmap_assign(store_str(st, h->id_salt), name, h->uid_min, h->uid_max, preauth_taken, &c, uid,
+	                 &probes) == 0
+	        ? 0
+	        : 1;
 	idmap_local_free(&local);
 	if (r == 0 && idmap_home(store_str(st, h->home_template), name, home, homelen) != 0)
 		r = 1;

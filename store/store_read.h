@@ -80,7 +80,8 @@ bool store_id_taken(const struct pj_store *st, uint32_t id);
 /* The passwd entry the first login of name would create, for nss_preauth: computed from the store's
  * parameters, its ids and the local account files exactly as the writer computes it (see mapping.c).
  * passwd_path/group_path NULL mean /etc/passwd and /etc/group. Returns 0 with *uid and home filled,
- * 1 when name gets no pre-auth entry (preauth off, uid_claim in use, bad or taken name...), or -errno. */
+ * 1 when name gets no pre-auth entry (preauth off, uid_claim in use, bad or taken name, or its id -- after
+ * local ids -- is a stored user's or group's: never probed past, see mapping.c), or -errno. */
 int store_preauth(const struct pj_store *st, const char *name, const char *passwd_path,
                   const char *group_path, uint32_t *uid, char *home, size_t homelen);
 

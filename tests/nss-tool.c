@@ -23,6 +23,7 @@
 #include "pam_jwt/config_file.h"
 #include "pam_jwt/identity.h"
 #include "pam_jwt/mapping.h"
+#include "store/idmap.h"
 #include "store/store_format.h"
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
@@ -52,7 +53,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: nss-tool login CONF ISS CLAIMS | cli CONF user ACTION... |\n"
 	                "       call MODULE FUNC ARG [ARG2] [BUFLEN] | fuzz MODULE DIR N SEED USER GROUP |\n"
-	                "       threads MODULE DIR NAME | tamper MODULE DIR NAME\n");
+	                "       threads MODULE DIR NAME | tamper MODULE DIR NAME | collide CONF PREFIX\n");
 	return 2;
 }
 
@@ -518,6 +519,39 @@ static int cmd_tamper(const char *dir, const char *name)
 	return bad == 0 ? 0 : 1;
 }
 
+/* Two names PREFIXi and PREFIXk whose first candidate uid under CONF's range and id_salt is the same, as an
+ * attacker who knows the salt would pick them (a birthday search): prints "NAME1 NAME2 UID". */
+#define COLLIDE_SLOTS (1u << 21)
+static int cmd_collide(const char *conf, const char *prefix)
+{
+	struct pj_config *cfg = load_config(conf);
+	uint32_t *seen;
+	int rc = 1;
+
+	if (cfg == NULL || (seen = calloc(COLLIDE_SLOTS, sizeof(*seen))) == NULL)
+		return 2;
+	for (uint32_t i = 1; i < COLLIDE_SLOTS / 2; i++) { /* seen[] holds i + 1 of the name at its slot */
+		char name[64];
+		snprintf(name, sizeof(name), "%s%u", prefix, i);
+		uint32_t c = idmap_candidate(cfg->id_salt, name, cfg->uid_min, cfg->uid_max, 0), slot;
+		for (slot = (c * 2654435761u) % COLLIDE_SLOTS; seen[slot] != 0;
+		     slot = (slot + 1) % COLLIDE_SLOTS) {
+			char other[64];
+			snprintf(other, sizeof(other), "%s%u", prefix, seen[slot] - 1);
+			if (idmap_candidate(cfg->id_salt, other, cfg->uid_min, cfg->uid_max, 0) == c) {
+				printf("%s %s %u\n", other, name, c);
+				rc = 0;
+				goto out;
+			}
+		}
+		seen[slot] = i + 1;
+	}
+out:
+	free(seen);
+	config_free(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct pj_config *cfg;
@@ -532,6 +566,8 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return rc;
 	}
+	if (argc == 4 && strcmp(argv[1], "collide") == 0)
+		return cmd_collide(argv[2], argv[3]);
 	if (argc >= 4 && load_module(argv[2]) != 0)
 		return 2;
 	if (argc >= 4 && strcmp(argv[1], "call") == 0)

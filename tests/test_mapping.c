@@ -185,7 +185,7 @@ static const char *groups_of(const struct pj_config *cfg, const char *name)
 
 static uint32_t hash_id(const struct pj_config *cfg, const char *name)
 {
-	return idmap_candidate(name, cfg->uid_min, cfg->uid_max, 0);
+	return idmap_candidate(cfg->id_salt, name, cfg->uid_min, cfg->uid_max, 0);
 }
 
 static int run_cli(const struct pj_config *cfg, char *out, size_t outlen, int argc, char **argv)
@@ -540,18 +540,19 @@ static void test_shapes(void)
 	}
 }
 
-/* Two names whose hashes collide in a range of ten ids, away from the hash of avoid and from min (the
- * fixture's local account carol). */
-static void colliding(uint32_t min, uint32_t max, const char *avoid, char *a, char *b)
+/* Two names whose hashes collide in a range of ten ids, away from the hash of avoid, from avoid_id and from
+ * min (the fixture's local account carol). */
+static void colliding(uint32_t min, uint32_t max, const char *avoid, uint32_t avoid_id, char *a, char *b)
 {
 	for (int i = 0;; i++) {
 		snprintf(a, 16, "ca%d", i);
-		if (idmap_candidate(a, min, max, 0) == idmap_candidate(avoid, min, max, 0) ||
-		    idmap_candidate(a, min, max, 0) == min)
+		if (idmap_candidate(NULL, a, min, max, 0) == idmap_candidate(NULL, avoid, min, max, 0) ||
+		    idmap_candidate(NULL, a, min, max, 0) == min ||
+		    idmap_candidate(NULL, a, min, max, 0) == avoid_id)
 			continue;
 		for (int k = 0; k < 1000; k++) {
 			snprintf(b, 16, "cb%d", k);
-			if (idmap_candidate(a, min, max, 0) == idmap_candidate(b, min, max, 0))
+			if (idmap_candidate(NULL, a, min, max, 0) == idmap_candidate(NULL, b, min, max, 0))
 				return;
 		}
 	}
@@ -565,8 +566,8 @@ static void test_collision(void)
 	struct pj_error err;
 	uint32_t c;
 
-	colliding(250000, 250009, "x", a, b);
-	c = idmap_candidate(a, 250000, 250009, 0);
+	colliding(250000, 250009, "x", 0, a, b);
+	c = idmap_candidate(NULL, a, 250000, 250009, 0);
 	tap_diag("%s and %s both hash to %u", a, b, c);
 	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", a, a);
 	ok(login(cfg, claims, &err) == PJ_OK && (u = user(cfg, a)) != NULL, "%s recorded (%s)", a,
@@ -582,7 +583,7 @@ static void test_collision(void)
 	/* a name hashing onto the local account carol (250000) */
 	for (int i = 0; i < 1000; i++) {
 		snprintf(a, sizeof(a), "lc%d", i);
-		if (idmap_candidate(a, 250000, 250009, 0) == 250000)
+		if (idmap_candidate(NULL, a, 250000, 250009, 0) == 250000)
 			break;
 	}
 	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", a, a);
@@ -609,6 +610,41 @@ static void test_second_store(void)
 	ok(u != NULL && uid1 != 0 && u->uid == uid1, "same uid on both hosts (%u)", uid1);
 	ok(gid1 != 0 && store_group_by_name(&st, "devs") && store_group_by_name(&st, "devs")->gid == gid1,
 	   "same gid for devs");
+	config_free(c1);
+	config_free(c2);
+}
+
+/* id_salt keys the id hash: every host with the same salt computes the same ids, and a salt changes them,
+ * so that whoever does not know it cannot aim a name at a chosen uid. The pre-auth entry uses it too. */
+static void test_salt(void)
+{
+	struct pj_config *c1 = cfg_make("s15", "id_salt = 3f0c9a1be25d47a8c6e1\nnss_preauth = yes\n", ""),
+	                 *c2 = cfg_make("s16", "id_salt = 3f0c9a1be25d47a8c6e1\n", "");
+	char home[256], out[4096], *init[] = {"user", "init", NULL};
+	const struct pj_store_user *u;
+	uint32_t uid1 = 0, puid = 0, plain = idmap_candidate(NULL, "sally", c1->uid_min, c1->uid_max, 0);
+	struct pj_error err;
+	struct pj_config *bad;
+
+	ok(hash_id(c1, "sally") != plain, "a salted id differs from the plain hash (%u, %u)",
+	   hash_id(c1, "sally"), plain);
+	ok(run_cli(c1, out, sizeof(out), 2, init) == 0 && store_open(c1->state_dir, &st) == 0 &&
+	       strcmp(store_str(&st, st.hdr->id_salt), "3f0c9a1be25d47a8c6e1") == 0 &&
+	       store_preauth(&st, "sally", files.passwd, files.group, &puid, home, sizeof(home)) == 0,
+	   "user init writes the salt into the store header, for the NSS module's pre-auth entries");
+	store_close(&st);
+	if (login(c1, "{\"sub\":\"s-1\",\"preferred_username\":\"sally\"}", &err) == PJ_OK &&
+	    (u = user(c1, "sally")) != NULL)
+		uid1 = u->uid;
+	ok(uid1 == hash_id(c1, "sally") && uid1 == puid,
+	   "sally gets the salted id, as her pre-auth entry said (%u)", uid1);
+	ok(login(c2, "{\"sub\":\"s-1\",\"preferred_username\":\"sally\"}", &err) == PJ_OK &&
+	       (u = user(c2, "sally")) != NULL && u->uid == uid1,
+	   "the same uid on another host with the same id_salt");
+	ok(config_parse("/etc/pam_jwt.conf",
+	                "[global]\nid_salt = short\n[issuer i]\nissuer = https://i\naudience = a\n", 55, &bad,
+	                &err) == PJ_ERR_CONFIG,
+	   "an id_salt shorter than 16 characters is a configuration error (%s)", err.reason);
 	config_free(c1);
 	config_free(c2);
 }
@@ -643,25 +679,42 @@ static void test_preauth(void)
 	       strcmp(store_str(&st, u->shell), "/bin/zsh") == 0,
 	   "the pre-auth entry equals the stored one: uid %u, home %s", uid, home);
 
-	/* with collisions against the store, the local files and a managed group in play */
-	colliding(250000, 250009, "newbie", a, b);
+	/* With nss_preauth a uid of the store is never probed past: sshd may already hold the hash slot for
+	 * the connection of a name whose slot another first login took since (issue #14). */
+	store_open(cfg->state_dir, &st);
+	colliding(250000, 250009, "newbie", store_group_by_name(&st, "g1")->gid, a, b);
+	store_close(&st);
 	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", a, a);
-	ok(login(cfg, claims, &err) == PJ_OK, "%s recorded", a);
-	for (int i = 0; i < 3; i++) {
+	store_open(cfg->state_dir, &st);
+	r = store_preauth(&st, b, files.passwd, files.group, &uid, home, sizeof(home));
+	store_close(&st);
+	ok(r == 0 && login(cfg, claims, &err) == PJ_OK && (u = user(cfg, a)) != NULL && u->uid == uid,
+	   "%s takes uid %u, which the pre-auth answer promised %s too (%s)", a, uid, b, err.reason);
+	logbuf[0] = '\0';
+	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", b, b);
+	ok(login(cfg, claims, &err) == PJ_ERR_USER && user(cfg, b) == NULL,
+	   "%s's first login is then refused, not given the next uid (%s)", b, err.reason);
+	ok(logged("never probed past"), "and logged");
+	store_open(cfg->state_dir, &st);
+	ok(store_preauth(&st, b, files.passwd, files.group, &uid, home, sizeof(home)) == 1,
+	   "nor does %s get a pre-auth entry any more", b);
+	store_close(&st);
+	for (int i = 1; i < 6; i++) {
 		char n[16];
 		uint32_t puid;
 		char phome[256];
-		if (i == 0)
-			snprintf(n, sizeof(n), "%s", b); /* collides with a */
-		else
-			snprintf(n, sizeof(n), "pre%d", i);
+		snprintf(n, sizeof(n), "pre%d", i);
 		store_open(cfg->state_dir, &st);
 		r = store_preauth(&st, n, files.passwd, files.group, &puid, phome, sizeof(phome));
 		store_close(&st);
 		snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", n, n);
-		ok(r == 0 && login(cfg, claims, &err) == PJ_OK && (u = user(cfg, n)) != NULL &&
-		       u->uid == puid && strcmp(store_str(&st, u->home), phome) == 0,
-		   "pre-auth entry of %s equals the first login's (uid %u)", n, puid);
+		if (r == 0)
+			ok(login(cfg, claims, &err) == PJ_OK && (u = user(cfg, n)) != NULL &&
+			       u->uid == puid && strcmp(store_str(&st, u->home), phome) == 0,
+			   "pre-auth entry of %s equals the first login's (uid %u)", n, puid);
+		else
+			ok(r == 1 && login(cfg, claims, &err) == PJ_ERR_USER,
+			   "no pre-auth entry for %s (its slot is taken), and its first login is refused", n);
 	}
 
 	store_open(cfg->state_dir, &st);
@@ -1033,6 +1086,7 @@ int main(void)
 	test_collision();
 	test_second_store();
 	test_preauth();
+	test_salt();
 	test_subids();
 	test_foreign();
 	test_acct();

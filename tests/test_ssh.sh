@@ -37,7 +37,9 @@ EOF
 svc_start_sshd "$PORT"
 
 # sshc METHOD TOKEN_FILE USER [COMMAND]: the OpenSSH client with pam-jwt-askpass forced as its askpass;
-# stdout in $SCRATCH/out, stderr in $SCRATCH/err, the askpass prompts in $SCRATCH/prompts.
+# stdout in $SCRATCH/out, stderr in $SCRATCH/err, the askpass prompts in $SCRATCH/prompts (each name
+# followed by $SSHC_TAG when set, for a client that runs in the background), and $SSHC_ASKPASS instead of
+# the logging askpass when set.
 cat >"$SCRATCH/askpass-log" <<EOF
 #!/bin/sh
 printf '%s\n' "\$1" >>"$SCRATCH/prompts"
@@ -47,12 +49,13 @@ chmod 755 "$SCRATCH/askpass-log"
 sshc() {
 	method=$1 tokfile=$2 user=$3
 	shift 3
-	: >"$SCRATCH/prompts"
-	SSH_ASKPASS="$SCRATCH/askpass-log" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 PAM_JWT_TOKEN_FILE=$tokfile \
+	: >"$SCRATCH/prompts${SSHC_TAG:-}"
+	SSH_ASKPASS="${SSHC_ASKPASS:-$SCRATCH/askpass-log}" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 PAM_JWT_TOKEN_FILE=$tokfile \
 		PAM_JWT_ANSWER_PASSWORD=yes timeout 60 setsid -w ssh -F /dev/null -p "$PORT" -o BatchMode=no \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
 		-o PreferredAuthentications="$method" -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
-		-o ConnectTimeout=10 "$user@127.0.0.1" "${@:-true}" </dev/null >"$SCRATCH/out" 2>"$SCRATCH/err"
+		-o ConnectTimeout=10 "$user@127.0.0.1" "${@:-true}" </dev/null >"$SCRATCH/out${SSHC_TAG:-}" \
+		2>"$SCRATCH/err${SSHC_TAG:-}"
 }
 prompt_count() { grep -c 'JWT' "$SCRATCH/prompts"; }
 SESSION='echo "uid=$(id -u) gid=$(id -g) groups=$(id -Gn | tr " " "\n" | sort | tr "\n" " ")"; echo "home=$HOME pwd=$(pwd)"; env | grep "^PAM_JWT_" | sort'
@@ -156,6 +159,58 @@ is "an expired token is refused through the password method, with the same messa
 sshc password "$SCRATCH/big.token" adam true
 [ $? -ne 0 ] && grep -q "keyboard-interactive" "$SCRATCH/err"
 ok $? "a token over 1023 bytes is not sent as a password; the helper says to use keyboard-interactive"
+
+# ---- two first logins at once (nss_preauth): the uid sshd resolved is the uid the login gets, or none ----
+# gated_login TAG USER TOKEN_FILE: USER's connection in the background, held at the JWT prompt (sshd has
+# resolved USER and holds its uid) until $SCRATCH/go-TAG exists; its pid in GATED_PID.
+gated_login() {
+	cat >"$SCRATCH/askpass-$1" <<EOF
+#!/bin/sh
+: >"$SCRATCH/waiting-$1"
+until [ -e "$SCRATCH/go-$1" ]; do sleep 0.1; done
+exec "$ASKPASS" "\$1"
+EOF
+	chmod 755 "$SCRATCH/askpass-$1"
+	SSHC_TAG=-$1 SSHC_ASKPASS="$SCRATCH/askpass-$1" sshc keyboard-interactive "$3" "$2" \
+		'echo "$(id -u) $(id -un)"' &
+	GATED_PID=$!
+	timeout 30 sh -c "until [ -e '$SCRATCH/waiting-$1' ]; do sleep 0.1; done" ||
+		diag "$2's connection did not reach the prompt"
+}
+# gated_refused TAG UID WHAT LOG_TEXT: releases TAG's connection; it must be refused (no session as UID) and
+# LOG_TEXT logged.
+gated_refused() {
+	: >"$SCRATCH/go-$1"
+	wait "$GATED_PID"
+	rc=$?
+	[ "$rc" -ne 0 ] && ! grep -q "$2" "$SCRATCH/out-$1"
+	ok $? "$3 (rc $rc, $(cat "$SCRATCH/out-$1"))"
+	logged "$4"
+	ok $? "and logged: $4"
+}
+# Two fresh names whose hash is the same uid, as someone who knows the configuration finds in a second.
+set -- $("$TOP_BUILDDIR/tests/nss-tool" collide "$SCRATCH/pam_jwt.conf" race)
+VICTIM=$1 MALLORY=$2 SLOT=$3
+is "$VICTIM and $MALLORY are both promised uid $SLOT before any login" \
+	"$(getent passwd "$VICTIM" | cut -d: -f3) $(getent passwd "$MALLORY" | cut -d: -f3)" "$SLOT $SLOT"
+log_mark
+gated_login mallory "$MALLORY" "$(svc_token_file mallory "$(svc_token "$MALLORY" '["devs"]')")"
+sshc keyboard-interactive "$(svc_token_file victim "$(svc_token "$VICTIM" '["devs"]')")" "$VICTIM" \
+	'echo "$(id -u) $(id -un)"'
+is "$VICTIM logs in first, while $MALLORY's connection waits, and gets uid $SLOT" "$?:$(cat "$SCRATCH/out")" \
+	"0:$SLOT $VICTIM"
+gated_refused mallory "$SLOT" "$MALLORY's login is then refused: no session as $VICTIM's uid" \
+	"refused: user $MALLORY would get uid $SLOT, which pam_jwt already gave to another user or group"
+is "$MALLORY is not recorded" "$("$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -c "$MALLORY")" 0
+# the store changes under a waiting connection some other way: pam-jwt user add gives the name another uid
+MEL_UID=$(getent passwd mel | cut -d: -f3)
+log_mark
+gated_login mel mel "$(svc_token_file mel "$(svc_token mel '["devs"]')")"
+"$PAM_JWT" user add mel --uid $((MEL_UID + 1)) --config "$SCRATCH/pam_jwt.conf" >/dev/null
+is "meanwhile pam-jwt user add gives mel uid $((MEL_UID + 1)), not the $MEL_UID sshd resolved" \
+	"$(getent passwd mel | cut -d: -f3)" "$((MEL_UID + 1))"
+gated_refused mel "$MEL_UID" "mel's login is refused: sshd would run it as uid $MEL_UID" \
+	"refused: NSS resolves mel to uid $MEL_UID in this process, but pam_jwt's user has uid $((MEL_UID + 1))"
 
 kill "$SSHD_PID" 2>/dev/null
 wait "$SSHD_PID" 2>/dev/null

@@ -39,14 +39,14 @@ static void test_fnv(void)
 	ok(idmap_fnv1a64("", 0) == 0xcbf29ce484222325ULL, "fnv1a64(\"\") is the offset basis");
 	ok(idmap_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL, "fnv1a64(\"a\")");
 	ok(idmap_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL, "fnv1a64(\"foobar\")");
-	ok(idmap_candidate("alice", 200000, 2000200000, 0) == 247576420,
+	ok(idmap_candidate(NULL, "alice", 200000, 2000200000, 0) == 247576420,
 	   "alice -> 247576420 in the default range");
-	ok(idmap_candidate("bob", 200000, 2000200000, 0) == 1684536869,
+	ok(idmap_candidate(NULL, "bob", 200000, 2000200000, 0) == 1684536869,
 	   "bob -> 1684536869 in the default range");
-	ok(idmap_candidate("alice", 200000, 2000200000, 1) == 247576421, "probe 1 is the next id");
-	ok(idmap_candidate("alice", 200000, 200000, 5) == 200000, "a range of one id");
+	ok(idmap_candidate(NULL, "alice", 200000, 2000200000, 1) == 247576421, "probe 1 is the next id");
+	ok(idmap_candidate(NULL, "alice", 200000, 200000, 5) == 200000, "a range of one id");
 	for (uint32_t p = 0; p < 20; p++) {
-		uint32_t c = idmap_candidate("x", 1000, 1009, p);
+		uint32_t c = idmap_candidate(NULL, "x", 1000, 1009, p);
 		if (c < 1000 || c > 1009) {
 			ok(0, "candidate %u out of range", c);
 			return;
@@ -115,20 +115,21 @@ static uint32_t taken_all(void *ctx, uint32_t id)
 
 static void test_assign(void)
 {
-	uint32_t c0 = idmap_candidate("alice", 200000, 2000200000, 0), id = 0, probes = 9;
+	uint32_t c0 = idmap_candidate(NULL, "alice", 200000, 2000200000, 0), id = 0, probes = 9;
 
 	taken_until = 0;
-	ok(idmap_assign("alice", 200000, 2000200000, taken_below, NULL, &id, &probes) == 0 && id == c0 &&
-	       probes == 0,
+	ok(idmap_assign(NULL, "alice", 200000, 2000200000, taken_below, NULL, &id, &probes) == 0 &&
+	       id == c0 && probes == 0,
 	   "no collision: the hash");
 	taken_until = c0 + 3;
-	ok(idmap_assign("alice", 200000, 2000200000, taken_below, NULL, &id, &probes) == 0 && id == c0 + 3 &&
-	       probes == 3,
+	ok(idmap_assign(NULL, "alice", 200000, 2000200000, taken_below, NULL, &id, &probes) == 0 &&
+	       id == c0 + 3 && probes == 3,
 	   "collisions: linear probe, counted");
-	ok(idmap_assign("alice", 1000, 1009, taken_all, NULL, &id, &probes) == -1, "a full range fails");
-	ok(idmap_assign("alice", 0, 10, taken_below, NULL, &id, &probes) == -1, "min 0 is refused");
+	ok(idmap_assign(NULL, "alice", 1000, 1009, taken_all, NULL, &id, &probes) == -1,
+	   "a full range fails");
+	ok(idmap_assign(NULL, "alice", 0, 10, taken_below, NULL, &id, &probes) == -1, "min 0 is refused");
 	taken_until = 0;
-	ok(idmap_assign("alice", 65534, 65535, taken_below, NULL, &id, &probes) == -1,
+	ok(idmap_assign(NULL, "alice", 65534, 65535, taken_below, NULL, &id, &probes) == -1,
 	   "nobody and 65535 are never handed out");
 }
 
@@ -161,11 +162,11 @@ static void test_subids(void)
 	   "empty and huge ranges: none");
 	for (int i = 0; i < 10000; i++) {
 		snprintf(name, sizeof(name), "sub%d", i);
-		if ((c = idmap_candidate(name, 200000, 300005, 0)) < 265000)
+		if ((c = idmap_candidate(NULL, name, 200000, 300005, 0)) < 265000)
 			break;
 	}
 	subids = &l;
-	r = idmap_assign(name, 200000, 300005, taken_local, NULL, &id, &probes);
+	r = idmap_assign(NULL, name, 200000, 300005, taken_local, NULL, &id, &probes);
 	ok(r == 0 && id == 265536 && probes == 265536 - c,
 	   "%s hashes into the range (%u): gets the first id past it (%u after %u)", name, c, id, probes);
 	idmap_local_free(&l);
@@ -520,7 +521,8 @@ static void test_structure(void)
 	memcpy(c, data, len);
 	ok(store_check_buffer(c, len, &st) == 0, "the unbroken copy validates");
 	BREAK("bad magic", h->magic[0] = 'X');
-	BREAK("other version", h->version = 3);
+	BREAK("other version", h->version = 4);
+	BREAK("an id_salt too short", h->id_salt = h->shell);
 	BREAK("version 1 with a next_slot", h->version = 1);
 	BREAK("other byte order", h->endian = 0x04030201);
 	BREAK("file_size differs", h->file_size = len + 8);
