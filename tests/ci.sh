@@ -24,11 +24,22 @@ for trs in tests/*.trs; do
 		grep -E '^not ok|^#' "${trs%.trs}.log" | head -30
 	fi
 done
-passed=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (PASS|XFAIL)')
-failed=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR|XPASS)')
+# The packages: built from the committed tree, installed and purged in a throw-away overlay of / (issue #11).
+log "make check-packages"
+make check-packages >check-packages.out 2>&1
+pkg_rc=$?
+grep -E '^(not ok|Bail out)' check-packages.out
+grep -A30 -E '^not ok' check-packages.out | grep '^#' | head -30
+pkg_passed=$(grep -c '^ok ' check-packages.out)
+pkg_failed=$(grep -cE '^(not ok|Bail out)' check-packages.out)
+if [ "$pkg_rc" -ne 0 ] && [ "$pkg_failed" -eq 0 ]; then
+	pkg_failed=1
+fi
+passed=$(($(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (PASS|XFAIL)') + pkg_passed))
+failed=$(($(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR|XPASS)') + pkg_failed))
 skipped=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: SKIP')
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
 	failed=1
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
-[ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
+[ "$rc" -eq 0 ] && [ "$pkg_rc" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -15,12 +15,14 @@ submake() {
 }
 
 # The directories this build tree was configured with.
-dirs=$(printf 'pj-print-dirs:\n\t@echo "$(PAMDIR)|$(NSSDIR)|$(bindir)|$(mandir)"\n' |
+dirs=$(printf 'pj-print-dirs:\n\t@echo "$(PAMDIR)|$(NSSDIR)|$(bindir)|$(mandir)|$(SYSTEMDUNITDIR)|$(TMPFILESDIR)"\n' |
 	submake -f Makefile -f - pj-print-dirs)
 pamdir=$(echo "$dirs" | cut -d'|' -f1)
 nssdir=$(echo "$dirs" | cut -d'|' -f2)
 bindir=$(echo "$dirs" | cut -d'|' -f3)
 mandir=$(echo "$dirs" | cut -d'|' -f4)
+unitdir=$(echo "$dirs" | cut -d'|' -f5)
+tmpfilesdir=$(echo "$dirs" | cut -d'|' -f6)
 [ -n "$pamdir" ] && [ -n "$nssdir" ] && [ -n "$bindir" ]
 ok $? "the Makefile names the PAM, NSS and program directories ($pamdir, $nssdir, $bindir)"
 
@@ -40,7 +42,10 @@ manpages="$mandir/man1/pam-jwt.1
 $mandir/man1/pam-jwt-askpass.1
 $mandir/man5/pam_jwt.conf.5
 $mandir/man8/pam_jwt.8
-$mandir/man8/nss-jwt.8"
+$mandir/man8/nss-jwt.8
+$unitdir/pam-jwt-refresh.service
+$unitdir/pam-jwt-refresh.timer
+$tmpfilesdir/pam_jwt.conf"
 installed=$(cd "$dest" && find . ! -type d | sed 's|^\.||' | sort)
 unexpected=$(echo "$installed" | grep -vxF "$expected
 $manpages")
@@ -52,8 +57,16 @@ for f in $expected; do
 done
 for f in $manpages; do
 	[ -f "$dest$f" ] && [ "$(stat -c %a "$dest$f")" = 644 ]
-	ok $? "manual page $f is installed, mode 0644"
+	ok $? "$f is installed, mode 0644"
 done
+
+# The unit runs the pam-jwt just installed, and only once the configuration it reads exists.
+unit="$dest$unitdir/pam-jwt-refresh.service"
+grep -qx "ExecStart=$bindir/pam-jwt jwks refresh" "$unit"
+ok $? "pam-jwt-refresh.service runs $bindir/pam-jwt jwks refresh"
+conf=$(printf 'pj-print-conf:\n\t@echo "$(sysconfdir)"\n' | submake -f Makefile -f - pj-print-conf)
+grep -qx "ConditionPathExists=$conf/pam_jwt.conf" "$unit"
+ok $? "pam-jwt-refresh.service is skipped while $conf/pam_jwt.conf does not exist"
 
 # glibc loads "libnss_NAME.so.2": that name must exist, carry that soname and need nothing but libc.
 nss="$dest$nssdir/libnss_jwt.so.2"
