@@ -81,6 +81,7 @@ static pj_status parse_transform(const struct cf_key *, const char *, void *, co
 static pj_status parse_group_map(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 static pj_status parse_claims(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 static pj_status parse_replay(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_separator(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 
 /* clang-format off */
 static const struct cf_type t_word = { parse_word, CF_STRING };           /* one word, no spaces */
@@ -100,6 +101,7 @@ static const struct cf_type t_xform = { parse_transform, CF_PLAIN };      /* two
 static const struct cf_type t_gmap = { parse_group_map, CF_GROUP_MAP };   /* idp:local, ... */
 static const struct cf_type t_claims = { parse_claims, CF_CLAIMS };       /* claim=value ... */
 static const struct cf_type t_replay = { parse_replay, CF_PLAIN };        /* none or jti */
+static const struct cf_type t_sep = { parse_separator, CF_PLAIN };        /* one character or "space" */
 
 #define CF_DAY 86400LL
 #define CF_MIB (1024LL * 1024)
@@ -149,6 +151,7 @@ static const struct cf_key cf_keys[] = {
 	IKEY("username_transform",     username_lowercase, &t_xform, 0,   0,             NULL),
 	ILIST("username_domains",      username_domains,  &t_domains, 0),
 	IKEY("groups_claim",           groups_claim,      &t_claim, 0,    0,             NULL),
+	IKEY("groups_separator",       groups_separator,  &t_sep,   0,    0,             NULL),
 	IKEY("uid_claim",              uid_claim,         &t_word,  0,    0,             NULL),
 	IKEY("group_prefix",           group_prefix,      &t_prefix, 0,   0,             NULL),
 	ILIST("groups_allow",          groups_allow,      &t_list,  0),
@@ -395,6 +398,25 @@ static int is_group_name(const char *s)
 		if (!is_name_char(*s))
 			return 0;
 	return 1;
+}
+
+/* groups_separator: "space" (runs of spaces and tabs), or one ASCII punctuation character such as "," or
+ * ";" (not "#", which would read as a comment, nor "=" or a quote). */
+static pj_status parse_separator(const struct cf_key *k, const char *value, void *base,
+                                 const struct cf_ctx *c, int line)
+{
+	char *f = field(k, base), q[CF_SHOW];
+
+	if (strcmp(value, "space") == 0) {
+		*f = ' ';
+		return PJ_OK;
+	}
+	if (value[0] != '\0' && value[1] == '\0' && strchr(",;:|/+&", value[0]) != NULL) {
+		*f = value[0];
+		return PJ_OK;
+	}
+	return cf_fail(c, line, "%s: \"%s\" must be \"space\" or one of , ; : | / + &", k->name,
+	               show(q, value));
 }
 
 static pj_status parse_group_prefix(const struct cf_key *k, const char *value, void *base,

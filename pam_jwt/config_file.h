@@ -64,10 +64,12 @@ struct pj_issuer {
 	bool username_strip_domain; /* username_transform contains "strip_domain" ("none": neither) */
 	char **username_domains;    /* username_domains: allowed domains for strip_domain; NULL = any */
 	size_t n_username_domains;
-	char *groups_claim;  /* groups_claim: dotted path to an array of strings; NULL = no groups */
-	char *uid_claim;     /* uid_claim: claim holding a POSIX uid (a JSON number); NULL = hash */
-	char *group_prefix;  /* group_prefix: prepended to managed group names; default "" (NULL) */
-	char **groups_allow; /* groups_allow: fnmatch patterns (space-separated); NULL = all */
+	char *groups_claim;    /* groups_claim: dotted path to an array of strings; NULL = no groups */
+	char groups_separator; /* groups_separator: splits a string-valued groups claim ("devs,ops"); ' ' =
+	                          runs of spaces and tabs; 0 (default) = such a string is refused */
+	char *uid_claim;       /* uid_claim: claim holding a POSIX uid (a JSON number); NULL = hash */
+	char *group_prefix;    /* group_prefix: prepended to managed group names; default "" (NULL) */
+	char **groups_allow;   /* groups_allow: fnmatch patterns (space-separated); NULL = all */
 	size_t n_groups_allow;
 	struct pj_group_map *group_map; /* group_map: "idp:local, idp2:local2" */
 	size_t n_group_map;

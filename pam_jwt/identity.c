@@ -134,34 +134,111 @@ void identity_groups_free(char **groups)
 	free(groups);
 }
 
+/* Microsoft Entra ID leaves out the groups claim of a user in more groups than a token carries and says so
+ * with "_claim_names": {"groups": "src1"} (or "hasgroups": true): the groups are then only in Microsoft
+ * Graph, which pam_jwt never asks. Taking that as "no groups" would silently drop every group rule. */
+static bool groups_overage(json_object *payload, const char *claim_name)
+{
+	json_object *names, *has;
+
+	if (json_object_object_get_ex(payload, "_claim_names", &names) &&
+	    json_object_get_type(names) == json_type_object &&
+	    json_object_object_get_ex(names, claim_name, NULL))
+		return true;
+	return strcmp(claim_name, "groups") == 0 && json_object_object_get_ex(payload, "hasgroups", &has) &&
+	       json_object_get_type(has) == json_type_boolean && json_object_get_boolean(has);
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Splits text at sep (' ': runs of spaces and tabs) into list (room for PJ_GROUPS_MAX + 1), items trimmed
+ * of spaces and tabs, empty items skipped. */
+static pj_status split_groups(const char *text, char sep, const struct pj_issuer *issuer, char **list,
+                              size_t *n, struct pj_error *err)
+{
+	const char *p = text;
+
+	*n = 0;
+	while (*p != '\0') {
+		const char *end, *stop;
+
+		while (is_blank(*p) || *p == sep)
+			p++;
+		if (*p == '\0')
+			break;
+		for (end = p; *end != '\0' && *end != sep && !(sep == ' ' && is_blank(*end)); end++)
+			;
+		for (stop = end; stop > p && is_blank(stop[-1]); stop--)
+			;
+		if (*n == PJ_GROUPS_MAX)
+			return pj_fail(err, PJ_ERR_USER, "groups claim %s has more than %d entries",
+			               issuer->groups_claim, PJ_GROUPS_MAX);
+		if ((list[(*n)++] = strndup(p, (size_t)(stop - p))) == NULL)
+			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+		p = end;
+	}
+	return PJ_OK;
+}
+
+/* A string-valued groups claim: split at groups_separator; without one, a string that looks joined
+ * ("devs,ops", "devs ops") is refused with the fix named, rather than becoming one group nobody has. */
+static pj_status string_groups(const char *text, const struct pj_issuer *issuer, char **list, size_t *n,
+                               struct pj_error *err)
+{
+	if (issuer->groups_separator != '\0')
+		return split_groups(text, issuer->groups_separator, issuer, list, n, err);
+	if (strpbrk(text, ",; \t") != NULL)
+		return pj_fail(
+		    err, PJ_ERR_USER,
+		    "groups claim %s is one string holding a comma, semicolon or space, not an array: "
+		    "set groups_separator in [issuer %s] to split it",
+		    issuer->groups_claim, issuer->name);
+	*n = 1;
+	return (list[0] = strdup(text)) != NULL ? PJ_OK : pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+}
+
 pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, char ***groups,
                           size_t *n_groups, struct pj_error *err)
 {
 	json_object *claim;
-	size_t n;
+	size_t n = 0;
 	char **list;
+	pj_status r;
 
 	*groups = NULL;
 	*n_groups = 0;
 	claim = issuer->groups_claim ? identity_claim_path(payload, issuer->groups_claim) : NULL;
-	if (claim == NULL || json_object_get_type(claim) == json_type_null)
-		n = 0;
-	else if (json_object_get_type(claim) == json_type_string)
-		n = 1;
-	else if (json_object_get_type(claim) == json_type_array)
+	if (claim == NULL && issuer->groups_claim != NULL && groups_overage(payload, issuer->groups_claim))
+		return pj_fail(
+		    err, PJ_ERR_USER,
+		    "groups claim %s left out for too many groups (Entra ID overage: _claim_names or "
+		    "hasgroups): the groups are only in Microsoft Graph; assign fewer groups to the "
+		    "application or use app roles (groups_claim = roles)",
+		    issuer->groups_claim);
+	if (claim != NULL && json_object_get_type(claim) == json_type_array)
 		n = json_object_array_length(claim);
-	else
+	else if (claim != NULL && json_object_get_type(claim) != json_type_null &&
+	         json_object_get_type(claim) != json_type_string)
 		return pj_fail(err, PJ_ERR_USER, "groups claim %s is not an array of strings",
 		               issuer->groups_claim);
 	if (n > PJ_GROUPS_MAX)
 		return pj_fail(err, PJ_ERR_USER, "groups claim %s has %zu entries, more than %d",
 		               issuer->groups_claim, n, PJ_GROUPS_MAX);
-	if ((list = calloc(n + 1, sizeof(*list))) == NULL)
+	if ((list = calloc((json_object_get_type(claim) == json_type_string ? PJ_GROUPS_MAX : n) + 1,
+	                   sizeof(*list))) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		json_object *g = json_object_get_type(claim) == json_type_array
-		                     ? json_object_array_get_idx(claim, i)
-		                     : claim;
+	if (claim != NULL && json_object_get_type(claim) == json_type_string) {
+		if ((r = string_groups(json_object_get_string(claim), issuer, list, &n, err)) != PJ_OK) {
+			identity_groups_free(list);
+			return r;
+		}
+	}
+	for (size_t i = 0; json_object_get_type(claim) == json_type_array && i < n; i++) {
+		json_object *g = json_object_array_get_idx(claim, i);
+
 		if (json_object_get_type(g) != json_type_string) {
 			identity_groups_free(list);
 			return pj_fail(err, PJ_ERR_USER, "groups claim %s holds a value that is not a string",

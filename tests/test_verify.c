@@ -12,6 +12,7 @@
 #include "pam_jwt/b64url.h"
 #include "pam_jwt/claims.h"
 #include "pam_jwt/config_file.h"
+#include "pam_jwt/identity.h"
 #include "pam_jwt/jws_alg.h"
 #include "pam_jwt/keystore.h"
 #include "tap.h"
@@ -675,6 +676,91 @@ static void test_freshness(void)
 	}
 }
 
+/* groups from payload with an issuer whose extra config lines are given; the groups joined with "|" in
+ * out (or the refusal's reason). */
+static pj_status groups_of(const char *extra_conf, const char *payload_json, char *out, size_t outlen)
+{
+	char *text = tk_strf("[issuer g]\nissuer = https://g.example.com\naudience = a\n"
+	                     "jwks_file = /nonexistent.jwks\ngroups_claim = groups\n%s",
+	                     extra_conf);
+	struct pj_config *c = NULL;
+	struct pj_error err;
+	json_object *pl = json_tokener_parse(payload_json);
+	char **groups = NULL;
+	size_t n = 0;
+	pj_status st;
+
+	out[0] = '\0';
+	if ((st = config_parse("g.conf", text, strlen(text), &c, &err)) == PJ_OK)
+		st = identity_groups(pl, &c->issuers[0], &groups, &n, &err);
+	if (st != PJ_OK)
+		snprintf(out, outlen, "%s", err.reason);
+	for (size_t i = 0; st == PJ_OK && i < n; i++)
+		snprintf(out + strlen(out), outlen - strlen(out), "%s%s", i ? "|" : "", groups[i]);
+	identity_groups_free(groups);
+	json_object_put(pl);
+	config_free(c);
+	free(text);
+	return st;
+}
+
+/* String-valued groups claims (Glewlwyd's "devs,ops") and Entra ID's groups overage (issue #11). */
+static void test_groups_claim_shapes(void)
+{
+	static const struct {
+		const char *conf, *payload;
+		pj_status want;
+		const char *result, *desc;
+	} cases[] = {
+	    {"", "{\"groups\":\"devs\"}", PJ_OK, "devs", "a string without separators is one group"},
+	    {"", "{\"groups\":\"devs,ops\"}", PJ_ERR_USER, "set groups_separator",
+	     "without groups_separator a comma-joined string is refused, the fix named"},
+	    {"", "{\"groups\":\"devs ops\"}", PJ_ERR_USER, "set groups_separator",
+	     "without groups_separator a space-joined string is refused"},
+	    {"groups_separator = ,\n", "{\"groups\":\" devs, ops,,admins \"}", PJ_OK, "devs|ops|admins",
+	     "groups_separator = , splits, trims and skips empty items"},
+	    {"groups_separator = space\n", "{\"groups\":\"devs  ops\\tadmins\"}", PJ_OK, "devs|ops|admins",
+	     "groups_separator = space splits at runs of spaces and tabs"},
+	    {"groups_separator = ;\n", "{\"groups\":\"devs;ops\"}", PJ_OK, "devs|ops",
+	     "groups_separator = ;"},
+	    {"groups_separator = ,\n", "{\"groups\":[\"a,b\",\"c\"]}", PJ_OK, "a,b|c",
+	     "an array is taken as it is, never split"},
+	    {"groups_separator = ,\n", "{\"groups\":\",, ,\"}", PJ_OK, "", "only separators: no group"},
+	    {"", "{\"sub\":\"x\"}", PJ_OK, "", "no groups claim: no group"},
+	    {"",
+	     "{\"_claim_names\":{\"groups\":\"src1\"},\"_claim_sources\":{\"src1\":{\"endpoint\":"
+	     "\"https://graph.microsoft.com/v1.0/users/x/getMemberObjects\"}}}",
+	     PJ_ERR_USER, "overage",
+	     "Entra ID groups overage (_claim_names) is refused, never an empty list"},
+	    {"", "{\"hasgroups\":true}", PJ_ERR_USER, "overage", "Entra ID hasgroups is refused"},
+	    {"", "{\"hasgroups\":false}", PJ_OK, "", "hasgroups false: no group"},
+	    {"groups_separator = x\n", "{}", PJ_ERR_CONFIG, "groups_separator",
+	     "groups_separator = x is refused"},
+	    {"groups_separator = ,,\n", "{}", PJ_ERR_CONFIG, "groups_separator",
+	     "groups_separator = ,, is refused"},
+	};
+	char out[512], *many;
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pj_status st = groups_of(cases[i].conf, cases[i].payload, out, sizeof(out));
+
+		ok(st == cases[i].want && (st == PJ_OK ? strcmp(out, cases[i].result) == 0
+		                                       : strstr(out, cases[i].result) != NULL),
+		   "%s (%s)", cases[i].desc, out);
+	}
+	/* A split string is bounded like an array. */
+	many = malloc(PJ_GROUPS_MAX * 3 + 64);
+	len = (size_t)sprintf(many, "{\"groups\":\"");
+	for (int i = 0; i <= PJ_GROUPS_MAX; i++)
+		len += (size_t)sprintf(many + len, "g,");
+	sprintf(many + len, "\"}");
+	ok(groups_of("groups_separator = ,\n", many, out, sizeof(out)) == PJ_ERR_USER &&
+	       strstr(out, "more than"),
+	   "a split string with more than %d groups is refused", PJ_GROUPS_MAX);
+	free(many);
+}
+
 int main(void)
 {
 	char *cmd;
@@ -692,6 +778,7 @@ int main(void)
 	test_identity();
 	test_claims_unit();
 	test_freshness();
+	test_groups_claim_shapes();
 	keystore_flush();
 	config_free(cfg);
 	for (int a = 0; a < JWS_ALG_COUNT; a++)
