@@ -253,7 +253,23 @@ static pj_status check_nss_user(const struct mctx *c, const char *name, uint32_t
 	               nss_uid, uid);
 }
 
-/* A new user's name: the name rules, not a local account, not a stored user or group. */
+/* Whether a stored user or managed group has name, ignoring case. sudo matches sudoers names ignoring case
+ * by default (case_insensitive_group), so a new "TEAM" would pass for an existing team in a %team rule. */
+static bool name_taken_ignoring_case(const struct userstore *us, const char *name)
+{
+	for (size_t i = 0; i < us->n_users; i++) {
+		if (strcasecmp(us->users[i].name, name) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < us->n_groups; i++) {
+		if (strcasecmp(us->groups[i].name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A new user's name: the name rules, not a local account, not a stored user or group, ignoring case: the
+ * name is its private group's too, and sudo would take "admins" for a managed group "Admins". */
 static pj_status check_new_name(struct mctx *c, const char *name, struct pj_error *err)
 {
 	bool local;
@@ -273,6 +289,11 @@ static pj_status check_new_name(struct mctx *c, const char *name, struct pj_erro
 		return pj_fail(err, PJ_ERR_USER, "user %s already exists", name);
 	if (userstore_group(c->us, name) != NULL)
 		return pj_fail(err, PJ_ERR_USER, "%s is the name of a managed group", name);
+	if (name_taken_ignoring_case(c->us, name))
+		return pj_fail(err, PJ_ERR_USER,
+		               "%s is the name of a stored user or managed group but for case (sudo matches "
+		               "names ignoring case)",
+		               name);
 	return PJ_OK;
 }
 
@@ -385,21 +406,6 @@ static pj_status mapped_gid(struct mctx *c, const char *user, const struct pj_gr
 		        m->local_group, m->local_group, user);
 	}
 	return PJ_OK;
-}
-
-/* Whether a stored user or managed group has name, ignoring case. sudo matches sudoers names ignoring case
- * by default (case_insensitive_group), so a new "TEAM" would pass for an existing team in a %team rule. */
-static bool name_taken_ignoring_case(const struct userstore *us, const char *name)
-{
-	for (size_t i = 0; i < us->n_users; i++) {
-		if (strcasecmp(us->users[i].name, name) == 0)
-			return true;
-	}
-	for (size_t i = 0; i < us->n_groups; i++) {
-		if (strcasecmp(us->groups[i].name, name) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* A stored managed group (not a user's private group) called name: true with its gid. */

@@ -459,6 +459,15 @@ static void test_case_variants(void)
 	   groups_of(cfg, "noah"));
 	ok(store_group_by_name(&st, "TEAM") == NULL && store_group_by_name(&st, "Mia") == NULL,
 	   "neither exists");
+	/* and the other way round: a new user whose name (and private group) is a managed group's but for
+	 * case would pass for it in a sudoers %Admins rule */
+	ok(login(cfg, "{\"sub\":\"o\",\"preferred_username\":\"olaf\",\"groups\":[\"Admins\"]}", &err) ==
+	           PJ_OK &&
+	       strcmp(groups_of(cfg, "olaf"), "Admins") == 0,
+	   "a managed group Admins (%s)", err.reason);
+	ok(login(cfg, "{\"sub\":\"a\",\"preferred_username\":\"admins\"}", &err) == PJ_ERR_USER &&
+	       user(cfg, "admins") == NULL,
+	   "a new user admins, a managed group's name but for case: refused (%s)", err.reason);
 	config_free(cfg);
 }
 
