@@ -233,24 +233,40 @@ static uint32_t preauth_uid(const struct mctx *c, const char *name)
  * (the stored entry, a pre-auth entry, or the uid it answered this process before: nss_jwt.c keeps it) must
  * be the uid the login gets: sshd resolves the user when the connection comes in and keeps that uid for the
  * session, whatever the store says by the time the token is checked. Only pam-jwt user add, which runs no
- * session, may give a name another uid than its pre-auth entry in the adding process. */
+ * session, may give a name another uid than its pre-auth entry in the adding process. Nor may a group of
+ * another source have the name, which is the private group's. */
 static pj_status check_nss_user(const struct mctx *c, const char *name, uint32_t uid, struct pj_error *err)
 {
-	uint32_t nss_uid;
+	uint32_t nss_uid, nss_gid;
 	int r = nss_id(name, false, &nss_uid);
 
 	if (r < 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "looking up %s through NSS: %s", name, strerror(-r));
-	if (r == 0 || nss_uid == uid || (c->admin && nss_uid == preauth_uid(c, name)))
-		return PJ_OK;
-	pj_logf(
-	    c->log, LOG_WARNING,
-	    "refused: NSS resolves %s to uid %u in this process, but pam_jwt's user has uid %u: an account "
-	    "of another NSS source, or a pre-authentication answer (nss_preauth) given before another "
-	    "login or pam-jwt user add changed the store; the session would run as uid %u",
-	    name, nss_uid, uid, nss_uid);
-	return pj_fail(err, PJ_ERR_USER, "%s resolves to uid %u through NSS, not to pam_jwt's uid %u", name,
-	               nss_uid, uid);
+	if (r == 1 && nss_uid != uid && !(c->admin && nss_uid == preauth_uid(c, name))) {
+		pj_logf(
+		    c->log, LOG_WARNING,
+		    "refused: NSS resolves %s to uid %u in this process, but pam_jwt's user has uid %u: an "
+		    "account of another NSS source, or a pre-authentication answer (nss_preauth) given "
+		    "before another login or pam-jwt user add changed the store; the session would run as "
+		    "uid %u",
+		    name, nss_uid, uid, nss_uid);
+		return pj_fail(err, PJ_ERR_USER, "%s resolves to uid %u through NSS, not to pam_jwt's uid %u",
+		               name, nss_uid, uid);
+	}
+	/* the user's private group has its name: a group of another source so called (LDAP, SSSD) would be
+	 * the user's in every rule that names groups, sudo's %group first */
+	if ((r = nss_id(name, true, &nss_gid)) < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "looking up group %s through NSS: %s", name, strerror(-r));
+	if (r == 1 && nss_gid != uid) {
+		pj_logf(
+		    c->log, LOG_WARNING,
+		    "refused: %s is the name of a group of another NSS source (gid %u), which its private "
+		    "group would pass for",
+		    name, nss_gid);
+		return pj_fail(err, PJ_ERR_USER, "%s is a group of another NSS source (gid %u)", name,
+		               nss_gid);
+	}
+	return PJ_OK;
 }
 
 /* Whether a stored user or managed group has name, ignoring case. sudo matches sudoers names ignoring case

@@ -26,7 +26,9 @@ struct pj_local_files {
  * all under the store lock:
  *   - the username must pass the name rules and must not be a local account (/etc/passwd, /etc/group),
  *     ignoring case: sudo compares user and group names that way by default; nor may NSS resolve it to
- *     another account (LDAP, SSSD...) than libnss_jwt's own entry, at creation and at every login;
+ *     another uid (another source's account, LDAP, SSSD..., or a stale pre-auth answer) or to a group of
+ *     another source (the private group has the name), at creation and at every login; nor may a new
+ *     user's name equal a stored user's or managed group's, ignoring case;
  *   - a stored user bound to another (iss, sub) is refused and logged (account takeover through a renamed
  *     or re-created IdP account); an unbound stored user (pam-jwt user add / unbind) is bound now;
  *   - a new user gets the uid from uid_claim (within [uid_min, uid_max], not taken) or the hash of the
