@@ -21,6 +21,7 @@
 #include "pam_jwt/keystore.h"
 #include "pam_jwt/log.h"
 #include "pam_jwt/mapping.h"
+#include "pam_jwt/secret.h"
 #include "pam_device.h"
 #include "pam_jwt/replay.h"
 #include "pam_jwt/verify.h"
@@ -127,14 +128,6 @@ static int pam_code(pj_status status, const struct module_args *args)
 	return PAM_AUTH_ERR;
 }
 
-static void free_secret(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Loads the configuration and the common items every entry point needs. */
 static int begin(pam_handle_t *pamh, int argc, const char **argv, struct module_args *args,
                  struct pj_log *log, struct pj_config **cfg, const char **user)
@@ -196,7 +189,7 @@ static int prompt_token(pam_handle_t *pamh, const struct module_args *args, cons
 		else
 			rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, PJ_CONT_PROMPT_FMT, cont.parts + 1);
 		if (rc != PAM_SUCCESS) {
-			free_secret(resp);
+			pj_free_secret(resp);
 			rc = conversation_failed(log, pamh, rc, cont.parts + 1);
 			goto out;
 		}
@@ -205,7 +198,7 @@ static int prompt_token(pam_handle_t *pamh, const struct module_args *args, cons
 			goto out;
 		}
 		status = pj_cont_add(&cont, resp, strlen(resp), &err);
-		free_secret(resp);
+		pj_free_secret(resp);
 		ans->parts = cont.parts;
 		ans->last_len = cont.last_len;
 		if (status != PJ_OK) {
@@ -513,7 +506,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	if (rc == PAM_SUCCESS && (rc = remember_identity(pamh, &id)) != PAM_SUCCESS)
 		clear_env(pamh);
 out:
-	free_secret(token);
+	pj_free_secret(token);
 	pj_identity_free(&id);
 	config_free(cfg);
 	/* Fail closed: nothing but an accepted token (or a documented PAM_IGNORE) may come out as success. */

@@ -12,6 +12,7 @@
 
 #include "config_file.h"
 #include "https_url.h"
+#include "json_strict.h"
 #include "hostname.h"
 #include "jws_alg.h"
 #include "log.h"
@@ -25,6 +26,10 @@
 #define CF_LIST_MAX     64           /* items in one list value */
 #define CF_SHOW         96           /* bytes of file text quoted (escaped) in a message */
 #define CF_UID_LIMIT    4294967294LL /* (uid_t)-1 is never a uid */
+
+/* A number macro as file text, so a default written as a number elsewhere is written only once. */
+#define PJ_QUOTE_(x) #x
+#define PJ_QUOTE(x)  PJ_QUOTE_(x)
 
 /* Where a key may stand: [global] only, [issuer NAME] (with [global] giving the default), only in
  * [issuer], or only in [service NAME]. */
@@ -120,10 +125,10 @@ static const struct cf_key cf_keys[] = {
 	GKEY("max_token_size",         max_token_size,    &t_size,  1024, 65536,         "16384"),
 	GKEY("cache_dir",              cache_dir,         &t_path,  0,    0,             PJ_DEFAULT_CACHE_DIR),
 	GKEY("state_dir",              state_dir,         &t_path,  0,    0,             PJ_DEFAULT_STATE_DIR),
-	GKEY("uid_min",                uid_min,           &t_uid,   1000, CF_UID_LIMIT,  "200000"),
-	GKEY("uid_max",                uid_max,           &t_uid,   1000, CF_UID_LIMIT,  "2000200000"),
-	GKEY("home_template",          home_template,     &t_path,  0,    0,             "/home/%u"),
-	GKEY("default_shell",          default_shell,     &t_path,  0,    0,             "/bin/bash"),
+	GKEY("uid_min",                uid_min,           &t_uid,   1000, CF_UID_LIMIT,  PJ_QUOTE(IDMAP_DEFAULT_UID_MIN)),
+	GKEY("uid_max",                uid_max,           &t_uid,   1000, CF_UID_LIMIT,  PJ_QUOTE(IDMAP_DEFAULT_UID_MAX)),
+	GKEY("home_template",          home_template,     &t_path,  0,    0,             IDMAP_DEFAULT_HOME),
+	GKEY("default_shell",          default_shell,     &t_path,  0,    0,             IDMAP_DEFAULT_SHELL),
 	GKEY("account_max_age",        account_max_age,   &t_secs,  0,    3650 * CF_DAY, "0"),
 	GKEY("nss_preauth",            nss_preauth,       &t_bool,  0,    0,             "no"),
 	GKEY("id_salt",                id_salt,           &t_word,  0,    0,             NULL),
@@ -269,40 +274,6 @@ static int has_byte_of(const char *s, size_t n, const char *set)
 		if (s[i] == '\0' || strchr(set, s[i]) != NULL)
 			return 1;
 	return 0;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k;
-	unsigned long cp, min;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			k = 1, cp = s[i] & 0x1f, min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			k = 2, cp = s[i] & 0x0f, min = 0x800;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			k = 3, cp = s[i] & 0x07, min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (n - i - 1 < k)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
 }
 
 /* Control characters other than tab (UTF-8 above 0x7f is fine). */
@@ -1014,7 +985,7 @@ static pj_status split_file(struct cf_doc *d, size_t len, const struct cf_ctx *c
 			return cf_fail(c, line, "line longer than %d bytes", CF_LINE_MAX);
 		if (memchr(p, '\0', n) != NULL)
 			return cf_fail(c, line, "NUL byte in line");
-		if (!utf8_valid((const unsigned char *)p, n))
+		if (json_strict_utf8_check(p, n) != n)
 			return cf_fail(c, line, "invalid UTF-8");
 		p[n] = '\0';
 		if ((r = parse_line(d, &cur, p, line, c)) != PJ_OK)

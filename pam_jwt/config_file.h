@@ -13,7 +13,12 @@
 #define PJ_DEFAULT_LEEWAY         60
 #define PJ_CONFIG_MAX_SIZE        (1024 * 1024)
 #define PJ_DEFAULT_CACHE_DIR      "/var/cache/pam_jwt"
-#define PJ_DEFAULT_STATE_DIR      "/var/lib/pam_jwt"
+/* The user store directory is compiled into the NSS module, which cannot read this file: one Makefile
+ * variable (make PJ_STATE_DIR=...) gives it to the module and to this default alike. */
+#ifndef PJ_STATE_DIR
+#error "PJ_STATE_DIR must be defined (Makefile.am passes it to every compilation)"
+#endif
+#define PJ_DEFAULT_STATE_DIR PJ_STATE_DIR
 
 /* group_map entry: members of IdP group idp_group are added to the existing local group local_group. */
 struct pj_group_map {

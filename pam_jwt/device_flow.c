@@ -20,6 +20,7 @@
 #include "json_strict.h"
 #include "oidc.h"
 #include "qr_render.h"
+#include "secret.h"
 #include "trusted_file.h"
 
 #define GRANT_TYPE     "urn:ietf:params:oauth:grant-type:device_code"
@@ -48,20 +49,12 @@ struct flow {
 
 /* ---- small helpers ---- */
 
-static void free_secret(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 static void flow_free(struct flow *f)
 {
 	free(f->device_endpoint);
 	free(f->token_endpoint);
-	free_secret(f->authorization);
-	free_secret(f->device_code);
+	pj_free_secret(f->authorization);
+	pj_free_secret(f->device_code);
 	free(f->user_code);
 	free(f->verification_uri);
 	free(f->verification_uri_complete);
@@ -151,10 +144,10 @@ pj_status pj_form_append(char **buf, const char *name, const char *value, struct
 	if (v == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	n = asprintf(&joined, "%s%s%s=%s", *buf ? *buf : "", *buf ? "&" : "", name, v);
-	free_secret(v);
+	pj_free_secret(v);
 	if (n < 0)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	free_secret(*buf);
+	pj_free_secret(*buf);
 	*buf = joined;
 	return PJ_OK;
 }
@@ -230,9 +223,9 @@ static pj_status basic_auth(const char *client_id, const char *secret, char **he
 	EVP_EncodeBlock((unsigned char *)*header + sizeof(prefix) - 1, (const unsigned char *)plain,
 	                (int)plen);
 out:
-	free_secret(id);
-	free_secret(pw);
-	free_secret(plain);
+	pj_free_secret(id);
+	pj_free_secret(pw);
+	pj_free_secret(plain);
 	return r;
 }
 
@@ -426,7 +419,7 @@ static pj_status authorize(struct flow *f, struct pj_error *err)
 out:
 	if (doc != NULL)
 		json_object_put(doc);
-	free_secret(form);
+	pj_free_secret(form);
 	return r;
 }
 
@@ -473,7 +466,7 @@ static pj_status show(const struct flow *f, const struct pj_conv *conv, const st
 	           conv->prompt(conv->arg, true, text, &answer) != 0) {
 		r = pj_fail(err, PJ_ERR_SYSTEM, "the conversation failed while waiting for the approval");
 	}
-	free_secret(answer);
+	pj_free_secret(answer);
 	free(text);
 	return r;
 }
@@ -576,7 +569,7 @@ static pj_status poll_token(struct flow *f, char **token, struct pj_error *err)
 		              f->deadline.tv_sec - now.tv_sec > 1 ? f->deadline.tv_sec - now.tv_sec : 1,
 		              &done, token, err);
 	}
-	free_secret(form);
+	pj_free_secret(form);
 	return r;
 }
 
@@ -632,7 +625,7 @@ pj_status pj_device_obtain(const struct pj_config *cfg, const struct pj_issuer *
 out:
 	if (r != PJ_OK && r != PJ_ERR_NOMEM)
 		tell(conv, failure_text(r));
-	free_secret(secret);
+	pj_free_secret(secret);
 	flow_free(&f);
 	return r;
 }
@@ -722,6 +715,6 @@ pj_status pj_device_login(const struct pj_config *cfg, const struct pj_issuer *i
 		*token_out = token;
 		token = NULL;
 	}
-	free_secret(token);
+	pj_free_secret(token);
 	return r;
 }

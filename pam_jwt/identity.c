@@ -15,27 +15,6 @@
 /* Below this uid an account belongs to the system, never to a token holder. */
 #define PJ_SYSTEM_UID_MAX 999
 
-bool identity_username_is_safe(const char *name)
-{
-	size_t len = strlen(name);
-	bool all_digits = true;
-
-	if (len == 0 || len > PJ_USERNAME_MAX)
-		return false;
-	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		bool ok =
-		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-		if (!ok)
-			return false;
-		if (!(c >= '0' && c <= '9'))
-			all_digits = false;
-	}
-	return !all_digits;
-}
-
 static bool domain_allowed(const struct pj_issuer *issuer, const char *domain)
 {
 	if (issuer->n_username_domains == 0)
@@ -76,7 +55,7 @@ pj_status identity_username(json_object *payload, const struct pj_issuer *issuer
 		for (char *p = buf; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
-	if (!identity_username_is_safe(buf))
+	if (!idmap_username_syntax_ok(buf))
 		return pj_fail(err, PJ_ERR_USER, "username %.64s is not a safe POSIX name", buf);
 	if (strlen(buf) >= outlen)
 		return pj_fail(err, PJ_ERR_USER, "username too long");

@@ -11,8 +11,9 @@
 
 #include "config_file.h"
 #include "error.h"
+#include "store/idmap.h"
 
-#define PJ_USERNAME_MAX 32
+#define PJ_USERNAME_MAX IDMAP_NAME_MAX
 #define PJ_GROUPS_MAX   1024
 
 /* What is known about a token; filled in as verification goes, so a refusal can be logged with the
@@ -34,12 +35,9 @@ struct pj_identity {
 /* Frees what id holds and zeroes it (the issuer pointer is borrowed from the configuration). */
 void pj_identity_free(struct pj_identity *id);
 
-/* ASCII, ^[a-z_][a-z0-9_.-]*$, 1..32 characters, not all digits. */
-bool identity_username_is_safe(const char *name);
-
 /* Takes issuer->username_claim from payload (a string), applies username_transform (lowercase,
- * strip_domain with the allowed domains) and checks identity_username_is_safe. out has room for
- * PJ_USERNAME_MAX + 1 bytes. Refusals: PJ_ERR_USER. */
+ * strip_domain with the allowed domains) and checks idmap_username_syntax_ok (store/idmap.h). out has room
+ * for PJ_USERNAME_MAX + 1 bytes. Refusals: PJ_ERR_USER. */
 pj_status identity_username(json_object *payload, const struct pj_issuer *issuer, char *out, size_t outlen,
                             struct pj_error *err);
 

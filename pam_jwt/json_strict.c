@@ -79,26 +79,36 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return need + 1;
 }
 
-/* The whole text first, so invalid UTF-8 is named as such wherever it is. */
-static pj_status jv_utf8(struct jv *v)
+size_t json_strict_utf8_check(const char *text, size_t len)
 {
+	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0, n;
 	uint64_t w;
 
-	while (i < v->len) {
+	while (i < len) {
 		/* eight ASCII bytes at a time: tokens are almost all ASCII */
-		if (v->len - i >= 8) {
-			memcpy(&w, v->s + i, sizeof(w));
+		if (len - i >= 8) {
+			memcpy(&w, s + i, sizeof(w));
 			if ((w & 0x8080808080808080ULL) == 0) {
 				i += 8;
 				continue;
 			}
 		}
-		if ((n = utf8_seq(v->s + i, v->len - i)) == 0) {
-			v->pos = i;
-			return jv_fail(v, "invalid UTF-8");
-		}
+		if ((n = utf8_seq(s + i, len - i)) == 0)
+			return i;
 		i += n;
+	}
+	return len;
+}
+
+/* The whole text first, so invalid UTF-8 is named as such wherever it is. */
+static pj_status jv_utf8(struct jv *v)
+{
+	size_t bad = json_strict_utf8_check((const char *)v->s, v->len);
+
+	if (bad < v->len) {
+		v->pos = bad;
+		return jv_fail(v, "invalid UTF-8");
 	}
 	return PJ_OK;
 }

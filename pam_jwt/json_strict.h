@@ -30,6 +30,11 @@
 pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, json_object **out,
                                    struct pj_error *err);
 
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. Returns the offset of
+ * the first byte that does not start a well-formed sequence, or len when all of text is well formed. The
+ * one UTF-8 rule: JSON text and pam_jwt.conf lines are both held to it. */
+size_t json_strict_utf8_check(const char *text, size_t len);
+
 /* Typed member access. json-c converts types silently (a string "123" or true as an int); these do not. */
 enum json_get {
 	JSON_GET_OK = 0,

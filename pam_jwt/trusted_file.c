@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/store_read.h"
 #include "trusted_file.h"
 
 /* How often atomic_write_file picks a new temp name when one already exists. */
@@ -32,16 +33,21 @@ static pj_status open_failure(const char *path, int e, struct pj_error *err)
 	}
 }
 
-/* The owner and mode rules shared by files and directories. */
-static pj_status check_owner_mode(const struct stat *st, const char *path, struct pj_error *err)
+/* The trust rule of store_read.h (one definition, libc only), with a reason naming what is wrong. */
+static pj_status check_trust(const struct stat *st, mode_t type, const char *path, struct pj_error *err)
 {
-	if (st->st_uid != 0)
+	switch (store_stat_trust(st, type)) {
+	case STORE_TRUSTED: return PJ_OK;
+	case STORE_UNTRUSTED_TYPE:
+		return pj_fail(err, PJ_ERR_CONFIG, "%s: is not a %s", path,
+		               type == S_IFDIR ? "directory" : "regular file");
+	case STORE_UNTRUSTED_OWNER:
 		return pj_fail(err, PJ_ERR_CONFIG, "%s: not owned by root (uid %lu)", path,
 		               (unsigned long)st->st_uid);
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return pj_fail(err, PJ_ERR_CONFIG, "%s: is writable by group or others (mode %04o)", path,
-		               (unsigned)(st->st_mode & 07777));
-	return PJ_OK;
+	case STORE_UNTRUSTED_MODE: break;
+	}
+	return pj_fail(err, PJ_ERR_CONFIG, "%s: is writable by group or others (mode %04o)", path,
+	               (unsigned)(st->st_mode & 07777));
 }
 
 pj_status trusted_file_check_fd(int fd, const char *path, struct pj_error *err)
@@ -52,9 +58,7 @@ pj_status trusted_file_check_fd(int fd, const char *path, struct pj_error *err)
 		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot stat: %s", path, strerror(errno));
 	if (S_ISLNK(st.st_mode))
 		return pj_fail(err, PJ_ERR_CONFIG, "%s: is a symbolic link", path);
-	if (!S_ISREG(st.st_mode))
-		return pj_fail(err, PJ_ERR_CONFIG, "%s: is not a regular file", path);
-	return check_owner_mode(&st, path, err);
+	return check_trust(&st, S_IFREG, path, err);
 }
 
 pj_status trusted_dir_check(const char *path, struct pj_error *err)
@@ -75,11 +79,7 @@ pj_status trusted_dir_check(const char *path, struct pj_error *err)
 		r = pj_fail(err, PJ_ERR_CONFIG, "%s: is a symbolic link", path);
 		goto out;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		r = pj_fail(err, PJ_ERR_CONFIG, "%s: is not a directory", path);
-		goto out;
-	}
-	r = check_owner_mode(&st, path, err);
+	r = check_trust(&st, S_IFDIR, path, err);
 out:
 	close(fd);
 	return r;

@@ -38,20 +38,13 @@ pj_status userstore_set_string(char **field, const char *value, struct pj_error 
 	return PJ_OK;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 size_t userstore_sort_gids(uint32_t *gids, size_t n)
 {
 	size_t k = 0;
 
 	if (n == 0)
 		return 0;
-	qsort(gids, n, sizeof(*gids), cmp_u32);
+	qsort(gids, n, sizeof(*gids), idmap_cmp_id);
 	for (size_t i = 0; i < n; i++) {
 		if (k == 0 || gids[k - 1] != gids[i])
 			gids[k++] = gids[i];

@@ -115,9 +115,14 @@ static bool all_digits(const char *s)
 
 bool idmap_username_ok(const char *name)
 {
+	return idmap_username_syntax_ok(name) && strcmp(name, "root") != 0;
+}
+
+bool idmap_username_syntax_ok(const char *name)
+{
 	size_t len = strlen(name);
 
-	if (len == 0 || len > IDMAP_NAME_MAX || all_digits(name) || strcmp(name, "root") == 0)
+	if (len == 0 || len > IDMAP_NAME_MAX || all_digits(name))
 		return false;
 	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
 		return false;
@@ -206,7 +211,7 @@ int idmap_home(const char *tmpl, const char *user, char *out, size_t outlen)
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
+int idmap_cmp_id(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
@@ -388,7 +393,7 @@ int idmap_local_load(const char *passwd_path, const char *group_path, uint32_t m
 		return r;
 	}
 	if (out->n > 0)
-		qsort(out->ids, out->n, sizeof(*out->ids), cmp_u32);
+		qsort(out->ids, out->n, sizeof(*out->ids), idmap_cmp_id);
 	return 0;
 }
 
@@ -396,7 +401,7 @@ uint32_t idmap_local_run(const struct idmap_local *local, uint32_t id)
 {
 	uint32_t run = 0;
 
-	if (local->n > 0 && bsearch(&id, local->ids, local->n, sizeof(*local->ids), cmp_u32) != NULL)
+	if (local->n > 0 && bsearch(&id, local->ids, local->n, sizeof(*local->ids), idmap_cmp_id) != NULL)
 		run = 1;
 	for (size_t i = 0; i < local->n_ranges; i++) { /* a few per local user: a scan will do */
 		const struct idmap_range *r = &local->ranges[i];

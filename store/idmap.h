@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IDMAP_NAME_MAX        32   /* user and group names: at most 32 bytes */
-#define IDMAP_PROBE_MAX       4096 /* steps (a candidate or a taken run) before giving up on a name */
-#define IDMAP_HOME_MAX        4096 /* an expanded home directory, NUL included */
-#define IDMAP_DEFAULT_UID_MIN 200000u
-#define IDMAP_DEFAULT_UID_MAX 2000200000u
+#define IDMAP_NAME_MAX  32   /* user and group names: at most 32 bytes */
+#define IDMAP_PROBE_MAX 4096 /* steps (a candidate or a taken run) before giving up on a name */
+#define IDMAP_HOME_MAX  4096 /* an expanded home directory, NUL included */
+/* The defaults of uid_min, uid_max, home_template and default_shell: the configuration table quotes them
+ * (PJ_QUOTE), the store writer falls back to them, so they are written only here. */
+#define IDMAP_DEFAULT_UID_MIN 200000
+#define IDMAP_DEFAULT_UID_MAX 2000200000
 #define IDMAP_DEFAULT_HOME    "/home/%u"
 #define IDMAP_DEFAULT_SHELL   "/bin/bash"
 #define IDMAP_PASSWD_PATH     "/etc/passwd"
@@ -60,8 +62,16 @@ typedef uint32_t (*idmap_taken_fn)(void *ctx, uint32_t id);
 int idmap_assign(const char *salt, const char *name, uint32_t min, uint32_t max, idmap_taken_fn taken,
                  void *ctx, uint32_t *id, uint32_t *probes);
 
-/* Usernames: ASCII ^[a-z_][a-z0-9_.-]*$, 1..32 bytes, not all digits, not "root". */
+/* qsort/bsearch order of uint32_t ids (uids, gids), ascending. */
+int idmap_cmp_id(const void *a, const void *b);
+
+/* Usernames: idmap_username_syntax_ok and not "root". */
 bool idmap_username_ok(const char *name);
+
+/* The one username rule (the store, the NSS module and the token's username all use it): ASCII
+ * ^[a-z_][a-z0-9_.-]*$, 1..IDMAP_NAME_MAX bytes, not all digits. "root" passes here; the login path refuses
+ * it by name with its own reason. */
+bool idmap_username_syntax_ok(const char *name);
 
 /* Managed group names: ASCII [A-Za-z0-9_.-], 1..32 bytes, first byte a letter or '_', not all digits,
  * not "root". */

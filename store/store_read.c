@@ -187,9 +187,20 @@ bad:
 	return -EINVAL;
 }
 
+enum store_trust store_stat_trust(const struct stat *sb, mode_t type)
+{
+	if ((sb->st_mode & S_IFMT) != type)
+		return STORE_UNTRUSTED_TYPE;
+	if (sb->st_uid != 0)
+		return STORE_UNTRUSTED_OWNER;
+	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return STORE_UNTRUSTED_MODE;
+	return STORE_TRUSTED;
+}
+
 bool store_trusted_stat(const struct stat *sb, mode_t type)
 {
-	return (sb->st_mode & S_IFMT) == type && sb->st_uid == 0 && (sb->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+	return store_stat_trust(sb, type) == STORE_TRUSTED;
 }
 
 int store_open(const char *dir, struct pj_store *st)

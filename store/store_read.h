@@ -36,8 +36,20 @@ struct pj_store {
 	struct timespec ctime; /* moves on every write, chmod and chown, and cannot be set back */
 };
 
-/* Root-owned, of type (S_IFREG, S_IFDIR) and not writable by group or others: the rule of trusted_file.h,
- * in libc only. */
+/* What makes a file that carries trust (config, key cache, user store) untrusted, in the order checked. */
+enum store_trust {
+	STORE_TRUSTED = 0,
+	STORE_UNTRUSTED_TYPE,  /* not of the type asked for (S_IFREG, S_IFDIR) */
+	STORE_UNTRUSTED_OWNER, /* not owned by root */
+	STORE_UNTRUSTED_MODE,  /* writable by group or others */
+};
+
+/* The one trust rule, in libc only: of type (S_IFREG, S_IFDIR), owned by root, not writable by group or
+ * others. trusted_file.c (the library's reader) turns the answer into a reason; the NSS side uses
+ * store_trusted_stat. */
+enum store_trust store_stat_trust(const struct stat *sb, mode_t type);
+
+/* store_stat_trust(sb, type) == STORE_TRUSTED. */
 bool store_trusted_stat(const struct stat *sb, mode_t type);
 
 /* Opens dir/users.db: checks dir (a directory owned by root, not writable by group or others), opens the
