@@ -1,4 +1,4 @@
-/* https.c: the HTTPS client (see https.h); libcurl is loaded by curl_loader.c on the first fetch. */
+/* https.c: the HTTPS client (see https.h); libcurl is loaded by lazy_lib.c on the first fetch. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -10,7 +10,7 @@
 
 #include <curl/curl.h>
 
-#include "curl_loader.h"
+#include "lazy_lib.h"
 #include "https.h"
 #include "https_url.h"
 
@@ -21,7 +21,7 @@
  * pays for it (issue #6). */
 bool https_curl_initialised(void)
 {
-	return curl_loader_ready();
+	return lazy_lib_curl_ready();
 }
 
 void https_opts_init(struct https_opts *o, const struct pj_issuer *iss)
@@ -97,7 +97,7 @@ pj_status https_url_check(const char *url, bool allow_http_loopback, struct pj_e
 	CURLU *u;
 	pj_status r = PJ_OK;
 
-	if ((r = curl_loader_get(&c, err)) != PJ_OK)
+	if ((r = lazy_lib_curl(&c, err)) != PJ_OK)
 		return r;
 	if ((u = c->url()) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
@@ -298,7 +298,7 @@ static pj_status http_transfer(const struct https_opts *o, const char *url, cons
 	out->max_age = -1;
 	*status = 0;
 	if ((r = https_url_check(url, o->allow_http_loopback, err)) != PJ_OK ||
-	    (r = curl_loader_get(&c, err)) != PJ_OK)
+	    (r = lazy_lib_curl(&c, err)) != PJ_OK)
 		return r;
 	if ((hdrs = request_headers(c, form, authorization)) == NULL || (h = c->easy_init()) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");

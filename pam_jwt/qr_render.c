@@ -1,5 +1,5 @@
 /* qr_render.c: draws a QR code with libqrencode as Unicode half blocks (see qr_render.h); the library is
- * loaded by qrencode_loader.c on the first code. */
+ * loaded by lazy_lib.c on the first code. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -11,7 +11,7 @@
 #include <qrencode.h>
 
 #include "qr_render.h"
-#include "qrencode_loader.h"
+#include "lazy_lib.h"
 
 /* The four cells, indexed by (upper light) << 1 | (lower light); each is at most 3 bytes of UTF-8. */
 static const char *const cells[4] = {" ", "\xe2\x96\x84", "\xe2\x96\x80", "\xe2\x96\x88"};
@@ -76,7 +76,7 @@ pj_status qr_render(const char *text, char **out, size_t *columns, struct pj_err
 	if (!text_ok(text))
 		return pj_fail(err, PJ_ERR_SYSTEM,
 		               "QR code: text empty, too long or with control characters");
-	if ((r = qrencode_loader_get(&q, err)) != PJ_OK)
+	if ((r = lazy_lib_qrencode(&q, err)) != PJ_OK)
 		return r;
 	if ((qr = q->encode_string_8bit(text, 0, QR_ECLEVEL_M)) == NULL)
 		return errno == ENOMEM ? pj_fail(err, PJ_ERR_NOMEM, "out of memory")
