@@ -88,6 +88,13 @@ json_object *identity_claim_path(json_object *payload, const char *path)
 	json_object *cur = payload;
 	const char *p = path;
 
+	/* A claim whose own name holds dots (Auth0's namespaced "https://example.com/groups") by that name.
+	 */
+	if (strchr(path, '.') != NULL && json_object_get_type(payload) == json_type_object &&
+	    json_object_object_get_ex(payload, path, &cur))
+		return cur;
+	cur = payload;
+
 	while (cur != NULL && *p != '\0') {
 		const char *dot = strchr(p, '.');
 		size_t n = dot ? (size_t)(dot - p) : strlen(p);

@@ -45,13 +45,15 @@ pj_status identity_username(json_object *payload, const struct pj_issuer *issuer
  * Refusals: PJ_ERR_USER. */
 pj_status identity_check_user(const char *username, const char *pam_user, struct pj_error *err);
 
-/* Follows a dotted path ("realm_access.roles") through nested objects. NULL when any step is missing. */
+/* Follows a dotted path ("realm_access.roles") through nested objects; a top-level claim named by the whole
+ * path ("https://example.com/groups") wins. NULL when any step is missing. */
 json_object *identity_claim_path(json_object *payload, const char *path);
 
-/* The groups from issuer->groups_claim: an array of strings (a single string counts as one group).
- * No groups_claim or no such claim: zero groups. Non-string elements or more than PJ_GROUPS_MAX: refused
- * (PJ_ERR_USER). *groups is a malloc'd NULL-terminated array of malloc'd strings (free with
- * identity_groups_free). */
+/* The groups from issuer->groups_claim: an array of strings, or a string split at groups_separator (without
+ * one: a single group, and a string holding a comma, semicolon or blank is refused). No groups_claim or no
+ * such claim: zero groups, except Entra ID's overage markers (refused). Non-string elements or more than
+ * PJ_GROUPS_MAX: refused (PJ_ERR_USER). *groups is a malloc'd NULL-terminated array of malloc'd strings (free
+ * with identity_groups_free). */
 pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, char ***groups,
                           size_t *n_groups, struct pj_error *err);
 void identity_groups_free(char **groups);

@@ -681,8 +681,8 @@ static void test_freshness(void)
 static pj_status groups_of(const char *extra_conf, const char *payload_json, char *out, size_t outlen)
 {
 	char *text = tk_strf("[issuer g]\nissuer = https://g.example.com\naudience = a\n"
-	                     "jwks_file = /nonexistent.jwks\ngroups_claim = groups\n%s",
-	                     extra_conf);
+	                     "jwks_file = /nonexistent.jwks\n%s%s",
+	                     strstr(extra_conf, "groups_claim") ? "" : "groups_claim = groups\n", extra_conf);
 	struct pj_config *c = NULL;
 	struct pj_error err;
 	json_object *pl = json_tokener_parse(payload_json);
@@ -734,6 +734,12 @@ static void test_groups_claim_shapes(void)
 	     "Entra ID groups overage (_claim_names) is refused, never an empty list"},
 	    {"", "{\"hasgroups\":true}", PJ_ERR_USER, "overage", "Entra ID hasgroups is refused"},
 	    {"", "{\"hasgroups\":false}", PJ_OK, "", "hasgroups false: no group"},
+	    {"groups_claim = https://example.com/groups\n",
+	     "{\"https://example.com/groups\":[\"devs\"],\"https://example\":{\"com/groups\":[\"x\"]}}",
+	     PJ_OK, "devs",
+	     "a claim named with dots (Auth0's namespaced claims) is found by its whole name first"},
+	    {"groups_claim = a.b\n", "{\"a\":{\"b\":[\"nested\"]}}", PJ_OK, "nested",
+	     "without such a claim the name is a dotted path"},
 	    {"groups_separator = x\n", "{}", PJ_ERR_CONFIG, "groups_separator",
 	     "groups_separator = x is refused"},
 	    {"groups_separator = ,,\n", "{}", PJ_ERR_CONFIG, "groups_separator",
