@@ -14,8 +14,11 @@
 #include "cli_jwks.h"
 #include "cli_user.h"
 #include "cli_login.h"
+#include "cli_dpop.h"
 #include "pam_jwt/config_file.h"
 #include "pam_jwt/jws_alg.h"
+#include "pam_jwt/dpop.h"
+#include "pam_jwt/jws.h"
 #include "pam_jwt/log.h"
 #include "pam_jwt/replay.h"
 #include "pam_jwt/verify.h"
@@ -24,31 +27,35 @@ enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "Usage: pam-jwt COMMAND [OPTIONS]\n"
-	        "\n"
-	        "Commands:\n"
-	        "  verify [--config FILE] [--user NAME] [--service NAME] [--json]\n"
-	        "        Read a token on standard input and verify it exactly as pam_jwt.so does;\n"
-	        "        --service applies that [service NAME] section's rules too.\n"
-	        "        Exit 0 accepted, 1 refused, 2 usage or configuration error.\n"
-	        "  check-config [--config FILE]\n"
-	        "        Parse the configuration and show the issuers it defines.\n"
-	        "  jwks status [--config FILE] [--issuer NAME]\n"
-	        "        Show each issuer's key source, keys, fetch times and last error (no network).\n"
-	        "  jwks refresh [--config FILE] [--issuer NAME]\n"
-	        "        Fetch the issuers' keys now and update the cache.\n"
-	        "  user list|show NAME|add NAME [--uid N] [--gecos TEXT]|del NAME|unbind NAME|init\n"
-	        "        Manage the user store that libnss_jwt.so.2 serves (init: create an empty one).\n"
-	        "  login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n"
-	        "        Sign in with the device flow (a browser or phone), verify the token as a login\n"
-	        "        would and show the identity; optionally keep the token for pam-jwt-askpass.\n"
-	        "\n"
-	        "Options:\n"
-	        "  --config FILE   configuration file (default %s)\n"
-	        "  --help          this text\n"
-	        "  --version       the version\n",
-	        PJ_DEFAULT_CONFIG);
+	fprintf(
+	    out,
+	    "Usage: pam-jwt COMMAND [OPTIONS]\n"
+	    "\n"
+	    "Commands:\n"
+	    "  verify [--config FILE] [--user NAME] [--service NAME] [--json] [--dpop PROOF [--nonce N]]\n"
+	    "        Read a token on standard input and verify it exactly as pam_jwt.so does;\n"
+	    "        --service applies that [service NAME] section's rules too; --dpop checks a DPoP\n"
+	    "        proof for it (htu pam://HOST/SERVICE, the nonce only with --nonce).\n"
+	    "        Exit 0 accepted, 1 refused, 2 usage or configuration error.\n"
+	    "  check-config [--config FILE]\n"
+	    "        Parse the configuration and show the issuers it defines.\n"
+	    "  jwks status [--config FILE] [--issuer NAME]\n"
+	    "        Show each issuer's key source, keys, fetch times and last error (no network).\n"
+	    "  jwks refresh [--config FILE] [--issuer NAME]\n"
+	    "        Fetch the issuers' keys now and update the cache.\n"
+	    "  user list|show NAME|add NAME [--uid N] [--gecos TEXT]|del NAME|unbind NAME|init\n"
+	    "        Manage the user store that libnss_jwt.so.2 serves (init: create an empty one).\n"
+	    "  login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n"
+	    "        Sign in with the device flow (a browser or phone), verify the token as a login\n"
+	    "        would and show the identity; optionally keep the token for pam-jwt-askpass.\n"
+	    "  dpop keygen|jkt|proof --key FILE ...\n"
+	    "        The client's DPoP key pair (0600) and proofs (see pam-jwt dpop).\n"
+	    "\n"
+	    "Options:\n"
+	    "  --config FILE   configuration file (default %s)\n"
+	    "  --help          this text\n"
+	    "  --version       the version\n",
+	    PJ_DEFAULT_CONFIG);
 }
 
 static void emit_stderr(void *arg, int priority, const char *message)
@@ -165,14 +172,36 @@ static void print_text_result(const struct pj_identity *id, pj_status status, co
 	printf("expires:  %lld (%s)\n", (long long)id->exp, format_time(id->exp, when, sizeof(when)));
 }
 
+/* The module's DPoP step, by hand: the proof's htu must name --service (else "sshd"); without --nonce
+ * the proof's nonce is not compared (the module always compares it with the one it issued). */
+static pj_status check_dpop(const struct pj_config *cfg, const char *service, const char *nonce,
+                            const struct pj_identity *id, const char *token, size_t len, const char *proof,
+                            struct pj_error *err)
+{
+	struct pj_dpop_expect x = {
+	    .service = service != NULL ? service : "sshd",
+	    .nonce = nonce,
+	    .nonce_issued = time(NULL),
+	    .now = time(NULL),
+	    .by_hand = true,
+	};
+
+	if (proof != NULL && nonce == NULL)
+		fprintf(stderr, "pam-jwt: the proof's nonce is not checked (no --nonce)\n");
+	return dpop_check_login(cfg, config_find_service(cfg, x.service), id, token, len, proof, &x, err);
+}
+
 static int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 	                                     {"user", required_argument, NULL, 'u'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {"service", required_argument, NULL, 's'},
+	                                     {"dpop", required_argument, NULL, 'd'},
+	                                     {"nonce", required_argument, NULL, 'n'},
 	                                     {NULL, 0, NULL, 0}};
-	const char *config = PJ_DEFAULT_CONFIG, *user = NULL, *service = NULL;
+	const char *config = PJ_DEFAULT_CONFIG, *user = NULL, *service = NULL, *nonce = NULL;
+	char *proof = NULL;
 	struct pj_log log = {.emit = emit_stderr};
 	struct pj_config *cfg = NULL;
 	struct pj_identity id;
@@ -190,6 +219,8 @@ static int cmd_verify(int argc, char **argv)
 		case 'u': user = optarg; break;
 		case 'j': json = true; break;
 		case 's': service = optarg; break;
+		case 'd': proof = optarg; break;
+		case 'n': nonce = optarg; break;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
@@ -203,9 +234,16 @@ static int cmd_verify(int argc, char **argv)
 		fprintf(stderr, "pam-jwt: cannot read the token from standard input\n");
 		goto out;
 	}
+	/* "TOKEN~PROOF", as pam-jwt-askpass answers, is taken apart as the module does */
+	if (proof == NULL && jws_looks_like_jwt(token, len)) {
+		dpop_split_answer(token, &proof);
+		len = strlen(token);
+	}
 	status = pj_verify(cfg, &log, token, len, user, time(NULL), &id, &err);
 	if (status == PJ_OK && service != NULL)
 		status = authz_check_service(cfg, service, true, &id, &err);
+	if (status == PJ_OK)
+		status = check_dpop(cfg, service, nonce, &id, token, len, proof, &err);
 	/* Whether the module would refuse it as replayed; verifying by hand never uses the token up. */
 	if (status == PJ_OK)
 		status = replay_check(cfg, &id, time(NULL), PJ_REPLAY_PEEK, &err);
@@ -338,6 +376,8 @@ int main(int argc, char **argv)
 		return with_config(cli_user_main, argc - 1, argv + 1);
 	if (strcmp(argv[1], "login") == 0)
 		return with_config(cli_login_main, argc - 1, argv + 1);
+	if (strcmp(argv[1], "dpop") == 0)
+		return cli_dpop_main(argc - 1, argv + 1);
 	fprintf(stderr, "pam-jwt: unknown command %s\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -23,6 +23,8 @@
 #include "pam_jwt/mapping.h"
 #include "pam_jwt/secret.h"
 #include "pam_device.h"
+#include "pam_dpop.h"
+#include "pam_jwt/jws.h"
 #include "pam_jwt/replay.h"
 #include "pam_jwt/verify.h"
 
@@ -449,6 +451,49 @@ static int remember_identity(pam_handle_t *pamh, const struct pj_identity *id)
 	return rc;
 }
 
+/* The PAM service whose rules apply and whose name a DPoP proof's htu carries: service=, else PAM_SERVICE. */
+static const char *service_name(pam_handle_t *pamh, const struct module_args *args)
+{
+	const void *item = NULL;
+
+	if (args->service != NULL)
+		return args->service;
+	if (pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS && item != NULL)
+		return item;
+	return "-";
+}
+
+/* With DPoP offered (dpop.h), the prompt carries this conversation's nonce. */
+static int offer_dpop(pam_handle_t *pamh, struct module_args *args, const struct pj_config *cfg,
+                      struct pam_dpop *dpop)
+{
+	struct pj_error err;
+	pj_status status;
+
+	if ((status = pam_dpop_begin(cfg, service_name(pamh, args), dpop, &args->prompt, &err)) != PJ_OK) {
+		pam_syslog(pamh, LOG_ERR, "%s", err.reason);
+		return pam_code(status, args);
+	}
+	return PAM_SUCCESS;
+}
+
+/* A pasted answer: the token, and the DPoP proof after a '~' when there is one. */
+static pj_status verify_answer(pam_handle_t *pamh, const struct module_args *args,
+                               const struct pj_config *cfg, const struct pj_log *log,
+                               const struct pam_dpop *dpop, char *token, const char *user,
+                               struct pj_identity *id, struct pj_error *err)
+{
+	char *proof = NULL;
+	pj_status status;
+
+	if (jws_looks_like_jwt(token, strlen(token)))
+		dpop_split_answer(token, &proof);
+	status = pj_verify(cfg, log, token, strlen(token), user, time(NULL), id, err);
+	if (status == PJ_OK)
+		status = pam_dpop_check(cfg, service_name(pamh, args), dpop, id, token, proof, err);
+	return status;
+}
+
 /* Everything after the signature: the service's rules, then the user store. */
 static pj_status admit(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
                        const struct pj_log *log, const struct pj_identity *id, struct pj_error *err)
@@ -473,12 +518,14 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	struct answers ans = {0, 0};
 	enum pam_jwt_mode mode = PAM_JWT_MODE_TOKEN;
 	const char *user = NULL;
+	struct pam_dpop dpop;
 	char *token = NULL;
 	pj_status status = PJ_ERR_SYSTEM;
 	int rc;
 
 	(void)flags;
 	memset(&id, 0, sizeof(id));
+	memset(&dpop, 0, sizeof(dpop));
 	/* Nothing from an earlier attempt (or from anywhere else) may pass for this one's identity. */
 	clear_env(pamh);
 	pam_set_data(pamh, DATA_NAME, NULL, NULL);
@@ -491,13 +538,18 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	args.prompt = pam_device_prompt(mode, args.prompt, PJ_CONT_DEFAULT_PROMPT);
 	if (mode != PAM_JWT_MODE_DEVICE &&
-	    (rc = get_token(pamh, &args, cfg, &log, &token, &ans)) != PAM_SUCCESS)
+	    ((rc = offer_dpop(pamh, &args, cfg, &dpop)) != PAM_SUCCESS ||
+	     (rc = get_token(pamh, &args, cfg, &log, &token, &ans)) != PAM_SUCCESS))
 		goto out;
-	/* mode=device, or Enter under mode=auto: the device flow, its token verified as a pasted one */
-	if (mode == PAM_JWT_MODE_DEVICE || (mode == PAM_JWT_MODE_AUTO && token[0] == '\0'))
+	/* mode=device, or Enter under mode=auto: the device flow, its token verified as a pasted one (with no
+	 * proof: a DPoP-bound one, or require_dpop, refuses it) */
+	if (mode == PAM_JWT_MODE_DEVICE || (mode == PAM_JWT_MODE_AUTO && token[0] == '\0')) {
 		status = pam_device_login(pamh, cfg, &log, user, &id, &err);
-	else
-		status = pj_verify(cfg, &log, token, strlen(token), user, time(NULL), &id, &err);
+		if (status == PJ_OK)
+			status = pam_dpop_check(cfg, service_name(pamh, &args), &dpop, &id, "", NULL, &err);
+	} else {
+		status = verify_answer(pamh, &args, cfg, &log, &dpop, token, user, &id, &err);
+	}
 	if (status == PJ_OK)
 		status = admit(pamh, &args, cfg, &log, &id, &err);
 	pj_log_outcome(&log, &id, status, &err, user);
@@ -507,6 +559,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		clear_env(pamh);
 out:
 	pj_free_secret(token);
+	pam_dpop_end(&dpop);
 	pj_identity_free(&id);
 	config_free(cfg);
 	/* Fail closed: nothing but an accepted token (or a documented PAM_IGNORE) may come out as success. */

@@ -112,6 +112,8 @@ static const struct cf_type t_sep = { parse_separator, CF_PLAIN };        /* one
 #define CF_MIB (1024LL * 1024)
 #define GKEY(n, f, t, lo, hi, d) { n, CF_GLOBAL, offsetof(struct pj_config, f), 0, t, lo, hi, d, 0 }
 #define IKEY(n, f, t, lo, hi, d) { n, CF_ISSUER, offsetof(struct pj_issuer, f), 0, t, lo, hi, d, 0 }
+#define GLIST(n, f, t) \
+	{ n, CF_GLOBAL, offsetof(struct pj_config, f), offsetof(struct pj_config, n_##f), t, 0, 0, NULL, 0 }
 #define ILIST(n, f, t, req) \
 	{ n, CF_ISSUER, offsetof(struct pj_issuer, f), offsetof(struct pj_issuer, n_##f), t, 0, 0, NULL, req }
 #define SLIST(n, f, t) \
@@ -132,6 +134,10 @@ static const struct cf_key cf_keys[] = {
 	GKEY("account_max_age",        account_max_age,   &t_secs,  0,    3650 * CF_DAY, "0"),
 	GKEY("nss_preauth",            nss_preauth,       &t_bool,  0,    0,             "no"),
 	GKEY("id_salt",                id_salt,           &t_word,  0,    0,             NULL),
+	GKEY("dpop",                   dpop,              &t_bool,  0,    0,             "no"),
+	GKEY("dpop_nonce_lifetime",    dpop_nonce_lifetime, &t_secs, 1,   3600,          "120"),
+	GKEY("dpop_proof_max_age",     dpop_proof_max_age, &t_secs, 1,    600,           "60"),
+	GLIST("dpop_host_names",       dpop_host_names,   &t_domains),
 	/* [issuer NAME] only, required */
 	{ "issuer", CF_ISSUER_ONLY, offsetof(struct pj_issuer, issuer), 0, &t_word, 0, 0, NULL, 1 },
 	/* [issuer NAME], defaults from [global] */
@@ -151,6 +157,7 @@ static const struct cf_key cf_keys[] = {
 	IKEY("algorithms",             algorithms,        &t_algs,  0,    0,             "RS256"),
 	IKEY("leeway",                 leeway,            &t_secs,  0,    3600,          "60"),
 	IKEY("max_token_age",          max_token_age,     &t_secs,  0,    365 * CF_DAY,  "0"),
+	IKEY("require_dpop",           require_dpop,      &t_bool,  0,    0,             "no"),
 	IKEY("replay_protection",      replay_jti,        &t_replay, 0,   0,             "none"),
 	IKEY("username_claim",         username_claim,    &t_word,  0,    0,             "preferred_username"),
 	IKEY("username_transform",     username_lowercase, &t_xform, 0,   0,             NULL),
@@ -174,6 +181,8 @@ static const struct cf_key cf_keys[] = {
 	SLIST("require_issuer",        issuers,           &t_list),
 	SLIST("require_groups",        groups,            &t_list),
 	SLIST("require_claim",         claims,            &t_claims),
+	/* the same name as the issuer key: key_index_in picks the row by the section it stands in */
+	{ "require_dpop", CF_SERVICE, offsetof(struct pj_service, require_dpop), 0, &t_bool, 0, 0, "no", 0 },
 };
 /* clang-format on */
 
@@ -819,6 +828,23 @@ static int key_index(const char *name)
 	return -1;
 }
 
+/* The row for key name in a section of kind: a name may have one row for issuers and one for services
+ * (require_dpop); else the only row, whose scope check_scope then refuses or accepts. */
+static int key_index_in(enum cf_kind kind, const char *name)
+{
+	int any = -1;
+
+	for (size_t i = 0; i < CF_NKEYS; i++) {
+		if (strcmp(cf_keys[i].name, name) != 0)
+			continue;
+		if ((kind == CF_KIND_SERVICE) == (cf_keys[i].scope == CF_SERVICE))
+			return (int)i;
+		if (any < 0)
+			any = (int)i;
+	}
+	return any;
+}
+
 /* [issuer NAME] or [service NAME]: label is "issuer" or "service", rest what follows the label. */
 static pj_status named_section(struct cf_doc *d, struct cf_section **cur, enum cf_kind kind,
                                const char *label, char *rest, int line, const struct cf_ctx *c)
@@ -911,11 +937,10 @@ static pj_status check_scope(const struct cf_section *cur, const struct cf_key *
 		return PJ_OK;
 	case CF_KIND_SERVICE:
 		if (k->scope != CF_SERVICE)
-			return cf_fail(
-			    c, line,
-			    "%s is not allowed in [service %s] (require_issuer, require_groups and "
-			    "require_claim are)",
-			    k->name, cur->name);
+			return cf_fail(c, line,
+			               "%s is not allowed in [service %s] (require_issuer, require_groups, "
+			               "require_claim and require_dpop are)",
+			               k->name, cur->name);
 		return PJ_OK;
 	}
 	return cf_fail(c, line, "internal error: unknown section kind");
@@ -936,7 +961,7 @@ static pj_status key_value(struct cf_section *cur, char *s, int line, const stru
 	value = trim(eq + 1);
 	if (*key == '\0')
 		return cf_fail(c, line, "no key before '='");
-	if ((i = key_index(key)) < 0)
+	if ((i = key_index_in(cur->kind, key)) < 0)
 		return cf_fail(c, line, "unknown key \"%s\"", show(q, key));
 	k = &cf_keys[i];
 	if ((r = check_scope(cur, k, line, c)) != PJ_OK)
@@ -1277,6 +1302,12 @@ static pj_status build_config(const struct cf_doc *d, struct pj_config *cfg, con
 		if ((r = build_service(&d->services[i], cfg, &cfg->services[i], c)) != PJ_OK)
 			return r;
 	}
+	/* A nonce is offered whenever some token may need a proof. */
+	cfg->dpop_offered = cfg->dpop;
+	for (size_t i = 0; i < cfg->n_issuers; i++)
+		cfg->dpop_offered |= cfg->issuers[i].require_dpop;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		cfg->dpop_offered |= cfg->services[i].require_dpop;
 	return PJ_OK;
 }
 

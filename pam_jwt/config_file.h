@@ -60,6 +60,7 @@ struct pj_issuer {
 	long leeway;         /* leeway: seconds, default 60, 0..3600 */
 	long max_token_age;  /* max_token_age: seconds; a token whose iat is older is refused (iat then
 	                        required); 0 = no limit (default), up to 365d */
+	bool require_dpop;   /* require_dpop: tokens must be DPoP-bound (cnf.jkt) and come with a proof */
 	bool replay_jti;     /* replay_protection: "none" (default) or "jti": each jti accepted once per host
 	                        (replay.h); a token without jti is refused */
 
@@ -121,6 +122,7 @@ struct pj_service {
 	char *name;
 	int line;
 	struct pj_authz authz;
+	bool require_dpop; /* require_dpop: this service takes only DPoP-bound tokens with a proof (dpop.h) */
 };
 
 struct pj_config {
@@ -136,6 +138,15 @@ struct pj_config {
 	long account_max_age;  /* account_max_age: seconds, 0 = no limit (default), up to 3650d */
 	bool nss_preauth;      /* nss_preauth: default no */
 	char *id_salt;         /* id_salt: keys the id hash (fleet-wide secret); NULL = unkeyed FNV-1a */
+	/* DPoP (RFC 9449, dpop.h): the module offers a nonce in its prompt when dpop = yes or any issuer or
+	 * service has require_dpop = yes (dpop_offered) */
+	bool dpop;                /* dpop: default no */
+	bool dpop_offered;        /* computed: dpop or any require_dpop */
+	long dpop_nonce_lifetime; /* dpop_nonce_lifetime: seconds a nonce stays good, default 120, 1..3600 */
+	long dpop_proof_max_age; /* dpop_proof_max_age: the proof's iat within this of now, default 60, 1..600
+	                          */
+	char **dpop_host_names;  /* dpop_host_names: names the htu may give this host besides %h and %H */
+	size_t n_dpop_host_names;
 	/* issuers in file order */
 	struct pj_issuer *issuers;
 	size_t n_issuers;

@@ -16,7 +16,7 @@ void pj_cont_init(struct pj_cont *c, size_t max_len)
 static bool is_token_char(char ch)
 {
 	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-	       ch == '-' || ch == '_' || ch == '.';
+	       ch == '-' || ch == '_' || ch == '.' || ch == '~';
 }
 
 bool pj_cont_token_chars(const char *s, size_t len)

@@ -12,10 +12,11 @@
  * The protocol, shared by pam_jwt.so and pam-jwt-askpass:
  *  - The module asks with its prompt ("JWT: "). An answer that ends in a backslash ('\', which no token
  *    holds) and whose text before it looks like the start of a token (it begins with "eyJ" and holds only
- *    base64url characters and dots) is part 1 of a token: the backslash says "more follows".
+ *    base64url characters, dots and '~') is part 1 of a token: the backslash says "more follows". ('~'
+ *    joins a token and its DPoP proof: "TOKEN~PROOF", dpop.h.)
  *  - The module then asks "JWT (continued, part N): " (N = 2, 3, ...) for each further part. A part ending
  *    in a backslash is followed by another; a part without one is the last (it may be empty). Every part
- *    holds only base64url characters and dots.
+ *    holds only base64url characters, dots and '~'.
  *  - The token is the parts joined without their backslashes. At most PJ_CONT_MAX_PARTS parts, and the
  *    joined token at most max_token_size bytes: the module stops asking as soon as either is passed.
  *  - Any other first answer (a password ending in '\' included) is taken whole, as it is.
@@ -50,7 +51,7 @@ void pj_cont_init(struct pj_cont *c, size_t max_len);
  * that cannot be in a token, more than PJ_CONT_MAX_PARTS parts, more than max_len bytes. */
 pj_status pj_cont_add(struct pj_cont *c, const char *answer, size_t len, struct pj_error *err);
 
-/* Whether s (len bytes) holds only base64url characters and dots. */
+/* Whether s (len bytes) holds only base64url characters, dots and '~'. */
 bool pj_cont_token_chars(const char *s, size_t len);
 
 /* Whether an answer of len bytes is part 1 of a longer token (see the protocol above). */

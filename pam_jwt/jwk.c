@@ -477,17 +477,28 @@ out:
 	return r;
 }
 
+pj_status jwk_parse_one(json_object *obj, struct jwk *key)
+{
+	memset(key, 0, sizeof(*key));
+	return jwk_parse_entry(obj, key);
+}
+
+void jwk_clear(struct jwk *key)
+{
+	free(key->kid);
+	free(key->kty);
+	free(key->alg);
+	free(key->crv);
+	EVP_PKEY_free(key->pkey);
+	memset(key, 0, sizeof(*key));
+}
+
 void jwk_set_free(struct jwk_set *set)
 {
 	if (set == NULL)
 		return;
-	for (size_t i = 0; i < set->n_keys; i++) {
-		free(set->keys[i].kid);
-		free(set->keys[i].kty);
-		free(set->keys[i].alg);
-		free(set->keys[i].crv);
-		EVP_PKEY_free(set->keys[i].pkey);
-	}
+	for (size_t i = 0; i < set->n_keys; i++)
+		jwk_clear(&set->keys[i]);
 	free(set->keys);
 	free(set);
 }

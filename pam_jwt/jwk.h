@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "error.h"
@@ -45,6 +46,12 @@ void jwk_set_free(struct jwk_set *set);
  * Not found: PJ_ERR_TOKEN with a reason. *out points into set. */
 pj_status jwk_set_select(const struct jwk_set *set, const struct jws_alg *alg, const char *kid,
                          const struct jwk **out, struct pj_error *err);
+
+/* Fills key from one JWK object (as for a JWKS entry: private members, use, key_ops, kty, sizes); an
+ * unusable key has usable = false and a skip_reason. Only allocation failure is an error. jwk_clear frees
+ * what it filled. */
+pj_status jwk_parse_one(json_object *obj, struct jwk *key);
+void jwk_clear(struct jwk *key);
 
 /* True when the set holds a usable key with this kid (for deciding whether a refresh could help). */
 bool jwk_set_has_kid(const struct jwk_set *set, const char *kid);

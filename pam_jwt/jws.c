@@ -57,9 +57,26 @@ static bool typ_allowed(const char *typ)
 	return false;
 }
 
-static pj_status check_header(struct jws_token *t, struct pj_error *err)
+static pj_status check_typ(const struct jws_token *t, enum jws_typ_rule rule, struct pj_error *err)
 {
+	enum json_get g;
 	const char *s;
+
+	g = json_get_string(t->header, "typ", &s, NULL);
+	if (g == JSON_GET_WRONG_TYPE)
+		return pj_fail(err, PJ_ERR_TOKEN, "header: typ is not a string");
+	if (rule == JWS_TYP_DPOP) {
+		if (g != JSON_GET_OK || strcasecmp(s, "dpop+jwt") != 0)
+			return pj_fail(err, PJ_ERR_TOKEN, "header: typ is not dpop+jwt");
+		return PJ_OK;
+	}
+	if (g == JSON_GET_OK && !typ_allowed(s))
+		return pj_fail(err, PJ_ERR_TOKEN, "header: typ %.64s is not a login token type", s);
+	return PJ_OK;
+}
+
+static pj_status check_header(struct jws_token *t, enum jws_typ_rule rule, struct pj_error *err)
+{
 	size_t slen;
 	enum json_get g;
 
@@ -84,16 +101,17 @@ static pj_status check_header(struct jws_token *t, struct pj_error *err)
 		return pj_fail(err, PJ_ERR_TOKEN, "header: kid longer than %d bytes", JWK_KID_MAX);
 	if (g != JSON_GET_OK)
 		t->kid = NULL;
-	g = json_get_string(t->header, "typ", &s, NULL);
-	if (g == JSON_GET_WRONG_TYPE)
-		return pj_fail(err, PJ_ERR_TOKEN, "header: typ is not a string");
-	if (g == JSON_GET_OK && !typ_allowed(s))
-		return pj_fail(err, PJ_ERR_TOKEN, "header: typ %.64s is not a login token type", s);
-	return PJ_OK;
+	return check_typ(t, rule, err);
 }
 
 pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_token *out,
                     struct pj_error *err)
+{
+	return jws_parse_typed(token, len, max_len, JWS_TYP_LOGIN, out, err);
+}
+
+pj_status jws_parse_typed(const char *token, size_t len, size_t max_len, enum jws_typ_rule typ,
+                          struct jws_token *out, struct pj_error *err)
 {
 	const char *dot1, *dot2, *sig;
 	size_t dots = 0;
@@ -119,7 +137,7 @@ pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_to
 
 	if ((r = decode_json_segment(token, (size_t)(dot1 - token), "header", &out->header, err)) != PJ_OK)
 		return r;
-	if ((r = check_header(out, err)) != PJ_OK)
+	if ((r = check_header(out, typ, err)) != PJ_OK)
 		return r;
 	if ((r = decode_json_segment(dot1 + 1, (size_t)(dot2 - dot1 - 1), "payload", &out->payload, err)) !=
 	    PJ_OK)

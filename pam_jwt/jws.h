@@ -36,6 +36,14 @@ bool jws_looks_like_jwt(const char *input, size_t len);
  * On any return, jws_token_free(out) is safe. */
 pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_token *out,
                     struct pj_error *err);
+
+/* Which typ a JWS must carry: a login token (above), or a DPoP proof (RFC 9449: typ "dpop+jwt", required;
+ * its key is in the header "jwk", which dpop.c reads). */
+enum jws_typ_rule { JWS_TYP_LOGIN, JWS_TYP_DPOP };
+
+/* jws_parse with the typ rule given. */
+pj_status jws_parse_typed(const char *token, size_t len, size_t max_len, enum jws_typ_rule typ,
+                          struct jws_token *out, struct pj_error *err);
 void jws_token_free(struct jws_token *t);
 
 #endif

@@ -14,6 +14,9 @@
 #include <security/pam_appl.h>
 
 #include "pam_jwt/continuation.h"
+#include "pam_jwt/dpop.h"
+#include "pam_jwt/dpop_client.h"
+#include "pam_jwt/hostname.h"
 #include "pam_jwt/jws_alg.h"
 #include "pam_jwt/mapping.h"
 #include "tap.h"
@@ -26,8 +29,9 @@ static const char *answer;  /* what the conversation types at every prompt, unle
 static const char **script; /* else: one answer per prompt, and a conversation error after the last */
 static int script_len;
 static int prompts;
-static char prompt_text[4][64]; /* the first four prompts */
-static char logbuf[65536];      /* everything libpam sent to syslog */
+static char prompt_text[4][64];                /* the first four prompts */
+static char logbuf[65536];                     /* everything libpam sent to syslog */
+static char *(*answer_fn)(const char *prompt); /* when set: computes each answer from its prompt (DPoP) */
 
 /* libpam logs through __syslog_chk; defining it here captures pam_syslog output for the assertions. */
 void __syslog_chk(int priority, int flag, const char *fmt, ...);
@@ -54,6 +58,10 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 				snprintf(prompt_text[prompts], sizeof(prompt_text[0]), "%s", msg[i]->msg);
 			a = script != NULL ? (prompts < script_len ? script[prompts] : NULL) : answer;
 			prompts++;
+			if (answer_fn != NULL) {
+				r[i].resp = answer_fn(msg[i]->msg);
+				continue;
+			}
 			if (a == NULL) {
 				free(r);
 				return PAM_CONV_ERR;
@@ -814,6 +822,158 @@ static void test_setcred(void)
 	pam_end(pamh, PAM_SUCCESS);
 }
 
+/* ---- DPoP (issue #13): the nonce in the prompt, "TOKEN~PROOF" in the answer ---- */
+
+static struct {
+	EVP_PKEY *key;       /* signs the proofs */
+	const char *token;   /* the token sent */
+	bool no_proof;       /* send the token alone */
+	const char *nonce;   /* NULL: the prompt's; else this one (replay) */
+	const char *service; /* NULL: the prompt's */
+	unsigned delay;      /* seconds to wait before answering */
+	size_t part_size;    /* 0: one answer; else parts as pam-jwt-askpass sends them */
+	char last_nonce[64]; /* the nonce of the last prompt */
+	char *parts[16];
+	int n_parts, next_part;
+} dp;
+
+/* The conversation of a DPoP client: reads nonce and service from the prompt, answers token~proof. */
+static char *dpop_answer(const char *prompt)
+{
+	const char *n = strstr(prompt, PJ_DPOP_PROMPT_PREFIX), *sv;
+	char service[64] = "", *htu, *proof = NULL, *full;
+	struct pj_host_names names;
+	struct pj_error err;
+
+	if (pj_cont_prompt_part(prompt) > 0)
+		return dp.next_part < dp.n_parts ? strdup(dp.parts[dp.next_part++]) : NULL;
+	if (n == NULL || (sv = strstr(n, " service=")) == NULL)
+		return strdup(dp.token);
+	n += strlen(PJ_DPOP_PROMPT_PREFIX);
+	snprintf(dp.last_nonce, sizeof(dp.last_nonce), "%.*s", (int)strcspn(n, " "), n);
+	sv += strlen(" service=");
+	snprintf(service, sizeof(service), "%.*s", (int)strcspn(sv, "]"), sv);
+	if (dp.no_proof)
+		return strdup(dp.token);
+	if (dp.delay > 0)
+		sleep(dp.delay);
+	pj_host_names_get(&names, &err);
+	htu = tk_strf("pam://%s/%s", names.fqdn, dp.service ? dp.service : service);
+	dpop_proof_make(dp.key, "PAM", htu, dp.nonce ? dp.nonce : dp.last_nonce, dp.token, strlen(dp.token),
+	                time(NULL), &proof, &err);
+	full = tk_strf("%s~%s", dp.token, proof);
+	free(htu);
+	free(proof);
+	if (dp.part_size == 0)
+		return full;
+	dp.n_parts = split_token(full, dp.part_size, dp.parts, 16);
+	dp.next_part = 1;
+	free(full);
+	return strdup(dp.parts[0]);
+}
+
+static int dpop_login(const char *service, const char *token)
+{
+	int rc;
+
+	dp.token = token;
+	answer_fn = dpop_answer;
+	logbuf[0] = '\0';
+	rc = authenticate(service, "alice", token);
+	answer_fn = NULL;
+	free_parts(dp.parts, dp.n_parts);
+	dp.n_parts = 0;
+	return rc;
+}
+
+static void test_dpop(void)
+{
+	char *conf, *jwk, *jkt, *cnf, *bound, *plain, first_nonce[64];
+	struct pj_error err;
+	int rc;
+	json_object *o;
+	char thumb[64];
+
+	dp.key = tk_keygen(JWS_ES256);
+	jwk = tk_jwk_json(dp.key, NULL, NULL, NULL);
+	o = json_tokener_parse(jwk);
+	dpop_jwk_thumbprint(o, thumb, sizeof(thumb), &err);
+	json_object_put(o);
+	jkt = thumb;
+	cnf = tk_strf(",\"cnf\":{\"jkt\":\"%s\"}", jkt);
+	bound = mint_claims("alice", "sub-alice", 300, cnf);
+	plain = mint_claims("alice", "sub-alice", 300, "");
+	for (int i = 0; i < 2; i++) {
+		conf = tk_strf(
+		    "[global]\nstate_dir = %s/state\ndpop = yes\ndpop_nonce_lifetime = %d\n"
+		    "[issuer test]\nissuer = https://idp.example.com\naudience = pam\nalgorithms = ES256\n"
+		    "jwks_file = %s/jwks.json\n[service jwt-dpop-sudo]\nrequire_dpop = yes\n",
+		    dir, i == 0 ? 120 : 1, dir);
+		write_file(i == 0 ? "dpop.conf" : "dpop-short.conf", conf, 0644);
+		free(conf);
+	}
+	conf = tk_strf("auth required %s config=%s/dpop.conf\n", module_path, dir);
+	write_file("jwt-dpop", conf, 0644);
+	write_file("jwt-dpop-sudo", conf, 0644);
+	free(conf);
+	conf = tk_strf("auth required %s config=%s/dpop-short.conf\n", module_path, dir);
+	write_file("jwt-dpop-short", conf, 0644);
+	free(conf);
+
+	ok(dpop_login("jwt-dpop", bound) == PAM_SUCCESS && strncmp(prompt_text[0], "[DPoP nonce=", 12) == 0 &&
+	       strstr(prompt_text[0], " service=jwt-dpop] JWT: ") != NULL,
+	   "a bound token with a proof for the nonce in the prompt (\"%s\") logs in", prompt_text[0]);
+	snprintf(first_nonce, sizeof(first_nonce), "%s", dp.last_nonce);
+	ok(strstr(logbuf, "accepted token for alice") != NULL && strstr(logbuf, bound + 40) == NULL,
+	   "logged as accepted, and no part of the token in the log");
+	dp.no_proof = true;
+	ok(dpop_login("jwt-dpop", bound) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "DPoP-bound (cnf.jkt) but no DPoP proof came with it") != NULL,
+	   "the same token without a proof: refused, logged why");
+	dp.no_proof = false;
+	ok(strcmp(first_nonce, dp.last_nonce) != 0 && strlen(dp.last_nonce) == PJ_DPOP_NONCE_LEN,
+	   "every conversation has its own nonce");
+	dp.nonce = first_nonce;
+	ok(dpop_login("jwt-dpop", bound) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "nonce is not the one issued for this login") != NULL,
+	   "a proof for an earlier conversation's nonce (replayed): refused, logged why");
+	dp.nonce = NULL;
+	dp.service = "sshd";
+	ok(dpop_login("jwt-dpop", bound) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "htu names service \"sshd\", not jwt-dpop"),
+	   "a proof for another service: refused, logged why");
+	dp.service = NULL;
+	dp.delay = 2;
+	ok(dpop_login("jwt-dpop-short", bound) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "DPoP proof: nonce expired") != NULL,
+	   "a nonce older than dpop_nonce_lifetime (1s here): refused, logged why");
+	dp.delay = 0;
+	ok(dpop_login("jwt-dpop", plain) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "a DPoP proof came with a token that is not DPoP-bound") != NULL,
+	   "a plain token with a proof: refused, logged why");
+	dp.no_proof = true;
+	ok(dpop_login("jwt-dpop", plain) == PAM_SUCCESS,
+	   "a plain token where DPoP is offered but not required");
+	ok(dpop_login("jwt-dpop-sudo", plain) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "require_dpop (service)") != NULL,
+	   "the same plain token for a service with require_dpop: refused, logged why");
+	dp.no_proof = false;
+	ok(dpop_login("jwt-dpop-sudo", bound) == PAM_SUCCESS,
+	   "and the bound token with its proof passes there");
+	dp.part_size = PJ_CONT_SUDO_LIMIT;
+	rc = dpop_login("jwt-dpop-sudo", bound);
+	ok(rc == PAM_SUCCESS && prompts > 1, "token~proof in %d parts of at most 511 bytes, as for sudo",
+	   prompts);
+	dp.part_size = 0;
+	ok(dpop_login("jwt", bound) == PAM_AUTH_ERR && strcmp(prompt_text[0], "JWT: ") == 0,
+	   "without dpop in the configuration the prompt has no nonce and a bound token is refused");
+	EVP_PKEY_free(dp.key);
+	free(jwk);
+	free(cnf);
+	free(bound);
+	free(plain);
+}
+
 int main(void)
 {
 	char *cmd;
@@ -835,6 +995,7 @@ int main(void)
 	test_session_env();
 	test_session_groups_separator();
 	test_setcred();
+	test_dpop();
 	for (int a = 0; a < JWS_ALG_COUNT; a++)
 		EVP_PKEY_free(keys[a]);
 	cmd = tk_strf("rm -rf '%s'", dir);
