@@ -131,8 +131,8 @@ struct pj_config {
 	size_t max_token_size; /* max_token_size: bytes, default 16384, 1024..65536 */
 	char *cache_dir;       /* cache_dir: default /var/cache/pam_jwt */
 	char *state_dir;       /* state_dir: user store directory, default /var/lib/pam_jwt */
-	uint32_t uid_min;      /* uid_min: default 200000 (must be >= 1000, < uid_max) */
-	uint32_t uid_max;      /* uid_max: default 2000200000 */
+	uint32_t uid_min;      /* uid_min: default 2001000000 (>= 1000, < uid_max) */
+	uint32_t uid_max;      /* uid_max: default 2147000000 */
 	char *home_template;   /* home_template: default "/home/%u" */
 	char *default_shell;   /* default_shell: default "/bin/bash" */
 	long account_max_age;  /* account_max_age: seconds, 0 = no limit (default), up to 3650d */

@@ -33,6 +33,7 @@ struct mctx {
 	bool local_loaded;
 	bool store_ids_final; /* assigning a uid under nss_preauth: never probe past an id of the store */
 	bool admin;           /* pam-jwt user add: no login, so no uid that sshd resolved for it */
+	int nss_error;        /* why an id could not be looked up through NSS (-errno), 0 */
 };
 
 static const char *passwd_path(const struct mctx *c)
@@ -45,6 +46,60 @@ static const char *group_path(const struct mctx *c)
 	return c->files && c->files->group ? c->files->group : IDMAP_GROUP_PATH;
 }
 
+#define NSS_BUF_MAX (16u << 20) /* the largest passwd or group entry looked up through NSS */
+
+/* What every source of nsswitch.conf together answers for a user (group when group) looked up by name, or by
+ * id when name is NULL: 1 with *id, 0 when none answers, or -errno. */
+static int nss_lookup(const char *name, uint32_t by_id, bool group, uint32_t *id)
+{
+	struct passwd pw, *pwres = NULL;
+	struct group gr, *grres = NULL;
+	size_t len = 16384;
+	char *buf = NULL, *nbuf;
+	int rc;
+
+	for (;;) {
+		if ((nbuf = realloc(buf, len)) == NULL) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nbuf;
+		if (group)
+			rc = name ? getgrnam_r(name, &gr, buf, len, &grres)
+			          : getgrgid_r(by_id, &gr, buf, len, &grres);
+		else
+			rc = name ? getpwnam_r(name, &pw, buf, len, &pwres)
+			          : getpwuid_r(by_id, &pw, buf, len, &pwres);
+		if (rc != ERANGE || len >= NSS_BUF_MAX)
+			break;
+		len *= 2;
+	}
+	free(buf);
+	if (rc != 0 && rc != ENOENT && rc != ESRCH)
+		return -rc;
+	if (grres != NULL)
+		*id = gr.gr_gid;
+	else if (pwres != NULL)
+		*id = pw.pw_uid;
+	return grres != NULL || pwres != NULL;
+}
+
+/* The id every source together gives a user (group when group) name: as nss_lookup. */
+static int nss_id(const char *name, bool group, uint32_t *id)
+{
+	return nss_lookup(name, 0, group, id);
+}
+
+/* Whether any NSS source (LDAP, SSSD, systemd's dynamic users...) answers id as a uid or a gid: 1, 0, or
+ * -errno. */
+static int nss_id_used(uint32_t id)
+{
+	uint32_t same;
+	int r = nss_lookup(NULL, id, false, &same);
+
+	return r != 0 ? r : nss_lookup(NULL, id, true, &same);
+}
+
 /* An id is taken by the store (users, private and managed groups) or by a local account file; this is the
  * same set store_preauth() sees, so the NSS pre-auth entry and the first login agree. Under nss_preauth an
  * id of the store is final for a user's uid, as it is for the pre-auth answer: sshd resolved the name when
@@ -53,11 +108,21 @@ static uint32_t id_taken(void *arg, uint32_t id)
 {
 	struct mctx *c = arg;
 	uint32_t run = idmap_local_run(&c->local, id);
+	int r;
 
 	if (run > 0)
 		return run;
-	if (!userstore_id_taken(c->us, id))
+	if (userstore_id_taken(c->us, id))
+		return c->store_ids_final ? IDMAP_TAKEN_FINAL : 1;
+	/* An id another NSS source answers (an AD user's, a systemd dynamic user's) is taken too; the
+	 * pre-auth answer cannot ask other sources, so under nss_preauth it is final as well. A source that
+	 * cannot be asked stops the assignment (fail closed, never guess). */
+	if ((r = nss_id_used(id)) == 0)
 		return 0;
+	if (r < 0) {
+		c->nss_error = r;
+		return IDMAP_TAKEN_FINAL;
+	}
 	return c->store_ids_final ? IDMAP_TAKEN_FINAL : 1;
 }
 
@@ -124,11 +189,16 @@ static pj_status assign_id(struct mctx *c, const char *what, const char *name, u
 
 	if ((r = load_local(c, err)) != PJ_OK)
 		return r;
+	c->nss_error = 0;
 	a = idmap_assign(c->us->id_salt, name, c->us->uid_min, c->us->uid_max, id_taken, c, id, &probes);
+	if (c->nss_error != 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "looking up id %u through NSS for %s %s: %s", *id, what,
+		               name, strerror(-c->nss_error));
 	if (a == -2) {
 		pj_logf(
 		    c->log, LOG_WARNING,
-		    "refused: %s %s would get uid %u, which pam_jwt already gave to another user or group; "
+		    "refused: %s %s would get uid %u, which pam_jwt already gave to another user or group "
+		    "(or another NSS source has); "
 		    "with nss_preauth sshd may hold uid %u for this login since the connection came in, "
 		    "so it is never probed past (pam-jwt user add %s --uid N assigns another)",
 		    what, name, *id, *id, name);
@@ -175,42 +245,6 @@ void mapping_sanitize_gecos(const char *in, size_t inlen, char *out, size_t outl
 		o--;
 	if (outlen > 0)
 		out[o] = '\0';
-}
-
-#define NSS_BUF_MAX (16u << 20) /* the largest passwd or group entry looked up through NSS */
-
-/* The id every source of nsswitch.conf together gives a user (group when group) name: 1 with *id, 0 when
- * none knows the name, or -errno. */
-static int nss_id(const char *name, bool group, uint32_t *id)
-{
-	struct passwd pw, *pwres = NULL;
-	struct group gr, *grres = NULL;
-	size_t len = 16384;
-	char *buf = NULL, *nbuf;
-	int rc;
-
-	for (;;) {
-		if ((nbuf = realloc(buf, len)) == NULL) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = nbuf;
-		if (group)
-			rc = getgrnam_r(name, &gr, buf, len, &grres);
-		else
-			rc = getpwnam_r(name, &pw, buf, len, &pwres);
-		if (rc != ERANGE || len >= NSS_BUF_MAX)
-			break;
-		len *= 2;
-	}
-	free(buf);
-	if (rc != 0 && rc != ENOENT && rc != ESRCH)
-		return -rc;
-	if (grres != NULL)
-		*id = gr.gr_gid;
-	else if (pwres != NULL)
-		*id = pw.pw_uid;
-	return grres != NULL || pwres != NULL;
 }
 
 /* The uid libnss_jwt's pre-auth entry gives name from the store on disk, or UINT32_MAX for none. */
@@ -316,6 +350,7 @@ static pj_status check_new_name(struct mctx *c, const char *name, struct pj_erro
 /* A uid chosen from outside (uid_claim, pam-jwt user add --uid): within range and free. */
 static pj_status check_given_uid(struct mctx *c, const char *name, int64_t uid, struct pj_error *err)
 {
+	uint32_t taken;
 	pj_status r;
 
 	if ((r = load_local(c, err)) != PJ_OK)
@@ -323,7 +358,12 @@ static pj_status check_given_uid(struct mctx *c, const char *name, int64_t uid, 
 	if (uid < 0 || uid > UINT32_MAX || !idmap_id_allowed((uint32_t)uid, c->us->uid_min, c->us->uid_max))
 		return pj_fail(err, PJ_ERR_USER, "uid %lld for %s is outside %u..%u", (long long)uid, name,
 		               c->us->uid_min, c->us->uid_max);
-	if (id_taken(c, (uint32_t)uid))
+	c->nss_error = 0;
+	taken = id_taken(c, (uint32_t)uid);
+	if (c->nss_error != 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "looking up uid %lld through NSS for %s: %s",
+		               (long long)uid, name, strerror(-c->nss_error));
+	if (taken)
 		return pj_fail(err, PJ_ERR_USER, "uid %lld for %s is already taken", (long long)uid, name);
 	return PJ_OK;
 }

@@ -12,9 +12,15 @@
 #define IDMAP_PROBE_MAX 4096 /* steps (a candidate or a taken run) before giving up on a name */
 #define IDMAP_HOME_MAX  4096 /* an expanded home directory, NUL included */
 /* The defaults of uid_min, uid_max, home_template and default_shell: the configuration table quotes them
- * (PJ_QUOTE), the store writer falls back to them, so they are written only here. */
-#define IDMAP_DEFAULT_UID_MIN 200000
-#define IDMAP_DEFAULT_UID_MAX 2000200000
+ * (PJ_QUOTE), the store writer falls back to them, so they are written only here.
+ * The default id range, 146 million ids that the usual other sources of ids leave alone: above SSSD's AD
+ * id mapping (ldap_idmap_range_min..max, 200000..2000200000) and FreeIPA's ranges (a random multiple of
+ * 200000 up to 2000200000), above systemd's dynamic users (61184..65519), homed (60001..60513) and
+ * nspawn/container ranges (524288..1879048191), above the subordinate ranges useradd hands out (100000 +
+ * 65536 n, up to 600100000), below systemd's foreign range (2147352576..2147418111) and below 2^31, since
+ * some programs still keep uids in a signed int. */
+#define IDMAP_DEFAULT_UID_MIN 2001000000
+#define IDMAP_DEFAULT_UID_MAX 2147000000
 #define IDMAP_DEFAULT_HOME    "/home/%u"
 #define IDMAP_DEFAULT_SHELL   "/bin/bash"
 #define IDMAP_PASSWD_PATH     "/etc/passwd"

@@ -53,7 +53,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: nss-tool login CONF ISS CLAIMS | cli CONF user ACTION... |\n"
 	                "       call MODULE FUNC ARG [ARG2] [BUFLEN] | fuzz MODULE DIR N SEED USER GROUP |\n"
-	                "       threads MODULE DIR NAME | tamper MODULE DIR NAME | collide CONF PREFIX\n");
+	                "       threads MODULE DIR NAME | tamper MODULE DIR NAME | collide CONF PREFIX |\n"
+	                "       hash CONF NAME\n");
 	return 2;
 }
 
@@ -568,6 +569,13 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(argv[1], "collide") == 0)
 		return cmd_collide(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "hash") == 0) { /* NAME's first candidate id under CONF */
+		if ((cfg = load_config(argv[2])) == NULL)
+			return 2;
+		printf("%u\n", idmap_candidate(cfg->id_salt, argv[3], cfg->uid_min, cfg->uid_max, 0));
+		config_free(cfg);
+		return 0;
+	}
 	if (argc >= 4 && load_module(argv[2]) != 0)
 		return 2;
 	if (argc >= 4 && strcmp(argv[1], "call") == 0)

@@ -186,7 +186,8 @@ static void test_defaults(void)
 	ok(cfg->max_token_size == PJ_DEFAULT_MAX_TOKEN_SIZE, "default max_token_size 16384");
 	ok(streq(cfg->cache_dir, PJ_DEFAULT_CACHE_DIR) && streq(cfg->state_dir, PJ_DEFAULT_STATE_DIR),
 	   "default cache_dir and state_dir");
-	ok(cfg->uid_min == 200000 && cfg->uid_max == 2000200000u, "default uid range");
+	ok(cfg->uid_min == 2001000000u && cfg->uid_max == 2147000000u,
+	   "default uid range: clear of SSSD/IPA, systemd and subordinate id ranges");
 	ok(streq(cfg->home_template, "/home/%u") && streq(cfg->default_shell, "/bin/bash"),
 	   "default home_template and shell");
 	ok(cfg->account_max_age == 0 && !cfg->nss_preauth, "default account_max_age 0, nss_preauth no");
@@ -231,7 +232,7 @@ static void test_inheritance(void)
 	                           "username_transform = lowercase\n"
 	                           "groups_allow = staff-*\n"
 	                           "group_map = g:adm\n"
-	                           "uid_max = 3000000\n";
+	                           "uid_max = 2100000000\n";
 	struct pj_config *cfg = parse_ok(text, "[global] defaults");
 	const struct pj_issuer *a, *b;
 
@@ -239,7 +240,7 @@ static void test_inheritance(void)
 		return;
 	a = config_find_issuer_by_name(cfg, "a");
 	b = config_find_issuer_by_name(cfg, "b");
-	ok(a != NULL && b != NULL && cfg->uid_max == 3000000,
+	ok(a != NULL && b != NULL && cfg->uid_max == 2100000000,
 	   "both issuers, global key after the issuers applied");
 	if (a == NULL || b == NULL)
 		goto out;
@@ -418,8 +419,8 @@ static void test_value_errors(void)
 	    "uid_min below 1000");
 	bad("[global]\nuid_min = 5000\nuid_max = 5000\n" ISS_A, 3,
 	    "uid_min (5000) must be below uid_max (5000)", "uid_min equal to uid_max");
-	bad("[global]\nuid_min = 2000200000\n" ISS_A, 2,
-	    "uid_min (2000200000) must be below uid_max (2000200000)",
+	bad("[global]\nuid_min = 2147000000\n" ISS_A, 2,
+	    "uid_min (2147000000) must be below uid_max (2147000000)",
 	    "uid_min equal to the default uid_max");
 	bad("[global]\nuid_max = 4294967295\n" ISS_A, 2, "uid_max: 4294967295 is out of range",
 	    "uid_max (uid_t)-1");

@@ -87,13 +87,15 @@ static struct pj_config *cfg_make(const char *state, const char *global, const c
 	struct pj_config *cfg;
 	struct pj_error err;
 
+	/* The fixture (carol at 250000, the subordinate ranges, the uid claims) is built around the range
+	 * 200000..2000200000, the default before issue #14: set unless the test sets its own. */
 	snprintf(text, sizeof(text),
-	         "[global]\nstate_dir = %s\n%s\n"
+	         "[global]\nstate_dir = %s\n%s%s\n"
 	         "[issuer idp]\nissuer = " ISS "\naudience = host\njwks_file = /etc/pam_jwt/idp.jwks\n"
 	         "%s%s\n"
 	         "[issuer other]\nissuer = " ISS2 "\naudience = host\njwks_file = /etc/pam_jwt/o.jwks\n",
-	         path_in(state), global, strstr(issuer, "groups_claim") ? "" : "groups_claim = groups\n",
-	         issuer);
+	         path_in(state), strstr(global, "uid_min") ? "" : "uid_min = 200000\nuid_max = 2000200000\n",
+	         global, strstr(issuer, "groups_claim") ? "" : "groups_claim = groups\n", issuer);
 	if (config_parse("/etc/pam_jwt.conf", text, strlen(text), &cfg, &err) != PJ_OK) {
 		printf("# config: %s\n", err.reason);
 		abort();

@@ -84,7 +84,7 @@ login "$CONF" \
 is "alice's login recorded" "$?" 0
 login "$CONF" '{"sub":"b-1","preferred_username":"bob","groups":["devs"]}'
 is "bob's login recorded" "$?" 0
-A=247576420 # FNV-1a 64 of "alice" into [200000, 2000200000]
+A=2138351873 # FNV-1a 64 of "alice" into the default range [2001000000, 2147000000]
 is "getent passwd alice" "$(getent passwd alice)" "alice:*:$A:$A:Alice A:/home/alice:/bin/bash"
 is "getent passwd by uid" "$(getent passwd $A)" "alice:*:$A:$A:Alice A:/home/alice:/bin/bash"
 is "getent group alice (private group, gid = uid)" "$(getent group alice)" "alice:x:$A:"
@@ -202,5 +202,26 @@ login "$CONF" '{"sub":"a-9","preferred_username":"alice","groups":["devs"]}'
 is "alice on an empty store" "$?" 0
 is "same uid as before" "$(getent passwd alice | cut -d: -f3)" "$A"
 is "same devs gid as before" "$(getent group devs | cut -d: -f3)" "$DEVS"
+
+# ---- ids of another NSS source (tests/libnss_pjtest.so.2 stands in for LDAP or SSSD) ----
+cp -L "$TOP_BUILDDIR/tests/.libs/libnss_pjtest.so.2" "$SCRATCH/lib/" || skip_all "libnss_pjtest.so.2 is not built"
+mkdir "$SCRATCH/ldap"
+PJ_TEST_NSS_DIR="$SCRATCH/ldap"
+export PJ_TEST_NSS_DIR
+H=$("$TOOL" hash "$CONF" lena)
+G=$("$TOOL" hash "$CONF" team9)
+echo "aduser:x:$H:$H:AD user:/home/aduser:/bin/sh" >"$SCRATCH/ldap/passwd"
+echo "adgroup:x:$G:" >"$SCRATCH/ldap/group"
+printf 'passwd: files pjtest jwt\ngroup: files pjtest jwt\nshadow: files\n' >"$SCRATCH/nsswitch.conf"
+is "the other source answers uid $H (aduser) and gid $G (adgroup)" \
+	"$(getent passwd "$H" | cut -d: -f1) $(getent group "$G" | cut -d: -f1)" "aduser adgroup"
+login "$CONF" '{"sub":"l-1","preferred_username":"lena","groups":["team9"]}'
+is "lena, whose name hashes to aduser's uid, logs in" "$?" 0
+uid=$(getent passwd lena | cut -d: -f3)
+[ -n "$uid" ] && [ "$uid" != "$H" ]
+ok $? "and gets another uid than the other source's $H ($uid)"
+gid=$(getent group team9 | cut -d: -f3)
+[ -n "$gid" ] && [ "$gid" != "$G" ]
+ok $? "a managed group hashing to another source's gid $G gets another ($gid)"
 
 done_testing
