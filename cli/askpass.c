@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "pam_jwt/continuation.h"
 
 #define TOKEN_MAX      65536              /* the largest max_token_size */
@@ -71,7 +73,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);
+	exit(CLI_EXIT_REFUSED);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -319,6 +321,23 @@ static bool env_yes(const char *name)
 	return v != NULL && (strcmp(v, "yes") == 0 || strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
+/* getopt_long for --help, -h and --version, alone. Anything else that is one argument is the prompt, even
+ * when it begins with '-': a client passes its prompt as it is. Returns 'h', 'V', '?' (usage) or 0. */
+static int parse_args(int argc, char **argv, const char **prompt)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	*prompt = argc == 2 ? argv[1] : "";
+	if (argc > 2)
+		return '?';
+	opterr = 0;
+	optind = 0;
+	c = getopt_long(argc, argv, "+h", opts, NULL);
+	return (c == 'h' || c == 'V') && optind == argc ? c : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *prompt;
@@ -328,19 +347,12 @@ int main(int argc, char **argv)
 	 * (a compromised program ptrace-attaching) may read it. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("%s", "cannot make the process non-dumpable");
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(usage, stdout);
-		return 0;
+	switch (parse_args(argc, argv, &prompt)) {
+	case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
+	case 'V': puts("pam-jwt-askpass " PACKAGE_VERSION); return CLI_EXIT_OK;
+	case '?': fputs(usage, stderr); return CLI_EXIT_USAGE;
+	default: break;
 	}
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		puts("pam-jwt-askpass " PACKAGE_VERSION);
-		return 0;
-	}
-	if (argc > 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	prompt = argc == 2 ? argv[1] : "";
 	if ((part = pj_cont_prompt_part(prompt)) > 0)
 		return answer_part(part);
 	if (is_first_prompt(prompt))

@@ -11,10 +11,11 @@
 #include <json-c/json.h>
 
 #include "pam_jwt/authz.h"
+#include "cli_common.h"
 #include "cli_jwks.h"
-#include "cli_user.h"
 #include "cli_login.h"
 #include "cli_dpop.h"
+#include "cli_user.h"
 #include "pam_jwt/config_file.h"
 #include "pam_jwt/jws_alg.h"
 #include "pam_jwt/dpop.h"
@@ -22,8 +23,6 @@
 #include "pam_jwt/log.h"
 #include "pam_jwt/replay.h"
 #include "pam_jwt/verify.h"
-
-enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *out)
 {
@@ -193,7 +192,7 @@ static pj_status check_dpop(const struct pj_config *cfg, const char *service, co
 
 static int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	static const struct option opts[] = {CLI_OPTION_CONFIG,
 	                                     {"user", required_argument, NULL, 'u'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {"service", required_argument, NULL, 's'},
@@ -210,9 +209,10 @@ static int cmd_verify(int argc, char **argv)
 	char *token = NULL;
 	size_t len = 0;
 	pj_status status;
-	int c, rc = EXIT_USAGE;
+	int c, rc = CLI_EXIT_USAGE;
 
 	memset(&id, 0, sizeof(id));
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
@@ -221,12 +221,12 @@ static int cmd_verify(int argc, char **argv)
 		case 's': service = optarg; break;
 		case 'd': proof = optarg; break;
 		case 'n': nonce = optarg; break;
-		default: usage(stderr); return EXIT_USAGE;
+		default: usage(stderr); return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (load_config(config, &cfg) != 0)
 		goto out;
@@ -252,9 +252,9 @@ static int cmd_verify(int argc, char **argv)
 	else
 		print_text_result(&id, status, &err);
 	if (status == PJ_ERR_CONFIG)
-		rc = EXIT_USAGE;
+		rc = CLI_EXIT_USAGE;
 	else
-		rc = status == PJ_OK ? EXIT_ACCEPTED : EXIT_REFUSED;
+		rc = status == PJ_OK ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
 out:
 	if (token != NULL) {
 		explicit_bzero(token, len);
@@ -267,24 +267,25 @@ out:
 
 static int cmd_check_config(int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {CLI_OPTION_CONFIG, {NULL, 0, NULL, 0}};
 	const char *config = PJ_DEFAULT_CONFIG;
 	struct pj_config *cfg = NULL;
 	int c;
 
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'c') {
 			usage(stderr);
-			return EXIT_USAGE;
+			return CLI_EXIT_USAGE;
 		}
 		config = optarg;
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (load_config(config, &cfg) != 0)
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	printf("%s: OK, %zu issuer(s)\n", cfg->path ? cfg->path : config, cfg->n_issuers);
 	for (size_t i = 0; i < cfg->n_issuers; i++) {
 		const struct pj_issuer *is = &cfg->issuers[i];
@@ -312,73 +313,74 @@ static int cmd_check_config(int argc, char **argv)
 		printf("\n");
 	}
 	config_free(cfg);
-	return 0;
+	return CLI_EXIT_OK;
 }
 
-/* The value of --config FILE or --config=FILE in argv, for subcommands that take the loaded config. */
-static const char *find_config_arg(int argc, char **argv)
+/* The --config of a subcommand's command line, read with that subcommand's own option table (getopt_long,
+ * quietly: the subcommand reports usage errors when it parses the same argv). */
+static const char *config_arg(int argc, char **argv, const struct option *opts)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			return argv[i + 1];
-		if (strncmp(argv[i], "--config=", 9) == 0)
-			return argv[i] + 9;
-	}
-	return PJ_DEFAULT_CONFIG;
+	const char *config = PJ_DEFAULT_CONFIG;
+	int c, saved = opterr;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (c == 'c')
+			config = optarg;
+	opterr = saved;
+	return config;
 }
 
-/* Runs a subcommand main that takes the loaded configuration; --config is consumed here. */
-static int with_config(int (*sub)(const struct pj_config *, int, char **), int argc, char **argv)
+/* Runs a subcommand main that takes the loaded configuration, loaded here from its --config. */
+static int with_config(int (*sub)(const struct pj_config *, int, char **), const struct option *opts,
+                       int argc, char **argv)
 {
 	struct pj_config *cfg = NULL;
-	char **rest;
-	int n = 0, rc;
+	int rc;
 
-	if ((rest = calloc((size_t)argc + 1, sizeof(*rest))) == NULL)
-		return EXIT_USAGE;
-	for (int i = 0; i < argc; i++) {
-		if (i > 0 && strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			i++;
-		else if (i == 0 || strncmp(argv[i], "--config=", 9) != 0)
-			rest[n++] = argv[i];
-	}
-	if (load_config(find_config_arg(argc, argv), &cfg) != 0) {
-		free(rest);
-		return EXIT_USAGE;
-	}
-	rc = sub(cfg, n, rest);
+	if (load_config(config_arg(argc, argv, opts), &cfg) != 0)
+		return CLI_EXIT_USAGE;
+	rc = sub(cfg, argc, argv);
 	config_free(cfg);
-	free(rest);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+	const char *cmd;
+	int c;
+
+	/* "+": options before the command only; what follows it belongs to the subcommand */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout); return CLI_EXIT_OK;
+		case 'V': printf("pam-jwt %s\n", PACKAGE_VERSION); return CLI_EXIT_OK;
+		default: usage(stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("pam-jwt %s\n", PACKAGE_VERSION);
-		return 0;
-	}
-	if (strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
-	if (strcmp(argv[1], "check-config") == 0)
-		return cmd_check_config(argc - 1, argv + 1);
-	if (strcmp(argv[1], "jwks") == 0)
-		return with_config(cli_jwks_main, argc - 1, argv + 1);
-	if (strcmp(argv[1], "user") == 0)
-		return with_config(cli_user_main, argc - 1, argv + 1);
-	if (strcmp(argv[1], "login") == 0)
-		return with_config(cli_login_main, argc - 1, argv + 1);
-	if (strcmp(argv[1], "dpop") == 0)
-		return cli_dpop_main(argc - 1, argv + 1);
-	fprintf(stderr, "pam-jwt: unknown command %s\n", argv[1]);
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(argc, argv);
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(argc, argv);
+	if (strcmp(cmd, "jwks") == 0)
+		return with_config(cli_jwks_main, cli_jwks_options, argc, argv);
+	if (strcmp(cmd, "user") == 0)
+		return with_config(cli_user_main, cli_user_options, argc, argv);
+	if (strcmp(cmd, "login") == 0)
+		return with_config(cli_login_main, cli_login_options, argc, argv);
+	if (strcmp(cmd, "dpop") == 0)
+		return cli_dpop_main(argc, argv);
+	fprintf(stderr, "pam-jwt: unknown command %s\n", cmd);
 	usage(stderr);
-	return EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }

@@ -11,14 +11,13 @@
 
 #include <json-c/json.h>
 
+#include "cli_common.h"
 #include "cli_dpop.h"
 #include "pam_jwt/dpop.h"
 #include "pam_jwt/dpop_client.h"
 #include "pam_jwt/jws_sign.h"
 
 #define TOKEN_MAX 65536
-
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 static int usage(void)
 {
@@ -27,13 +26,13 @@ static int usage(void)
 	        "       pam-jwt dpop jkt --key FILE\n"
 	        "       pam-jwt dpop proof --key FILE --htu URL [--htm METHOD] [--nonce NONCE] [--no-ath] "
 	        "< token\n");
-	return EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }
 
 static int fail(const struct pj_error *err)
 {
 	fprintf(stderr, "pam-jwt: %s\n", err->reason);
-	return err->status == PJ_ERR_CONFIG ? EXIT_USAGE : EXIT_FAILED;
+	return err->status == PJ_ERR_CONFIG ? CLI_EXIT_USAGE : CLI_EXIT_REFUSED;
 }
 
 /* The thumbprint of key's public JWK into out. */
@@ -94,7 +93,7 @@ static int parse(int argc, char **argv, struct dpop_args *a)
 	memset(a, 0, sizeof(*a));
 	a->alg = "ES256";
 	a->htm = PJ_DPOP_HTM;
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': a->key = optarg; break;
@@ -114,7 +113,7 @@ static int cmd_keygen(const struct dpop_args *a)
 	char jkt[64];
 	struct pj_error err;
 	EVP_PKEY *key = NULL;
-	int rc = EXIT_OK;
+	int rc = CLI_EXIT_OK;
 
 	if (dpop_key_generate(a->alg, &key, &err) != PJ_OK || dpop_key_save(a->key, key, &err) != PJ_OK ||
 	    key_jkt(key, jkt, sizeof(jkt), &err) != PJ_OK)
@@ -130,7 +129,7 @@ static int cmd_jkt(const struct dpop_args *a)
 	char jkt[64];
 	struct pj_error err;
 	EVP_PKEY *key = NULL;
-	int rc = EXIT_OK;
+	int rc = CLI_EXIT_OK;
 
 	if (dpop_key_load(a->key, &key, &err) != PJ_OK || key_jkt(key, jkt, sizeof(jkt), &err) != PJ_OK)
 		rc = fail(&err);
@@ -146,13 +145,13 @@ static int cmd_proof(const struct dpop_args *a)
 	EVP_PKEY *key = NULL;
 	char *token = NULL, *proof = NULL;
 	size_t len = 0;
-	int rc = EXIT_OK;
+	int rc = CLI_EXIT_OK;
 
 	if (a->htu == NULL)
 		return usage();
 	if (!a->no_ath && (token = read_stdin_token(&len)) == NULL) {
 		fprintf(stderr, "pam-jwt: cannot read the token from standard input\n");
-		return EXIT_FAILED;
+		return CLI_EXIT_REFUSED;
 	}
 	if (dpop_key_load(a->key, &key, &err) != PJ_OK ||
 	    dpop_proof_make(key, a->htm, a->htu, a->nonce, token, len, time(NULL), &proof, &err) != PJ_OK)

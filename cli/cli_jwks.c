@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_common.h"
 #include "cli_jwks.h"
 #include "pam_jwt/keystore.h"
 #include "pam_jwt/log.h"
@@ -94,7 +95,7 @@ static int status_one(const struct pj_config *cfg, const struct pj_issuer *iss, 
 		printf("  state: unusable: %s\n", esc(buf, sizeof(buf), err.reason));
 	print_keys(info.set);
 	keystore_info_free(&info);
-	return r == PJ_OK ? 0 : 1;
+	return r == PJ_OK ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
 }
 
 static int refresh_one(const struct pj_config *cfg, const struct pj_issuer *iss, const struct pj_log *log,
@@ -109,7 +110,7 @@ static int refresh_one(const struct pj_config *cfg, const struct pj_issuer *iss,
 	if (keystore_refresh(cfg, iss, now, log, &err) != PJ_OK) {
 		fprintf(stderr, "pam-jwt: issuer %s: refresh failed: %s\n", iss->name,
 		        esc(buf, sizeof(buf), err.reason));
-		return 1;
+		return CLI_EXIT_REFUSED;
 	}
 	keystore_info_get(cfg, iss, now, log, &info, &err);
 	for (size_t i = 0; info.set != NULL && i < info.set->n_keys; i++)
@@ -120,37 +121,35 @@ static int refresh_one(const struct pj_config *cfg, const struct pj_issuer *iss,
 	       iss->jwks_file != NULL ? "the file changes"
 	                              : fmt_time(tbuf, sizeof(tbuf), info.fresh_until, now));
 	keystore_info_free(&info);
-	return 0;
+	return CLI_EXIT_OK;
 }
+
+const struct option cli_jwks_options[] = {
+    CLI_OPTION_CONFIG, {"issuer", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
 
 int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
 {
 	struct pj_log log = {.emit = cli_emit, .arg = NULL, .debug = false};
 	const char *only = NULL, *cmd;
 	time_t now = time(NULL);
-	int rc = 0, found = 0;
-	int i = 1;
+	int rc = CLI_EXIT_OK, found = 0, c;
 
-	if (argc < 2) {
-		usage();
-		return 2;
-	}
-	cmd = argv[i++];
-	for (; i < argc; i++) {
-		if (strcmp(argv[i], "--issuer") == 0 && i + 1 < argc) {
-			only = argv[++i];
-		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			i++; /* the caller has loaded it already */
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			continue;
-		} else {
-			usage();
-			return 2;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", cli_jwks_options, NULL)) != -1) {
+		switch (c) {
+		case 'c': break; /* the caller has loaded it already */
+		case 'i': only = optarg; break;
+		default: usage(); return CLI_EXIT_USAGE;
 		}
 	}
+	if (argc - optind != 1) {
+		usage();
+		return CLI_EXIT_USAGE;
+	}
+	cmd = argv[optind];
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "refresh") != 0) {
 		usage();
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
 	for (size_t n = 0; n < cfg->n_issuers; n++) {
 		const struct pj_issuer *iss = &cfg->issuers[n];
@@ -166,7 +165,7 @@ int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
 	if (found == 0) {
 		fprintf(stderr, "pam-jwt: no issuer%s%s in %s\n", only ? " named " : "", only ? only : "",
 		        cfg->path != NULL ? cfg->path : "the configuration");
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
 	return rc;
 }

@@ -9,13 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_common.h"
 #include "cli_login.h"
 #include "pam_jwt/device_flow.h"
 #include "pam_jwt/log.h"
 #include "pam_jwt/trusted_file.h"
 #include "pam_jwt/verify.h"
-
-enum { EXIT_ACCEPTED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
 static void usage(void)
 {
@@ -79,13 +78,14 @@ static int write_token(const char *path, const char *token)
 	return rc;
 }
 
+const struct option cli_login_options[] = {CLI_OPTION_CONFIG,
+                                           {"issuer", required_argument, NULL, 'i'},
+                                           {"user", required_argument, NULL, 'u'},
+                                           {"token-file", required_argument, NULL, 't'},
+                                           {NULL, 0, NULL, 0}};
+
 int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-	                                     {"issuer", required_argument, NULL, 'i'},
-	                                     {"user", required_argument, NULL, 'u'},
-	                                     {"token-file", required_argument, NULL, 't'},
-	                                     {NULL, 0, NULL, 0}};
 	const char *issuer = NULL, *user = NULL, *token_file = NULL;
 	struct pj_log log = {.emit = cli_emit};
 	struct pj_conv conv = {.info = info_stderr};
@@ -98,26 +98,26 @@ int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 	int c, rc;
 
 	memset(&id, 0, sizeof(id));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", cli_login_options, NULL)) != -1) {
 		switch (c) {
 		case 'c': break;
 		case 'i': issuer = optarg; break;
 		case 'u': user = optarg; break;
 		case 't': token_file = optarg; break;
-		default: usage(); return EXIT_USAGE;
+		default: usage(); return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		usage();
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	iss = issuer != NULL ? config_find_issuer_by_name(cfg, issuer) : pj_device_issuer(cfg);
 	if (iss == NULL || iss->device_client_id == NULL) {
 		fprintf(stderr, "pam-jwt: %s%s%s\n", issuer ? "issuer " : "no issuer with device_client_id",
 		        issuer ? issuer : "",
 		        issuer ? (iss ? " has no device_client_id" : ": no such issuer") : "");
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	r = pj_device_login(cfg, iss, &conv, &dopts, &log, user, &id, &token, &err);
 	if (r != PJ_OK) {
@@ -125,14 +125,14 @@ int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 
 		printf("refused: %s\nstatus:   %s\n",
 		       pj_escape(esc, sizeof(esc), err.reason, strlen(err.reason)), pj_status_name(r));
-		rc = r == PJ_ERR_CONFIG ? EXIT_USAGE : EXIT_REFUSED;
+		rc = r == PJ_ERR_CONFIG ? CLI_EXIT_USAGE : CLI_EXIT_REFUSED;
 		goto out;
 	}
 	print_identity(&id);
-	rc = EXIT_ACCEPTED;
+	rc = CLI_EXIT_OK;
 	if (token_file != NULL) {
 		if (write_token(token_file, token) != 0)
-			rc = EXIT_REFUSED;
+			rc = CLI_EXIT_REFUSED;
 		else
 			printf("token written to %s\n", token_file);
 	}

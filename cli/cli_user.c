@@ -3,12 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli_common.h"
 #include "cli_user.h"
 #include "pam_jwt/log.h"
 #include "pam_jwt/mapping.h"
@@ -33,13 +36,13 @@ static int usage(void)
 	                "       pam-jwt user del NAME\n"
 	                "       pam-jwt user unbind NAME\n"
 	                "       pam-jwt user init\n");
-	return 2;
+	return CLI_EXIT_USAGE;
 }
 
 static int fail(const struct pj_error *err)
 {
 	fprintf(stderr, "pam-jwt user: %s\n", err->reason);
-	return 1;
+	return CLI_EXIT_REFUSED;
 }
 
 static const char *state_dir(const struct pj_config *cfg)
@@ -80,7 +83,7 @@ static int cmd_list(const struct pj_config *cfg)
 			printf("%-32s %10s  %-20s  %s\n", "", "", "", esc(u->sub, e2));
 	}
 	userstore_close(us);
-	return 0;
+	return CLI_EXIT_OK;
 }
 
 static void print_group(const struct userstore *us, uint32_t gid)
@@ -103,13 +106,13 @@ static int cmd_show(const struct pj_config *cfg, const char *name)
 	struct userstore *us;
 	struct pj_error err;
 	char t[32], e[ESC_MAX];
-	int rc = 0;
+	int rc = CLI_EXIT_OK;
 
 	if (userstore_open(state_dir(cfg), false, &us, &err) != PJ_OK)
 		return fail(&err);
 	if ((u = userstore_user(us, name)) == NULL) {
 		fprintf(stderr, "pam-jwt user: no user %s in %s\n", name, state_dir(cfg));
-		rc = 1;
+		rc = CLI_EXIT_REFUSED;
 		goto out;
 	}
 	printf("name:       %s\nuid:        %u\ngid:        %u\ngecos:      %s\nhome:       %s\nshell:      "
@@ -127,10 +130,19 @@ out:
 	return rc;
 }
 
-/* Opens the store for writing with fresh parameters, runs one change, commits. */
-typedef int (*change_fn)(struct userstore *us, int argc, char **argv, time_t now, struct pj_error *err);
+/* What the command line asked for: the action, the user it names, and add's options. */
+struct user_args {
+	const char *action;
+	const char *name;  /* NULL for list and init */
+	unsigned long uid; /* --uid, 0: assigned */
+	const char *gecos; /* --gecos, "" when not given */
+	bool add_options;  /* --uid or --gecos given */
+};
 
-static int with_store(const struct pj_config *cfg, change_fn change, int argc, char **argv)
+/* Opens the store for writing with fresh parameters, runs one change, commits. */
+typedef int (*change_fn)(struct userstore *us, const struct user_args *a, time_t now, struct pj_error *err);
+
+static int with_store(const struct pj_config *cfg, change_fn change, const struct user_args *a)
 {
 	struct userstore *us;
 	struct pj_error err;
@@ -144,7 +156,7 @@ static int with_store(const struct pj_config *cfg, change_fn change, int argc, c
 		rc = fail(&err);
 		goto out;
 	}
-	if ((rc = change(us, argc, argv, now, &err)) != 0)
+	if ((rc = change(us, a, now, &err)) != CLI_EXIT_OK)
 		goto out;
 	if (userstore_commit(us, now, &err) != PJ_OK)
 		rc = fail(&err);
@@ -153,80 +165,124 @@ out:
 	return rc;
 }
 
-static int change_init(struct userstore *us, int argc, char **argv, time_t now, struct pj_error *err)
+static int change_init(struct userstore *us, const struct user_args *a, time_t now, struct pj_error *err)
 {
+	(void)a;
+	(void)now;
+	(void)err;
 	printf("%s: %zu users, %zu managed groups\n", us->dir, us->n_users, us->n_groups);
-	return 0;
+	return CLI_EXIT_OK;
 }
 
-static int change_add(struct userstore *us, int argc, char **argv, time_t now, struct pj_error *err)
+static int change_add(struct userstore *us, const struct user_args *a, time_t now, struct pj_error *err)
 {
-	const char *gecos = "";
-	unsigned long uid = 0;
 	struct us_user *u;
-	char *end;
 
-	for (int i = 3; i < argc; i++) {
-		if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc) {
-			errno = 0;
-			uid = strtoul(argv[++i], &end, 10);
-			if (errno != 0 || *end != '\0' || argv[i][0] < '0' || argv[i][0] > '9' || uid == 0 ||
-			    uid > UINT32_MAX) {
-				fprintf(stderr, "pam-jwt user: bad uid %s\n", argv[i]);
-				return 2;
-			}
-		} else if (strcmp(argv[i], "--gecos") == 0 && i + 1 < argc) {
-			gecos = argv[++i];
-		} else {
-			return usage();
-		}
-	}
-	if (mapping_add_user(us, argv[2], (uint32_t)uid, gecos, now, &cli_log, NULL, &u, err) != PJ_OK)
+	if (mapping_add_user(us, a->name, (uint32_t)a->uid, a->gecos, now, &cli_log, NULL, &u, err) != PJ_OK)
 		return fail(err);
 	printf("added %s: uid %u, home %s\n", u->name, u->uid, u->home);
-	return 0;
+	return CLI_EXIT_OK;
 }
 
-static int change_del(struct userstore *us, int argc, char **argv, time_t now, struct pj_error *err)
+static int change_del(struct userstore *us, const struct user_args *a, time_t now, struct pj_error *err)
 {
-	if (!userstore_del_user(us, argv[2])) {
-		fprintf(stderr, "pam-jwt user: no user %s\n", argv[2]);
-		return 1;
+	(void)now;
+	(void)err;
+	if (!userstore_del_user(us, a->name)) {
+		fprintf(stderr, "pam-jwt user: no user %s\n", a->name);
+		return CLI_EXIT_REFUSED;
 	}
-	printf("deleted %s\n", argv[2]);
-	return 0;
+	printf("deleted %s\n", a->name);
+	return CLI_EXIT_OK;
 }
 
-static int change_unbind(struct userstore *us, int argc, char **argv, time_t now, struct pj_error *err)
+static int change_unbind(struct userstore *us, const struct user_args *a, time_t now, struct pj_error *err)
 {
-	struct us_user *u = userstore_user(us, argv[2]);
+	struct us_user *u = userstore_user(us, a->name);
 
+	(void)now;
 	if (u == NULL) {
-		fprintf(stderr, "pam-jwt user: no user %s\n", argv[2]);
-		return 1;
+		fprintf(stderr, "pam-jwt user: no user %s\n", a->name);
+		return CLI_EXIT_REFUSED;
 	}
 	if (userstore_set_string(&u->iss, "", err) != PJ_OK ||
 	    userstore_set_string(&u->sub, "", err) != PJ_OK)
 		return fail(err);
 	printf("unbound %s: the next token login for %s binds it\n", u->name, u->name);
-	return 0;
+	return CLI_EXIT_OK;
+}
+
+const struct option cli_user_options[] = {CLI_OPTION_CONFIG,
+                                          {"uid", required_argument, NULL, 'u'},
+                                          {"gecos", required_argument, NULL, 'g'},
+                                          {NULL, 0, NULL, 0}};
+
+/* --uid N: a decimal uid, 1..UINT32_MAX. */
+static bool parse_uid(const char *text, unsigned long *uid)
+{
+	char *end;
+
+	errno = 0;
+	*uid = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || text[0] < '0' || text[0] > '9' || *uid == 0 || *uid > UINT32_MAX) {
+		fprintf(stderr, "pam-jwt user: bad uid %s\n", text);
+		return false;
+	}
+	return true;
+}
+
+/* The options, then the action and at most the one name it takes. */
+static int parse_args(int argc, char **argv, struct user_args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->gecos = "";
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", cli_user_options, NULL)) != -1) {
+		switch (c) {
+		case 'c': break; /* the caller has loaded it already */
+		case 'u':
+			if (!parse_uid(optarg, &a->uid))
+				return CLI_EXIT_USAGE;
+			a->add_options = true;
+			break;
+		case 'g':
+			a->gecos = optarg;
+			a->add_options = true;
+			break;
+		default: return usage();
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage();
+	a->action = argv[optind];
+	a->name = argc - optind == 2 ? argv[optind + 1] : NULL;
+	return CLI_EXIT_OK;
 }
 
 int cli_user_main(const struct pj_config *cfg, int argc, char **argv)
 {
-	const char *action = argc >= 2 ? argv[1] : "";
+	struct user_args a;
+	int rc;
 
-	if (strcmp(action, "list") == 0 && argc == 2)
+	if ((rc = parse_args(argc, argv, &a)) != CLI_EXIT_OK)
+		return rc;
+	if (a.add_options && strcmp(a.action, "add") != 0)
+		return usage();
+	if (a.name == NULL && strcmp(a.action, "list") == 0)
 		return cmd_list(cfg);
-	if (strcmp(action, "show") == 0 && argc == 3)
-		return cmd_show(cfg, argv[2]);
-	if (strcmp(action, "init") == 0 && argc == 2)
-		return with_store(cfg, change_init, argc, argv);
-	if (strcmp(action, "add") == 0 && argc >= 3)
-		return with_store(cfg, change_add, argc, argv);
-	if (strcmp(action, "del") == 0 && argc == 3)
-		return with_store(cfg, change_del, argc, argv);
-	if (strcmp(action, "unbind") == 0 && argc == 3)
-		return with_store(cfg, change_unbind, argc, argv);
+	if (a.name == NULL && strcmp(a.action, "init") == 0)
+		return with_store(cfg, change_init, &a);
+	if (a.name == NULL)
+		return usage();
+	if (strcmp(a.action, "show") == 0)
+		return cmd_show(cfg, a.name);
+	if (strcmp(a.action, "add") == 0)
+		return with_store(cfg, change_add, &a);
+	if (strcmp(a.action, "del") == 0)
+		return with_store(cfg, change_del, &a);
+	if (strcmp(a.action, "unbind") == 0)
+		return with_store(cfg, change_unbind, &a);
 	return usage();
 }

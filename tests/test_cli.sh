@@ -93,4 +93,23 @@ ok $? "jwks status names the issuer"
 ok $? "--version"
 "$PAM_JWT" --help | grep -q 'verify'
 ok $? "--help"
+# Every command parses with getopt_long: options in any order, --opt=value, unknown options refused.
+"$PAM_JWT" jwks --issuer=test --config "$CONF" status | grep -q "test"
+ok $? "jwks: options before the subcommand word, --issuer=NAME"
+"$PAM_JWT" user add dave --config "$CONF" --gecos="Dave D" >/dev/null &&
+	"$PAM_JWT" user show --config "$CONF" dave | grep -q 'gecos: *Dave D' &&
+	"$PAM_JWT" user del dave --config "$CONF" >/dev/null
+ok $? "user add NAME --gecos=TEXT, show with --config before NAME"
+"$PAM_JWT" user show dave --uid 5 --config "$CONF" >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "user: --uid with another action than add is a usage error (exit 2)"
+"$PAM_JWT" jwks status --bogus --config "$CONF" >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "jwks: an unknown option is a usage error (exit 2)"
+ASKPASS="$TOP_BUILDDIR/pam-jwt-askpass"
+"$ASKPASS" --version | grep -q '^pam-jwt-askpass [0-9]' && "$ASKPASS" -h | grep -q 'usage: pam-jwt-askpass'
+ok $? "pam-jwt-askpass --version and -h"
+"$ASKPASS" a b >/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "pam-jwt-askpass with two arguments: usage (exit 2)"
 done_testing
