@@ -68,6 +68,14 @@ conf=$(printf 'pj-print-conf:\n\t@echo "$(sysconfdir)"\n' | submake -f Makefile 
 grep -qx "ConditionPathExists=$conf/pam_jwt.conf" "$unit"
 ok $? "pam-jwt-refresh.service is skipped while $conf/pam_jwt.conf does not exist"
 
+# The sandbox stays tight: systemd's own exposure score (0 best .. 10 worst; 1.6 when written) at most 2.0.
+if command -v systemd-analyze >/dev/null 2>&1 &&
+	systemd-analyze security --offline=yes --help >/dev/null 2>&1; then
+	systemd-analyze security --offline=yes --threshold=20 "$unit" >"$SCRATCH/security.log" 2>&1
+	ok $? "systemd-analyze security: pam-jwt-refresh.service's exposure is at most 2.0 ($(grep -o 'level for .*' \
+		"$SCRATCH/security.log"))"
+fi
+
 # glibc loads "libnss_NAME.so.2": that name must exist, carry that soname and need nothing but libc.
 nss="$dest$nssdir/libnss_jwt.so.2"
 readelf -d "$nss" 2>/dev/null | grep -q 'Library soname: \[libnss_jwt\.so\.2\]'

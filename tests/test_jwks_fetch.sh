@@ -120,6 +120,21 @@ if "$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" >/dev/null 2>&1 ||
 	"$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" >/dev/null 2>&1
 	[ $? -ne 0 ]
 	ok $? "pam-jwt jwks status without any cached keys fails"
+	# As pam-jwt-refresh.service runs it: root without any capability (CapabilityBoundingSet=), no new
+	# privileges, the whole file system read-only but the cache directory (ProtectSystem=strict,
+	# ReadWritePaths=).
+	rm -f "$SCRATCH/idp/cli_jwks.json.status"
+	if command -v setpriv >/dev/null 2>&1; then
+		out=$(unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1" "$1" && mount -o remount,bind,ro / &&
+			exec setpriv --bounding-set -all --inh-caps -all --ambient-caps -all --no-new-privs \
+				sh -c "grep ^CapEff: /proc/self/status; exec \"\$0\" jwks refresh --config \"\$1\"" "$2" "$3"' \
+			sh "$SCRATCH/clicache" "$PAM_JWT" "$SCRATCH/cli.conf" 2>&1)
+		rc=$?
+		[ $rc -eq 0 ] && echo "$out" | grep -q '^CapEff:[[:space:]]*0*$' && [ -s "$SCRATCH/clicache/cli.json" ] &&
+			[ "$(stat -c %u "$SCRATCH/clicache/cli.json")" = 0 ]
+		ok $? "pam-jwt jwks refresh as pam-jwt-refresh.service runs it (no capabilities, read-only /) fills the cache (exit $rc)"
+		[ $rc -eq 0 ] || echo "$out" | sed 's/^/# /'
+	fi
 else
 	diag "pam-jwt has no jwks subcommand yet"
 fi
