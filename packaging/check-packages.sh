@@ -228,4 +228,4 @@ claims='"iss":"https://idp.example.com","aud":"pam-hosts","sub":"0f6c1c9e","exp"
 	>"$work/alice.jwt" &&
 	"$JWT_MINT" sign ES256 "$work/k2.pem" k1 "{$claims,\"preferred_username\":\"alice\"}" >"$work/other.jwt" ||
 	bail "jwt-mint failed"
-unshare -m --propagation private "$0" --inside "$work" "$n" "$failed"
+unshare -m --propagation private bash "$0" --inside "$work" "$n" "$failed"
