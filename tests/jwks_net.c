@@ -25,19 +25,10 @@
 #include "pam_jwt/verify.h"
 
 static const char *root, *port, *wrong_root, *wrong_port, *ca, *other_ca, *cache;
-static char logbuf[1 << 16];
 static EVP_PKEY *key_a, *key_b;
 static char *jwk_a, *jwk_b;
 
-static void cap_emit(void *arg, int priority, const char *message)
-{
-	size_t used = strlen(logbuf);
-
-	(void)arg;
-	snprintf(logbuf + used, sizeof(logbuf) - used, "%d:%s\n", priority, message);
-}
-
-static const struct pj_log cap_log = {.emit = cap_emit, .arg = NULL, .debug = false};
+static const struct pj_log cap_log = {.emit = tk_log_emit, .arg = NULL, .debug = false};
 
 static const char *env(const char *name)
 {
@@ -631,9 +622,8 @@ static void test_outage(time_t t0)
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "IdP down, warm cache, new process: accepted");
 	ok(count("_connections") == conns, "IdP down, warm cache: no connection made");
-	logbuf[0] = '\0';
-	ok(get(cfg, "a", t0 + 600 + 1800, NULL, &err) == PJ_OK &&
-	       strstr(logbuf, "4:issuer out: using stale keys"),
+	tk_log_clear();
+	ok(get(cfg, "a", t0 + 600 + 1800, NULL, &err) == PJ_OK && tk_logged("4:issuer out: using stale keys"),
 	   "IdP down, cache stale within jwks_max_stale: accepted with a warning");
 	ok(get(cfg, "a", t0 + 600 + 3600, NULL, &err) == PJ_ERR_NO_KEYS, "past jwks_max_stale: no keys (%s)",
 	   err.reason);

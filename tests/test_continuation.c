@@ -245,15 +245,6 @@ static void test_askpass_sizes(void)
 	}
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-		exit(1);
-	chmod(path, mode);
-}
-
 static void test_askpass_sources(void)
 {
 	static struct run r;
@@ -262,12 +253,12 @@ static void test_askpass_sources(void)
 
 	snprintf(expect_1, 600, "%.510s\\\n", t);
 	snprintf(file, sizeof(file), "%s/token", dir);
-	write_file(file, t, 0600);
+	tk_write_file(file, t, 0600);
 	/* a trailing newline in a file is whitespace */
 	{
 		char *withnl = malloc(700);
 		sprintf(withnl, "  %s\n\n", t);
-		write_file(file, withnl, 0600);
+		tk_write_file(file, withnl, 0600);
 		free(withnl);
 	}
 	snprintf(e1, sizeof(e1), "PAM_JWT_TOKEN_FILE=%s", file);
@@ -305,7 +296,7 @@ static void test_askpass_sources(void)
 	snprintf(file, sizeof(file), "%s/home/.config/pam_jwt", dir);
 	mkdir(file, 0700);
 	strcat(file, "/token");
-	write_file(file, "eyJdefault.a.b", 0600);
+	tk_write_file(file, "eyJdefault.a.b", 0600);
 	snprintf(e2, sizeof(e2), "HOME=%s", home);
 	{
 		char *env[] = {e2, NULL};
@@ -469,7 +460,7 @@ static void test_askpass_exposure(void)
 	char script[256], fallback[300];
 
 	snprintf(script, sizeof(script), "%s/fallback.sh", dir);
-	write_file(script, "#!/bin/sh\necho \"token:${PAM_JWT_TOKEN-unset}\"\n", 0755);
+	tk_write_file(script, "#!/bin/sh\necho \"token:${PAM_JWT_TOKEN-unset}\"\n", 0755);
 	snprintf(fallback, sizeof(fallback), "PAM_JWT_FALLBACK_ASKPASS=%s", script);
 	{
 		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", fallback, NULL};

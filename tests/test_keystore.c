@@ -24,22 +24,8 @@
 #include "testkit.h"
 
 static char scratch[] = "/tmp/pam_jwt_ks.XXXXXX";
-static char logbuf[1 << 16];
 
-static void cap_emit(void *arg, int priority, const char *message)
-{
-	size_t used = strlen(logbuf);
-
-	(void)arg;
-	snprintf(logbuf + used, sizeof(logbuf) - used, "%d:%s\n", priority, message);
-}
-
-static const struct pj_log cap_log = {.emit = cap_emit, .arg = NULL, .debug = true};
-
-static bool logged(const char *needle)
-{
-	return strstr(logbuf, needle) != NULL;
-}
+static const struct pj_log cap_log = {.emit = tk_log_emit, .arg = NULL, .debug = true};
 
 static void issuer_init(struct pj_issuer *iss, const char *name)
 {
@@ -59,18 +45,6 @@ static void issuer_init(struct pj_issuer *iss, const char *name)
 static char *path_in(const char *name)
 {
 	return tk_strf("%s/%s", scratch, name);
-}
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		return -1;
-	fputs(text, f);
-	if (fclose(f) != 0)
-		return -1;
-	return chmod(path, mode);
 }
 
 static char *read_all(const char *path)
@@ -121,7 +95,7 @@ static void test_file_source(void)
 
 	issuer_init(&iss, "file");
 	iss.jwks_file = path;
-	write_file(path, one, 0644);
+	tk_write_file(path, one, 0644);
 	ok(keystore_get(NULL, &iss, "a", time(NULL), &cap_log, &s1, &r1, &err) == PJ_OK && s1 != NULL &&
 	       s1->n_keys == 1,
 	   "jwks_file: loaded (%s)", err.reason);
@@ -129,7 +103,7 @@ static void test_file_source(void)
 	   "jwks_file: an unchanged file is parsed once (same set)");
 	keystore_release(r2);
 
-	write_file(path, two, 0644);
+	tk_write_file(path, two, 0644);
 	ok(keystore_get(NULL, &iss, "b", time(NULL), &cap_log, &s2, &r2, &err) == PJ_OK && s2 != s1 &&
 	       s2->n_keys == 2,
 	   "jwks_file: an edited file is reloaded");
@@ -154,7 +128,7 @@ static void test_file_source(void)
 	unlink(path);
 	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS,
 	   "jwks_file missing: no keys (%s)", err.reason);
-	write_file(path, "{\"keys\":[", 0644);
+	tk_write_file(path, "{\"keys\":[", 0644);
 	ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS,
 	   "jwks_file not JSON: no keys (%s)", err.reason);
 	{
@@ -162,7 +136,7 @@ static void test_file_source(void)
 		char *jwk = tk_jwk_json(small, "small", NULL, NULL);
 		char *doc = tk_strf("{\"keys\":[%s]}", jwk);
 
-		write_file(path, doc, 0644);
+		tk_write_file(path, doc, 0644);
 		ok(keystore_get(NULL, &iss, NULL, time(NULL), &cap_log, &s1, &r1, &err) == PJ_ERR_NO_KEYS &&
 		       strstr(err.reason, "no usable key") != NULL,
 		   "jwks_file with only an unusable key: no keys (%s)", err.reason);
@@ -309,13 +283,13 @@ static void test_cache_file(void)
 	   "cache file in a world-writable directory refused (%s)", err.reason);
 	ok(jwks_cache_write(path, &in, &err) != PJ_OK, "and never written there");
 	chmod(scratch, 0755);
-	write_file(path, "{\"version\":1,\"source\":\"x\",\"last_attempt\":1,\"jwks\":\"{}\"}", 0644);
+	tk_write_file(path, "{\"version\":1,\"source\":\"x\",\"last_attempt\":1,\"jwks\":\"{}\"}", 0644);
 	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
 	   "a cached key set without url and times refused (%s)", err.reason);
-	write_file(path, "{\"version\":2,\"source\":\"x\",\"last_attempt\":1}", 0644);
+	tk_write_file(path, "{\"version\":2,\"source\":\"x\",\"last_attempt\":1}", 0644);
 	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
 	   "unknown cache version refused");
-	write_file(path, "{\"version\":1,\"source\":\"x\",\"last_attempt\":1,\"last_attempt\":2}", 0644);
+	tk_write_file(path, "{\"version\":1,\"source\":\"x\",\"last_attempt\":1,\"last_attempt\":2}", 0644);
 	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
 	   "cache parsed with json_strict");
 	unlink(path);
@@ -405,10 +379,10 @@ static void test_warm_cache(time_t t0)
 	struct pj_error err = {0};
 
 	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0644);
-	logbuf[0] = '\0';
+	tk_log_clear();
 	ok(get_down("a", t0, &err) == PJ_OK, "fresh cache, IdP down: keys served (%s)", err.reason);
 	ok(!https_curl_initialised(), "fresh cache: libcurl not even initialised");
-	ok(!logged("refresh failed"), "fresh cache: no fetch attempted");
+	ok(!tk_logged("refresh failed"), "fresh cache: no fetch attempted");
 	unlink(cache_path);
 	ok(get_down("a", t0 + 1, &err) == PJ_OK, "fresh keys in memory need no file at all");
 	ok(!https_curl_initialised(), "still no libcurl");
@@ -420,24 +394,24 @@ static void test_stale_cache(time_t t0)
 
 	/* expired 100 s ago, last attempt long ago: one refresh, it fails, stale keys serve with a warning */
 	plant_cache(t0 - 1000, t0 - 100, t0 - 1000, 0644);
-	logbuf[0] = '\0';
+	tk_log_clear();
 	ok(get_down("a", t0, &err) == PJ_OK, "stale cache within jwks_max_stale, IdP down: served (%s)",
 	   err.reason);
-	ok(logged("refresh failed") && logged("4:issuer down: using stale keys"),
+	ok(tk_logged("refresh failed") && tk_logged("4:issuer down: using stale keys"),
 	   "a failed refresh and the stale keys are logged as warnings");
 	ok(https_curl_initialised(), "a stale cache does fetch");
 	ok(cached_last_attempt() == t0, "the attempt is recorded in the cache file");
 	ok(cache_has_keys(), "a failed refresh keeps the last good keys in the cache file");
 
-	logbuf[0] = '\0';
-	ok(get_down("a", t0 + 10, &err) == PJ_OK && !logged("refresh failed"),
+	tk_log_clear();
+	ok(get_down("a", t0 + 10, &err) == PJ_OK && !tk_logged("refresh failed"),
 	   "within jwks_refresh_interval: no new attempt");
 	keystore_flush();
-	logbuf[0] = '\0';
-	ok(get_down("a", t0 + 20, &err) == PJ_OK && !logged("refresh failed"),
+	tk_log_clear();
+	ok(get_down("a", t0 + 20, &err) == PJ_OK && !tk_logged("refresh failed"),
 	   "another process (empty memory) honours the attempt recorded on disk");
-	logbuf[0] = '\0';
-	ok(get_down("a", t0 + 61, &err) == PJ_OK && logged("refresh failed") &&
+	tk_log_clear();
+	ok(get_down("a", t0 + 61, &err) == PJ_OK && tk_logged("refresh failed") &&
 	       cached_last_attempt() == t0 + 61,
 	   "after jwks_refresh_interval: one new attempt");
 
@@ -452,18 +426,18 @@ static void test_unknown_kid(time_t t0)
 	struct pj_error err = {0};
 
 	plant_cache(t0 - 10, t0 + 1000, t0 - 1000, 0644);
-	logbuf[0] = '\0';
-	ok(get_down("a", t0, &err) == PJ_OK && !logged("refresh failed"), "known kid: no fetch");
-	ok(get_down("zzz", t0, &err) == PJ_OK && logged("refresh failed") && cached_last_attempt() == t0,
+	tk_log_clear();
+	ok(get_down("a", t0, &err) == PJ_OK && !tk_logged("refresh failed"), "known kid: no fetch");
+	ok(get_down("zzz", t0, &err) == PJ_OK && tk_logged("refresh failed") && cached_last_attempt() == t0,
 	   "unknown kid: one refresh attempt, then the set is answered (the kid check refuses later)");
-	logbuf[0] = '\0';
+	tk_log_clear();
 	for (int i = 0; i < 1000; i++) {
 		char kid[32];
 
 		snprintf(kid, sizeof(kid), "random-%d-%ld", i, random());
 		get_down(kid, t0 + i % 50, &err);
 	}
-	ok(!logged("refresh failed") && cached_last_attempt() == t0,
+	ok(!tk_logged("refresh failed") && cached_last_attempt() == t0,
 	   "1000 unknown kids inside one interval: no further attempt");
 }
 
@@ -478,10 +452,10 @@ static void test_outages(time_t t0)
 	ok(cached_last_attempt() == t0, "the failed cold attempt is recorded (rate limit across processes)");
 
 	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0666);
-	logbuf[0] = '\0';
+	tk_log_clear();
 	ok(get_down("a", t0 + 100, &err) == PJ_ERR_NO_KEYS, "cache writable by others: ignored, no keys (%s)",
 	   err.reason);
-	ok(logged("ignoring cache"), "the ignored cache file is logged");
+	ok(tk_logged("ignoring cache"), "the ignored cache file is logged");
 
 	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0644);
 	chown(cache_path, 1, 0);

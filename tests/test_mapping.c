@@ -62,23 +62,8 @@ FILE *fopen(const char *path, const char *mode)
 	return real(path, mode);
 }
 
-/* ---- log capture ---- */
-static char logbuf[65536];
-
-static void capture(void *arg, int priority, const char *message)
-{
-	(void)arg;
-	(void)priority;
-	strncat(logbuf, message, sizeof(logbuf) - strlen(logbuf) - 2);
-	strcat(logbuf, "\n");
-}
-
-static const struct pj_log test_log = {.emit = capture, .debug = true};
-
-static bool logged(const char *what)
-{
-	return strstr(logbuf, what) != NULL;
-}
+/* ---- log capture (testkit) ---- */
+static const struct pj_log test_log = {.emit = tk_log_emit, .debug = true};
 
 /* ---- configuration: [global] with state_dir = tmpdir/STATE, then issuers ---- */
 static struct pj_config *cfg_make(const char *state, const char *global, const char *issuer)
@@ -261,7 +246,7 @@ static void test_basic(void)
 	   "a new user named like a managed group: refused (%s)", err.reason);
 	ok(login(cfg, "{\"sub\":\"b-1\",\"preferred_username\":\"bob\",\"groups\":[\"alice\",\"devs\"]}",
 	         &err) == PJ_OK &&
-	       strcmp(groups_of(cfg, "bob"), "devs") == 0 && logged("IdP group alice skipped"),
+	       strcmp(groups_of(cfg, "bob"), "devs") == 0 && tk_logged("IdP group alice skipped"),
 	   "an IdP group named like a user: skipped and logged");
 	config_free(cfg);
 }
@@ -275,11 +260,12 @@ static void test_binding(void)
 	char out[1024];
 	int rc;
 
-	logbuf[0] = '\0';
+	tk_log_clear();
 	ok(login(cfg, "{\"sub\":\"a-2\",\"preferred_username\":\"alice\"}", &err) == PJ_ERR_USER &&
 	       strstr(err.reason, "bound to another identity"),
 	   "same username, other sub: refused (%s)", err.reason);
-	ok(logged("refused: user alice is bound to iss=" ISS " sub=a-1"), "and logged with both identities");
+	ok(tk_logged("refused: user alice is bound to iss=" ISS " sub=a-1"),
+	   "and logged with both identities");
 	ok(login_at(cfg, ISS2, "{\"sub\":\"a-1\",\"preferred_username\":\"alice\"}", NOW, &err) ==
 	       PJ_ERR_USER,
 	   "same username and sub from another issuer: refused");
@@ -410,7 +396,7 @@ static void test_group_map(void)
 	             "groups_allow = dev* team-?\n");
 	struct pj_error err;
 
-	logbuf[0] = '\0';
+	tk_log_clear();
 	ok(login(cfg,
 	         "{\"sub\":\"m\",\"preferred_username\":\"mallory\","
 	         "\"groups\":[\"admins\",\"devs\",\"ghosts\",\"team-a\",\"team-bb\",\"others\"]}",
@@ -420,7 +406,7 @@ static void test_group_map(void)
 	   "docker (999) for devs by group_map, team-a allowed; wheel (gid 0), missing, filtered groups not "
 	   "(%s)",
 	   groups_of(cfg, "mallory"));
-	ok(logged("gid 0") && logged("no local group nonexistent"),
+	ok(tk_logged("gid 0") && tk_logged("no local group nonexistent"),
 	   "gid-0 and missing local groups are logged");
 	ok(store_group_by_name(&st, "others") == NULL && store_group_by_name(&st, "team-bb") == NULL,
 	   "groups_allow: no managed group for what it filters");
@@ -441,7 +427,7 @@ static void test_case_variants(void)
 	struct pj_config *cfg = cfg_make("s11", "", "");
 	struct pj_error err;
 
-	logbuf[0] = '\0';
+	tk_log_clear();
 	ok(login(cfg,
 	         "{\"sub\":\"m\",\"preferred_username\":\"mia\","
 	         "\"groups\":[\"Sudo\",\"WHEEL\",\"Docker\",\"ROOT\",\"Carol\",\"LocalGrp\",\"team\"]}",
@@ -452,7 +438,7 @@ static void test_case_variants(void)
 	ok(store_group_by_name(&st, "Sudo") == NULL && store_group_by_name(&st, "WHEEL") == NULL &&
 	       store_group_by_name(&st, "Docker") == NULL && store_group_by_name(&st, "ROOT") == NULL,
 	   "no managed Sudo, WHEEL, Docker or ROOT");
-	ok(logged("IdP group Sudo skipped"), "and the skip is logged");
+	ok(tk_logged("IdP group Sudo skipped"), "and the skip is logged");
 	ok(login(cfg, "{\"sub\":\"n\",\"preferred_username\":\"noah\",\"groups\":[\"TEAM\",\"Mia\"]}",
 	         &err) == PJ_OK,
 	   "login with IdP groups named like a managed group and a user but for case (%s)", err.reason);
@@ -583,13 +569,13 @@ static void test_collision(void)
 	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", a, a);
 	ok(login(cfg, claims, &err) == PJ_OK && (u = user(cfg, a)) != NULL, "%s recorded (%s)", a,
 	   err.reason);
-	logbuf[0] = '\0';
+	tk_log_clear();
 	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", b, b);
 	ok(login(cfg, claims, &err) == PJ_OK && (u = user(cfg, b)) != NULL, "%s recorded", b);
 	u = user(cfg, b);
 	ok(u != NULL && u->uid != c && u->uid >= 250000 && u->uid <= 250009 && u->uid != 250000,
 	   "collision resolved by the probe: %u (not %u, not carol's local 250000)", u ? u->uid : 0, c);
-	ok(logged("id collision"), "and logged");
+	ok(tk_logged("id collision"), "and logged");
 
 	/* a name hashing onto the local account carol (250000) */
 	for (int i = 0; i < 1000; i++) {
@@ -701,11 +687,11 @@ static void test_preauth(void)
 	store_close(&st);
 	ok(r == 0 && login(cfg, claims, &err) == PJ_OK && (u = user(cfg, a)) != NULL && u->uid == uid,
 	   "%s takes uid %u, which the pre-auth answer promised %s too (%s)", a, uid, b, err.reason);
-	logbuf[0] = '\0';
+	tk_log_clear();
 	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", b, b);
 	ok(login(cfg, claims, &err) == PJ_ERR_USER && user(cfg, b) == NULL,
 	   "%s's first login is then refused, not given the next uid (%s)", b, err.reason);
-	ok(logged("never probed past"), "and logged");
+	ok(tk_logged("never probed past"), "and logged");
 	store_open(cfg->state_dir, &st);
 	ok(store_preauth(&st, b, files.passwd, files.group, &uid, home, sizeof(home)) == 1,
 	   "nor does %s get a pre-auth entry any more", b);
@@ -779,13 +765,13 @@ static void test_foreign(void)
 	r = login(cfg, "{\"sub\":\"g-1\",\"preferred_username\":\"games\"}", &err);
 	ok(r == PJ_ERR_USER && user(cfg, "games") == NULL,
 	   "a username NSS resolves to another account: refused (%s)", err.reason);
-	logbuf[0] = '\0';
+	tk_log_clear();
 	r = login(cfg, "{\"sub\":\"f-1\",\"preferred_username\":\"fiona\",\"groups\":[\"audio\",\"band\"]}",
 	          &err);
 	ok(r == PJ_OK && strcmp(groups_of(cfg, "fiona"), "band") == 0 &&
 	       store_group_by_name(&st, "audio") == NULL,
 	   "an IdP group NSS resolves to another group: skipped (%s)", groups_of(cfg, "fiona"));
-	ok(logged("IdP group audio skipped"), "and logged");
+	ok(tk_logged("IdP group audio skipped"), "and logged");
 	/* a user's private group has the user's name: one named like another source's group would pass for it
 	 * (sudo's %audio) */
 	if (getpwnam("audio") == NULL) {
@@ -978,9 +964,9 @@ static void test_local_scans(void)
 	/* team-l becomes a local group: the next login sees it */
 	tk_write_text(files.group, "root:x:0:\nwheel:x:0:\nsudo:x:27:\nstaff:x:50:\ndocker:x:999:\n"
 	                           "carol:x:250000:\nlocalgrp:x:260000:\nteam-l:x:270000:\n");
-	logbuf[0] = '\0';
+	tk_log_clear();
 	ok(login(cfg, claims, &err) == PJ_OK && account_file_opens > 0 &&
-	       strcmp(groups_of(cfg, "lena"), "999") == 0 && logged("team-l skipped"),
+	       strcmp(groups_of(cfg, "lena"), "999") == 0 && tk_logged("team-l skipped"),
 	   "a changed group file is read again: team-l, now local, is skipped (%d opens)",
 	   account_file_opens);
 	tk_write_text(files.group, group_text);

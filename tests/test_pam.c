@@ -73,16 +73,12 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	return PAM_SUCCESS;
 }
 
+/* dir/name, written with mode (testkit aborts when it cannot). */
 static void write_file(const char *name, const char *text, mode_t mode)
 {
 	char *path = tk_strf("%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
 
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
-		printf("Bail out! cannot write %s\n", path);
-		exit(1);
-	}
-	chmod(path, mode);
+	tk_write_file(path, text, mode);
 	free(path);
 }
 

@@ -28,16 +28,12 @@ static time_t now;
 #define ISS       "https://idp.example.com"
 #define OTHER_ISS "https://other.example.com"
 
+/* dir/name, mode 0644 (testkit aborts when it cannot). */
 static void write_file(const char *name, const char *text)
 {
 	char *path = tk_strf("%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
 
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
-	chmod(path, 0644);
+	tk_write_file(path, text, 0644);
 	free(path);
 }
 

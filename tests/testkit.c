@@ -154,6 +154,33 @@ void tk_write_text(const char *path, const char *text)
 		abort();
 }
 
+void tk_write_file(const char *path, const char *text, unsigned mode)
+{
+	tk_write_text(path, text);
+	if (chmod(path, (mode_t)mode) != 0)
+		abort();
+}
+
+static char captured[1 << 16];
+
+void tk_log_emit(void *arg, int priority, const char *message)
+{
+	size_t used = strlen(captured);
+
+	(void)arg;
+	snprintf(captured + used, sizeof(captured) - used, "%d:%s\n", priority, message);
+}
+
+void tk_log_clear(void)
+{
+	captured[0] = '\0';
+}
+
+bool tk_logged(const char *needle)
+{
+	return strstr(captured, needle) != NULL;
+}
+
 void tk_copy_file(const char *src, const char *dst, unsigned mode)
 {
 	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");

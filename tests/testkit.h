@@ -3,6 +3,7 @@
 #ifndef PAM_JWT_TESTKIT_H
 #define PAM_JWT_TESTKIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/evp.h>
@@ -37,6 +38,18 @@ char *tk_join(const char *h, const char *p, const char *s);
 
 /* Writes text to path (created or truncated; mode from the umask); aborts on failure. */
 void tk_write_text(const char *path, const char *text);
+
+/* tk_write_text, then chmod path to mode; aborts on failure. */
+void tk_write_file(const char *path, const char *text, unsigned mode);
+
+/* Log capture: one in-memory log for tests that check what the library logged. A test declares
+ * `static const struct pj_log cap_log = {.emit = tk_log_emit, .debug = ...};` and passes &cap_log. Each
+ * line is "PRIORITY:message\n"; the text is cut at 64 KiB. */
+void tk_log_emit(void *arg, int priority, const char *message);
+/* Forgets what was captured. */
+void tk_log_clear(void);
+/* Whether the captured text holds needle. */
+bool tk_logged(const char *needle);
 
 /* Copies the file src to dst (created, or truncated) with mode; aborts on failure. Tests copy what another
  * user must run into a world-readable temporary directory: the build tree may sit under a 0700 home. */
