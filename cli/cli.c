@@ -12,6 +12,7 @@
 
 #include "pam_jwt/authz.h"
 #include "cli_common.h"
+#include "cli_identity.h"
 #include "cli_jwks.h"
 #include "cli_login.h"
 #include "cli_dpop.h"
@@ -132,20 +133,9 @@ static void print_json_result(const struct pj_identity *id, pj_status status, co
 	json_object_put(o);
 }
 
-/* A Unix time as UTC ISO 8601, for people reading the output. */
-static const char *format_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 static void print_text_result(const struct pj_identity *id, pj_status status, const struct pj_error *err)
 {
-	char esc[1024], when[64];
+	char esc[1024];
 
 	if (status != PJ_OK) {
 		printf("refused: %s\n", pj_escape(esc, sizeof(esc), err->reason, strlen(err->reason)));
@@ -158,17 +148,7 @@ static void print_text_result(const struct pj_identity *id, pj_status status, co
 			printf("kid:      %s\n", pj_escape(esc, sizeof(esc), id->kid, strlen(id->kid)));
 		return;
 	}
-	printf("accepted\n");
-	printf("issuer:   %s (%s)\n", id->issuer->name,
-	       pj_escape(esc, sizeof(esc), id->iss, strlen(id->iss)));
-	printf("subject:  %s\n", pj_escape(esc, sizeof(esc), id->sub, strlen(id->sub)));
-	printf("username: %s\n", id->username);
-	printf("groups:  ");
-	for (size_t i = 0; i < id->n_groups; i++)
-		printf(" %s", pj_escape(esc, sizeof(esc), id->groups[i], strlen(id->groups[i])));
-	printf("\n");
-	printf("alg:      %s\n", id->alg);
-	printf("expires:  %lld (%s)\n", (long long)id->exp, format_time(id->exp, when, sizeof(when)));
+	cli_print_identity(id);
 }
 
 /* The module's DPoP step, by hand: the proof's htu must name --service (else "sshd"); without --nonce

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli_common.h"
+#include "cli_identity.h"
 #include "cli_login.h"
 #include "pam_jwt/device_flow.h"
 #include "pam_jwt/log.h"
@@ -34,27 +35,6 @@ static void info_stderr(void *arg, const char *text)
 	(void)arg;
 	fprintf(stderr, "%s\n", text);
 	fflush(stderr);
-}
-
-static void print_identity(const struct pj_identity *id)
-{
-	char esc[1024];
-	struct tm tm;
-	time_t exp = (time_t)id->exp;
-	char when[64] = "?";
-
-	if (gmtime_r(&exp, &tm) != NULL)
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("accepted\n");
-	printf("issuer:   %s (%s)\n", id->issuer->name,
-	       pj_escape(esc, sizeof(esc), id->iss, strlen(id->iss)));
-	printf("subject:  %s\n", pj_escape(esc, sizeof(esc), id->sub, strlen(id->sub)));
-	printf("username: %s\n", id->username);
-	printf("groups:  ");
-	for (size_t i = 0; i < id->n_groups; i++)
-		printf(" %s", pj_escape(esc, sizeof(esc), id->groups[i], strlen(id->groups[i])));
-	printf("\nalg:      %s\n", id->alg);
-	printf("expires:  %lld (%s)\n", (long long)id->exp, when);
 }
 
 /* The token file: the token and a newline, 0600, replaced atomically. */
@@ -128,7 +108,7 @@ int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 		rc = r == PJ_ERR_CONFIG ? CLI_EXIT_USAGE : CLI_EXIT_REFUSED;
 		goto out;
 	}
-	print_identity(&id);
+	cli_print_identity(&id);
 	rc = CLI_EXIT_OK;
 	if (token_file != NULL) {
 		if (write_token(token_file, token) != 0)

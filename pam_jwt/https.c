@@ -21,7 +21,7 @@
  * pays for it (issue #6). */
 bool https_curl_initialised(void)
 {
-	return lazy_lib_curl_ready();
+	return lazy_lib_ready(LAZY_LIB_CURL);
 }
 
 void https_opts_init(struct https_opts *o, const struct pj_issuer *iss)
@@ -93,12 +93,14 @@ void https_cache_control(const char *value, size_t len, long *max_age)
 pj_status https_url_check(const char *url, bool allow_http_loopback, struct pj_error *err)
 {
 	const struct curl_api *c;
+	const void *api;
 	char *scheme = NULL, *host = NULL;
 	CURLU *u;
 	pj_status r = PJ_OK;
 
-	if ((r = lazy_lib_curl(&c, err)) != PJ_OK)
+	if ((r = lazy_lib_get(LAZY_LIB_CURL, &api, err)) != PJ_OK)
 		return r;
+	c = api;
 	if ((u = c->url()) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	if (c->url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -288,7 +290,8 @@ static pj_status http_transfer(const struct https_opts *o, const char *url, cons
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct fetch_state st = {.max = o->max_body, .max_age = -1};
-	const struct curl_api *c;
+	const struct curl_api *c = NULL;
+	const void *api;
 	struct curl_slist *hdrs = NULL;
 	CURL *h = NULL;
 	CURLcode rc;
@@ -298,8 +301,9 @@ static pj_status http_transfer(const struct https_opts *o, const char *url, cons
 	out->max_age = -1;
 	*status = 0;
 	if ((r = https_url_check(url, o->allow_http_loopback, err)) != PJ_OK ||
-	    (r = lazy_lib_curl(&c, err)) != PJ_OK)
+	    (r = lazy_lib_get(LAZY_LIB_CURL, &api, err)) != PJ_OK)
 		return r;
+	c = api;
 	if ((hdrs = request_headers(c, form, authorization)) == NULL || (h = c->easy_init()) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		goto out;

@@ -113,11 +113,7 @@ json_object *identity_claim_path(json_object *payload, const char *path)
 
 void identity_groups_free(char **groups)
 {
-	if (groups == NULL)
-		return;
-	for (char **g = groups; *g != NULL; g++)
-		free(*g);
-	free(groups);
+	config_list_free(groups); /* NULL-terminated, like every string list of the configuration */
 }
 
 /* Microsoft Entra ID leaves out the groups claim of a user in more groups than a token carries and says so

@@ -74,23 +74,6 @@ static void load(struct lazy_lib *l)
 	__atomic_store_n(&l->ready, true, __ATOMIC_RELEASE);
 }
 
-static pj_status lazy_get(struct lazy_lib *l, const void **api, struct pj_error *err)
-{
-	*api = NULL;
-	if (!__atomic_load_n(&l->ready, __ATOMIC_ACQUIRE)) {
-		pthread_mutex_lock(&l->lock);
-		if (!l->tried) {
-			l->tried = true;
-			load(l);
-		}
-		pthread_mutex_unlock(&l->lock);
-		if (!__atomic_load_n(&l->ready, __ATOMIC_ACQUIRE))
-			return pj_fail(err, l->failure, "cannot load %s: %s", l->soname, l->why);
-	}
-	*api = l->api;
-	return PJ_OK;
-}
-
 /* ---- libcurl ---- */
 
 static struct curl_api curl_api;
@@ -145,26 +128,6 @@ static bool curl_init(char *why, size_t whylen)
 	return rc == CURLE_OK;
 }
 
-static struct lazy_lib curl_lib = {
-    .soname = PJ_CURL_SONAME,
-    .syms = curl_syms,
-    .n_syms = sizeof(curl_syms) / sizeof(curl_syms[0]),
-    .api = &curl_api,
-    .init = curl_init,
-    .failure = PJ_ERR_NO_KEYS,
-    .lock = PTHREAD_MUTEX_INITIALIZER,
-};
-
-pj_status lazy_lib_curl(const struct curl_api **api, struct pj_error *err)
-{
-	return lazy_get(&curl_lib, (const void **)api, err);
-}
-
-bool lazy_lib_curl_ready(void)
-{
-	return __atomic_load_n(&curl_lib.ready, __ATOMIC_ACQUIRE);
-}
-
 /* ---- libqrencode ---- */
 
 static struct qrencode_api qrencode_api;
@@ -174,22 +137,51 @@ static const struct lazy_sym qrencode_syms[] = {
     {"QRcode_free", offsetof(struct qrencode_api, free)},
 };
 
-static struct lazy_lib qrencode_lib = {
-    .soname = PJ_QRENCODE_SONAME,
-    .syms = qrencode_syms,
-    .n_syms = sizeof(qrencode_syms) / sizeof(qrencode_syms[0]),
-    .api = &qrencode_api,
-    .init = NULL,
-    .failure = PJ_ERR_SYSTEM,
-    .lock = PTHREAD_MUTEX_INITIALIZER,
+/* ---- the table ---- */
+
+static struct lazy_lib libs[] = {
+    [LAZY_LIB_CURL] =
+        {
+            .soname = PJ_CURL_SONAME,
+            .syms = curl_syms,
+            .n_syms = sizeof(curl_syms) / sizeof(curl_syms[0]),
+            .api = &curl_api,
+            .init = curl_init,
+            .failure = PJ_ERR_NO_KEYS,
+            .lock = PTHREAD_MUTEX_INITIALIZER,
+        },
+    [LAZY_LIB_QRENCODE] =
+        {
+            .soname = PJ_QRENCODE_SONAME,
+            .syms = qrencode_syms,
+            .n_syms = sizeof(qrencode_syms) / sizeof(qrencode_syms[0]),
+            .api = &qrencode_api,
+            .init = NULL,
+            .failure = PJ_ERR_SYSTEM,
+            .lock = PTHREAD_MUTEX_INITIALIZER,
+        },
 };
 
-pj_status lazy_lib_qrencode(const struct qrencode_api **api, struct pj_error *err)
+pj_status lazy_lib_get(enum lazy_lib_id id, const void **api, struct pj_error *err)
 {
-	return lazy_get(&qrencode_lib, (const void **)api, err);
+	struct lazy_lib *l = &libs[id];
+
+	*api = NULL;
+	if (!__atomic_load_n(&l->ready, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&l->lock);
+		if (!l->tried) {
+			l->tried = true;
+			load(l);
+		}
+		pthread_mutex_unlock(&l->lock);
+		if (!__atomic_load_n(&l->ready, __ATOMIC_ACQUIRE))
+			return pj_fail(err, l->failure, "cannot load %s: %s", l->soname, l->why);
+	}
+	*api = l->api;
+	return PJ_OK;
 }
 
-bool lazy_lib_qrencode_ready(void)
+bool lazy_lib_ready(enum lazy_lib_id id)
 {
-	return __atomic_load_n(&qrencode_lib.ready, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&libs[id].ready, __ATOMIC_ACQUIRE);
 }

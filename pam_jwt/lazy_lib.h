@@ -37,18 +37,20 @@ struct qrencode_api {
 	void (*free)(QRcode *qrcode);
 };
 
-/* The first call in the process loads PJ_CURL_SONAME (RTLD_NOW | RTLD_LOCAL), resolves every function above
- * and runs curl_global_init; later calls answer from that. Never unloaded. A library that cannot be loaded,
- * lacks a function or fails to initialise is PJ_ERR_NO_KEYS with the reason (the keys cannot be fetched),
- * every time it is asked. */
-pj_status lazy_lib_curl(const struct curl_api **api, struct pj_error *err);
+/* The libraries: *api is a struct curl_api or a struct qrencode_api. */
+enum lazy_lib_id {
+	LAZY_LIB_CURL, /* PJ_CURL_SONAME; curl_global_init after loading; failure: PJ_ERR_NO_KEYS (the keys
+	                  cannot be fetched) */
+	LAZY_LIB_QRENCODE, /* PJ_QRENCODE_SONAME; failure: PJ_ERR_SYSTEM (the URL is shown without a QR code)
+	                    */
+};
 
-/* The same for PJ_QRENCODE_SONAME (no initialisation); a failure is PJ_ERR_SYSTEM (the caller then shows
- * the URL without a QR code). */
-pj_status lazy_lib_qrencode(const struct qrencode_api **api, struct pj_error *err);
+/* The first call in the process loads the library (RTLD_NOW | RTLD_LOCAL), resolves every function of its
+ * table and initialises it; later calls answer from that. Never unloaded. A library that cannot be loaded,
+ * lacks a function or fails to initialise fails with the reason, every time it is asked. */
+pj_status lazy_lib_get(enum lazy_lib_id id, const void **api, struct pj_error *err);
 
 /* True once the library has been loaded (and initialised) in this process; never loads it. */
-bool lazy_lib_curl_ready(void);
-bool lazy_lib_qrencode_ready(void);
+bool lazy_lib_ready(enum lazy_lib_id id);
 
 #endif

@@ -67,6 +67,7 @@ static char *draw(const QRcode *qr, size_t side)
 pj_status qr_render(const char *text, char **out, size_t *columns, struct pj_error *err)
 {
 	const struct qrencode_api *q;
+	const void *api;
 	QRcode *qr;
 	size_t side;
 	pj_status r = PJ_OK;
@@ -76,8 +77,9 @@ pj_status qr_render(const char *text, char **out, size_t *columns, struct pj_err
 	if (!text_ok(text))
 		return pj_fail(err, PJ_ERR_SYSTEM,
 		               "QR code: text empty, too long or with control characters");
-	if ((r = lazy_lib_qrencode(&q, err)) != PJ_OK)
+	if ((r = lazy_lib_get(LAZY_LIB_QRENCODE, &api, err)) != PJ_OK)
 		return r;
+	q = api;
 	if ((qr = q->encode_string_8bit(text, 0, QR_ECLEVEL_M)) == NULL)
 		return errno == ENOMEM ? pj_fail(err, PJ_ERR_NOMEM, "out of memory")
 		                       : pj_fail(err, PJ_ERR_SYSTEM, "QR code: cannot encode the text");

@@ -35,12 +35,7 @@ static struct pj_local_files files;
 
 static char *path_in(const char *name)
 {
-	static char buf[8][512];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
+	return tk_path(tmpdir, name);
 }
 
 /* ---- opens of the fixture account files ---- */

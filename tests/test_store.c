@@ -24,12 +24,7 @@ static char tmpdir[] = "/tmp/test_store.XXXXXX";
 
 static char *path_in(const char *name)
 {
-	static char buf[8][512];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
+	return tk_path(tmpdir, name);
 }
 
 static void test_fnv(void)

@@ -154,6 +154,16 @@ void tk_write_text(const char *path, const char *text)
 		abort();
 }
 
+char *tk_path(const char *dir, const char *name)
+{
+	static char buf[8][512];
+	static int k;
+
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
+	return buf[k];
+}
+
 void tk_write_file(const char *path, const char *text, unsigned mode)
 {
 	tk_write_text(path, text);

@@ -39,6 +39,10 @@ char *tk_join(const char *h, const char *p, const char *s);
 /* Writes text to path (created or truncated; mode from the umask); aborts on failure. */
 void tk_write_text(const char *path, const char *text);
 
+/* dir/name in one of eight static buffers used in turn (so a few may be alive at once); names that do not
+ * fit are cut. */
+char *tk_path(const char *dir, const char *name);
+
 /* tk_write_text, then chmod path to mode; aborts on failure. */
 void tk_write_file(const char *path, const char *text, unsigned mode);
 
