@@ -86,7 +86,7 @@ static int cmd_list(const struct pj_config *cfg)
 	return CLI_EXIT_OK;
 }
 
-static void print_group(const struct userstore *us, uint32_t gid)
+static void print_group(struct userstore *us, uint32_t gid)
 {
 	const struct us_group *g = userstore_group_by_gid(us, gid);
 	struct group gr, *res = NULL;

@@ -1,4 +1,5 @@
-/* fuzz_store.c: libFuzzer target for the user store reader (the NSS module's parser of users.db). */
+/* fuzz_store.c: libFuzzer target for the user store reader (the NSS module's parser of users.db and its
+ * journal). */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,10 +11,12 @@
 #include <unistd.h>
 
 #include "store/store_format.h"
+#include "store/store_journal.h"
 #include "store/store_read.h"
 
 static char dir[] = "/tmp/pam_jwt_fuzz_store.XXXXXX";
 static char path[sizeof(dir) + sizeof("/" PJ_STORE_FILE)];
+static char jpath[sizeof(dir) + sizeof("/" PJ_JOURNAL_FILE)];
 static char passwd[sizeof(dir) + sizeof("/passwd")];
 static char group[sizeof(dir) + sizeof("/group")];
 
@@ -34,6 +37,8 @@ static void cleanup(void)
 
 	snprintf(p, sizeof(p), "%s/users.db", dir);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s/users.journal", dir);
+	unlink(p);
 	snprintf(p, sizeof(p), "%s/passwd", dir);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/group", dir);
@@ -53,6 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(dir) == NULL || atexit(cleanup) != 0)
 		abort();
 	snprintf(path, sizeof(path), "%s/%s", dir, PJ_STORE_FILE);
+	snprintf(jpath, sizeof(jpath), "%s/%s", dir, PJ_JOURNAL_FILE);
 	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
 	snprintf(group, sizeof(group), "%s/group", dir);
 	write_file(passwd, pw, strlen(pw));
@@ -73,77 +79,121 @@ static uint64_t fnv(const unsigned char *p, size_t n)
 	return h;
 }
 
-static void touch_user(const struct pj_store *st, const struct pj_store_user *u)
+/* A found user: every string readable, its groups, and found again by name and uid (as the same entry: names
+ * are unique in each image, and the newest image holding a name answers for it). */
+static void touch_user(const struct pj_view *v, const struct pj_user_ref *r)
 {
-	size_t n = 0;
-	const uint32_t *gids;
+	const struct pj_store *st = r->st;
+	const struct pj_store_user *u = r->u;
+	struct pj_user_ref again;
+	struct pj_group_ref g;
 	volatile size_t sink = 0;
+	const uint32_t *gids;
+	size_t n = 0;
 
-	if (u == NULL)
-		return;
 	sink += strlen(store_str(st, u->name)) + strlen(store_str(st, u->gecos)) +
 	        strlen(store_str(st, u->home)) + strlen(store_str(st, u->shell)) +
 	        strlen(store_str(st, u->iss)) + strlen(store_str(st, u->sub));
 	gids = store_user_gids(st, u, &n);
 	for (size_t i = 0; i < n; i++)
-		sink += store_group_by_gid(st, gids[i]) != NULL;
-	if (store_user_by_name(st, store_str(st, u->name)) != u || store_user_by_uid(st, u->uid) != u)
-		abort(); /* names and uids are unique and sorted: every user is found by both */
-}
-
-static void touch_group(const struct pj_store *st, const struct pj_store_group *g)
-{
-	volatile size_t sink = 0;
-
-	if (g == NULL)
-		return;
-	sink += strlen(store_str(st, g->name));
-	for (uint32_t i = 0; i < g->n_members; i++)
-		sink += strlen(store_str(st, store_group_member(st, g, i)->name));
-	if (store_group_by_name(st, store_str(st, g->name)) != g || store_group_by_gid(st, g->gid) != g)
+		sink += view_group_by_gid(v, gids[i], &g);
+	if (!view_user_by_name(v, store_str(st, u->name), &again) || again.u != u)
 		abort();
 }
 
+static void touch_group(const struct pj_view *v, const struct pj_group_ref *g)
+{
+	volatile size_t sink = 0;
+	uint64_t cursor = 0;
+	const char *name;
+	struct pj_group_ref again;
+
+	sink += strlen(store_str(g->st, g->g->name));
+	while (view_group_member(v, g, &cursor, &name))
+		sink += strlen(name);
+	if (!view_group_by_name(v, store_str(g->st, g->g->name), &again) || again.g != g->g)
+		abort();
+}
+
+/* Fixes file_size and the checksum of a store image so mutations reach the structural checks. */
+static void fix_image(unsigned char *img, size_t size)
+{
+	uint64_t fs = size, sum;
+
+	if (size < sizeof(struct pj_store_header))
+		return;
+	memcpy(img + offsetof(struct pj_store_header, file_size), &fs, sizeof(fs));
+	sum = fnv(img, size);
+	memcpy(img + offsetof(struct pj_store_header, checksum), &sum, sizeof(sum));
+}
+
+/* The same for each delta of a journal, as far as the record sizes lead. */
+static void fix_journal(unsigned char *j, size_t size)
+{
+	size_t off = sizeof(struct pj_journal_header);
+
+	while (off + sizeof(struct pj_journal_record) <= size) {
+		struct pj_journal_record rec;
+		memcpy(&rec, j + off, sizeof(rec));
+		if (rec.size > size - off - sizeof(rec))
+			break;
+		fix_image(j + off + sizeof(rec), rec.size);
+		off += sizeof(rec) + rec.size;
+	}
+}
+
+/* The input: a 4-byte little-endian length, that many bytes of users.db, and the rest as users.journal.
+ * Unless the base starts with 'X', file_size and the checksums of the base and of each journal record's
+ * delta are fixed up first. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *names[] = {"alice", "bob", "root", "", "Alice", "x-y_z.1"};
-	static const uint32_t ids[] = {0, 999, 1000, 200000, 200001, 2000200000, UINT32_MAX};
-	struct pj_store st = {0};
+	static const char *names[] = {"alice",   "bob",   "root", "",    "Alice",
+	                              "x-y_z.1", "carol", "dave", "erin"};
+	static const uint32_t ids[] = {0,      999,    1000,   200000,     200001,
+	                               300001, 300010, 300012, 2000200000, UINT32_MAX};
+	struct pj_user_ref u;
+	struct pj_group_ref g;
+	struct pj_view v;
 	unsigned char *buf;
+	uint64_t cursor;
+	size_t blen;
 	char home[256];
 	uint32_t uid;
 
-	if (size > PJ_STORE_MAX_SIZE || (buf = malloc(size ? size : 1)) == NULL)
+	if (size < 4 || size > PJ_STORE_MAX_SIZE || (buf = malloc(size)) == NULL)
 		return 0;
 	memcpy(buf, data, size);
-	/* Fix file_size and the checksum so mutations reach the structural checks instead of dying on the
-	 * checksum; a first byte of 'X' leaves them as given so that their own checks are fuzzed too. */
-	if (size >= sizeof(struct pj_store_header) && buf[0] != 'X') {
-		uint64_t fs = size, sum;
-
-		memcpy(buf + offsetof(struct pj_store_header, file_size), &fs, sizeof(fs));
-		sum = fnv(buf, size);
-		memcpy(buf + offsetof(struct pj_store_header, checksum), &sum, sizeof(sum));
+	blen = (size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16 | (size_t)buf[3] << 24;
+	if (blen > size - 4)
+		blen = size - 4;
+	if (blen > 0 && buf[4] != 'X') {
+		fix_image(buf + 4, blen);
+		fix_journal(buf + 4 + blen, size - 4 - blen);
 	}
-	write_file(path, buf, size);
+	write_file(path, buf + 4, blen);
+	write_file(jpath, buf + 4 + blen, size - 4 - blen);
 	free(buf);
-	if (store_open(dir, &st) != 0)
+	if (view_open(dir, &v) != 0)
 		return 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		touch_user(&st, store_user_by_name(&st, names[i]));
-		touch_group(&st, store_group_by_name(&st, names[i]));
-		(void)store_preauth(&st, names[i], passwd, group, &uid, home, sizeof(home));
+		if (view_user_by_name(&v, names[i], &u))
+			touch_user(&v, &u);
+		if (view_group_by_name(&v, names[i], &g))
+			touch_group(&v, &g);
+		(void)view_preauth(&v, names[i], passwd, group, &uid, home, sizeof(home));
 	}
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		touch_user(&st, store_user_by_uid(&st, ids[i]));
-		touch_group(&st, store_group_by_gid(&st, ids[i]));
-		(void)store_id_taken(&st, ids[i]);
+		if (view_user_by_uid(&v, ids[i], &u))
+			touch_user(&v, &u);
+		if (view_group_by_gid(&v, ids[i], &g))
+			touch_group(&v, &g);
+		(void)view_id_taken(&v, ids[i]);
 	}
 	/* enumeration, as getpwent/getgrent walk it */
-	for (uint32_t i = 0; i < st.hdr->n_users; i++)
-		touch_user(&st, &st.users[i]);
-	for (uint32_t i = 0; i < st.hdr->n_groups; i++)
-		touch_group(&st, &st.groups[i]);
-	store_close(&st);
+	for (cursor = 0; view_user_next(&v, &cursor, &u);)
+		touch_user(&v, &u);
+	for (cursor = 0; view_group_next(&v, &cursor, &g);)
+		touch_group(&v, &g);
+	view_close(&v);
 	return 0;
 }

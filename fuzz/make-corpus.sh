@@ -107,11 +107,23 @@ st=$tmp/state
 mkdir -m 0755 "$st"
 printf '[global]\nstate_dir = %s\nnss_preauth = yes\n[issuer a]\nissuer = https://a.test\naudience = a\njwks_file = /nonexistent\n' \
 	"$st" >"$tmp/conf"
+# fuzz_store's input: a 4-byte little-endian length, users.db, then users.journal
+le32() {
+	printf "\\$(printf %03o $(($1 & 255)))\\$(printf %03o $((($1 >> 8) & 255)))"
+	printf "\\$(printf %03o $((($1 >> 16) & 255)))\\$(printf %03o $((($1 >> 24) & 255)))"
+}
+store_seed() { # NAME: the store in $st as one input
+	{
+		le32 "$(stat -c %s "$st/users.db")"
+		cat "$st/users.db"
+		[ ! -e "$st/users.journal" ] || cat "$st/users.journal"
+	} >"$c/store/$1"
+}
 "$cli" user init --config "$tmp/conf" >/dev/null 2>&1
-cp "$st/users.db" "$c/store/empty"
+store_seed empty
 "$cli" user add alice --config "$tmp/conf" >/dev/null 2>&1
 "$cli" user add bob --uid 250000 --gecos 'Bob B,room 1' --config "$tmp/conf" >/dev/null 2>&1
-cp "$st/users.db" "$c/store/two-users"
+store_seed two-users
 # bound users in managed groups (what logins write), through the userstore API itself
 cat >"$tmp/mkstore.c" <<'C'
 #include <stdlib.h>
@@ -134,11 +146,25 @@ int main(int argc, char **argv)
 	    userstore_commit(us, 1700000000, &err) != PJ_OK)
 		return 1;
 	userstore_close(us);
+	/* then what logins append to the journal: a new user in a new group, and dave changed */
+	if (userstore_open_view(argv[1], &us, &err) != PJ_OK ||
+	    userstore_add_group(us, "qa", 300003, &err) != PJ_OK ||
+	    userstore_add_user(us, "erin", 300012, "Erin", "/home/erin", "/bin/sh", "https://idp.fuzz.test", "s-5",
+			       1700000100, &a, &err) != PJ_OK ||
+	    userstore_set_gids(a, (const uint32_t[]){300003, 300001}, 2, &err) != PJ_OK ||
+	    userstore_commit(us, 1700000100, &err) != PJ_OK)
+		return 1;
+	userstore_close(us);
+	if (userstore_open_view(argv[1], &us, &err) != PJ_OK || (b = userstore_user(us, "dave")) == NULL ||
+	    userstore_set_gids(b, (const uint32_t[]){300003}, 1, &err) != PJ_OK ||
+	    userstore_commit(us, 1700000200, &err) != PJ_OK)
+		return 1;
+	userstore_close(us);
 	return 0;
 }
 C
-${CC:-cc} -std=gnu11 -I"$top" -o "$tmp/mkstore" "$tmp/mkstore.c" "$top/.libs/libpamjwt.a" \
+${CC:-cc} -std=gnu11 -DPJ_STATE_DIR='"/var/lib/pam_jwt"' -I"$top" -o "$tmp/mkstore" "$tmp/mkstore.c" "$top/.libs/libpamjwt.a" \
 	-lcrypto -ljson-c -ldl
 "$tmp/mkstore" "$st"
-cp "$st/users.db" "$c/store/groups"
+store_seed groups-journal
 du -sb "$c"

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "store/idmap.h"
+#include "store/store_journal.h"
 #include "store/store_read.h"
 
 #ifndef PJ_STATE_DIR
@@ -42,18 +43,18 @@ EXPORT enum nss_status _nss_jwt_endgrent(void);
 EXPORT enum nss_status _nss_jwt_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
                                                gid_t **groupsp, long int limit, int *errnop);
 
-/* Lookups share one mapping, replaced when the file on disk changes (dev, inode, size, mtime); the lock
- * is held for the whole lookup, so a mapping is never unmapped under a reader. */
+/* Lookups share one view (base and journal, see store_journal.h), brought up to date when the files on disk
+ * change; the lock is held for the whole lookup, so a mapping is never unmapped under a reader. */
 static pthread_mutex_t lookup_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pj_store lookup_store;
+static struct pj_view lookup_view;
 
-/* Each enumeration (passwd, group) has its own mapping and cursor, fixed at set*ent. */
+/* Each enumeration (passwd, group) has its own view and cursor, fixed at set*ent. */
 struct cursor {
 	pthread_mutex_t lock;
-	struct pj_store st;
+	struct pj_view v;
 	bool open;
 	int error; /* why open failed: -errno */
-	uint32_t next;
+	uint64_t next;
 };
 static struct cursor pw_cursor = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static struct cursor gr_cursor = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -80,26 +81,12 @@ __attribute__((constructor)) static void nss_jwt_init(void)
 	pthread_atfork(lock_all, unlock_all, unlock_all);
 }
 
-/* Brings lookup_store up to date. Called with lookup_lock held. Returns 0 or -errno. */
-static int refresh_lookup_store(void)
+/* Brings lookup_view up to date. Called with lookup_lock held. Returns 0 or -errno. */
+static int refresh_lookup_view(void)
 {
-	struct pj_store fresh;
-	struct stat sb;
-	int r;
+	int r = view_refresh(PJ_STATE_DIR, &lookup_view);
 
-	if (stat(STORE_PATH, &sb) != 0) {
-		r = -errno;
-		store_close(&lookup_store);
-		return r;
-	}
-	if (store_same_file(&lookup_store, &sb))
-		return 0;
-	r = store_open(PJ_STATE_DIR, &fresh);
-	store_close(&lookup_store);
-	if (r < 0)
-		return r;
-	lookup_store = fresh;
-	return 0;
+	return r == 0 && lookup_view.base.hdr == NULL ? -ENOENT : r;
 }
 
 static enum nss_status unavail(int *errnop, int r)
@@ -174,23 +161,28 @@ static enum nss_status fill_user(const struct pj_store *st, const struct pj_stor
 	                   store_str(st, u->shell), pw, buf, buflen, errnop);
 }
 
-static enum nss_status fill_group(const struct pj_store *st, const struct pj_store_group *g, struct group *gr,
+static enum nss_status fill_group(const struct pj_view *v, const struct pj_group_ref *g, struct group *gr,
                                   char *buf, size_t buflen, int *errnop)
 {
 	struct arena a = {buf, buflen};
+	uint64_t cursor = 0;
+	size_t n = 0, i = 0;
+	const char *name;
 	char **mem;
 
-	mem = (char **)arena_alloc(&a, ((size_t)g->n_members + 1) * sizeof(char *), alignof(char *));
-	if (mem == NULL || (gr->gr_name = arena_str(&a, store_str(st, g->name))) == NULL ||
+	while (view_group_member(v, g, &cursor, &name))
+		n++;
+	mem = (char **)arena_alloc(&a, (n + 1) * sizeof(char *), alignof(char *));
+	if (mem == NULL || (gr->gr_name = arena_str(&a, store_str(g->st, g->g->name))) == NULL ||
 	    (gr->gr_passwd = arena_str(&a, "x")) == NULL)
 		return erange(errnop);
-	for (uint32_t i = 0; i < g->n_members; i++) {
-		if ((mem[i] = arena_str(&a, store_str(st, store_group_member(st, g, i)->name))) == NULL)
+	for (cursor = 0; i < n && view_group_member(v, g, &cursor, &name); i++) {
+		if ((mem[i] = arena_str(&a, name)) == NULL)
 			return erange(errnop);
 	}
-	mem[g->n_members] = NULL;
+	mem[i] = NULL;
 	gr->gr_mem = mem;
-	gr->gr_gid = g->gid;
+	gr->gr_gid = g->g->gid;
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -227,26 +219,28 @@ static void promise_keep(const char *name, uint32_t uid)
 }
 
 /* nss_preauth: the entry the first login will create, for a name not yet in the store. */
-static enum nss_status preauth(const struct pj_store *st, const char *name, struct passwd *pw, char *buf,
+static enum nss_status preauth(const struct pj_view *v, const char *name, struct passwd *pw, char *buf,
                                size_t buflen, int *errnop)
 {
 	const struct promise *p = promise_find(name);
+	const struct pj_store *top = view_top(v);
 	char home[IDMAP_HOME_MAX];
 	uint32_t uid;
 	int r;
 
-	if ((r = store_preauth(st, name, NULL, NULL, &uid, home, sizeof(home))) < 0)
+	if ((r = view_preauth(v, name, NULL, NULL, &uid, home, sizeof(home))) < 0)
 		return unavail(errnop, r);
 	if (p != NULL && (r > 0 || p->uid != uid)) { /* the slot was taken since: keep the promise */
 		uid = p->uid;
-		if (idmap_home(store_str(st, st->hdr->home_template), name, home, sizeof(home)) != 0)
+		if (top == NULL ||
+		    idmap_home(store_str(top, top->hdr->home_template), name, home, sizeof(home)) != 0)
 			return unavail(errnop, -EINVAL);
 	} else if (r > 0) {
 		return notfound(errnop);
 	} else if (p == NULL) {
 		promise_keep(name, uid);
 	}
-	return fill_passwd(name, uid, "", home, store_str(st, st->hdr->shell), pw, buf, buflen, errnop);
+	return fill_passwd(name, uid, "", home, store_str(top, top->hdr->shell), pw, buf, buflen, errnop);
 }
 
 /* A stored user, unless this process was promised another uid for the name before it was stored. */
@@ -264,32 +258,32 @@ static enum nss_status stored_user(const struct pj_store *st, const struct pj_st
 enum nss_status _nss_jwt_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t buflen,
                                     int *errnop)
 {
-	const struct pj_store_user *u;
+	struct pj_user_ref u;
 	enum nss_status s;
 	int r;
 
 	pthread_mutex_lock(&lookup_lock);
-	if ((r = refresh_lookup_store()) < 0)
+	if ((r = refresh_lookup_view()) < 0)
 		s = unavail(errnop, r);
-	else if ((u = store_user_by_name(&lookup_store, name)) != NULL)
-		s = stored_user(&lookup_store, u, pw, buf, buflen, errnop);
+	else if (view_user_by_name(&lookup_view, name, &u))
+		s = stored_user(u.st, u.u, pw, buf, buflen, errnop);
 	else
-		s = preauth(&lookup_store, name, pw, buf, buflen, errnop);
+		s = preauth(&lookup_view, name, pw, buf, buflen, errnop);
 	pthread_mutex_unlock(&lookup_lock);
 	return s;
 }
 
 enum nss_status _nss_jwt_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen, int *errnop)
 {
-	const struct pj_store_user *u;
+	struct pj_user_ref u;
 	enum nss_status s;
 	int r;
 
 	pthread_mutex_lock(&lookup_lock);
-	if ((r = refresh_lookup_store()) < 0)
+	if ((r = refresh_lookup_view()) < 0)
 		s = unavail(errnop, r);
-	else if ((u = store_user_by_uid(&lookup_store, uid)) != NULL)
-		s = fill_user(&lookup_store, u, pw, buf, buflen, errnop);
+	else if (view_user_by_uid(&lookup_view, uid, &u))
+		s = fill_user(u.st, u.u, pw, buf, buflen, errnop);
 	else
 		s = notfound(errnop);
 	pthread_mutex_unlock(&lookup_lock);
@@ -298,15 +292,15 @@ enum nss_status _nss_jwt_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, siz
 
 enum nss_status _nss_jwt_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen, int *errnop)
 {
-	const struct pj_store_group *g;
+	struct pj_group_ref g;
 	enum nss_status s;
 	int r;
 
 	pthread_mutex_lock(&lookup_lock);
-	if ((r = refresh_lookup_store()) < 0)
+	if ((r = refresh_lookup_view()) < 0)
 		s = unavail(errnop, r);
-	else if ((g = store_group_by_name(&lookup_store, name)) != NULL)
-		s = fill_group(&lookup_store, g, gr, buf, buflen, errnop);
+	else if (view_group_by_name(&lookup_view, name, &g))
+		s = fill_group(&lookup_view, &g, gr, buf, buflen, errnop);
 	else
 		s = notfound(errnop);
 	pthread_mutex_unlock(&lookup_lock);
@@ -315,15 +309,15 @@ enum nss_status _nss_jwt_getgrnam_r(const char *name, struct group *gr, char *bu
 
 enum nss_status _nss_jwt_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop)
 {
-	const struct pj_store_group *g;
+	struct pj_group_ref g;
 	enum nss_status s;
 	int r;
 
 	pthread_mutex_lock(&lookup_lock);
-	if ((r = refresh_lookup_store()) < 0)
+	if ((r = refresh_lookup_view()) < 0)
 		s = unavail(errnop, r);
-	else if ((g = store_group_by_gid(&lookup_store, gid)) != NULL)
-		s = fill_group(&lookup_store, g, gr, buf, buflen, errnop);
+	else if (view_group_by_gid(&lookup_view, gid, &g))
+		s = fill_group(&lookup_view, &g, gr, buf, buflen, errnop);
 	else
 		s = notfound(errnop);
 	pthread_mutex_unlock(&lookup_lock);
@@ -361,22 +355,22 @@ static enum nss_status add_gid(gid_t gid, long int *start, long int *size, gid_t
 enum nss_status _nss_jwt_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
                                         gid_t **groupsp, long int limit, int *errnop)
 {
-	const struct pj_store_user *u;
+	struct pj_user_ref u;
 	const uint32_t *gids;
 	enum nss_status s = NSS_STATUS_SUCCESS;
 	size_t n;
 	int r;
 
 	pthread_mutex_lock(&lookup_lock);
-	if ((r = refresh_lookup_store()) < 0) {
+	if ((r = refresh_lookup_view()) < 0) {
 		s = unavail(errnop, r);
 		goto out;
 	}
-	if ((u = store_user_by_name(&lookup_store, user)) == NULL) {
+	if (!view_user_by_name(&lookup_view, user, &u)) {
 		s = notfound(errnop);
 		goto out;
 	}
-	gids = store_user_gids(&lookup_store, u, &n);
+	gids = store_user_gids(u.st, u.u, &n);
 	for (size_t i = 0; i < n && s == NSS_STATUS_SUCCESS; i++) {
 		if (gids[i] != group)
 			s = add_gid(gids[i], start, size, groupsp, limit, errnop);
@@ -386,11 +380,20 @@ out:
 	return s;
 }
 
+static int cursor_open(struct cursor *c)
+{
+	int r = view_open(PJ_STATE_DIR, &c->v);
+
+	if (r == 0 && c->v.base.hdr == NULL)
+		r = -ENOENT;
+	return r;
+}
+
 static enum nss_status cursor_set(struct cursor *c)
 {
 	pthread_mutex_lock(&c->lock);
-	store_close(&c->st);
-	c->error = store_open(PJ_STATE_DIR, &c->st);
+	view_close(&c->v);
+	c->error = cursor_open(c);
 	c->open = c->error == 0;
 	c->next = 0;
 	pthread_mutex_unlock(&c->lock);
@@ -400,7 +403,7 @@ static enum nss_status cursor_set(struct cursor *c)
 static enum nss_status cursor_end(struct cursor *c)
 {
 	pthread_mutex_lock(&c->lock);
-	store_close(&c->st);
+	view_close(&c->v);
 	c->open = false;
 	c->error = 0;
 	c->next = 0;
@@ -419,62 +422,77 @@ enum nss_status _nss_jwt_endpwent(void)
 	return cursor_end(&pw_cursor);
 }
 
-/* Fills the entry at index i of the store: a user for passwd, a group for group. */
-typedef enum nss_status (*fill_at_fn)(const struct pj_store *st, uint32_t i, void *result, char *buf,
-                                      size_t buflen, int *errnop);
+/* Fills the next entry of the view after *cursor: a user for passwd, a group for group. NOTFOUND at the end.
+ * *cursor moves only on success: on ERANGE the caller retries the same entry with a bigger buffer. */
+typedef enum nss_status (*fill_next_fn)(const struct pj_view *v, uint64_t *cursor, void *result, char *buf,
+                                        size_t buflen, int *errnop);
 
-static enum nss_status fill_user_at(const struct pj_store *st, uint32_t i, void *result, char *buf,
-                                    size_t buflen, int *errnop)
+static enum nss_status fill_user_next(const struct pj_view *v, uint64_t *cursor, void *result, char *buf,
+                                      size_t buflen, int *errnop)
 {
-	return fill_user(st, &st->users[i], result, buf, buflen, errnop);
+	uint64_t at = *cursor;
+	struct pj_user_ref u;
+	enum nss_status s;
+
+	if (!view_user_next(v, &at, &u))
+		return notfound(errnop);
+	if ((s = fill_user(u.st, u.u, result, buf, buflen, errnop)) == NSS_STATUS_SUCCESS)
+		*cursor = at;
+	return s;
 }
 
-static enum nss_status fill_group_at(const struct pj_store *st, uint32_t i, void *result, char *buf,
-                                     size_t buflen, int *errnop)
+static enum nss_status fill_group_next(const struct pj_view *v, uint64_t *cursor, void *result, char *buf,
+                                       size_t buflen, int *errnop)
 {
-	return fill_group(st, &st->groups[i], result, buf, buflen, errnop);
+	uint64_t at = *cursor;
+	struct pj_group_ref g;
+	enum nss_status s;
+
+	if (!view_group_next(v, &at, &g))
+		return notfound(errnop);
+	if ((s = fill_group(v, &g, result, buf, buflen, errnop)) == NSS_STATUS_SUCCESS)
+		*cursor = at;
+	return s;
 }
 
-/* Whether the file an enumeration walks was changed in place or stopped being trusted since set*ent (its
- * mapping is shared with the file). A store replaced meanwhile is not: the old inode the walk maps stays
- * as it was validated. */
+/* Whether a file an enumeration walks was changed in place or stopped being trusted since set*ent (its
+ * mapping is shared with the file). A file replaced meanwhile is not: the old inode the walk maps stays as
+ * it was validated; an appended journal is not either: the walk reads the records it validated. */
 static bool cursor_stale(const struct cursor *c)
 {
 	struct stat sb;
 
-	return stat(STORE_PATH, &sb) == 0 && sb.st_dev == c->st.dev && sb.st_ino == c->st.ino &&
-	       !store_same_file(&c->st, &sb);
+	return stat(STORE_PATH, &sb) == 0 && sb.st_dev == c->v.base.dev && sb.st_ino == c->v.base.ino &&
+	       !store_same_file(&c->v.base, &sb);
 }
 
-/* The next entry of an enumeration: of users when users, else of groups. */
-static enum nss_status cursor_get(struct cursor *c, bool users, fill_at_fn fill, void *result, char *buf,
-                                  size_t buflen, int *errnop)
+/* The next entry of an enumeration. */
+static enum nss_status cursor_get(struct cursor *c, fill_next_fn fill, void *result, char *buf, size_t buflen,
+                                  int *errnop)
 {
 	enum nss_status s;
 
 	pthread_mutex_lock(&c->lock);
 	if (!c->open && c->error == 0) { /* getpwent / getgrent without setpwent / setgrent */
-		c->error = store_open(PJ_STATE_DIR, &c->st);
+		c->error = cursor_open(c);
 		c->open = c->error == 0;
 		c->next = 0;
 	} else if (c->open && cursor_stale(c)) {
-		store_close(&c->st);
+		view_close(&c->v);
 		c->open = false;
 		c->error = -ESTALE; /* until endpwent / setpwent */
 	}
 	if (!c->open)
 		s = unavail(errnop, c->error);
-	else if (c->next >= (users ? c->st.hdr->n_users : c->st.hdr->n_groups))
-		s = notfound(errnop);
-	else if ((s = fill(&c->st, c->next, result, buf, buflen, errnop)) == NSS_STATUS_SUCCESS)
-		c->next++; /* on ERANGE the caller retries the same entry with a bigger buffer */
+	else
+		s = fill(&c->v, &c->next, result, buf, buflen, errnop);
 	pthread_mutex_unlock(&c->lock);
 	return s;
 }
 
 enum nss_status _nss_jwt_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
 {
-	return cursor_get(&pw_cursor, true, fill_user_at, pw, buf, buflen, errnop);
+	return cursor_get(&pw_cursor, fill_user_next, pw, buf, buflen, errnop);
 }
 
 enum nss_status _nss_jwt_setgrent(int stayopen)
@@ -490,5 +508,5 @@ enum nss_status _nss_jwt_endgrent(void)
 
 enum nss_status _nss_jwt_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
 {
-	return cursor_get(&gr_cursor, false, fill_group_at, gr, buf, buflen, errnop);
+	return cursor_get(&gr_cursor, fill_group_next, gr, buf, buflen, errnop);
 }

@@ -22,7 +22,7 @@
  * on disk read-only (view), where whatever would change it sets need_write instead. */
 struct mctx {
 	struct userstore *us;
-	const struct pj_store *view;
+	const struct pj_view *view;
 	bool need_write;
 	const char *dir; /* state_dir */
 	const struct pj_log *log;
@@ -250,15 +250,20 @@ void mapping_sanitize_gecos(const char *in, size_t inlen, char *out, size_t outl
 /* The uid libnss_jwt's pre-auth entry gives name from the store on disk, or UINT32_MAX for none. */
 static uint32_t preauth_uid(const struct mctx *c, const char *name)
 {
+	const struct pj_view *v = c->view != NULL ? c->view : &c->us->view;
 	char home[IDMAP_HOME_MAX];
-	struct pj_store st;
 	uint32_t uid = UINT32_MAX;
+	struct pj_view own;
 
-	if (store_open(c->dir, &st) != 0)
-		return UINT32_MAX;
-	if (store_preauth(&st, name, passwd_path(c), group_path(c), &uid, home, sizeof(home)) != 0)
+	if (c->view == NULL && !c->us->view_mode) { /* pam-jwt user add: the store as it is on disk */
+		if (view_open(c->dir, &own) != 0)
+			return UINT32_MAX;
+		v = &own;
+	}
+	if (view_preauth(v, name, passwd_path(c), group_path(c), &uid, home, sizeof(home)) != 0)
 		uid = UINT32_MAX;
-	store_close(&st);
+	if (v == &own)
+		view_close(&own);
 	return uid;
 }
 
@@ -303,21 +308,6 @@ static pj_status check_nss_user(const struct mctx *c, const char *name, uint32_t
 	return PJ_OK;
 }
 
-/* Whether a stored user or managed group has name, ignoring case. sudo matches sudoers names ignoring case
- * by default (case_insensitive_group), so a new "TEAM" would pass for an existing team in a %team rule. */
-static bool name_taken_ignoring_case(const struct userstore *us, const char *name)
-{
-	for (size_t i = 0; i < us->n_users; i++) {
-		if (strcasecmp(us->users[i].name, name) == 0)
-			return true;
-	}
-	for (size_t i = 0; i < us->n_groups; i++) {
-		if (strcasecmp(us->groups[i].name, name) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* A new user's name: the name rules, not a local account, not a stored user or group, ignoring case: the
  * name is its private group's too, and sudo would take "admins" for a managed group "Admins". */
 static pj_status check_new_name(struct mctx *c, const char *name, struct pj_error *err)
@@ -339,7 +329,7 @@ static pj_status check_new_name(struct mctx *c, const char *name, struct pj_erro
 		return pj_fail(err, PJ_ERR_USER, "user %s already exists", name);
 	if (userstore_group(c->us, name) != NULL)
 		return pj_fail(err, PJ_ERR_USER, "%s is the name of a managed group", name);
-	if (name_taken_ignoring_case(c->us, name))
+	if (userstore_name_taken_nocase(c->us, name))
 		return pj_fail(err, PJ_ERR_USER,
 		               "%s is the name of a stored user or managed group but for case (sudo matches "
 		               "names ignoring case)",
@@ -467,13 +457,13 @@ static pj_status mapped_gid(struct mctx *c, const char *user, const struct pj_gr
 /* A stored managed group (not a user's private group) called name: true with its gid. */
 static bool stored_group(const struct mctx *c, const char *name, uint32_t *gid)
 {
-	const struct pj_store_group *sg;
+	struct pj_group_ref ref;
 	const struct us_group *g;
 
 	if (c->view != NULL) {
-		if ((sg = store_group_by_name(c->view, name)) == NULL || (sg->flags & PJ_STORE_G_PRIVATE))
+		if (!view_group_by_name(c->view, name, &ref) || (ref.g->flags & PJ_STORE_G_PRIVATE))
 			return false;
-		*gid = sg->gid;
+		*gid = ref.g->gid;
 		return true;
 	}
 	if ((g = userstore_group(c->us, name)) == NULL)
@@ -520,7 +510,7 @@ static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const c
 		c->need_write = true;
 		return PJ_OK;
 	}
-	if (local || (!stored && name_taken_ignoring_case(c->us, name))) {
+	if (local || (!stored && userstore_name_taken_nocase(c->us, name))) {
 		pj_logf(c->log, LOG_NOTICE,
 		        "IdP group %s skipped: the name (ignoring case) belongs to a %s user or group", name,
 		        local ? "local" : "pam_jwt");
@@ -673,9 +663,10 @@ static pj_status record(struct mctx *c, const struct pj_config *cfg, const struc
  * same gecos and groups, a last-login slot, and a header with the configuration's parameters. Sets
  * c->need_write when not. Refusals are left to the writing path, which gives and logs them. */
 static pj_status entry_current(struct mctx *c, const struct pj_config *cfg, const struct pj_identity *id,
-                               const struct pj_store_user *u, struct pj_error *err)
+                               const struct pj_user_ref *ref, struct pj_error *err)
 {
-	const struct pj_store *st = c->view;
+	const struct pj_store *st = ref->st;
+	const struct pj_store_user *u = ref->u;
 	char gecos[PJ_GECOS_MAX + 1] = "";
 	const uint32_t *stored;
 	struct us_params p;
@@ -687,7 +678,7 @@ static pj_status entry_current(struct mctx *c, const struct pj_config *cfg, cons
 	pj_status r;
 
 	c->need_write = true;
-	if (userstore_params(cfg, &p, err) != PJ_OK || !userstore_params_same(st, &p) ||
+	if (userstore_params(cfg, &p, err) != PJ_OK || !userstore_params_same(view_top(c->view), &p) ||
 	    claim_uid(id, &uid, err) != PJ_OK || (uid != 0 && uid != u->uid) || u->slot == 0 ||
 	    strcmp(store_str(st, u->iss), id->iss) != 0 || strcmp(store_str(st, u->sub), id->sub) != 0)
 		return PJ_OK;
@@ -713,20 +704,26 @@ static pj_status entry_current(struct mctx *c, const struct pj_config *cfg, cons
 static pj_status record_returning(struct mctx *c, const struct pj_config *cfg, const struct pj_identity *id,
                                   time_t now, bool *done, struct pj_error *err)
 {
-	const struct pj_store_user *u;
-	struct pj_store st;
+	struct pj_user_ref u;
+	struct pj_view v;
 	pj_status r = PJ_OK;
+	int e;
 
 	*done = false;
-	if (store_open(c->dir, &st) != 0) /* the writing path reports why */
+	if (view_open(c->dir, &v) != 0) /* the writing path reports why */
 		return PJ_OK;
-	c->view = &st;
-	if ((u = store_user_by_name(&st, id->username)) != NULL &&
-	    (r = entry_current(c, cfg, id, u, err)) == PJ_OK && !c->need_write)
-		*done = last_login_put(c->dir, u->slot, u->uid, u->created, now) == 0;
+	c->view = &v;
+	if (view_user_by_name(&v, id->username, &u) && (r = entry_current(c, cfg, id, &u, err)) == PJ_OK &&
+	    !c->need_write) {
+		/* an untrusted users.last is refused as users.db would be; other trouble: the store takes it
+		 */
+		if ((e = last_login_put(c->dir, u.u->slot, u.u->uid, u.u->created, now)) == -EPERM)
+			r = pj_fail(err, PJ_ERR_CONFIG, "%s/%s: not trusted", c->dir, PJ_LAST_FILE);
+		*done = e == 0;
+	}
 	c->view = NULL;
 	c->need_write = false;
-	store_close(&st);
+	view_close(&v);
 	return r;
 }
 
@@ -742,7 +739,7 @@ pj_status mapping_record_login_files(const struct pj_config *cfg, const struct p
 	if ((r = check_identity(id, err)) != PJ_OK)
 		return r;
 	if ((r = record_returning(&c, cfg, id, now, &done, err)) == PJ_OK && !done &&
-	    (r = userstore_open(c.dir, true, &c.us, err)) == PJ_OK) {
+	    (r = userstore_open_view(c.dir, &c.us, err)) == PJ_OK) {
 		r = record(&c, cfg, id, now, err);
 		userstore_close(c.us);
 	}
@@ -760,19 +757,20 @@ pj_status mapping_acct_check(const struct pj_config *cfg, const char *user, time
                              struct pj_error *err)
 {
 	const char *dir = cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR;
-	const struct pj_store_user *u;
-	struct pj_store st;
+	struct pj_user_ref ref;
+	struct pj_view v;
 	int e;
 
 	*result = PJ_ACCT_NOT_OURS;
-	if ((e = store_open(dir, &st)) == -ENOENT)
+	if ((e = view_open(dir, &v)) == -ENOENT)
 		return PJ_OK;
 	if (e == -EPERM)
 		return pj_fail(err, PJ_ERR_CONFIG, "%s/%s: not trusted", dir, PJ_STORE_FILE);
 	if (e < 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "%s/%s: %s", dir, PJ_STORE_FILE,
 		               e == -EINVAL ? "damaged" : strerror(-e));
-	if ((u = store_user_by_name(&st, user)) != NULL) {
+	if (view_user_by_name(&v, user, &ref)) {
+		const struct pj_store_user *u = ref.u;
 		int64_t last = u->last_login;
 		struct pj_last lf;
 		if ((e = last_login_open(dir, &lf)) == 0) {
@@ -787,6 +785,6 @@ pj_status mapping_acct_check(const struct pj_config *cfg, const char *user, time
 		else
 			*result = PJ_ACCT_OK;
 	}
-	store_close(&st);
+	view_close(&v);
 	return PJ_OK;
 }

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "store/idmap.h"
@@ -95,12 +97,13 @@ void userstore_close(struct userstore *us)
 	free(us->id_salt);
 	free(us->shell);
 	free(us->dir);
+	view_close(&us->view);
 	if (us->lock_fd >= 0)
 		close(us->lock_fd); /* releases the flock */
 	free(us);
 }
 
-struct us_user *userstore_user(const struct userstore *us, const char *name)
+static struct us_user *pending_user(const struct userstore *us, const char *name)
 {
 	for (size_t i = 0; i < us->n_users; i++) {
 		if (strcmp(us->users[i].name, name) == 0)
@@ -109,36 +112,116 @@ struct us_user *userstore_user(const struct userstore *us, const char *name)
 	return NULL;
 }
 
-struct us_user *userstore_user_by_uid(const struct userstore *us, uint32_t uid)
+static pj_status copy_user(struct userstore *us, const struct pj_store *st, const struct pj_store_user *su,
+                           struct us_user **out, struct pj_error *err);
+
+/* View mode: a user of the store on disk, copied among the pending users (it is written back if changed,
+ * and a login always changes it). */
+static struct us_user *view_user(struct userstore *us, const struct pj_user_ref *ref)
 {
+	struct pj_error ignored;
+	struct us_user *u;
+
+	return copy_user(us, ref->st, ref->u, &u, &ignored) == PJ_OK ? u : NULL;
+}
+
+struct us_user *userstore_user(struct userstore *us, const char *name)
+{
+	struct us_user *u = pending_user(us, name);
+	struct pj_user_ref ref;
+
+	if (u == NULL && us->view_mode && view_user_by_name(&us->view, name, &ref))
+		u = view_user(us, &ref);
+	return u;
+}
+
+struct us_user *userstore_user_by_uid(struct userstore *us, uint32_t uid)
+{
+	struct pj_user_ref ref;
+
 	for (size_t i = 0; i < us->n_users; i++) {
 		if (us->users[i].uid == uid)
 			return &us->users[i];
 	}
+	if (us->view_mode && view_user_by_uid(&us->view, uid, &ref) &&
+	    pending_user(us, store_str(ref.st, ref.u->name)) == NULL)
+		return view_user(us, &ref);
 	return NULL;
 }
 
-struct us_group *userstore_group(const struct userstore *us, const char *name)
+/* View mode: a managed group of the store on disk, kept among the groups as stored (not written again). */
+static struct us_group *view_group(struct userstore *us, const struct pj_group_ref *ref)
 {
+	struct pj_error ignored;
+
+	if (ref->g->flags & PJ_STORE_G_PRIVATE ||
+	    userstore_add_group(us, store_str(ref->st, ref->g->name), ref->g->gid, &ignored) != PJ_OK)
+		return NULL;
+	us->groups[us->n_groups - 1].stored = true;
+	return &us->groups[us->n_groups - 1];
+}
+
+struct us_group *userstore_group(struct userstore *us, const char *name)
+{
+	struct pj_group_ref ref;
+
 	for (size_t i = 0; i < us->n_groups; i++) {
 		if (strcmp(us->groups[i].name, name) == 0)
 			return &us->groups[i];
 	}
+	if (us->view_mode && view_group_by_name(&us->view, name, &ref))
+		return view_group(us, &ref);
 	return NULL;
 }
 
-struct us_group *userstore_group_by_gid(const struct userstore *us, uint32_t gid)
+struct us_group *userstore_group_by_gid(struct userstore *us, uint32_t gid)
 {
+	struct pj_group_ref ref;
+
 	for (size_t i = 0; i < us->n_groups; i++) {
 		if (us->groups[i].gid == gid)
 			return &us->groups[i];
 	}
+	if (us->view_mode && view_group_by_gid(&us->view, gid, &ref))
+		return view_group(us, &ref);
 	return NULL;
 }
 
 bool userstore_id_taken(const struct userstore *us, uint32_t id)
 {
-	return userstore_user_by_uid(us, id) != NULL || userstore_group_by_gid(us, id) != NULL;
+	for (size_t i = 0; i < us->n_users; i++) {
+		if (us->users[i].uid == id)
+			return true;
+	}
+	for (size_t i = 0; i < us->n_groups; i++) {
+		if (us->groups[i].gid == id)
+			return true;
+	}
+	return us->view_mode && view_id_taken(&us->view, id);
+}
+
+bool userstore_name_taken_nocase(const struct userstore *us, const char *name)
+{
+	struct pj_group_ref g;
+	uint64_t cursor = 0;
+
+	for (size_t i = 0; i < us->n_users; i++) {
+		if (strcasecmp(us->users[i].name, name) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < us->n_groups; i++) {
+		if (strcasecmp(us->groups[i].name, name) == 0)
+			return true;
+	}
+	if (!us->view_mode)
+		return false;
+	/* every stored name is a group's (users have their private groups): a walk of them all, done only
+	 * when a new managed group is about to be made */
+	while (view_group_next(&us->view, &cursor, &g)) {
+		if (strcasecmp(store_str(g.st, g.g->name), name) == 0)
+			return true;
+	}
+	return false;
 }
 
 pj_status userstore_add_user(struct userstore *us, const char *name, uint32_t uid, const char *gecos,
@@ -194,8 +277,7 @@ pj_status userstore_add_group(struct userstore *us, const char *name, uint32_t g
 	}
 	if ((copy = strdup(name)) == NULL)
 		return nomem(err);
-	us->groups[us->n_groups].name = copy;
-	us->groups[us->n_groups].gid = gid;
+	us->groups[us->n_groups] = (struct us_group){.name = copy, .gid = gid};
 	us->n_groups++;
 	return PJ_OK;
 }
@@ -277,66 +359,172 @@ pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg
 	return PJ_OK;
 }
 
-/* The users and managed groups of a validated store, in memory. */
-static pj_status load_entries(struct userstore *us, const struct pj_store *st, const struct pj_last *lf,
-                              struct pj_error *err)
+/* The user called name: a binary search among the first n_sorted users (a base, loaded in name order),
+ * then a scan of the rest (the journal's, a few). */
+static struct us_user *find_user(const struct userstore *us, const char *name, size_t n_sorted)
 {
-	const struct pj_store_header *h = st->hdr;
+	size_t lo = 0, hi = n_sorted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, us->users[mid].name);
+		if (c == 0)
+			return &us->users[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	for (size_t i = n_sorted; i < us->n_users; i++) {
+		if (strcmp(us->users[i].name, name) == 0)
+			return &us->users[i];
+	}
+	return NULL;
+}
+
+/* Puts a user (given as its fields) into us, replacing the one of that name or added. slot 0 keeps the
+ * slot the user has, or gives a new one. */
+static pj_status put_user(struct userstore *us, const struct us_user *from, size_t n_sorted,
+                          struct us_user **out, struct pj_error *err)
+{
+	struct us_user *u = find_user(us, from->name, n_sorted);
+	uint32_t next_slot = us->next_slot;
+	pj_status r;
+
+	if (u == NULL) {
+		if ((r = userstore_add_user(us, from->name, from->uid, from->gecos, from->home, from->shell,
+		                            from->iss, from->sub, from->created, &u, err)) != PJ_OK)
+			return r;
+		if (from->slot != 0) { /* else keep the slot userstore_add_user just gave (version 1) */
+			us->next_slot = next_slot;
+			u->slot = from->slot;
+		}
+	} else {
+		if ((r = userstore_set_string(&u->gecos, from->gecos, err)) != PJ_OK ||
+		    (r = userstore_set_string(&u->home, from->home, err)) != PJ_OK ||
+		    (r = userstore_set_string(&u->shell, from->shell, err)) != PJ_OK ||
+		    (r = userstore_set_string(&u->iss, from->iss, err)) != PJ_OK ||
+		    (r = userstore_set_string(&u->sub, from->sub, err)) != PJ_OK)
+			return r;
+		u->uid = from->uid;
+		u->created = from->created;
+		if (from->slot != 0)
+			u->slot = from->slot;
+	}
+	u->last_login = from->last_login;
+	if ((r = userstore_set_gids(u, from->gids, from->n_gids, err)) != PJ_OK)
+		return r;
+	*out = u;
+	return PJ_OK;
+}
+
+/* A user of a store image into us (see put_user), with the later time of the last-login file (lf). */
+static pj_status put_image_user(struct userstore *us, const struct pj_store *st,
+                                const struct pj_store_user *su, const struct pj_last *lf, size_t n_sorted,
+                                struct us_user **out, struct pj_error *err)
+{
+	size_t n;
+	struct us_user from = {
+	    .name = (char *)store_str(st, su->name),
+	    .gecos = (char *)store_str(st, su->gecos),
+	    .home = (char *)store_str(st, su->home),
+	    .shell = (char *)store_str(st, su->shell),
+	    .iss = (char *)store_str(st, su->iss),
+	    .sub = (char *)store_str(st, su->sub),
+	    .uid = su->uid,
+	    .gids = (uint32_t *)store_user_gids(st, su, &n),
+	    .slot = su->slot,
+	    .created = su->created,
+	    .last_login = su->last_login,
+	};
+	int64_t later;
+	pj_status r;
+
+	from.n_gids = n;
+	if ((r = put_user(us, &from, n_sorted, out, err)) != PJ_OK)
+		return r;
+	later = lf != NULL ? last_login_get(lf, (*out)->slot, (*out)->uid, (*out)->created) : 0;
+	if (later > (*out)->last_login)
+		(*out)->last_login = later;
+	return PJ_OK;
+}
+
+static pj_status copy_user(struct userstore *us, const struct pj_store *st, const struct pj_store_user *su,
+                           struct us_user **out, struct pj_error *err)
+{
+	return put_image_user(us, st, su, NULL, 0, out, err);
+}
+
+/* The header parameters of the newest image (the journal's last record, else the base). */
+static pj_status take_params(struct userstore *us, const struct pj_store *top, struct pj_error *err)
+{
+	const struct pj_store_header *h = top->hdr;
 	pj_status r;
 
 	us->flags = h->flags;
 	us->uid_min = h->uid_min;
 	us->uid_max = h->uid_max;
 	us->written = h->written;
-	if ((r = userstore_set_string(&us->home_template, store_str(st, h->home_template), err)) != PJ_OK ||
-	    (r = userstore_set_string(&us->shell, store_str(st, h->shell), err)) != PJ_OK ||
-	    (r = userstore_set_string(&us->id_salt, store_str(st, h->id_salt), err)) != PJ_OK)
+	us->next_slot = h->next_slot > 0 ? h->next_slot : 1;
+	if ((r = userstore_set_string(&us->home_template, store_str(top, h->home_template), err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->shell, store_str(top, h->shell), err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->id_salt, store_str(top, h->id_salt), err)) != PJ_OK)
 		return r;
-	for (uint32_t i = 0; i < h->n_users; i++) {
-		const struct pj_store_user *su = &st->users[i];
-		const uint32_t *gids;
-		struct us_user *u;
-		uint32_t next_slot = us->next_slot;
-		int64_t later;
-		size_t n;
-		if ((r = userstore_add_user(us, store_str(st, su->name), su->uid, store_str(st, su->gecos),
-		                            store_str(st, su->home), store_str(st, su->shell),
-		                            store_str(st, su->iss), store_str(st, su->sub), su->created, &u,
-		                            err)) != PJ_OK)
-			return r;
-		if (su->slot != 0) { /* else keep the slot userstore_add_user just gave (version 1) */
-			us->next_slot = next_slot;
-			u->slot = su->slot;
-		}
-		later = last_login_get(lf, u->slot, u->uid, u->created);
-		u->last_login = later > su->last_login ? later : su->last_login;
-		gids = store_user_gids(st, su, &n);
-		if ((r = userstore_set_gids(u, gids, n, err)) != PJ_OK)
+	return PJ_OK;
+}
+
+/* Everything of a store image into memory: its users (replacing those of the same name among the first
+ * n_sorted and the rest) and its managed groups (added unless present). */
+static pj_status load_image(struct userstore *us, const struct pj_store *st, const struct pj_last *lf,
+                            size_t n_sorted, struct pj_error *err)
+{
+	struct us_user *u;
+	pj_status r;
+
+	for (uint32_t i = 0; i < st->hdr->n_users; i++) {
+		if ((r = put_image_user(us, st, &st->users[i], lf, n_sorted, &u, err)) != PJ_OK)
 			return r;
 	}
-	for (uint32_t i = 0; i < h->n_groups; i++) {
+	for (uint32_t i = 0; i < st->hdr->n_groups; i++) {
 		const struct pj_store_group *g = &st->groups[i];
+		bool known = false;
 		if (g->flags & PJ_STORE_G_PRIVATE)
 			continue;
-		if ((r = userstore_add_group(us, store_str(st, g->name), g->gid, err)) != PJ_OK)
+		for (size_t k = 0; n_sorted > 0 && k < us->n_groups && !known; k++)
+			known = strcmp(us->groups[k].name, store_str(st, g->name)) == 0;
+		if (!known && (r = userstore_add_group(us, store_str(st, g->name), g->gid, err)) != PJ_OK)
 			return r;
 	}
 	return PJ_OK;
 }
 
-/* Copies a validated on-disk store into memory, with the later times of the last-login file. Users of a
- * version 1 store get slots here, so the next write records them. */
-static pj_status load(struct userstore *us, const struct pj_store *st, struct pj_error *err)
+/* The whole store (base, then the journal's records in order) into memory, with the later times of the
+ * last-login file. Users of a version 1 store get slots here, so the next write records them. */
+static pj_status load(struct userstore *us, const struct pj_view *v, struct pj_error *err)
 {
+	size_t n_sorted;
 	struct pj_last lf;
 	pj_status r;
 	int e;
 
+	if (v->base.hdr == NULL)
+		return PJ_OK;
 	if ((e = last_login_open(us->dir, &lf)) < 0)
 		return pj_fail(err, e == -EPERM ? PJ_ERR_CONFIG : PJ_ERR_SYSTEM, "%s/%s: %s", us->dir,
 		               PJ_LAST_FILE, e == -EPERM ? "not trusted" : strerror(-e));
-	us->next_slot = st->hdr->next_slot > 0 ? st->hdr->next_slot : 1;
-	r = load_entries(us, st, &lf, err);
+	us->generation = v->base.hdr->generation;
+	if ((r = take_params(us, view_top(v), err)) == PJ_OK &&
+	    (r = load_image(us, &v->base, &lf, 0, err)) == PJ_OK) {
+		n_sorted = us->n_users;
+		for (uint32_t k = 0; k < v->n_deltas && r == PJ_OK; k++)
+			r = load_image(us, &v->deltas[k], &lf, n_sorted, err);
+	}
+	/* a version 1 base: slots were handed out while loading; the newest header's next_slot may be behind
+	 */
+	for (size_t i = 0; i < us->n_users; i++) {
+		if (us->users[i].slot >= us->next_slot)
+			us->next_slot = us->users[i].slot + 1;
+	}
 	last_login_close(&lf);
 	return r;
 }
@@ -369,12 +557,25 @@ static pj_status take_lock(struct userstore *us, struct pj_error *err)
 	return PJ_OK;
 }
 
-pj_status userstore_open(const char *dir, bool lock, struct userstore **out, struct pj_error *err)
+/* The store view_open could not open, as an error. */
+static pj_status open_failure(const char *dir, int e, struct pj_error *err)
+{
+	if (e == -EPERM)
+		return pj_fail(err, PJ_ERR_CONFIG,
+		               "%s/%s: not trusted (want root-owned, not writable by group or "
+		               "others, in such a directory)",
+		               dir, PJ_STORE_FILE);
+	if (e == -EINVAL)
+		return pj_fail(err, PJ_ERR_SYSTEM,
+		               "%s/%s: damaged; refusing to overwrite it (its bindings would be "
+		               "lost): move it away to start afresh",
+		               dir, PJ_STORE_FILE);
+	return pj_fail(err, PJ_ERR_SYSTEM, "%s/%s: cannot open: %s", dir, PJ_STORE_FILE, strerror(-e));
+}
+
+static pj_status store_new(const char *dir, struct userstore **out, struct pj_error *err)
 {
 	struct userstore *us;
-	struct pj_store st;
-	pj_status r;
-	int e;
 
 	*out = NULL;
 	if ((us = calloc(1, sizeof(*us))) == NULL)
@@ -385,29 +586,57 @@ pj_status userstore_open(const char *dir, bool lock, struct userstore **out, str
 	us->next_slot = 1;
 	if ((us->dir = strdup(dir)) == NULL || (us->home_template = strdup(IDMAP_DEFAULT_HOME)) == NULL ||
 	    (us->id_salt = strdup("")) == NULL || (us->shell = strdup(IDMAP_DEFAULT_SHELL)) == NULL) {
-		r = nomem(err);
-		goto out;
+		userstore_close(us);
+		return nomem(err);
 	}
+	*out = us;
+	return PJ_OK;
+}
+
+pj_status userstore_open(const char *dir, bool lock, struct userstore **out, struct pj_error *err)
+{
+	struct userstore *us;
+	struct pj_view v;
+	pj_status r;
+	int e;
+
+	if ((r = store_new(dir, &us, err)) != PJ_OK)
+		return r;
 	if (lock && (r = take_lock(us, err)) != PJ_OK)
 		goto out;
-	e = store_open(dir, &st);
-	if (e == -ENOENT) {
-		r = PJ_OK; /* no store yet: an empty one */
-	} else if (e == -EPERM) {
-		r = pj_fail(err, PJ_ERR_CONFIG,
-		            "%s/%s: not trusted (want root-owned, not writable by group or "
-		            "others, in such a directory)",
-		            dir, PJ_STORE_FILE);
-	} else if (e == -EINVAL) {
-		r = pj_fail(err, PJ_ERR_SYSTEM,
-		            "%s/%s: damaged; refusing to overwrite it (its bindings would be "
-		            "lost): move it away to start afresh",
-		            dir, PJ_STORE_FILE);
-	} else if (e < 0) {
-		r = pj_fail(err, PJ_ERR_SYSTEM, "%s/%s: cannot open: %s", dir, PJ_STORE_FILE, strerror(-e));
-	} else {
-		r = load(us, &st, err);
-		store_close(&st);
+	if ((e = view_open(dir, &v)) != 0) {
+		r = open_failure(dir, e, err);
+		goto out;
+	}
+	r = load(us, &v, err);
+	view_close(&v);
+out:
+	if (r != PJ_OK) {
+		userstore_close(us);
+		return r;
+	}
+	*out = us;
+	return PJ_OK;
+}
+
+pj_status userstore_open_view(const char *dir, struct userstore **out, struct pj_error *err)
+{
+	struct userstore *us;
+	pj_status r;
+	int e;
+
+	if ((r = store_new(dir, &us, err)) != PJ_OK)
+		return r;
+	us->view_mode = true;
+	if ((r = take_lock(us, err)) != PJ_OK)
+		goto out;
+	if ((e = view_open(dir, &us->view)) != 0) {
+		r = open_failure(dir, e, err);
+		goto out;
+	}
+	if (us->view.base.hdr != NULL) {
+		us->generation = us->view.base.hdr->generation;
+		r = take_params(us, view_top(&us->view), err);
 	}
 out:
 	if (r != PJ_OK) {
@@ -699,6 +928,7 @@ static pj_status ser_emit(struct ser *s, int64_t now, unsigned char **data, size
 	h->uid_min = us->uid_min;
 	h->uid_max = us->uid_max;
 	h->next_slot = us->next_slot;
+	h->generation = us->generation;
 	h->home_template = s->home_template;
 	h->id_salt = s->id_salt;
 	h->shell = s->shell;
@@ -768,7 +998,7 @@ out:
  * create them, and we hold the lock, so every one present is stale. */
 static void remove_stale_temps(const struct userstore *us)
 {
-	static const char prefix[] = PJ_STORE_FILE ".tmp.";
+	static const char *const prefixes[] = {PJ_STORE_FILE ".tmp.", PJ_JOURNAL_FILE ".tmp."};
 	struct dirent *e;
 	DIR *d;
 	int dfd;
@@ -777,29 +1007,204 @@ static void remove_stale_temps(const struct userstore *us)
 		return;
 	dfd = dirfd(d);
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) == 0)
-			unlinkat(dfd, e->d_name, 0);
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+			if (strncmp(e->d_name, prefixes[i], strlen(prefixes[i])) == 0)
+				unlinkat(dfd, e->d_name, 0);
+		}
 	}
 	closedir(d);
 }
 
-pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *err)
+static pj_status path_in_dir(const struct userstore *us, const char *name, char *path, size_t len,
+                             struct pj_error *err)
 {
+	if ((size_t)snprintf(path, len, "%s/%s", us->dir, name) >= len)
+		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", us->dir);
+	return PJ_OK;
+}
+
+static void journal_header(struct pj_journal_header *h, uint32_t generation)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, PJ_JOURNAL_MAGIC, sizeof(h->magic));
+	h->version = PJ_JOURNAL_VERSION;
+	h->endian = PJ_STORE_ENDIAN_MARK;
+	h->generation = generation;
+	h->header_size = sizeof(*h);
+}
+
+/* Writes the whole store of a loaded us as a new base (generation + 1), then an empty journal for it. A
+ * writer killed between the two leaves the new base with the old journal, which readers ignore (its
+ * generation is the old base's) and the next writer replaces. */
+static pj_status fold(struct userstore *us, int64_t now, struct pj_error *err)
+{
+	struct pj_journal_header jh;
 	char path[PATH_MAX];
 	unsigned char *data;
 	size_t len;
 	pj_status r;
+	struct pj_error ignored;
 
-	if (us->lock_fd < 0)
-		return pj_fail(err, PJ_ERR_SYSTEM, "user store: written without its lock");
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", us->dir, PJ_STORE_FILE) >= sizeof(path))
-		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", us->dir);
-	if ((r = userstore_serialize(us, now, &data, &len, err)) != PJ_OK)
+	us->generation++;
+	if ((r = path_in_dir(us, PJ_STORE_FILE, path, sizeof(path), err)) != PJ_OK ||
+	    (r = userstore_serialize(us, now, &data, &len, err)) != PJ_OK) {
+		us->generation--;
 		return r;
+	}
 	remove_stale_temps(us);
 	r = atomic_write_file(path, data, len, 0644, err);
 	free(data);
-	if (r == PJ_OK)
-		us->written = now;
+	if (r != PJ_OK) {
+		us->generation--;
+		return r;
+	}
+	us->written = now;
+	journal_header(&jh, us->generation);
+	if (path_in_dir(us, PJ_JOURNAL_FILE, path, sizeof(path), &ignored) == PJ_OK)
+		atomic_write_file(path, &jh, sizeof(jh), 0644, &ignored); /* else the next writer makes one */
+	return PJ_OK;
+}
+
+/* Appends one record holding delta to the journal. The view was read under the lock, so nothing but a
+ * torn record of a writer that died can follow its last valid record: the new one is written over it
+ * (never truncated: a reader may still map those bytes). */
+static pj_status journal_append(struct userstore *us, const unsigned char *delta, size_t len,
+                                struct pj_error *err)
+{
+	struct pj_journal_record rec = {.size = (uint32_t)len, .generation = us->generation};
+	struct pj_journal_header jh;
+	size_t at = us->view.journal_valid;
+	char path[PATH_MAX];
+	struct iovec iov[3];
+	unsigned char *whole;
+	ssize_t n;
+	pj_status r;
+	int fd;
+
+	if ((r = path_in_dir(us, PJ_JOURNAL_FILE, path, sizeof(path), err)) != PJ_OK)
+		return r;
+	if (at == 0) { /* no journal for this base yet (or a stale one): header and record, atomically */
+		journal_header(&jh, us->generation);
+		if ((whole = malloc(sizeof(jh) + sizeof(rec) + len)) == NULL)
+			return nomem(err);
+		memcpy(whole, &jh, sizeof(jh));
+		memcpy(whole + sizeof(jh), &rec, sizeof(rec));
+		memcpy(whole + sizeof(jh) + sizeof(rec), delta, len);
+		remove_stale_temps(us);
+		r = atomic_write_file(path, whole, sizeof(jh) + sizeof(rec) + len, 0644, err);
+		free(whole);
+		return r;
+	}
+	if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
+	if ((r = trusted_file_check_fd(fd, path, err)) != PJ_OK)
+		goto out;
+	iov[0] = (struct iovec){&rec, sizeof(rec)};
+	iov[1] = (struct iovec){(void *)delta, len};
+	n = pwritev(fd, iov, 2, (off_t)at);
+	if (n != (ssize_t)(sizeof(rec) + len)) {
+		/* a short write (a full file system) leaves a torn record, which counts for nobody */
+		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot append: %s", path,
+		            n < 0 ? strerror(errno) : "short write");
+		goto out;
+	}
+	if (fdatasync(fd) != 0)
+		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot sync: %s", path, strerror(errno));
+out:
+	close(fd);
 	return r;
+}
+
+/* Whether the view's newest header already has us's parameters. */
+static bool params_current(const struct userstore *us)
+{
+	const struct pj_store *top = view_top(&us->view);
+	struct us_params p = {.flags = us->flags,
+	                      .uid_min = us->uid_min,
+	                      .uid_max = us->uid_max,
+	                      .home_template = us->home_template,
+	                      .shell = us->shell,
+	                      .id_salt = us->id_salt};
+
+	return top != NULL && userstore_params_same(top, &p);
+}
+
+/* View mode: the looked-up and new entries as one journal record. *too_big when it would pass the
+ * journal's bound (then the caller folds). */
+static pj_status append_changes(struct userstore *us, int64_t now, bool *too_big, struct pj_error *err)
+{
+	struct userstore d = *us; /* shallow: the same users and strings, only the new groups */
+	unsigned char *data;
+	size_t len;
+	pj_status r;
+
+	*too_big = false;
+	if ((d.groups = calloc(us->n_groups + 1, sizeof(*d.groups))) == NULL)
+		return nomem(err);
+	d.n_groups = 0;
+	for (size_t i = 0; i < us->n_groups; i++) {
+		if (!us->groups[i].stored)
+			d.groups[d.n_groups++] = us->groups[i];
+	}
+	d.generation = 0;
+	r = userstore_serialize(&d, now, &data, &len, err);
+	free(d.groups);
+	if (r != PJ_OK)
+		return r;
+	if (us->view.journal_valid + sizeof(struct pj_journal_record) + len > PJ_JOURNAL_MAX_SIZE)
+		*too_big = true;
+	else if ((r = journal_append(us, data, len, err)) == PJ_OK)
+		us->written = now;
+	free(data);
+	return r;
+}
+
+/* View mode: loads the whole store, puts the pending entries into it and folds. */
+static pj_status fold_view(struct userstore *us, int64_t now, struct pj_error *err)
+{
+	struct userstore *full;
+	struct us_user *u;
+	pj_status r;
+
+	if ((r = store_new(us->dir, &full, err)) != PJ_OK)
+		return r;
+	if ((r = load(full, &us->view, err)) != PJ_OK)
+		goto out;
+	for (size_t i = 0; i < us->n_users && r == PJ_OK; i++)
+		r = put_user(full, &us->users[i], full->n_users, &u, err);
+	for (size_t i = 0; i < us->n_groups && r == PJ_OK; i++) {
+		if (!us->groups[i].stored)
+			r = userstore_add_group(full, us->groups[i].name, us->groups[i].gid, err);
+	}
+	if (r != PJ_OK || (r = userstore_set_string(&full->home_template, us->home_template, err)) != PJ_OK ||
+	    (r = userstore_set_string(&full->shell, us->shell, err)) != PJ_OK ||
+	    (r = userstore_set_string(&full->id_salt, us->id_salt, err)) != PJ_OK)
+		goto out;
+	full->flags = us->flags;
+	full->uid_min = us->uid_min;
+	full->uid_max = us->uid_max;
+	if (full->next_slot < us->next_slot)
+		full->next_slot = us->next_slot;
+	full->generation = us->generation;
+	if ((r = fold(full, now, err)) == PJ_OK)
+		us->written = now;
+out:
+	userstore_close(full);
+	return r;
+}
+
+pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *err)
+{
+	bool too_big = false;
+	pj_status r;
+
+	if (us->lock_fd < 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "user store: written without its lock");
+	if (!us->view_mode)
+		return fold(us, now, err);
+	if (us->view.base.hdr != NULL && us->view.n_deltas < PJ_JOURNAL_MAX_RECORDS && params_current(us)) {
+		if ((r = append_changes(us, now, &too_big, err)) != PJ_OK || !too_big)
+			return r;
+	}
+	return fold_view(us, now, err);
 }

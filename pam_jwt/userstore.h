@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "config_file.h"
+#include "store/store_journal.h"
 #include "store/store_read.h"
 #include "error.h"
 
@@ -32,6 +33,7 @@ struct us_user {
 struct us_group {
 	char *name;
 	uint32_t gid;
+	bool stored; /* looked up in the store on disk (view mode): not written again */
 };
 
 /* The header parameters the NSS module needs, as the configuration gives them. */
@@ -43,9 +45,16 @@ struct us_params {
 	const char *id_salt; /* "" = none */
 };
 
+/* Two modes. Loaded (userstore_open): users and groups hold the whole store, and a commit writes a new
+ * base (a fold, see store/store_journal.h). View (userstore_open_view, the login path): the store on disk
+ * stays mapped (view); users and groups hold only what this run looked up or added, and a commit appends
+ * them to the journal, or folds when the journal is full or the parameters changed. */
 struct userstore {
 	char *dir;
 	int lock_fd; /* flock'd state_dir/users.lock, or -1 for a read-only load */
+	bool view_mode;
+	struct pj_view view; /* view mode: the store on disk, as of taking the lock */
+	uint32_t generation; /* the base's generation (0: none yet) */
 	struct us_user *users;
 	size_t n_users, cap_users;
 	struct us_group *groups;
@@ -68,6 +77,10 @@ struct userstore {
  * afresh would drop every (iss, sub) binding; an untrusted one is PJ_ERR_CONFIG. */
 pj_status userstore_open(const char *dir, bool lock, struct userstore **out, struct pj_error *err);
 
+/* Opens the store in dir for a login: takes the lock as userstore_open does, but maps the store (base and
+ * journal) instead of loading it, so that the work of a change does not grow with the store. */
+pj_status userstore_open_view(const char *dir, struct userstore **out, struct pj_error *err);
+
 /* Releases the lock (if held) and frees everything. NULL is fine. */
 void userstore_close(struct userstore *us);
 
@@ -86,16 +99,22 @@ pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg
 pj_status userstore_serialize(const struct userstore *us, int64_t now, unsigned char **data, size_t *len,
                               struct pj_error *err);
 
-/* Serialises and writes dir/users.db atomically (mode 0644: passwd data is public). Requires the lock. */
+/* Writes the changes: loaded, a new base (dir/users.db, atomically, mode 0644: passwd data is public) and an
+ * empty journal; view mode, one journal record (fdatasync'd), or the same fold when the journal is full,
+ * missing its base, or the parameters changed. Requires the lock. */
 pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *err);
 
-struct us_user *userstore_user(const struct userstore *us, const char *name);
-struct us_user *userstore_user_by_uid(const struct userstore *us, uint32_t uid);
-struct us_group *userstore_group(const struct userstore *us, const char *name);
-struct us_group *userstore_group_by_gid(const struct userstore *us, uint32_t gid);
+/* Lookups. In view mode what is found on disk is copied in (hence not const). */
+struct us_user *userstore_user(struct userstore *us, const char *name);
+struct us_user *userstore_user_by_uid(struct userstore *us, uint32_t uid);
+struct us_group *userstore_group(struct userstore *us, const char *name);
+struct us_group *userstore_group_by_gid(struct userstore *us, uint32_t gid);
 
 /* Whether id is a stored user's uid (and so a private gid) or a managed group's gid. */
 bool userstore_id_taken(const struct userstore *us, uint32_t id);
+
+/* Whether a stored user or managed group has name, ignoring ASCII case. */
+bool userstore_name_taken_nocase(const struct userstore *us, const char *name);
 
 /* Adds a user with copies of the given strings (iss/sub NULL = unbound) and no groups. */
 pj_status userstore_add_user(struct userstore *us, const char *name, uint32_t uid, const char *gecos,

@@ -58,23 +58,9 @@ static void header_make(struct last_header *h)
 /* Opens dir/users.last (flags O_RDONLY, or O_RDWR|O_CREAT) and checks the directory and the file. */
 static int open_trusted(const char *dir, int flags)
 {
-	char path[PATH_MAX];
 	struct stat sb;
-	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, PJ_LAST_FILE) >= sizeof(path))
-		return -ENAMETOOLONG;
-	if (stat(dir, &sb) != 0)
-		return -errno;
-	if (!store_trusted_stat(&sb, S_IFDIR))
-		return -EPERM;
-	if ((fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
-		return errno == ELOOP ? -EPERM : -errno;
-	if (fstat(fd, &sb) != 0 || !store_trusted_stat(&sb, S_IFREG)) {
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
+	return store_open_file(dir, PJ_LAST_FILE, flags, &sb);
 }
 
 static int header_ok(int fd)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* store_format.h: the on-disk layout of the user store (state_dir/users.db), shared by writer and NSS reader.
  *
- * One file, replaced as a whole (temp file, fsync, rename) under flock(state_dir/users.lock), read with mmap.
+ * The base file, replaced as a whole (temp file, fsync, rename) under flock(state_dir/users.lock), read with
+ * mmap, and extended by the journal (store_journal.h): changes are appended there and folded into a new base
+ * when the journal passes its bound.
  * All integers are in host byte order (the file never leaves the host); the magic and version say so.
  *
  *   header   struct pj_store_header, at offset 0
@@ -72,9 +74,11 @@ struct pj_store_header {
 	uint32_t n_ids;
 	uint32_t strings_off;
 	uint32_t strings_len;
-	uint32_t next_slot; /* the slot the next new user gets (last_login.h); 0 in version 1 */
-	uint32_t id_salt;   /* string: the configuration's id_salt ("" = none; always "" before version 3) */
-	uint32_t reserved[4]; /* zero */
+	uint32_t next_slot;  /* the slot the next new user gets (last_login.h); 0 in version 1 */
+	uint32_t id_salt;    /* string: the configuration's id_salt ("" = none; always "" before version 3) */
+	uint32_t generation; /* counts the base files written (0 before version 3 and in journal deltas): the
+	                      * journal names the base it extends (store_journal.h) */
+	uint32_t reserved[3]; /* zero */
 };
 
 struct pj_store_user {

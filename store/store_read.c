@@ -67,8 +67,8 @@ static bool check_header(const struct pj_store_header *h, size_t size)
 	    (h->version != PJ_STORE_VERSION && h->version != PJ_STORE_VERSION_2 &&
 	     h->version != PJ_STORE_VERSION_1) ||
 	    (h->version == PJ_STORE_VERSION_1 && h->next_slot != 0) ||
-	    (h->version != PJ_STORE_VERSION && h->id_salt != 0) || h->endian != PJ_STORE_ENDIAN_MARK ||
-	    h->header_size != sizeof(*h) || h->file_size != size)
+	    (h->version != PJ_STORE_VERSION && (h->id_salt != 0 || h->generation != 0)) ||
+	    h->endian != PJ_STORE_ENDIAN_MARK || h->header_size != sizeof(*h) || h->file_size != size)
 		return false;
 	for (size_t i = 0; i < sizeof(h->reserved) / sizeof(h->reserved[0]); i++) {
 		if (h->reserved[i] != 0)
@@ -203,31 +203,40 @@ bool store_trusted_stat(const struct stat *sb, mode_t type)
 	return store_stat_trust(sb, type) == STORE_TRUSTED;
 }
 
-int store_open(const char *dir, struct pj_store *st)
+int store_open_file(const char *dir, const char *name, int flags, struct stat *sb)
 {
 	char path[PATH_MAX];
+	int fd, r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (stat(dir, sb) != 0)
+		return -errno;
+	if (!store_trusted_stat(sb, S_IFDIR))
+		return -EPERM;
+	if ((fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
+		return errno == ELOOP ? -EPERM : -errno;
+	if (fstat(fd, sb) != 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!store_trusted_stat(sb, S_IFREG)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int store_open(const char *dir, struct pj_store *st)
+{
 	struct stat sb;
 	void *map;
 	int fd, r;
 
 	memset(st, 0, sizeof(*st));
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, PJ_STORE_FILE) >= sizeof(path))
-		return -ENAMETOOLONG;
-	if (stat(dir, &sb) != 0)
-		return -errno;
-	if (!store_trusted_stat(&sb, S_IFDIR))
-		return -EPERM;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0)
-		return errno == ELOOP ? -EPERM : -errno;
-	if (fstat(fd, &sb) != 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (!store_trusted_stat(&sb, S_IFREG)) {
-		close(fd);
-		return -EPERM;
-	}
+	if ((fd = store_open_file(dir, PJ_STORE_FILE, O_RDONLY, &sb)) < 0)
+		return fd;
 	if (sb.st_size < (off_t)sizeof(struct pj_store_header) || sb.st_size > (off_t)PJ_STORE_MAX_SIZE) {
 		close(fd);
 		return -EINVAL;
@@ -353,49 +362,4 @@ const struct pj_store_user *store_group_member(const struct pj_store *st, const 
 bool store_id_taken(const struct pj_store *st, uint32_t id)
 {
 	return store_user_by_uid(st, id) != NULL || store_group_by_gid(st, id) != NULL;
-}
-
-struct preauth_ctx {
-	const struct pj_store *st;
-	const struct idmap_local *local;
-};
-
-/* Local ids (the account files, subordinate ranges) are probed past, as the writer does; an id of the
- * store is final: another name's first login may take the slot between this answer and the login, and the
- * writer then refuses rather than probe (mapping.c), so the answer never probes past one either. */
-static uint32_t preauth_taken(void *arg, uint32_t id)
-{
-	struct preauth_ctx *c = arg;
-	uint32_t run = idmap_local_run(c->local, id);
-
-	if (run > 0)
-		return run;
-	return store_id_taken(c->st, id) ? IDMAP_TAKEN_FINAL : 0;
-}
-
-int store_preauth(const struct pj_store *st, const char *name, const char *passwd_path,
-                  const char *group_path, uint32_t *uid, char *home, size_t homelen)
-{
-	const struct pj_store_header *h = st->hdr;
-	struct idmap_local local;
-	struct preauth_ctx c = {.st = st, .local = &local};
-	uint32_t probes;
-	int r;
-
-	if (h == NULL || !(h->flags & PJ_STORE_F_PREAUTH) || (h->flags & PJ_STORE_F_UID_CLAIM) ||
-	    !idmap_username_ok(name) || store_user_by_name(st, name) != NULL ||
-	    store_group_by_name(st, name) != NULL)
-		return 1;
-	if ((r = idmap_local_name(passwd_path, group_path, name)) != 0)
-		return r < 0 ? r : 1;
-	if ((r = idmap_local_load(passwd_path, group_path, h->uid_min, h->uid_max, &local)) < 0)
-		return r;
-	r = idmap_assign(store_str(st, h->id_salt), name, h->uid_min, h->uid_max, preauth_taken, &c, uid,
-	                 &probes) == 0
-	        ? 0
-	        : 1;
-	idmap_local_free(&local);
-	if (r == 0 && idmap_home(store_str(st, h->home_template), name, home, homelen) != 0)
-		r = 1;
-	return r;
 }

@@ -52,6 +52,11 @@ enum store_trust store_stat_trust(const struct stat *sb, mode_t type);
 /* store_stat_trust(sb, type) == STORE_TRUSTED. */
 bool store_trusted_stat(const struct stat *sb, mode_t type);
 
+/* Opens dir/name with flags (O_RDONLY, or O_RDWR|O_CREAT making it 0644) and O_NOFOLLOW|O_CLOEXEC, after
+ * checking dir and then the open file (fstat into sb) with store_trusted_stat. Returns the descriptor,
+ * -EPERM (untrusted, or a symbolic link) or -errno. */
+int store_open_file(const char *dir, const char *name, int flags, struct stat *sb);
+
 /* Opens dir/users.db: checks dir (a directory owned by root, not writable by group or others), opens the
  * file O_RDONLY|O_NOFOLLOW|O_CLOEXEC, checks it after open with fstat (regular, root-owned, not writable
  * by group or others), maps it read-only and validates it. The file descriptor is closed again.

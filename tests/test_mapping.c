@@ -21,6 +21,7 @@
 #include "pam_jwt/identity.h"
 #include "store/idmap.h"
 #include "pam_jwt/mapping.h"
+#include "store/store_journal.h"
 #include "store/store_read.h"
 #include "tap.h"
 #include "testkit.h"
@@ -133,11 +134,30 @@ static pj_status login(const struct pj_config *cfg, const char *claims, struct p
 
 /* ---- reading back ---- */
 static struct pj_store st;
+static unsigned char *snapshot;
+
+/* The store as readers see it (base and journal, store_journal.h) as one validated image in *out: the
+ * checks below read it like a base file. */
+static int snapshot_open(const char *dir, struct pj_store *out)
+{
+	struct userstore *us;
+	struct pj_error err;
+	size_t len;
+	pj_status r;
+
+	free(snapshot);
+	snapshot = NULL;
+	memset(out, 0, sizeof(*out));
+	if (userstore_open(dir, false, &us, &err) != PJ_OK)
+		return -1;
+	r = userstore_serialize(us, 0, &snapshot, &len, &err);
+	userstore_close(us);
+	return r == PJ_OK ? store_check_buffer(snapshot, len, out) : -1;
+}
 
 static const struct pj_store_user *user(const struct pj_config *cfg, const char *name)
 {
-	store_close(&st);
-	if (store_open(cfg->state_dir, &st) != 0)
+	if (snapshot_open(cfg->state_dir, &st) != 0)
 		return NULL;
 	return store_user_by_name(&st, name);
 }
@@ -377,7 +397,7 @@ static void test_uid_claim(void)
 	ok(login(cfg, "{\"sub\":\"u\",\"preferred_username\":\"uok\",\"posix\":{\"uid\":300000}}", &err) ==
 	       PJ_OK,
 	   "the same uid_claim again: fine");
-	ok(store_open(cfg->state_dir, &st) == 0 && (st.hdr->flags & PJ_STORE_F_UID_CLAIM),
+	ok(snapshot_open(cfg->state_dir, &st) == 0 && (st.hdr->flags & PJ_STORE_F_UID_CLAIM),
 	   "header: uid_claim flag");
 	store_close(&st);
 	config_free(cfg);
@@ -620,7 +640,7 @@ static void test_salt(void)
 
 	ok(hash_id(c1, "sally") != plain, "a salted id differs from the plain hash (%u, %u)",
 	   hash_id(c1, "sally"), plain);
-	ok(run_cli(c1, out, sizeof(out), 2, init) == 0 && store_open(c1->state_dir, &st) == 0 &&
+	ok(run_cli(c1, out, sizeof(out), 2, init) == 0 && snapshot_open(c1->state_dir, &st) == 0 &&
 	       strcmp(store_str(&st, st.hdr->id_salt), "3f0c9a1be25d47a8c6e1") == 0 &&
 	       store_preauth(&st, "sally", files.passwd, files.group, &puid, home, sizeof(home)) == 0,
 	   "user init writes the salt into the store header, for the NSS module's pre-auth entries");
@@ -655,7 +675,7 @@ static void test_preauth(void)
 	int r;
 
 	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0, "pam-jwt user init writes an empty store");
-	ok(store_open(cfg->state_dir, &st) == 0 && (st.hdr->flags & PJ_STORE_F_PREAUTH) &&
+	ok(snapshot_open(cfg->state_dir, &st) == 0 && (st.hdr->flags & PJ_STORE_F_PREAUTH) &&
 	       st.hdr->n_users == 0 && st.hdr->uid_min == 250000 &&
 	       strcmp(store_str(&st, st.hdr->shell), "/bin/zsh") == 0,
 	   "with the NSS parameters in its header");
@@ -673,11 +693,11 @@ static void test_preauth(void)
 
 	/* With nss_preauth a uid of the store is never probed past: sshd may already hold the hash slot for
 	 * the connection of a name whose slot another first login took since (issue #14). */
-	store_open(cfg->state_dir, &st);
+	snapshot_open(cfg->state_dir, &st);
 	colliding(250000, 250009, "newbie", store_group_by_name(&st, "g1")->gid, a, b);
 	store_close(&st);
 	snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", a, a);
-	store_open(cfg->state_dir, &st);
+	snapshot_open(cfg->state_dir, &st);
 	r = store_preauth(&st, b, files.passwd, files.group, &uid, home, sizeof(home));
 	store_close(&st);
 	ok(r == 0 && login(cfg, claims, &err) == PJ_OK && (u = user(cfg, a)) != NULL && u->uid == uid,
@@ -687,7 +707,7 @@ static void test_preauth(void)
 	ok(login(cfg, claims, &err) == PJ_ERR_USER && user(cfg, b) == NULL,
 	   "%s's first login is then refused, not given the next uid (%s)", b, err.reason);
 	ok(tk_logged("never probed past"), "and logged");
-	store_open(cfg->state_dir, &st);
+	snapshot_open(cfg->state_dir, &st);
 	ok(store_preauth(&st, b, files.passwd, files.group, &uid, home, sizeof(home)) == 1,
 	   "nor does %s get a pre-auth entry any more", b);
 	store_close(&st);
@@ -696,7 +716,7 @@ static void test_preauth(void)
 		uint32_t puid;
 		char phome[256];
 		snprintf(n, sizeof(n), "pre%d", i);
-		store_open(cfg->state_dir, &st);
+		snapshot_open(cfg->state_dir, &st);
 		r = store_preauth(&st, n, files.passwd, files.group, &puid, phome, sizeof(phome));
 		store_close(&st);
 		snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"preferred_username\":\"%s\"}", n, n);
@@ -709,7 +729,7 @@ static void test_preauth(void)
 			   "no pre-auth entry for %s (its slot is taken), and its first login is refused", n);
 	}
 
-	store_open(cfg->state_dir, &st);
+	snapshot_open(cfg->state_dir, &st);
 	ok(store_preauth(&st, "carol", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
 	   "no pre-auth entry for a local account");
 	ok(store_preauth(&st, "localgrp", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
@@ -726,14 +746,14 @@ static void test_preauth(void)
 	config_free(cfg);
 
 	cfg = cfg_make("s7", "uid_min = 250000\nuid_max = 250009\n", "");
-	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && store_open(cfg->state_dir, &st) == 0 &&
+	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && snapshot_open(cfg->state_dir, &st) == 0 &&
 	       store_preauth(&st, "other", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
 	   "nss_preauth = no: no pre-auth entries");
 	store_close(&st);
 	config_free(cfg);
 
 	cfg = cfg_make("s7", "nss_preauth = yes\nuid_min = 250000\nuid_max = 250009\n", "uid_claim = uid\n");
-	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && store_open(cfg->state_dir, &st) == 0 &&
+	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && snapshot_open(cfg->state_dir, &st) == 0 &&
 	       store_preauth(&st, "other", files.passwd, files.group, &uid, home, sizeof(home)) == 1,
 	   "uid_claim in use: no pre-auth entries (the uid could not be predicted)");
 	store_close(&st);
@@ -795,7 +815,7 @@ static void test_subids(void)
 	tk_write_text(path_in("subuid"), text);
 	snprintf(text, sizeof(text), "250000:%u:10\n", g);
 	tk_write_text(path_in("subgid"), text);
-	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && store_open(cfg->state_dir, &st) == 0,
+	ok(run_cli(cfg, out, sizeof(out), 2, init) == 0 && snapshot_open(cfg->state_dir, &st) == 0,
 	   "an empty store with nss_preauth");
 	r = store_preauth(&st, "subby", files.passwd, files.group, &puid, home, sizeof(home));
 	store_close(&st);
@@ -854,29 +874,53 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* A returning login with unchanged claims writes nothing to users.db; its time goes to users.last, and
+/* users.db and users.journal of state dir s, as stat sees them (zeroed when missing). */
+static void stamp(const char *s, struct stat sb[2])
+{
+	char name[64];
+
+	memset(sb, 0, 2 * sizeof(*sb));
+	snprintf(name, sizeof(name), "%s/users.db", s);
+	stat(path_in(name), &sb[0]);
+	snprintf(name, sizeof(name), "%s/users.journal", s);
+	stat(path_in(name), &sb[1]);
+}
+
+static bool same_stamp(const struct stat a[2], const struct stat b[2])
+{
+	return same_file(&a[0], &b[0]) && same_file(&a[1], &b[1]);
+}
+
+/* A returning login with unchanged claims writes nothing to the store; its time goes to users.last, and
  * account_max_age counts from there. */
 static void test_returning(void)
 {
 	struct pj_config *cfg = cfg_make("s14", "account_max_age = 3600\n", "");
 	const char *claims = "{\"sub\":\"rt-1\",\"preferred_username\":\"rita\",\"name\":\"Rita\","
 	                     "\"groups\":[\"devs\",\"ops\"]}";
-	const char *db = path_in("s14/users.db"), *last = path_in("s14/users.last");
+	const char *last = path_in("s14/users.last");
+	struct pj_user_ref ref;
+	struct pj_view v;
 	char out[4096], *show[] = {"user", "show", "rita", NULL};
 	const struct pj_store_user *u;
-	struct stat before, after, sb;
+	struct stat before[2], after[2], sb;
 	struct pj_error err;
 	enum pj_acct a = PJ_ACCT_NOT_OURS;
 	int fd;
 
-	ok(login_at(cfg, ISS, claims, NOW, &err) == PJ_OK && stat(db, &before) == 0,
-	   "rita's first login (%s)", err.reason);
-	usleep(20000); /* a rewrite now would show in mtime and ctime */
-	ok(login_at(cfg, ISS, claims, NOW + 7200, &err) == PJ_OK && stat(db, &after) == 0 &&
-	       same_file(&before, &after),
-	   "a returning login with unchanged claims: users.db untouched (inode, size, mtime, ctime)");
-	ok((u = user(cfg, "rita")) != NULL && u->last_login == NOW,
+	ok(login_at(cfg, ISS, claims, NOW, &err) == PJ_OK, "rita's first login (%s)", err.reason);
+	stamp("s14", before);
+	usleep(20000); /* a write now would show in mtime and ctime */
+	ok(login_at(cfg, ISS, claims, NOW + 7200, &err) == PJ_OK &&
+	       (stamp("s14", after), same_stamp(before, after)),
+	   "a returning login with unchanged claims: users.db and users.journal untouched (inode, size, "
+	   "mtime, "
+	   "ctime)");
+	ok(view_open(cfg->state_dir, &v) == 0 && view_user_by_name(&v, "rita", &ref) &&
+	       ref.u->last_login == NOW,
 	   "the store keeps the time of its last write for rita");
+	view_close(&v);
+	u = user(cfg, "rita");
 	ok(stat(last, &sb) == 0 && sb.st_uid == 0 && (sb.st_mode & 07777) == 0644,
 	   "users.last: root-owned, 0644");
 	ok(mapping_acct_check(cfg, "rita", NOW + 7200 + 3600, &a, &err) == PJ_OK && a == PJ_ACCT_OK,
@@ -906,31 +950,34 @@ static void test_returning(void)
 	/* what changes the entry writes the store */
 	claims = "{\"sub\":\"rt-1\",\"preferred_username\":\"rita\",\"name\":\"Rita B\","
 	         "\"groups\":[\"devs\",\"ops\"]}";
-	ok(login_at(cfg, ISS, claims, NOW + 9200, &err) == PJ_OK && stat(db, &after) == 0 &&
-	       after.st_ino != before.st_ino && (u = user(cfg, "rita")) != NULL &&
-	       u->last_login == NOW + 9200,
-	   "a changed gecos rewrites the store, with last_login");
-	before = after;
+	ok(login_at(cfg, ISS, claims, NOW + 9200, &err) == PJ_OK &&
+	       (stamp("s14", after), !same_stamp(before, after)) && after[1].st_size > before[1].st_size &&
+	       (u = user(cfg, "rita")) != NULL && u->last_login == NOW + 9200,
+	   "a changed gecos is written (a journal record), with last_login");
+	memcpy(before, after, sizeof(before));
 	claims = "{\"sub\":\"rt-1\",\"preferred_username\":\"rita\",\"name\":\"Rita B\","
 	         "\"groups\":[\"devs\"]}";
-	ok(login_at(cfg, ISS, claims, NOW + 9300, &err) == PJ_OK && stat(db, &after) == 0 &&
-	       after.st_ino != before.st_ino && strcmp(groups_of(cfg, "rita"), "devs") == 0,
-	   "a changed group list rewrites the store");
-	before = after;
+	ok(login_at(cfg, ISS, claims, NOW + 9300, &err) == PJ_OK &&
+	       (stamp("s14", after), !same_stamp(before, after)) &&
+	       strcmp(groups_of(cfg, "rita"), "devs") == 0,
+	   "a changed group list is written");
+	memcpy(before, after, sizeof(before));
 	claims = "{\"sub\":\"rt-1\",\"preferred_username\":\"rita\",\"name\":\"Rita B\","
 	         "\"groups\":[\"devs\",\"brand-new\"]}";
-	ok(login_at(cfg, ISS, claims, NOW + 9400, &err) == PJ_OK && stat(db, &after) == 0 &&
-	       after.st_ino != before.st_ino && strcmp(groups_of(cfg, "rita"), "brand-new,devs") == 0,
-	   "a new managed group rewrites the store");
-	before = after;
-	ok(login_at(cfg, ISS2, claims, NOW + 9500, &err) == PJ_ERR_USER && stat(db, &after) == 0 &&
-	       same_file(&before, &after),
+	ok(login_at(cfg, ISS, claims, NOW + 9400, &err) == PJ_OK &&
+	       (stamp("s14", after), !same_stamp(before, after)) &&
+	       strcmp(groups_of(cfg, "rita"), "brand-new,devs") == 0,
+	   "a new managed group is written");
+	memcpy(before, after, sizeof(before));
+	ok(login_at(cfg, ISS2, claims, NOW + 9500, &err) == PJ_ERR_USER &&
+	       (stamp("s14", after), same_stamp(before, after)),
 	   "another identity for rita is still refused, and writes nothing");
 	config_free(cfg);
 	cfg = cfg_make("s14", "account_max_age = 3600\nuid_min = 300000\n", "");
-	ok(login_at(cfg, ISS, claims, NOW + 9600, &err) == PJ_OK && stat(db, &after) == 0 &&
-	       after.st_ino != before.st_ino && (u = user(cfg, "rita")) != NULL && st.hdr->uid_min == 300000,
-	   "a changed configuration (uid_min) refreshes the store's header");
+	ok(login_at(cfg, ISS, claims, NOW + 9600, &err) == PJ_OK &&
+	       (stamp("s14", after), after[0].st_ino != before[0].st_ino) &&
+	       (u = user(cfg, "rita")) != NULL && st.hdr->uid_min == 300000,
+	   "a changed configuration (uid_min) folds the store into a new base with the new header");
 	config_free(cfg);
 }
 
@@ -997,7 +1044,7 @@ static void test_race(void)
 			failed++;
 	}
 	ok(failed == 0, "32 parallel logins succeeded");
-	ok(store_open(cfg->state_dir, &st) == 0 && st.hdr->n_users == 32, "32 users in the store");
+	ok(snapshot_open(cfg->state_dir, &st) == 0 && st.hdr->n_users == 32, "32 users in the store");
 	g = store_group_by_name(&st, "shared");
 	ok(g != NULL && g->n_members == 32 && st.hdr->n_groups == 32 + 1 + 32,
 	   "one shared group with 32 members, 32 private and 32 own groups");
@@ -1096,5 +1143,6 @@ int main(void)
 	test_race();
 	test_cli();
 	store_close(&st);
+	free(snapshot);
 	return tap_done();
 }
