@@ -2,7 +2,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,7 +25,7 @@ static void cli_emit(void *arg, int priority, const char *message)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pam-jwt jwks status [--config FILE] [--issuer NAME]\n"
-	                "       pam-jwt jwks refresh [--config FILE] [--issuer NAME]\n");
+	                "       pam-jwt jwks refresh [--config FILE] [--issuer NAME] [--expiring SECONDS]\n");
 }
 
 /* Text from the IdP or the cache, printed escaped. */
@@ -124,8 +127,44 @@ static int refresh_one(const struct pj_config *cfg, const struct pj_issuer *iss,
 	return CLI_EXIT_OK;
 }
 
-const struct option cli_jwks_options[] = {
-    CLI_OPTION_CONFIG, {"issuer", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
+/* refresh --expiring SECONDS: whether iss's keys are due, i.e. never fetched (or the cache is unreadable) or
+ * fresh for less than within seconds more; a jwks_file is never due. within < 0: always due. The timer
+ * (pam-jwt-refresh.service) uses this, so the IdP is asked about as often as its Cache-Control says. */
+static bool refresh_due(const struct pj_config *cfg, const struct pj_issuer *iss, const struct pj_log *log,
+                        time_t now, long within)
+{
+	struct keystore_info info;
+	struct pj_error err;
+	char tbuf[96];
+	bool due;
+
+	if (within < 0)
+		return true;
+	if (iss->jwks_file != NULL)
+		return false;
+	pj_error_clear(&err);
+	keystore_info_get(cfg, iss, now, log, &info, &err);
+	due = info.fresh_until == 0 || info.fresh_until - now < within;
+	if (!due)
+		printf("issuer %s: fresh until %s, not due\n", iss->name,
+		       fmt_time(tbuf, sizeof(tbuf), info.fresh_until, now));
+	keystore_info_free(&info);
+	return due;
+}
+
+static bool parse_seconds(const char *text, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	return errno == 0 && end != text && *end == '\0' && *out >= 0 && *out <= 366L * 86400;
+}
+
+const struct option cli_jwks_options[] = {CLI_OPTION_CONFIG,
+                                          {"issuer", required_argument, NULL, 'i'},
+                                          {"expiring", required_argument, NULL, 'e'},
+                                          {NULL, 0, NULL, 0}};
 
 int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
 {
@@ -133,12 +172,19 @@ int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
 	const char *only = NULL, *cmd;
 	time_t now = time(NULL);
 	int rc = CLI_EXIT_OK, found = 0, c;
+	long within = -1;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", cli_jwks_options, NULL)) != -1) {
 		switch (c) {
 		case 'c': break; /* the caller has loaded it already */
 		case 'i': only = optarg; break;
+		case 'e':
+			if (!parse_seconds(optarg, &within)) {
+				usage();
+				return CLI_EXIT_USAGE;
+			}
+			break;
 		default: usage(); return CLI_EXIT_USAGE;
 		}
 	}
@@ -147,7 +193,8 @@ int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	cmd = argv[optind];
-	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "refresh") != 0) {
+	if ((strcmp(cmd, "status") != 0 && strcmp(cmd, "refresh") != 0) ||
+	    (within >= 0 && strcmp(cmd, "refresh") != 0)) {
 		usage();
 		return CLI_EXIT_USAGE;
 	}
@@ -159,7 +206,7 @@ int cli_jwks_main(const struct pj_config *cfg, int argc, char **argv)
 		found++;
 		if (strcmp(cmd, "status") == 0)
 			rc |= status_one(cfg, iss, &log, now);
-		else
+		else if (refresh_due(cfg, iss, &log, now, within))
 			rc |= refresh_one(cfg, iss, &log, now);
 	}
 	if (found == 0) {

@@ -62,8 +62,8 @@ done
 
 # The unit runs the pam-jwt just installed, and only once the configuration it reads exists.
 unit="$dest$unitdir/pam-jwt-refresh.service"
-grep -qx "ExecStart=$bindir/pam-jwt jwks refresh" "$unit"
-ok $? "pam-jwt-refresh.service runs $bindir/pam-jwt jwks refresh"
+grep -qx "ExecStart=$bindir/pam-jwt jwks refresh --expiring 1800" "$unit"
+ok $? "pam-jwt-refresh.service runs $bindir/pam-jwt jwks refresh --expiring 1800"
 conf=$(printf 'pj-print-conf:\n\t@echo "$(sysconfdir)"\n' | submake -f Makefile -f - pj-print-conf)
 grep -qx "ConditionPathExists=$conf/pam_jwt.conf" "$unit"
 ok $? "pam-jwt-refresh.service is skipped while $conf/pam_jwt.conf does not exist"

@@ -104,6 +104,18 @@ if "$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" >/dev/null 2>&1 ||
 	rc=$?
 	[ $rc -eq 0 ] && [ "$(count cli_jwks.json)" -eq 2 ]
 	ok $? "pam-jwt jwks refresh: forces one fetch despite a fresh cache (exit $rc)"
+	# --expiring (the timer's): a fetch only when the keys are fresh for less than that much longer.
+	out=$("$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" --expiring 600 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && [ "$(count cli_jwks.json)" -eq 2 ] && echo "$out" | grep -q '^issuer cli: fresh until .*, not due$'
+	ok $? "pam-jwt jwks refresh --expiring 600: keys fresh for an hour are not fetched (exit $rc)"
+	"$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" --expiring 7200 >/dev/null 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && [ "$(count cli_jwks.json)" -eq 3 ]
+	ok $? "pam-jwt jwks refresh --expiring 7200: keys fresh for less than that are fetched (exit $rc)"
+	"$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" --expiring 1x >/dev/null 2>&1
+	[ $? -eq 2 ]
+	ok $? "pam-jwt jwks refresh --expiring with a bad number: usage error"
 	echo 500 >"$SCRATCH/idp/cli_jwks.json.status"
 	out=$("$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" 2>&1)
 	rc=$?
@@ -124,15 +136,20 @@ if "$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" >/dev/null 2>&1 ||
 	# privileges, the whole file system read-only but the cache directory (ProtectSystem=strict,
 	# ReadWritePaths=).
 	rm -f "$SCRATCH/idp/cli_jwks.json.status"
+	# shellcheck disable=SC2046
+	set -- $(sed -n 's|^ExecStart=@bindir@/pam-jwt ||p' "$TOP_SRCDIR/conf/systemd/pam-jwt-refresh.service.in")
+	[ "$1 $2" = "jwks refresh" ]
+	ok $? "pam-jwt-refresh.service runs pam-jwt jwks refresh ($*)"
 	if command -v setpriv >/dev/null 2>&1; then
-		out=$(unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1" "$1" && mount -o remount,bind,ro / &&
+		out=$(unshare -m sh -c 'dir=$1 && shift && mount --make-rprivate / && mount --bind "$dir" "$dir" &&
+			mount -o remount,bind,ro / &&
 			exec setpriv --bounding-set -all --inh-caps -all --ambient-caps -all --no-new-privs \
-				sh -c "grep ^CapEff: /proc/self/status; exec \"\$0\" jwks refresh --config \"\$1\"" "$2" "$3"' \
-			sh "$SCRATCH/clicache" "$PAM_JWT" "$SCRATCH/cli.conf" 2>&1)
+				sh -c "grep ^CapEff: /proc/self/status; exec \"\$@\"" sh "$@"' \
+			sh "$SCRATCH/clicache" "$PAM_JWT" "$@" --config "$SCRATCH/cli.conf" 2>&1)
 		rc=$?
 		[ $rc -eq 0 ] && echo "$out" | grep -q '^CapEff:[[:space:]]*0*$' && [ -s "$SCRATCH/clicache/cli.json" ] &&
 			[ "$(stat -c %u "$SCRATCH/clicache/cli.json")" = 0 ]
-		ok $? "pam-jwt jwks refresh as pam-jwt-refresh.service runs it (no capabilities, read-only /) fills the cache (exit $rc)"
+		ok $? "pam-jwt $* as pam-jwt-refresh.service runs it (no capabilities, read-only /) fills the cache (exit $rc)"
 		[ $rc -eq 0 ] || echo "$out" | sed 's/^/# /'
 	fi
 else
