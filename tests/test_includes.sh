@@ -80,6 +80,22 @@ bad=$(libc_only nss store/ | tr '\n' ' ')
 [ -z "$bad" ]
 ok $? "nss/ includes only libc and store/ headers, nothing of pam_jwt/ (found: $bad)"
 
+# libcurl and libqrencode come only through the loader (pam_jwt/lazy_lib.c): no other dlopen, no direct
+# call of a curl_* or QRcode_* function (the callers go through its tables), and their headers only in
+# pam_jwt/ (for the types). test_lazy_libs.sh checks the built artifacts (NEEDED, what a login loads).
+bad=$(grep -n 'dlopen *(' $(for d in $SRC_DIRS; do ls "$d"/*.[ch]; done) | grep -v '^pam_jwt/lazy_lib\.c:' | tr '\n' ' ')
+[ -z "$bad" ]
+ok $? "dlopen only in pam_jwt/lazy_lib.c (found: $bad)"
+bad=$(grep -nE '(^|[^"a-zA-Z_>.])(curl_[a-z_]+|QRcode_[A-Za-z0-9_]+) *\(' \
+	$(for d in $SRC_DIRS; do ls "$d"/*.[ch]; done) | grep -v '^pam_jwt/lazy_lib\.c:[0-9]*:static bool curl_init' |
+	tr '\n' ' ')
+[ -z "$bad" ]
+ok $? "no direct call of a libcurl or libqrencode function (found: $bad)"
+bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<(curl/|qrencode\.h)' $(for d in store nss pam cli; do ls "$d"/*.[ch]; done) |
+	tr '\n' ' ')
+[ -z "$bad" ]
+ok $? "libcurl and libqrencode headers only in pam_jwt/ (found: $bad)"
+
 # The check has teeth: a file of store/ that includes OpenSSL or the token library is found.
 mkdir -p "$SCRATCH/teeth/store"
 printf '#include <openssl/evp.h>\n#include "pam_jwt/error.h"\n#include <string.h>\n' \
