@@ -205,13 +205,3 @@ void tk_copy_file(const char *src, const char *dst, unsigned mode)
 	if (ferror(in) || fclose(in) != 0 || fclose(out) != 0 || chmod(dst, mode) != 0)
 		abort();
 }
-
-char *tk_path(const char *dir, const char *name)
-{
-	static char buf[8][512];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
-	return buf[k];
-}

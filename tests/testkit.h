@@ -55,9 +55,6 @@ void tk_log_clear(void);
 /* Whether the captured text holds needle. */
 bool tk_logged(const char *needle);
 
-/* dir/name, in one of 8 static buffers used in turn (a check may name a few paths at once). */
-char *tk_path(const char *dir, const char *name);
-
 /* Copies the file src to dst (created, or truncated) with mode; aborts on failure. Tests copy what another
  * user must run into a world-readable temporary directory: the build tree may sit under a 0700 home. */
 void tk_copy_file(const char *src, const char *dst, unsigned mode);
