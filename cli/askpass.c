@@ -17,14 +17,16 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "askpass_dpop.h"
 #include "cli_common.h"
 #include "pam_jwt/continuation.h"
 
-#define TOKEN_MAX      65536              /* the largest max_token_size */
-#define PART_DEFAULT   PJ_CONT_SUDO_LIMIT /* fits sudo (511) and therefore the OpenSSH client (1023) */
-#define PART_MIN       64
-#define PART_MAX       PJ_CONT_SSH_LIMIT
-#define TTY_ANSWER_MAX 1023
+#define TOKEN_MAX            65536              /* the largest max_token_size */
+#define PART_DEFAULT         PJ_CONT_SUDO_LIMIT /* fits sudo (511) and therefore the OpenSSH client (1023) */
+#define PART_MIN             64
+#define PART_MAX             PJ_CONT_SSH_LIMIT
+#define TTY_ANSWER_MAX       1023
+#define PJ_DPOP_ANSWER_EXTRA 8200 /* '~' and a proof */
 
 /* pam_jwt's first prompts: the default, and mode=auto's (pam_device.h). OpenSSH puts "(user@host) " in
  * front of keyboard-interactive prompts, so a prompt is recognised by how it ends. */
@@ -51,6 +53,17 @@ static const char usage[] =
     "  $XDG_CONFIG_HOME/pam_jwt/token, else ~/.config/pam_jwt/token (mode 0600 or stricter)\n"
     "Whitespace around the token is ignored.\n"
     "\n"
+    "Hosts: the token goes to a program on this machine (sudo, su), and to a remote host only when the\n"
+    "\"(user@host)\" OpenSSH puts in front of the prompt names a host matching one of the patterns in\n"
+    "PAM_JWT_HOSTS (space-separated, shell wildcards, case-insensitive) or, without it, in\n"
+    "~/.config/pam_jwt/hosts (one per line); any other host is refused with a message.\n"
+    "\n"
+    "DPoP: when the prompt carries \"[DPoP nonce=N service=S]\" and a key lies beside the token\n"
+    "(PAM_JWT_DPOP_KEY, else the token file's path + \".key\", as pam-jwt login --dpop writes it), the\n"
+    "answer is the token, '~' and a fresh proof for pam://HOST/S with that nonce, made by\n"
+    "\"pam-jwt dpop proof\" (PAM_JWT_PROGRAM, else the installed pam-jwt). Its parts are kept in\n"
+    "$XDG_RUNTIME_DIR/pam_jwt (or ~/.cache/pam_jwt) until the last is sent.\n"
+    "\n"
     "Prompts:\n"
     "  \"JWT: \" (or PAM_JWT_PROMPT, when pam_jwt has prompt=...)   part 1\n"
     "  \"JWT (continued, part N): \"                               part N\n"
@@ -64,17 +77,8 @@ static const char usage[] =
     "state. A person can do the same by hand: paste a part, type '\\', press Enter, and go on at the\n"
     "\"continued\" prompt; the part without '\\' ends the token.\n";
 
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pam-jwt-askpass: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(CLI_EXIT_REFUSED);
-}
+/* Every failure: a message on stderr, exit 1 (askpass_dpop.c). */
+#define die askpass_die
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -138,28 +142,15 @@ static void run_command(const char *cmd, char *buf)
 		die("PAM_JWT_TOKEN_COMMAND failed: %s", cmd);
 }
 
-static void default_file(char *path, size_t size)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (xdg != NULL && xdg[0] == '/') {
-		snprintf(path, size, "%s/pam_jwt/token", xdg);
-		return;
-	}
-	if (home == NULL || home[0] != '/') {
-		if ((pw = getpwuid(getuid())) == NULL)
-			die("%s", "no HOME and no passwd entry: set PAM_JWT_TOKEN_FILE");
-		home = pw->pw_dir;
-	}
-	snprintf(path, size, "%s/.config/pam_jwt/token", home);
-}
+/* The token file read (NULL: the token came from PAM_JWT_TOKEN or PAM_JWT_TOKEN_COMMAND): its DPoP key
+ * lies beside it. */
+static const char *token_file;
 
 /* Loads the token into buf (TOKEN_MAX + 2 bytes), trimmed, and checks it holds only token characters. */
 static size_t load_token(char *buf)
 {
 	const char *v;
-	char path[4096];
+	static char path[4096];
 	size_t start, end;
 
 	if ((v = getenv("PAM_JWT_TOKEN")) != NULL && v[0] != '\0') {
@@ -168,11 +159,13 @@ static size_t load_token(char *buf)
 		strcpy(buf, v);
 	} else if ((v = getenv("PAM_JWT_TOKEN_FILE")) != NULL && v[0] != '\0') {
 		read_file(v, buf);
+		token_file = v;
 	} else if ((v = getenv("PAM_JWT_TOKEN_COMMAND")) != NULL && v[0] != '\0') {
 		run_command(v, buf);
 	} else {
-		default_file(path, sizeof(path));
+		askpass_default_token_file(path, sizeof(path));
 		read_file(path, buf);
+		token_file = path;
 	}
 	end = strlen(buf);
 	if (end > TOKEN_MAX)
@@ -208,19 +201,18 @@ static size_t part_size(void)
 	return (size_t)n;
 }
 
-/* Prints part `part` of the token (see continuation.h): the whole token when it fits in one answer, else
- * chunks of size - 1 bytes, each but the last followed by the marker. */
-static int answer_part(unsigned part)
+/* Prints part `part` of text (see continuation.h): the whole text when it fits in one answer, else chunks
+ * of size - 1 bytes, each but the last followed by the marker. *last says whether it was the last part. */
+static int print_part(const char *text, size_t len, unsigned part, bool *last)
 {
-	static char token[TOKEN_MAX + 2];
-	size_t len = load_token(token), size = part_size(), chunk = size - 1, n_parts, off, take;
+	size_t size = part_size(), chunk = size - 1, n_parts, off, take;
 
 	if (len <= size) {
 		if (part != 1)
 			die("%s", "asked for a further part of a token that fits in one answer (did the "
 			          "token change?)");
-		printf("%s\n", token);
-		explicit_bzero(token, sizeof(token));
+		printf("%s\n", text);
+		*last = true;
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	n_parts = (len + chunk - 1) / chunk;
@@ -229,15 +221,94 @@ static int answer_part(unsigned part)
 		    "asked for a part past the end of the token (did the token change between prompts?)");
 	off = (part - 1) * chunk;
 	take = len - off < chunk ? len - off : chunk;
-	printf("%.*s%s\n", (int)take, token + off, part < n_parts ? "\\" : "");
-	explicit_bzero(token, sizeof(token));
+	printf("%.*s%s\n", (int)take, text + off, part < n_parts ? "\\" : "");
+	*last = part == n_parts;
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static int answer_password(void)
+/* Only an allowed host gets the token or any part of it. */
+static void guard(const char *prompt, struct askpass_peer *peer)
+{
+	if (!askpass_peer(prompt, peer))
+		die("%s", "the prompt's (user@host) prefix is malformed: not answering");
+	if (!askpass_host_allowed(peer))
+		die("not sending the token to %s: the host is not in PAM_JWT_HOSTS or "
+		    "~/.config/pam_jwt/hosts",
+		    peer->host);
+}
+
+/* Part `part` of the answer: of a DPoP answer (token~proof) kept since part 1, else of the token. */
+static int answer_part(const char *prompt, unsigned part)
+{
+	struct askpass_peer peer;
+	static char text[TOKEN_MAX + PJ_DPOP_ANSWER_EXTRA];
+	size_t len = 0;
+	bool last = false;
+	int rc;
+
+	guard(prompt, &peer);
+	if (part > 1 && askpass_cache_get(text, sizeof(text), &len)) {
+		rc = print_part(text, len, part, &last);
+		if (last)
+			askpass_cache_drop();
+	} else {
+		len = load_token(text);
+		rc = print_part(text, len, part, &last);
+	}
+	explicit_bzero(text, sizeof(text));
+	return rc;
+}
+
+/* The first prompt: only to an allowed host; with a nonce in the prompt and a key beside the token, the
+ * token and a fresh proof for this login. */
+static int answer_first(const char *prompt)
+{
+	static char token[TOKEN_MAX + 2], text[TOKEN_MAX + PJ_DPOP_ANSWER_EXTRA];
+	char nonce[128], service[128], key[4200];
+	struct askpass_peer peer;
+	size_t len;
+	bool last = false;
+	int rc;
+
+	if (!askpass_peer(prompt, &peer))
+		die("%s", "the prompt's (user@host) prefix is malformed: not answering");
+	if (!askpass_host_allowed(&peer))
+		die("not sending the token to %s: the host is not in PAM_JWT_HOSTS or "
+		    "~/.config/pam_jwt/hosts",
+		    peer.host);
+	askpass_cache_drop();
+	len = load_token(token);
+	if (!askpass_dpop_prompt(prompt, nonce, sizeof(nonce), service, sizeof(service)) ||
+	    !askpass_dpop_key(token_file, key, sizeof(key))) {
+		rc = print_part(token, len, 1, &last);
+		explicit_bzero(token, sizeof(token));
+		return rc;
+	}
+	len = askpass_dpop_answer(token, len, key, &peer, nonce, service, text, sizeof(text));
+	explicit_bzero(token, sizeof(token));
+	if (len > part_size())
+		askpass_cache_put(text, len);
+	rc = print_part(text, len, 1, &last);
+	explicit_bzero(text, sizeof(text));
+	return rc;
+}
+
+static int answer_password(const char *prompt)
 {
 	static char token[TOKEN_MAX + 2];
-	size_t len = load_token(token);
+	struct askpass_peer peer = {.remote = true};
+	const char *at = strrchr(prompt, '@'), *end = strstr(prompt, SSH_PASSWORD_SUFFIX);
+	size_t len;
+
+	/* "user@host's password: ": the host the OpenSSH client connects to */
+	if (at == NULL || end == NULL || end <= at + 1 || (size_t)(end - at - 1) >= sizeof(peer.host))
+		die("%s", "cannot tell which host asks for the password: not answering");
+	memcpy(peer.host, at + 1, (size_t)(end - at - 1));
+	if (!askpass_host_allowed(&peer))
+		die("not sending the token to %s: the host is not in PAM_JWT_HOSTS or "
+		    "~/.config/pam_jwt/hosts",
+		    peer.host);
+	len = load_token(token);
 
 	if (len > PJ_CONT_SSH_LIMIT)
 		die("%s", "the token is longer than 1023 bytes, which the password method cannot carry: use "
@@ -354,10 +425,10 @@ int main(int argc, char **argv)
 	default: break;
 	}
 	if ((part = pj_cont_prompt_part(prompt)) > 0)
-		return answer_part(part);
+		return answer_part(prompt, part);
 	if (is_first_prompt(prompt))
-		return answer_part(1);
+		return answer_first(prompt);
 	if (env_yes("PAM_JWT_ANSWER_PASSWORD") && ends_with(prompt, SSH_PASSWORD_SUFFIX))
-		return answer_password();
+		return answer_password(prompt);
 	return fall_through(prompt);
 }

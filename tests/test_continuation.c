@@ -14,7 +14,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "pam_jwt/config_file.h"
 #include "pam_jwt/continuation.h"
+#include "pam_jwt/dpop.h"
+#include "pam_jwt/dpop_client.h"
+#include "pam_jwt/jws_sign.h"
 #include "tap.h"
 #include "testkit.h"
 
@@ -162,12 +166,13 @@ static void run_askpass(const char *prompt, char *const env[], struct run *r)
 
 /* Answers the module's prompts with askpass the way ssh does (one run per prompt) and joins the answers the
  * way the module does. Returns the number of prompts, 0 on a failure; *longest: the longest answer. */
-static int round_trip(char *const env[], size_t max_len, char **joined, size_t *longest)
+static int round_trip_from(const char *first, char *const env[], size_t max_len, char **joined,
+                           size_t *longest)
 {
 	static struct run r;
 	struct pj_cont c;
 	struct pj_error err;
-	char prompt[64];
+	char prompt[256];
 	int prompts = 0;
 
 	*longest = 0;
@@ -175,10 +180,10 @@ static int round_trip(char *const env[], size_t max_len, char **joined, size_t *
 	pj_cont_init(&c, max_len);
 	do {
 		if (c.parts == 0)
-			snprintf(prompt, sizeof(prompt), "(alice@127.0.0.1) JWT: ");
+			snprintf(prompt, sizeof(prompt), "%s", first);
 		else
-			snprintf(prompt, sizeof(prompt), "(alice@127.0.0.1) " PJ_CONT_PROMPT_FMT,
-			         c.parts + 1);
+			snprintf(prompt, sizeof(prompt), "%.*s" PJ_CONT_PROMPT_FMT,
+			         (int)strcspn(first, ")") + 2, first, c.parts + 1);
 		run_askpass(prompt, env, &r);
 		prompts++;
 		if (r.status != 0 || strchr(r.out, '\n') != r.out + strlen(r.out) - 1) {
@@ -198,6 +203,11 @@ static int round_trip(char *const env[], size_t max_len, char **joined, size_t *
 	return prompts;
 }
 
+static int round_trip(char *const env[], size_t max_len, char **joined, size_t *longest)
+{
+	return round_trip_from("(alice@127.0.0.1) JWT: ", env, max_len, joined, longest);
+}
+
 static void test_askpass_sizes(void)
 {
 	static const size_t sizes[] = {100, 511, 512, 1023, 1024, 4096, 16384};
@@ -210,7 +220,7 @@ static void test_askpass_sizes(void)
 		tok = malloc(sizes[i] + 16);
 		sprintf(tok, "PAM_JWT_TOKEN=%s", t);
 		{
-			char *env[] = {tok, NULL};
+			char *env[] = {tok, "PAM_JWT_HOSTS=127.0.0.1", NULL};
 			size_t want = sizes[i] <= 511 ? 1 : (sizes[i] + 509) / 510;
 
 			n = round_trip(env, 16384, &joined, &longest);
@@ -220,7 +230,7 @@ static void test_askpass_sizes(void)
 			free(joined);
 		}
 		{
-			char *env[] = {tok, "PAM_JWT_PART_SIZE=1023", NULL};
+			char *env[] = {tok, "PAM_JWT_PART_SIZE=1023", "PAM_JWT_HOSTS=127.0.0.1", NULL};
 			size_t want = sizes[i] <= 1023 ? 1 : (sizes[i] + 1021) / 1022;
 
 			n = round_trip(env, 16384, &joined, &longest);
@@ -237,7 +247,7 @@ static void test_askpass_sizes(void)
 		size_t longest;
 
 		sprintf(tok, "PAM_JWT_TOKEN=%s", t);
-		char *env[] = {tok, NULL};
+		char *env[] = {tok, "PAM_JWT_HOSTS=127.0.0.1", NULL};
 		ok(round_trip(env, 16384, &joined, &longest) == 0,
 		   "16385 bytes: refused once past max_token_size");
 		free(tok);
@@ -401,7 +411,8 @@ static void test_askpass_prompts(void)
 	run_askpass("JWT (continued, part 2): ", env_tok, &r);
 	ok(r.status == 1 && r.out[0] == '\0', "part 2 of a token that fits in one answer: nothing sent");
 	{
-		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_PROMPT=Token: ", NULL};
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_PROMPT=Token: ", "PAM_JWT_HOSTS=b",
+		               NULL};
 		run_askpass("(a@b) Token: ", env, &r);
 		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0,
 		   "PAM_JWT_PROMPT: the module's prompt=");
@@ -412,7 +423,8 @@ static void test_askpass_prompts(void)
 	ok(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "no terminal") != NULL,
 	   "a password prompt is not answered with the token by default (falls through: no terminal here)");
 	{
-		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_ANSWER_PASSWORD=yes", NULL};
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_ANSWER_PASSWORD=yes",
+		               "PAM_JWT_HOSTS=host", NULL};
 		run_askpass("alice@host's password: ", env, &r);
 		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0,
 		   "PAM_JWT_ANSWER_PASSWORD=yes: OpenSSH's password prompt gets the whole token");
@@ -422,7 +434,7 @@ static void test_askpass_prompts(void)
 	{
 		char *t = fake_token(1024), *tok = malloc(1100);
 		sprintf(tok, "PAM_JWT_TOKEN=%s", t);
-		char *env[] = {tok, "PAM_JWT_ANSWER_PASSWORD=yes", NULL};
+		char *env[] = {tok, "PAM_JWT_ANSWER_PASSWORD=yes", "PAM_JWT_HOSTS=host", NULL};
 		run_askpass("alice@host's password: ", env, &r);
 		ok(r.status == 1 && strstr(r.err, "keyboard-interactive") != NULL,
 		   "a token over 1023 bytes is not sent as a password (it would be cut)");
@@ -499,6 +511,141 @@ static void test_askpass_exposure(void)
 	}
 }
 
+/* Issue #13: the token goes only to hosts the user allowed. */
+static void test_askpass_hosts(void)
+{
+	static struct run r;
+	char home[300], hosts[1000], dirs[400];
+
+	snprintf(home, sizeof(home), "HOME=%s/guard", dir);
+	snprintf(dirs, sizeof(dirs), "%s/guard/.config/pam_jwt", dir);
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", home, NULL};
+		run_askpass("(alice@evil.example) JWT: ", env, &r);
+		ok(r.status == 1 && r.out[0] == '\0' &&
+		       strstr(r.err, "not sending the token to evil.example"),
+		   "no host list: a remote host gets nothing, and a message says why: %s", r.err);
+		run_askpass("[sudo] JWT: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0,
+		   "a prompt of a program on this machine (sudo: no (user@host)) is answered");
+	}
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_HOSTS=bastion *.Example.COM", home,
+		               NULL};
+		run_askpass("(alice@db1.example.com) JWT: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0,
+		   "PAM_JWT_HOSTS: a host matching a pattern (ignoring case) is answered");
+		run_askpass("(alice@db1.example.org) JWT: ", env, &r);
+		ok(r.status == 1 && r.out[0] == '\0', "one matching none is not");
+		run_askpass("(alice@evil) (alice@bastion) JWT: ", env, &r);
+		ok(r.status == 1 && strstr(r.err, "to evil"),
+		   "a server that writes a (user@host) of its own into its prompt gains nothing");
+	}
+	{
+		char *t = fake_token(2000), *tok = malloc(2100);
+		sprintf(tok, "PAM_JWT_TOKEN=%s", t);
+		char *env[] = {tok, home, NULL};
+		run_askpass("(alice@evil) JWT (continued, part 2): ", env, &r);
+		ok(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "not sending the token to evil"),
+		   "nor any part of a long token to a host that asks for part 2 straight away");
+		free(tok);
+		free(t);
+	}
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", "PAM_JWT_ANSWER_PASSWORD=yes", home, NULL};
+		run_askpass("alice@evil's password: ", env, &r);
+		ok(r.status == 1 && strstr(r.err, "not sending the token to evil"),
+		   "the password method's prompt is held to the list too");
+	}
+	snprintf(hosts, sizeof(hosts), "mkdir -p '%s'", dirs);
+	if (system(hosts) != 0)
+		exit(1);
+	snprintf(hosts, sizeof(hosts), "%s/hosts", dirs);
+	tk_write_file(hosts, "# my hosts\ndb?.example.com\n\nbastion\n", 0644);
+	{
+		char *env[] = {"PAM_JWT_TOKEN=eyJshort.a.b", home, NULL};
+		run_askpass("(alice@db2.example.com) JWT: ", env, &r);
+		ok(r.status == 0 && strcmp(r.out, "eyJshort.a.b\n") == 0,
+		   "~/.config/pam_jwt/hosts: a listed host");
+		run_askpass("(alice@db10.example.com) JWT: ", env, &r);
+		ok(r.status == 1, "and not an unlisted one");
+	}
+}
+
+/* Issue #13: DPoP answers: token~proof for the nonce in the prompt, signed by pam-jwt dpop proof. */
+static void test_askpass_dpop(void)
+{
+	static struct run r;
+	const char *top = getenv("TOP_BUILDDIR") ? getenv("TOP_BUILDDIR") : ".";
+	char tokpath[300], keypath[320], e_tok[320], e_prog[400], e_run[320], run[300], *joined = NULL,
+	                                                                                *proof;
+	char jkt[64], *members, *text, *conf;
+	struct pj_config *cfg = NULL;
+	struct pj_error err;
+	EVP_PKEY *key = NULL;
+	json_object *o;
+	size_t longest;
+	int n;
+
+	snprintf(tokpath, sizeof(tokpath), "%s/dpop.token", dir);
+	snprintf(keypath, sizeof(keypath), "%s.key", tokpath);
+	snprintf(run, sizeof(run), "%s/run", dir);
+	mkdir(run, 0700);
+	tk_write_file(tokpath, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl\n", 0600);
+	if (dpop_key_generate("ES256", &key, &err) != PJ_OK || dpop_key_save(keypath, key, &err) != PJ_OK)
+		exit(1);
+	snprintf(e_tok, sizeof(e_tok), "PAM_JWT_TOKEN_FILE=%s", tokpath);
+	snprintf(e_prog, sizeof(e_prog), "PAM_JWT_PROGRAM=%s/pam-jwt", top);
+	snprintf(e_run, sizeof(e_run), "XDG_RUNTIME_DIR=%s", run);
+	char *env[] = {e_tok, e_prog, e_run, "PAM_JWT_HOSTS=db1.example.com", NULL};
+	n = round_trip_from("(alice@db1.example.com) [DPoP nonce=N0nce_1-x service=sshd] JWT: ", env, 16384,
+	                    &joined, &longest);
+	ok(n == 2 && joined != NULL && longest <= 511 &&
+	       strncmp(joined, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl~eyJ", 52) == 0,
+	   "a DPoP prompt: token~proof in %d parts of at most 511 bytes", n);
+	members = jwk_public_members(key);
+	text = tk_strf("{%s}", members);
+	o = json_tokener_parse(text);
+	dpop_jwk_thumbprint(o, jkt, sizeof(jkt), &err);
+	conf = tk_strf(
+	    "[global]\ndpop = yes\ndpop_host_names = db1.example.com\n[issuer t]\nissuer = https://i\n"
+	    "audience = a\njwks_file = /nonexistent\n");
+	if (config_parse("t.conf", conf, strlen(conf), &cfg, &err) != PJ_OK)
+		exit(1);
+	{
+		struct pj_dpop_expect x = {
+		    .service = "sshd", .nonce = "N0nce_1-x", .nonce_issued = time(NULL), .now = time(NULL)};
+		proof = joined != NULL ? strchr(joined, '~') : NULL;
+		if (proof != NULL)
+			*proof++ = '\0';
+		ok(proof != NULL && dpop_check_proof(cfg, proof, strlen(proof), jkt, joined, strlen(joined),
+		                                     &x, &err) == PJ_OK,
+		   "the proof names pam://db1.example.com/sshd, the nonce, the token's hash, and the key "
+		   "beside the "
+		   "token: %s",
+		   proof != NULL ? err.reason : "no proof");
+	}
+	{
+		char cache[400];
+		snprintf(cache, sizeof(cache), "%s/pam_jwt/answer.%ld", run, (long)getpid());
+		ok(access(cache, F_OK) != 0, "the parts' cache is gone after the last part");
+	}
+	run_askpass("(alice@db1.example.com) JWT: ", env, &r);
+	ok(r.status == 0 && strcmp(r.out, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl\n") == 0,
+	   "a prompt without a nonce gets the token alone");
+	chmod(keypath, 0644);
+	run_askpass("(alice@db1.example.com) [DPoP nonce=abc service=sshd] JWT: ", env, &r);
+	ok(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "mode 0600"),
+	   "a key others may read: no answer, and pam-jwt says why");
+	json_object_put(o);
+	config_free(cfg);
+	EVP_PKEY_free(key);
+	free(members);
+	free(text);
+	free(conf);
+	free(joined);
+}
+
 int main(void)
 {
 	const char *top = getenv("TOP_BUILDDIR") ? getenv("TOP_BUILDDIR") : ".";
@@ -520,6 +667,8 @@ int main(void)
 		test_askpass_prompts();
 		test_askpass_tty();
 		test_askpass_exposure();
+		test_askpass_hosts();
+		test_askpass_dpop();
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

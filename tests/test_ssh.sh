@@ -46,15 +46,17 @@ printf '%s\n' "\$1" >>"$SCRATCH/prompts"
 exec "$ASKPASS" "\$1"
 EOF
 chmod 755 "$SCRATCH/askpass-log"
+mkdir -m 0700 "$SCRATCH/run"
 sshc() {
 	method=$1 tokfile=$2 user=$3
 	shift 3
 	: >"$SCRATCH/prompts${SSHC_TAG:-}"
 	SSH_ASKPASS="${SSHC_ASKPASS:-$SCRATCH/askpass-log}" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 PAM_JWT_TOKEN_FILE=$tokfile \
-		PAM_JWT_ANSWER_PASSWORD=yes timeout 60 setsid -w ssh -F /dev/null -p "$PORT" -o BatchMode=no \
+		PAM_JWT_ANSWER_PASSWORD=yes PAM_JWT_HOSTS="${SSHC_HOSTS-127.0.0.1}" PAM_JWT_PROGRAM="$PAM_JWT" \
+		XDG_RUNTIME_DIR="$SCRATCH/run" timeout 60 setsid -w ssh -F /dev/null -p "$PORT" -o BatchMode=no \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
 		-o PreferredAuthentications="$method" -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
-		-o ConnectTimeout=10 "$user@127.0.0.1" "${@:-true}" </dev/null >"$SCRATCH/out${SSHC_TAG:-}" \
+		-o ConnectTimeout=10 "$user@${SSHC_HOST:-127.0.0.1}" "${@:-true}" </dev/null >"$SCRATCH/out${SSHC_TAG:-}" \
 		2>"$SCRATCH/err${SSHC_TAG:-}"
 }
 prompt_count() { grep -c 'JWT' "$SCRATCH/prompts"; }
@@ -212,6 +214,38 @@ is "meanwhile pam-jwt user add gives mel uid $((MEL_UID + 1)), not the $MEL_UID 
 gated_refused mel "$MEL_UID" "mel's login is refused: sshd would run it as uid $MEL_UID" \
 	"refused: NSS resolves mel to uid $MEL_UID in this process, but pam_jwt's user has uid $((MEL_UID + 1))"
 
+# ---- DPoP (issue #13): a bound token with a proof for this login, through pam-jwt-askpass ----
+sed -i 's/^\[global\]$/[global]\ndpop = yes\ndpop_host_names = 127.0.0.1/' "$SCRATCH/pam_jwt.conf"
+JKT=$("$PAM_JWT" dpop keygen --key "$SCRATCH/adam-dpop.token.key") &&
+	"$PAM_JWT" dpop keygen --key "$SCRATCH/other-dpop.key" >/dev/null ||
+	{ echo "Bail out! pam-jwt dpop keygen failed"; exit 1; }
+bound=$(svc_token_file adam-dpop "$("$JWT_MINT" sign ES256 "$SCRATCH/ES256.pem" ES256 \
+	"{\"iss\":\"$ISS\",\"aud\":\"pam\",\"sub\":\"sub-adam\",\"exp\":@now+300,\"iat\":@now,\"preferred_username\":\"adam\",\"groups\":[\"devs\",\"admins\"],\"cnf\":{\"jkt\":\"$JKT\"}}")")
+log_mark
+sshc keyboard-interactive "$bound" adam 'id -un'
+is "DPoP: adam logs in with a bound token and a fresh proof made by pam-jwt-askpass" "$?:$(cat "$SCRATCH/out")" "0:adam"
+grep -q '^(adam@127.0.0.1) \[DPoP nonce=[A-Za-z0-9_-]* service=sshd\] JWT: $' "$SCRATCH/prompts" && [ "$(prompt_count)" -ge 2 ]
+ok $? "the prompt carried the nonce; token~proof went in $(prompt_count) parts"
+! grep -qF "$(cut -d. -f3 "$bound")" "$SCRATCH/syslog" && logged "accepted token for adam"
+ok $? "logged as accepted, without the token's signature"
+log_mark
+PAM_JWT_DPOP_KEY=/nonexistent sshc keyboard-interactive "$bound" adam true
+[ $? -ne 0 ] && logged "refused token for adam: the token is DPoP-bound (cnf.jkt) but no DPoP proof came with it"
+ok $? "DPoP: the same token without a proof is refused (logged why)"
+log_mark
+PAM_JWT_DPOP_KEY="$SCRATCH/other-dpop.key" sshc keyboard-interactive "$bound" adam true
+[ $? -ne 0 ] && logged "DPoP proof: its key is not the one the token is bound to"
+ok $? "DPoP: a proof from another key is refused (logged why)"
+log_mark
+SSHC_HOST=localhost SSHC_HOSTS=localhost sshc keyboard-interactive "$bound" adam true
+[ $? -ne 0 ] && logged 'DPoP proof: htu names host "localhost", not this host'
+ok $? "DPoP: a proof naming another host (the client connected as localhost) is refused (logged why)"
+SSHC_HOSTS="*.example.com" sshc keyboard-interactive "$bound" adam true
+[ $? -ne 0 ] && grep -q "not sending the token to 127.0.0.1" "$SCRATCH/err"
+ok $? "pam-jwt-askpass sends nothing to a host not in PAM_JWT_HOSTS, and says so"
+log_mark
+sshc keyboard-interactive "$(svc_token_file tess-plain "$(svc_token tess '["devs"]')")" tess 'id -un'
+is "sshd still takes a plain token while DPoP is offered" "$?:$(cat "$SCRATCH/out")" "0:tess"
 kill "$SSHD_PID" 2>/dev/null
 wait "$SSHD_PID" 2>/dev/null
 ! kill -0 "$SSHD_PID" 2>/dev/null

@@ -39,7 +39,8 @@ as() {
 	uid=$(getent passwd "$user" | cut -d: -f3)
 	chown "$uid" "$tokfile"
 	timeout 60 setpriv --reuid="$uid" --regid="$uid" --init-groups env -i PATH=/usr/bin:/bin HOME=/ \
-		SUDO_ASKPASS="$ASKPASS" PAM_JWT_TOKEN_FILE="$tokfile" "$@" </dev/null >"$SCRATCH/out" 2>"$SCRATCH/err"
+		SUDO_ASKPASS="$ASKPASS" PAM_JWT_TOKEN_FILE="$tokfile" PAM_JWT_PROGRAM="$SCRATCH/bin/pam-jwt" \
+		XDG_RUNTIME_DIR="$SCRATCH/run-$user" "$@" </dev/null >"$SCRATCH/out" 2>"$SCRATCH/err"
 }
 
 ADAM=$(svc_token adam '["devs","admins"]')
@@ -106,4 +107,33 @@ as adam "$(svc_token_file adam-other-key "$(svc_token adam '["devs","admins"]' 3
 	"$SUDO" -A -k true
 [ $? -ne 0 ]
 ok $? "a 2 KiB token signed by another key is refused"
+# ---- DPoP (issue #13): [service sudo] require_dpop = yes, sshd unchanged ----
+sed -i 's/^\[service sudo\]$/[service sudo]\nrequire_dpop = yes/' "$SCRATCH/pam_jwt.conf"
+cp "$PAM_JWT" "$SCRATCH/bin/pam-jwt" && chmod 755 "$SCRATCH/bin/pam-jwt"
+uid=$(getent passwd adam | cut -d: -f3)
+mkdir -m 0700 "$SCRATCH/run-adam" && chown "$uid" "$SCRATCH/run-adam"
+JKT=$("$PAM_JWT" dpop keygen --key "$SCRATCH/adam-dpop.token.key") && chown "$uid" "$SCRATCH/adam-dpop.token.key" ||
+	{ echo "Bail out! pam-jwt dpop keygen failed"; exit 1; }
+bound=$(svc_token_file adam-dpop "$("$JWT_MINT" sign ES256 "$SCRATCH/ES256.pem" ES256 \
+	"{\"iss\":\"$ISS\",\"aud\":\"pam\",\"sub\":\"sub-adam\",\"exp\":@now+300,\"iat\":@now,\"preferred_username\":\"adam\",\"groups\":[\"devs\",\"admins\"],\"cnf\":{\"jkt\":\"$JKT\"}}")")
+log_mark
+as adam "$bound" "$SUDO" -A -k id -u
+is "DPoP: adam runs sudo -A with a bound token and the proof pam-jwt-askpass made" "$?:$(cat "$SCRATCH/out")" "0:0"
+logged "accepted token for adam"
+ok $? "sudo's PAM stack logged it accepted"
+as adam "$bound" "$SUDO" -A -k -i id -u
+is "and sudo -i (service=sudo)" "$?:$(cat "$SCRATCH/out")" "0:0"
+log_mark
+as adam "$(svc_token_file adam-plain "$ADAM")" "$SUDO" -A -k true
+[ $? -ne 0 ] && logged "refused token for adam: require_dpop (service): the token is not DPoP-bound"
+ok $? "a plain token is refused by [service sudo] require_dpop (logged why)"
+log_mark
+"$PAM_JWT" dpop keygen --key "$SCRATCH/adam-other.key" >/dev/null && chown "$uid" "$SCRATCH/adam-other.key"
+uid_key=$SCRATCH/adam-other.key
+timeout 60 setpriv --reuid="$uid" --regid="$uid" --init-groups env -i PATH=/usr/bin:/bin HOME=/ \
+	SUDO_ASKPASS="$ASKPASS" PAM_JWT_TOKEN_FILE="$bound" PAM_JWT_DPOP_KEY="$uid_key" \
+	PAM_JWT_PROGRAM="$SCRATCH/bin/pam-jwt" XDG_RUNTIME_DIR="$SCRATCH/run-adam" "$SUDO" -A -k true \
+	</dev/null >/dev/null 2>&1
+[ $? -ne 0 ] && logged "DPoP proof: its key is not the one the token is bound to"
+ok $? "a proof from another key is refused (logged why)"
 done_testing
