@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		return 1;
 	userstore_close(us);
 	/* then what logins append to the journal: a new user in a new group, and dave changed */
-	if (userstore_open_view(argv[1], &us, &err) != PJ_OK ||
+	if (userstore_open_view(argv[1], NULL, &us, &err) != PJ_OK ||
 	    userstore_add_group(us, "qa", 300003, &err) != PJ_OK ||
 	    userstore_add_user(us, "erin", 300012, "Erin", "/home/erin", "/bin/sh", "https://idp.fuzz.test", "s-5",
 			       1700000100, &a, &err) != PJ_OK ||
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 	    userstore_commit(us, 1700000100, &err) != PJ_OK)
 		return 1;
 	userstore_close(us);
-	if (userstore_open_view(argv[1], &us, &err) != PJ_OK || (b = userstore_user(us, "dave")) == NULL ||
+	if (userstore_open_view(argv[1], NULL, &us, &err) != PJ_OK || (b = userstore_user(us, "dave")) == NULL ||
 	    userstore_set_gids(b, (const uint32_t[]){300003}, 1, &err) != PJ_OK ||
 	    userstore_commit(us, 1700000200, &err) != PJ_OK)
 		return 1;

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
@@ -250,7 +252,7 @@ void mapping_sanitize_gecos(const char *in, size_t inlen, char *out, size_t outl
 /* The uid libnss_jwt's pre-auth entry gives name from the store on disk, or UINT32_MAX for none. */
 static uint32_t preauth_uid(const struct mctx *c, const char *name)
 {
-	const struct pj_view *v = c->view != NULL ? c->view : &c->us->view;
+	const struct pj_view *v = c->view != NULL ? c->view : c->us->vp;
 	char home[IDMAP_HOME_MAX];
 	uint32_t uid = UINT32_MAX;
 	struct pj_view own;
@@ -659,6 +661,27 @@ static pj_status record(struct mctx *c, const struct pj_config *cfg, const struc
 	return userstore_commit(c->us, now, err);
 }
 
+/* The store as readers see it, kept between the logins of this process (a long-lived PAM client, one
+ * handle) while its files are unchanged: validating a base is O(n), so only a changed file is read again
+ * (view_refresh). Guarded by its lock, held for a whole mapping_record_login or mapping_acct_check. */
+static struct {
+	pthread_mutex_t lock;
+	struct pj_view view;
+	char dir[PATH_MAX];
+} cached = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Brings the cached view up to date for dir. Called with cached.lock held. */
+static int cached_refresh(const char *dir)
+{
+	if (strcmp(cached.dir, dir) != 0) {
+		view_close(&cached.view);
+		if (strlen(dir) >= sizeof(cached.dir))
+			return -ENAMETOOLONG;
+		strcpy(cached.dir, dir);
+	}
+	return view_refresh(dir, &cached.view);
+}
+
 /* Whether the stored entry u already says what this login would write: bound to the token's identity, the
  * same gecos and groups, a last-login slot, and a header with the configuration's parameters. Sets
  * c->need_write when not. Refusals are left to the writing path, which gives and logs them. */
@@ -704,16 +727,16 @@ static pj_status entry_current(struct mctx *c, const struct pj_config *cfg, cons
 static pj_status record_returning(struct mctx *c, const struct pj_config *cfg, const struct pj_identity *id,
                                   time_t now, bool *done, struct pj_error *err)
 {
+	struct pj_view *v = &cached.view;
 	struct pj_user_ref u;
-	struct pj_view v;
 	pj_status r = PJ_OK;
 	int e;
 
 	*done = false;
-	if (view_open(c->dir, &v) != 0) /* the writing path reports why */
+	if (cached_refresh(c->dir) != 0) /* the writing path reports why */
 		return PJ_OK;
-	c->view = &v;
-	if (view_user_by_name(&v, id->username, &u) && (r = entry_current(c, cfg, id, &u, err)) == PJ_OK &&
+	c->view = v;
+	if (view_user_by_name(v, id->username, &u) && (r = entry_current(c, cfg, id, &u, err)) == PJ_OK &&
 	    !c->need_write) {
 		/* an untrusted users.last is refused as users.db would be; other trouble: the store takes it
 		 */
@@ -723,7 +746,6 @@ static pj_status record_returning(struct mctx *c, const struct pj_config *cfg, c
 	}
 	c->view = NULL;
 	c->need_write = false;
-	view_close(&v);
 	return r;
 }
 
@@ -738,11 +760,13 @@ pj_status mapping_record_login_files(const struct pj_config *cfg, const struct p
 
 	if ((r = check_identity(id, err)) != PJ_OK)
 		return r;
+	pthread_mutex_lock(&cached.lock);
 	if ((r = record_returning(&c, cfg, id, now, &done, err)) == PJ_OK && !done &&
-	    (r = userstore_open_view(c.dir, &c.us, err)) == PJ_OK) {
+	    (r = userstore_open_view(c.dir, &cached.view, &c.us, err)) == PJ_OK) {
 		r = record(&c, cfg, id, now, err);
 		userstore_close(c.us);
 	}
+	pthread_mutex_unlock(&cached.lock);
 	mctx_free(&c);
 	return r;
 }
@@ -753,23 +777,21 @@ pj_status mapping_record_login(const struct pj_config *cfg, const struct pj_iden
 	return mapping_record_login_files(cfg, id, now, log, NULL, err);
 }
 
-pj_status mapping_acct_check(const struct pj_config *cfg, const char *user, time_t now, enum pj_acct *result,
-                             struct pj_error *err)
+/* mapping_acct_check, with cached.lock held. */
+static pj_status acct_check(const struct pj_config *cfg, const char *dir, struct pj_view *v, const char *user,
+                            time_t now, enum pj_acct *result, struct pj_error *err)
 {
-	const char *dir = cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR;
 	struct pj_user_ref ref;
-	struct pj_view v;
 	int e;
 
-	*result = PJ_ACCT_NOT_OURS;
-	if ((e = view_open(dir, &v)) == -ENOENT)
+	if ((e = cached_refresh(dir)) == 0 && v->base.hdr == NULL)
 		return PJ_OK;
 	if (e == -EPERM)
 		return pj_fail(err, PJ_ERR_CONFIG, "%s/%s: not trusted", dir, PJ_STORE_FILE);
 	if (e < 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "%s/%s: %s", dir, PJ_STORE_FILE,
 		               e == -EINVAL ? "damaged" : strerror(-e));
-	if (view_user_by_name(&v, user, &ref)) {
+	if (view_user_by_name(v, user, &ref)) {
 		const struct pj_store_user *u = ref.u;
 		int64_t last = u->last_login;
 		struct pj_last lf;
@@ -785,6 +807,18 @@ pj_status mapping_acct_check(const struct pj_config *cfg, const char *user, time
 		else
 			*result = PJ_ACCT_OK;
 	}
-	view_close(&v);
 	return PJ_OK;
+}
+
+pj_status mapping_acct_check(const struct pj_config *cfg, const char *user, time_t now, enum pj_acct *result,
+                             struct pj_error *err)
+{
+	const char *dir = cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR;
+	pj_status r;
+
+	*result = PJ_ACCT_NOT_OURS;
+	pthread_mutex_lock(&cached.lock);
+	r = acct_check(cfg, dir, &cached.view, user, now, result, err);
+	pthread_mutex_unlock(&cached.lock);
+	return r;
 }

@@ -97,7 +97,8 @@ void userstore_close(struct userstore *us)
 	free(us->id_salt);
 	free(us->shell);
 	free(us->dir);
-	view_close(&us->view);
+	if (us->vp == &us->view)
+		view_close(&us->view);
 	if (us->lock_fd >= 0)
 		close(us->lock_fd); /* releases the flock */
 	free(us);
@@ -130,7 +131,7 @@ struct us_user *userstore_user(struct userstore *us, const char *name)
 	struct us_user *u = pending_user(us, name);
 	struct pj_user_ref ref;
 
-	if (u == NULL && us->view_mode && view_user_by_name(&us->view, name, &ref))
+	if (u == NULL && us->view_mode && view_user_by_name(us->vp, name, &ref))
 		u = view_user(us, &ref);
 	return u;
 }
@@ -143,7 +144,7 @@ struct us_user *userstore_user_by_uid(struct userstore *us, uint32_t uid)
 		if (us->users[i].uid == uid)
 			return &us->users[i];
 	}
-	if (us->view_mode && view_user_by_uid(&us->view, uid, &ref) &&
+	if (us->view_mode && view_user_by_uid(us->vp, uid, &ref) &&
 	    pending_user(us, store_str(ref.st, ref.u->name)) == NULL)
 		return view_user(us, &ref);
 	return NULL;
@@ -169,7 +170,7 @@ struct us_group *userstore_group(struct userstore *us, const char *name)
 		if (strcmp(us->groups[i].name, name) == 0)
 			return &us->groups[i];
 	}
-	if (us->view_mode && view_group_by_name(&us->view, name, &ref))
+	if (us->view_mode && view_group_by_name(us->vp, name, &ref))
 		return view_group(us, &ref);
 	return NULL;
 }
@@ -182,7 +183,7 @@ struct us_group *userstore_group_by_gid(struct userstore *us, uint32_t gid)
 		if (us->groups[i].gid == gid)
 			return &us->groups[i];
 	}
-	if (us->view_mode && view_group_by_gid(&us->view, gid, &ref))
+	if (us->view_mode && view_group_by_gid(us->vp, gid, &ref))
 		return view_group(us, &ref);
 	return NULL;
 }
@@ -197,7 +198,7 @@ bool userstore_id_taken(const struct userstore *us, uint32_t id)
 		if (us->groups[i].gid == id)
 			return true;
 	}
-	return us->view_mode && view_id_taken(&us->view, id);
+	return us->view_mode && view_id_taken(us->vp, id);
 }
 
 bool userstore_name_taken_nocase(const struct userstore *us, const char *name)
@@ -217,7 +218,7 @@ bool userstore_name_taken_nocase(const struct userstore *us, const char *name)
 		return false;
 	/* every stored name is a group's (users have their private groups): a walk of them all, done only
 	 * when a new managed group is about to be made */
-	while (view_group_next(&us->view, &cursor, &g)) {
+	while (view_group_next(us->vp, &cursor, &g)) {
 		if (strcasecmp(store_str(g.st, g.g->name), name) == 0)
 			return true;
 	}
@@ -584,6 +585,7 @@ static pj_status store_new(const char *dir, struct userstore **out, struct pj_er
 	us->uid_min = IDMAP_DEFAULT_UID_MIN;
 	us->uid_max = IDMAP_DEFAULT_UID_MAX;
 	us->next_slot = 1;
+	us->vp = &us->view;
 	if ((us->dir = strdup(dir)) == NULL || (us->home_template = strdup(IDMAP_DEFAULT_HOME)) == NULL ||
 	    (us->id_salt = strdup("")) == NULL || (us->shell = strdup(IDMAP_DEFAULT_SHELL)) == NULL) {
 		userstore_close(us);
@@ -619,7 +621,8 @@ out:
 	return PJ_OK;
 }
 
-pj_status userstore_open_view(const char *dir, struct userstore **out, struct pj_error *err)
+pj_status userstore_open_view(const char *dir, struct pj_view *cache, struct userstore **out,
+                              struct pj_error *err)
 {
 	struct userstore *us;
 	pj_status r;
@@ -628,15 +631,17 @@ pj_status userstore_open_view(const char *dir, struct userstore **out, struct pj
 	if ((r = store_new(dir, &us, err)) != PJ_OK)
 		return r;
 	us->view_mode = true;
+	us->vp = cache != NULL ? cache : &us->view;
 	if ((r = take_lock(us, err)) != PJ_OK)
 		goto out;
-	if ((e = view_open(dir, &us->view)) != 0) {
+	/* under the lock: the view must show every change committed before this one */
+	if ((e = cache != NULL ? view_refresh(dir, cache) : view_open(dir, &us->view)) != 0) {
 		r = open_failure(dir, e, err);
 		goto out;
 	}
-	if (us->view.base.hdr != NULL) {
-		us->generation = us->view.base.hdr->generation;
-		r = take_params(us, view_top(&us->view), err);
+	if (us->vp->base.hdr != NULL) {
+		us->generation = us->vp->base.hdr->generation;
+		r = take_params(us, view_top(us->vp), err);
 	}
 out:
 	if (r != PJ_OK) {
@@ -1073,7 +1078,7 @@ static pj_status journal_append(struct userstore *us, const unsigned char *delta
 {
 	struct pj_journal_record rec = {.size = (uint32_t)len, .generation = us->generation};
 	struct pj_journal_header jh;
-	size_t at = us->view.journal_valid;
+	size_t at = us->vp->journal_valid;
 	char path[PATH_MAX];
 	struct iovec iov[3];
 	unsigned char *whole;
@@ -1118,7 +1123,7 @@ out:
 /* Whether the view's newest header already has us's parameters. */
 static bool params_current(const struct userstore *us)
 {
-	const struct pj_store *top = view_top(&us->view);
+	const struct pj_store *top = view_top(us->vp);
 	struct us_params p = {.flags = us->flags,
 	                      .uid_min = us->uid_min,
 	                      .uid_max = us->uid_max,
@@ -1151,7 +1156,7 @@ static pj_status append_changes(struct userstore *us, int64_t now, bool *too_big
 	free(d.groups);
 	if (r != PJ_OK)
 		return r;
-	if (us->view.journal_valid + sizeof(struct pj_journal_record) + len > PJ_JOURNAL_MAX_SIZE)
+	if (us->vp->journal_valid + sizeof(struct pj_journal_record) + len > PJ_JOURNAL_MAX_SIZE)
 		*too_big = true;
 	else if ((r = journal_append(us, data, len, err)) == PJ_OK)
 		us->written = now;
@@ -1168,7 +1173,7 @@ static pj_status fold_view(struct userstore *us, int64_t now, struct pj_error *e
 
 	if ((r = store_new(us->dir, &full, err)) != PJ_OK)
 		return r;
-	if ((r = load(full, &us->view, err)) != PJ_OK)
+	if ((r = load(full, us->vp, err)) != PJ_OK)
 		goto out;
 	for (size_t i = 0; i < us->n_users && r == PJ_OK; i++)
 		r = put_user(full, &us->users[i], full->n_users, &u, err);
@@ -1202,7 +1207,7 @@ pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *e
 		return pj_fail(err, PJ_ERR_SYSTEM, "user store: written without its lock");
 	if (!us->view_mode)
 		return fold(us, now, err);
-	if (us->view.base.hdr != NULL && us->view.n_deltas < PJ_JOURNAL_MAX_RECORDS && params_current(us)) {
+	if (us->vp->base.hdr != NULL && us->vp->n_deltas < PJ_JOURNAL_MAX_RECORDS && params_current(us)) {
 		if ((r = append_changes(us, now, &too_big, err)) != PJ_OK || !too_big)
 			return r;
 	}

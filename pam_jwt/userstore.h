@@ -53,7 +53,8 @@ struct userstore {
 	char *dir;
 	int lock_fd; /* flock'd state_dir/users.lock, or -1 for a read-only load */
 	bool view_mode;
-	struct pj_view view; /* view mode: the store on disk, as of taking the lock */
+	struct pj_view view; /* view mode: the store on disk, as of taking the lock (unless borrowed) */
+	struct pj_view *vp;  /* the view in use: &view, or the caller's (userstore_open_view) */
 	uint32_t generation; /* the base's generation (0: none yet) */
 	struct us_user *users;
 	size_t n_users, cap_users;
@@ -78,8 +79,11 @@ struct userstore {
 pj_status userstore_open(const char *dir, bool lock, struct userstore **out, struct pj_error *err);
 
 /* Opens the store in dir for a login: takes the lock as userstore_open does, but maps the store (base and
- * journal) instead of loading it, so that the work of a change does not grow with the store. */
-pj_status userstore_open_view(const char *dir, struct userstore **out, struct pj_error *err);
+ * journal) instead of loading it, so that the work of a change does not grow with the store. cache, when
+ * not NULL, is a view the caller keeps between logins: it is brought up to date (view_refresh, which
+ * validates only what changed) and used, and stays the caller's. */
+pj_status userstore_open_view(const char *dir, struct pj_view *cache, struct userstore **out,
+                              struct pj_error *err);
 
 /* Releases the lock (if held) and frees everything. NULL is fine. */
 void userstore_close(struct userstore *us);

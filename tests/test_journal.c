@@ -41,7 +41,7 @@ static pj_status add_user(const char *dir, bool view, const char *name, uint32_t
 	struct us_user *u;
 	pj_status r;
 
-	r = view ? userstore_open_view(dir, &us, &err) : userstore_open(dir, true, &us, &err);
+	r = view ? userstore_open_view(dir, NULL, &us, &err) : userstore_open(dir, true, &us, &err);
 	if (r != PJ_OK)
 		return r;
 	if ((r = userstore_add_user(us, name, uid, "", "/home/j", "/bin/sh", "https://idp", name, 1, &u,
