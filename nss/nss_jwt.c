@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <nss.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "store/idmap.h"
 #include "store/store_journal.h"
@@ -218,16 +220,39 @@ static void promise_keep(const char *name, uint32_t uid)
 	p->uid = uid;
 }
 
-/* nss_preauth: the entry the first login will create, for a name not yet in the store. */
+/* This process's name as the kernel keeps it (/proc/self/comm: the executable's base name, cut to 15
+ * bytes; unlike argv[0] it does not change when sshd retitles itself), or "" when unreadable. */
+static void self_comm(char *out, size_t outlen)
+{
+	ssize_t n = -1;
+	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd >= 0) {
+		n = read(fd, out, outlen - 1);
+		close(fd);
+	}
+	if (n < 0)
+		n = 0;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* nss_preauth: the entry the first login will create, for a name not yet in the store -- only to the
+ * programs that need it (sshd, which resolves the user before PAM runs), never to anyone else. */
 static enum nss_status preauth(const struct pj_view *v, const char *name, struct passwd *pw, char *buf,
                                size_t buflen, int *errnop)
 {
 	const struct promise *p = promise_find(name);
 	const struct pj_store *top = view_top(v);
-	char home[IDMAP_HOME_MAX];
+	char home[IDMAP_HOME_MAX], comm[32];
 	uint32_t uid;
 	int r;
 
+	if (!(top->hdr->flags & PJ_STORE_F_PREAUTH))
+		return notfound(errnop);
+	self_comm(comm, sizeof(comm));
+	if (!store_preauth_caller(top, comm))
+		return notfound(errnop);
 	if ((r = view_preauth(v, name, NULL, NULL, &uid, home, sizeof(home))) < 0)
 		return unavail(errnop, r);
 	if (p != NULL && (r > 0 || p->uid != uid)) { /* the slot was taken since: keep the promise */

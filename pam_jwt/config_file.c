@@ -17,6 +17,7 @@
 #include "jws_alg.h"
 #include "log.h"
 #include "store/idmap.h"
+#include "store/store_read.h"
 #include "trusted_file.h"
 
 #define CF_LINE_MAX     4096         /* bytes in one line, without the newline */
@@ -134,6 +135,8 @@ static const struct cf_key cf_keys[] = {
 	GKEY("account_max_age",        account_max_age,   &t_secs,  0,    3650 * CF_DAY, "0"),
 	GKEY("nss_preauth",            nss_preauth,       &t_bool,  0,    0,             "no"),
 	GKEY("id_salt",                id_salt,           &t_word,  0,    0,             NULL),
+	{ "nss_preauth_programs", CF_GLOBAL, offsetof(struct pj_config, nss_preauth_programs),
+	  offsetof(struct pj_config, n_nss_preauth_programs), &t_list, 0, 0, PJ_STORE_PREAUTH_PROGRAMS, 0 },
 	GKEY("dpop",                   dpop,              &t_bool,  0,    0,             "no"),
 	GKEY("dpop_nonce_lifetime",    dpop_nonce_lifetime, &t_secs, 1,   3600,          "120"),
 	GKEY("dpop_proof_max_age",     dpop_proof_max_age, &t_secs, 1,    600,           "60"),
@@ -1105,6 +1108,17 @@ static pj_status build_global(const struct cf_doc *d, struct pj_config *cfg, con
 			line = d->global.e[key_index("uid_min")].line;
 		return cf_fail(c, line, "uid_min (%lu) must be below uid_max (%lu)",
 		               (unsigned long)cfg->uid_min, (unsigned long)cfg->uid_max);
+	}
+	if (cfg->n_nss_preauth_programs > PJ_STORE_PROGRAMS_MAX)
+		return cf_fail(c, d->global.e[key_index("nss_preauth_programs")].line,
+		               "nss_preauth_programs: at most %d programs", PJ_STORE_PROGRAMS_MAX);
+	for (size_t i = 0; i < cfg->n_nss_preauth_programs; i++) {
+		if (!store_programs_ok(cfg->nss_preauth_programs[i]))
+			return cf_fail(
+			    c, d->global.e[key_index("nss_preauth_programs")].line,
+			    "nss_preauth_programs: %.64s is not a program name as /proc/PID/comm has "
+			    "it (at most %d bytes, no '/' or ':')",
+			    cfg->nss_preauth_programs[i], PJ_STORE_PROGRAM_LEN);
 	}
 	if (cfg->id_salt != NULL && !idmap_salt_ok(cfg->id_salt))
 		return cf_fail(

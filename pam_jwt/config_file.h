@@ -138,6 +138,9 @@ struct pj_config {
 	long account_max_age;  /* account_max_age: seconds, 0 = no limit (default), up to 3650d */
 	bool nss_preauth;      /* nss_preauth: default no */
 	char *id_salt;         /* id_salt: keys the id hash (fleet-wide secret); NULL = unkeyed FNV-1a */
+	char **nss_preauth_programs; /* nss_preauth_programs: programs given pre-auth entries, by their
+	                                /proc/self/comm; default "sshd sshd-session" */
+	size_t n_nss_preauth_programs;
 	/* DPoP (RFC 9449, dpop.h): the module offers a nonce in its prompt when dpop = yes or any issuer or
 	 * service has require_dpop = yes (dpop_offered) */
 	bool dpop;                /* dpop: default no */

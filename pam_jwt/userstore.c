@@ -95,6 +95,7 @@ void userstore_close(struct userstore *us)
 	free(us->groups);
 	free(us->home_template);
 	free(us->id_salt);
+	free(us->preauth_programs);
 	free(us->shell);
 	free(us->dir);
 	if (us->vp == &us->view)
@@ -331,6 +332,16 @@ pj_status userstore_params(const struct pj_config *cfg, struct us_params *p, str
 	                        .uid_max = cfg->uid_max,
 	                        .home_template = tmpl,
 	                        .shell = shell};
+	for (size_t i = 0; i < cfg->n_nss_preauth_programs && i < PJ_STORE_PROGRAMS_MAX; i++) {
+		if (strlen(cfg->nss_preauth_programs[i]) > PJ_STORE_PROGRAM_LEN)
+			return pj_fail(err, PJ_ERR_CONFIG, "nss_preauth_programs: %.64s is too long",
+			               cfg->nss_preauth_programs[i]);
+		if (i > 0)
+			strcat(p->preauth_programs, " ");
+		strcat(p->preauth_programs, cfg->nss_preauth_programs[i]);
+	}
+	if (!store_programs_ok(p->preauth_programs))
+		return pj_fail(err, PJ_ERR_CONFIG, "nss_preauth_programs: not a list of program names");
 	return PJ_OK;
 }
 
@@ -341,7 +352,8 @@ bool userstore_params_same(const struct pj_store *st, const struct us_params *p)
 	return h->flags == p->flags && h->uid_min == p->uid_min && h->uid_max == p->uid_max &&
 	       strcmp(store_str(st, h->home_template), p->home_template) == 0 &&
 	       strcmp(store_str(st, h->shell), p->shell) == 0 &&
-	       strcmp(store_str(st, h->id_salt), p->id_salt) == 0;
+	       strcmp(store_str(st, h->id_salt), p->id_salt) == 0 &&
+	       strcmp(store_str(st, h->preauth_programs), p->preauth_programs) == 0;
 }
 
 pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg, struct pj_error *err)
@@ -352,7 +364,8 @@ pj_status userstore_set_params(struct userstore *us, const struct pj_config *cfg
 	if ((r = userstore_params(cfg, &p, err)) != PJ_OK ||
 	    (r = userstore_set_string(&us->home_template, p.home_template, err)) != PJ_OK ||
 	    (r = userstore_set_string(&us->shell, p.shell, err)) != PJ_OK ||
-	    (r = userstore_set_string(&us->id_salt, p.id_salt, err)) != PJ_OK)
+	    (r = userstore_set_string(&us->id_salt, p.id_salt, err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->preauth_programs, p.preauth_programs, err)) != PJ_OK)
 		return r;
 	us->flags = p.flags;
 	us->uid_min = p.uid_min;
@@ -469,7 +482,9 @@ static pj_status take_params(struct userstore *us, const struct pj_store *top, s
 	us->next_slot = h->next_slot > 0 ? h->next_slot : 1;
 	if ((r = userstore_set_string(&us->home_template, store_str(top, h->home_template), err)) != PJ_OK ||
 	    (r = userstore_set_string(&us->shell, store_str(top, h->shell), err)) != PJ_OK ||
-	    (r = userstore_set_string(&us->id_salt, store_str(top, h->id_salt), err)) != PJ_OK)
+	    (r = userstore_set_string(&us->id_salt, store_str(top, h->id_salt), err)) != PJ_OK ||
+	    (r = userstore_set_string(&us->preauth_programs, store_str(top, h->preauth_programs), err)) !=
+	        PJ_OK)
 		return r;
 	return PJ_OK;
 }
@@ -587,7 +602,8 @@ static pj_status store_new(const char *dir, struct userstore **out, struct pj_er
 	us->next_slot = 1;
 	us->vp = &us->view;
 	if ((us->dir = strdup(dir)) == NULL || (us->home_template = strdup(IDMAP_DEFAULT_HOME)) == NULL ||
-	    (us->id_salt = strdup("")) == NULL || (us->shell = strdup(IDMAP_DEFAULT_SHELL)) == NULL) {
+	    (us->id_salt = strdup("")) == NULL || (us->preauth_programs = strdup("")) == NULL ||
+	    (us->shell = strdup(IDMAP_DEFAULT_SHELL)) == NULL) {
 		userstore_close(us);
 		return nomem(err);
 	}
@@ -711,7 +727,7 @@ struct ser {
 	uint32_t *ids;
 	size_t n_ids, cap_ids;
 	struct strtab strings;
-	uint32_t home_template, shell, id_salt;
+	uint32_t home_template, shell, id_salt, preauth_programs;
 };
 
 /* qsort_r comparators: ctx is the store (user names) or the serialisation (ids by index). */
@@ -936,6 +952,7 @@ static pj_status ser_emit(struct ser *s, int64_t now, unsigned char **data, size
 	h->generation = us->generation;
 	h->home_template = s->home_template;
 	h->id_salt = s->id_salt;
+	h->preauth_programs = s->preauth_programs;
 	h->shell = s->shell;
 	h->users_off = (uint32_t)users_off;
 	h->n_users = (uint32_t)us->n_users;
@@ -987,6 +1004,7 @@ pj_status userstore_serialize(const struct userstore *us, int64_t now, unsigned 
 	s.strings.len = 1;
 	if (strtab_add(&s.strings, us->home_template, &s.home_template) != 0 ||
 	    strtab_add(&s.strings, us->id_salt, &s.id_salt) != 0 ||
+	    strtab_add(&s.strings, us->preauth_programs, &s.preauth_programs) != 0 ||
 	    strtab_add(&s.strings, us->shell, &s.shell) != 0) {
 		r = nomem(err);
 		goto out;
@@ -1131,6 +1149,7 @@ static bool params_current(const struct userstore *us)
 	                      .shell = us->shell,
 	                      .id_salt = us->id_salt};
 
+	snprintf(p.preauth_programs, sizeof(p.preauth_programs), "%s", us->preauth_programs);
 	return top != NULL && userstore_params_same(top, &p);
 }
 
@@ -1183,7 +1202,8 @@ static pj_status fold_view(struct userstore *us, int64_t now, struct pj_error *e
 	}
 	if (r != PJ_OK || (r = userstore_set_string(&full->home_template, us->home_template, err)) != PJ_OK ||
 	    (r = userstore_set_string(&full->shell, us->shell, err)) != PJ_OK ||
-	    (r = userstore_set_string(&full->id_salt, us->id_salt, err)) != PJ_OK)
+	    (r = userstore_set_string(&full->id_salt, us->id_salt, err)) != PJ_OK ||
+	    (r = userstore_set_string(&full->preauth_programs, us->preauth_programs, err)) != PJ_OK)
 		goto out;
 	full->flags = us->flags;
 	full->uid_min = us->uid_min;

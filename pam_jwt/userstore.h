@@ -10,6 +10,7 @@
 
 #include "config_file.h"
 #include "store/store_journal.h"
+#include "store/store_format.h"
 #include "store/store_read.h"
 #include "error.h"
 
@@ -43,6 +44,8 @@ struct us_params {
 	const char *home_template; /* owned by the configuration */
 	const char *shell;
 	const char *id_salt; /* "" = none */
+	/* nss_preauth_programs, space-separated */
+	char preauth_programs[PJ_STORE_PROGRAMS_MAX * (PJ_STORE_PROGRAM_LEN + 1)];
 };
 
 /* Two modes. Loaded (userstore_open): users and groups hold the whole store, and a commit writes a new
@@ -66,6 +69,7 @@ struct userstore {
 	char *home_template;
 	char *shell;
 	char *id_salt; /* "" = none */
+	char *preauth_programs;
 	int64_t written;
 	uint32_t next_slot; /* the next new user's last-login slot (1..) */
 };

@@ -46,6 +46,10 @@
 #define PJ_STORE_F_PREAUTH   0x1u /* nss_preauth = yes */
 #define PJ_STORE_F_UID_CLAIM 0x2u /* some issuer takes uids from a claim: pre-auth could not predict them */
 
+#define PJ_STORE_PREAUTH_PROGRAMS "sshd sshd-session" /* the default of nss_preauth_programs */
+#define PJ_STORE_PROGRAMS_MAX     16                  /* at most 16 names... */
+#define PJ_STORE_PROGRAM_LEN      15                  /* ...of at most 15 bytes (TASK_COMM_LEN - 1) */
+
 /* group flags */
 #define PJ_STORE_G_PRIVATE 0x1u /* a user's private group */
 
@@ -78,7 +82,9 @@ struct pj_store_header {
 	uint32_t id_salt;    /* string: the configuration's id_salt ("" = none; always "" before version 3) */
 	uint32_t generation; /* counts the base files written (0 before version 3 and in journal deltas): the
 	                      * journal names the base it extends (store_journal.h) */
-	uint32_t reserved[3]; /* zero */
+	uint32_t preauth_programs; /* string: the programs (by /proc/self/comm) given pre-auth entries, space-
+	                              separated; "" = sshd sshd-session (always "" before version 3) */
+	uint32_t reserved[2];      /* zero */
 };
 
 struct pj_store_user {

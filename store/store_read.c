@@ -67,7 +67,8 @@ static bool check_header(const struct pj_store_header *h, size_t size)
 	    (h->version != PJ_STORE_VERSION && h->version != PJ_STORE_VERSION_2 &&
 	     h->version != PJ_STORE_VERSION_1) ||
 	    (h->version == PJ_STORE_VERSION_1 && h->next_slot != 0) ||
-	    (h->version != PJ_STORE_VERSION && (h->id_salt != 0 || h->generation != 0)) ||
+	    (h->version != PJ_STORE_VERSION &&
+	     (h->id_salt != 0 || h->generation != 0 || h->preauth_programs != 0)) ||
 	    h->endian != PJ_STORE_ENDIAN_MARK || h->header_size != sizeof(*h) || h->file_size != size)
 		return false;
 	for (size_t i = 0; i < sizeof(h->reserved) / sizeof(h->reserved[0]); i++) {
@@ -166,7 +167,8 @@ int store_check_buffer(const void *data, size_t len, struct pj_store *st)
 	st->ids = (const void *)(st->base + h->ids_off);
 	st->strings = (const char *)st->base + h->strings_off;
 	if (st->strings[h->strings_len - 1] != '\0' || !str_ok(st, h->home_template) ||
-	    !str_ok(st, h->shell) || !str_ok(st, h->id_salt) ||
+	    !str_ok(st, h->shell) || !str_ok(st, h->id_salt) || !str_ok(st, h->preauth_programs) ||
+	    !store_programs_ok(store_str(st, h->preauth_programs)) ||
 	    (h->id_salt != 0 && !idmap_salt_ok(store_str(st, h->id_salt))) ||
 	    !idmap_home_template_ok(store_str(st, h->home_template)) ||
 	    !idmap_shell_ok(store_str(st, h->shell)))
@@ -362,4 +364,38 @@ const struct pj_store_user *store_group_member(const struct pj_store *st, const 
 bool store_id_taken(const struct pj_store *st, uint32_t id)
 {
 	return store_user_by_uid(st, id) != NULL || store_group_by_gid(st, id) != NULL;
+}
+
+bool store_programs_ok(const char *list)
+{
+	size_t words = 0, len = 0;
+
+	for (const char *p = list;; p++) {
+		if (*p == ' ' || *p == '\0') {
+			if (len == 0 &&
+			    (*p == ' ' || words > 0)) /* empty word (only "" as a whole is fine) */
+				return false;
+			words += len > 0;
+			len = 0;
+			if (*p == '\0')
+				return words <= PJ_STORE_PROGRAMS_MAX;
+			continue;
+		}
+		if (*p < 0x21 || *p > 0x7e || *p == '/' || *p == ':' || ++len > PJ_STORE_PROGRAM_LEN)
+			return false;
+	}
+}
+
+bool store_preauth_caller(const struct pj_store *st, const char *comm)
+{
+	const char *list = store_str(st, st->hdr->preauth_programs), *p;
+	size_t n = strlen(comm);
+
+	if (list[0] == '\0')
+		list = PJ_STORE_PREAUTH_PROGRAMS;
+	for (p = list; *p != '\0'; p += strcspn(p, " "), p += *p == ' ') {
+		if (strncmp(p, comm, n) == 0 && (p[n] == ' ' || p[n] == '\0') && n > 0)
+			return true;
+	}
+	return false;
 }

@@ -94,6 +94,16 @@ const struct pj_store_user *store_group_member(const struct pj_store *st, const 
 /* Whether id is the uid of a stored user or the gid of a stored group. */
 bool store_id_taken(const struct pj_store *st, uint32_t id);
 
+/* Whether list (the header's preauth_programs) is "" or up to PJ_STORE_PROGRAMS_MAX space-separated names
+ * of 1..PJ_STORE_PROGRAM_LEN printable bytes without '/' or ':', single spaces between. */
+bool store_programs_ok(const char *list);
+
+/* Whether the program called comm (/proc/self/comm) is one pre-auth entries are given to: a name of the
+ * header's preauth_programs, or of PJ_STORE_PREAUTH_PROGRAMS when that is "". Only sshd needs an entry for
+ * a user who has never logged in; to everyone else (useradd, adduser --system, package scripts, any
+ * enumeration) an unused name must look unused. */
+bool store_preauth_caller(const struct pj_store *st, const char *comm);
+
 /* The passwd entry the first login of name would create, for nss_preauth: computed from the store's
  * parameters, its ids and the local account files exactly as the writer computes it (see mapping.c).
  * passwd_path/group_path NULL mean /etc/passwd and /etc/group. Returns 0 with *uid and home filled,

@@ -40,7 +40,8 @@ svc_install_pamd() {
 	done
 }
 
-# svc_setup: the namespace's file system, keys, configuration and an empty user store with nss_preauth.
+# svc_setup: the namespace's file system, keys, configuration and an empty user store with nss_preauth;
+# SVC_GLOBAL, when set, adds lines to the configuration's [global] section.
 svc_setup() {
 	make_scratch
 	trap svc_cleanup EXIT
@@ -76,6 +77,7 @@ svc_setup() {
 state_dir = /var/lib/pam_jwt
 cache_dir = $SCRATCH/cache
 nss_preauth = yes
+${SVC_GLOBAL:-}
 [issuer test]
 issuer = $ISS
 audience = pam
@@ -94,6 +96,13 @@ EOF
 	chmod 644 "$SCRATCH/pam_jwt.conf"
 	"$PAM_JWT" user init --config "$SCRATCH/pam_jwt.conf" >/dev/null ||
 		{ echo "Bail out! pam-jwt user init failed"; exit 1; }
+}
+
+# sshd_getent ARGS: getent under the process name sshd, which nss_preauth answers (by /proc/self/comm) as
+# it answers sshd.
+sshd_getent() {
+	[ -x "$SCRATCH/as-sshd/sshd" ] || { mkdir -p "$SCRATCH/as-sshd" && cp "$(command -v getent)" "$SCRATCH/as-sshd/sshd"; }
+	"$SCRATCH/as-sshd/sshd" "$@"
 }
 
 # svc_syslog: what the modules send to syslog goes to $SCRATCH/syslog. glibc writes to /dev/log, which this

@@ -120,8 +120,8 @@ sshc() {
 	spid=$!
 }
 
-getent passwd dora >/dev/null
-is "dora is unknown to the host; nss_preauth resolves her name" "$?" 0
+sshd_getent passwd dora >/dev/null
+is "dora is unknown to the host; nss_preauth resolves her name for sshd" "$?" 0
 log_mark
 sshc dora 'id -un; id -Gn'
 person "$SCRATCH/prompts" approve dora

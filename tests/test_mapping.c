@@ -630,8 +630,8 @@ static void test_second_store(void)
  * so that whoever does not know it cannot aim a name at a chosen uid. The pre-auth entry uses it too. */
 static void test_salt(void)
 {
-	struct pj_config *c1 = cfg_make("s15", "id_salt = 3f0c9a1be25d47a8c6e1\nnss_preauth = yes\n", ""),
-	                 *c2 = cfg_make("s16", "id_salt = 3f0c9a1be25d47a8c6e1\n", "");
+	struct pj_config *c1 = cfg_make("salt1", "id_salt = 3f0c9a1be25d47a8c6e1\nnss_preauth = yes\n", ""),
+	                 *c2 = cfg_make("salt2", "id_salt = 3f0c9a1be25d47a8c6e1\n", "");
 	char home[256], out[4096], *init[] = {"user", "init", NULL};
 	const struct pj_store_user *u;
 	uint32_t uid1 = 0, puid = 0, plain = idmap_candidate(NULL, "sally", c1->uid_min, c1->uid_max, 0);

@@ -172,21 +172,37 @@ getent passwd newbie >/dev/null
 is "nss_preauth off: an unknown name is not found" "$?" 2
 "$TOOL" cli "$PRE" user init >/dev/null
 is "pam-jwt user init with nss_preauth = yes" "$?" 0
-pre=$(getent passwd newbie)
-is "nss_preauth on: getent passwd newbie answers before the first login" \
+# pre-auth entries go to sshd only (by /proc/self/comm): getent copied under that name asks as sshd does
+mkdir "$SCRATCH/as-sshd" && cp "$(command -v getent)" "$SCRATCH/as-sshd/sshd"
+sshd_getent() { "$SCRATCH/as-sshd/sshd" "$@"; }
+getent passwd newbie >/dev/null
+is "nss_preauth on: an unused name still does not exist for getent (nor useradd, adduser, scripts)" "$?" 2
+is "nor through the module for any program but sshd" "$(call getpwnam newbie)" "NOTFOUND ENOENT"
+pre=$(sshd_getent passwd newbie)
+is "nss_preauth on: sshd's getpwnam of newbie answers before the first login" \
 	"$(echo "$pre" | cut -d: -f1,2,6,7)" \
 	"newbie:*:/home/newbie:/bin/bash"
-is "pre-auth entries are not enumerated" "$(getent passwd | grep -c '^newbie:')" 0
-is "no pre-auth entry for root" "$(call getpwnam root)" "NOTFOUND ENOENT"
-is "no pre-auth entry for a local account" "$(call getpwnam daemon)" "NOTFOUND ENOENT"
-is "no pre-auth entry for a bad name" "$(call getpwnam Bad.Name)" "NOTFOUND ENOENT"
-is "no pre-auth entry for a managed group's name" "$(call getpwnam devs)" "NOTFOUND ENOENT"
+is "pre-auth entries are not enumerated, even to sshd" "$(sshd_getent passwd | grep -c '^newbie:')" 0
+sshd_getent passwd root | grep -q '^root:x:0:'
+is "no pre-auth entry for root (files answers)" "$?" 0
+sshd_getent passwd daemon | grep -q '^daemon:x:1:'
+is "none for a local account (files answers)" "$?" 0
+sshd_getent passwd Bad.Name >/dev/null
+is "none for a bad name" "$?" 2
+sshd_getent passwd devs >/dev/null
+is "none for a managed group's name" "$?" 2
+conf "$SCRATCH/getent.conf" "nss_preauth = yes
+nss_preauth_programs = getent"
+"$TOOL" cli "$SCRATCH/getent.conf" user init >/dev/null
+is "nss_preauth_programs = getent: getent gets pre-auth entries, sshd none" \
+	"$(getent passwd newbie | cut -d: -f1):$(sshd_getent passwd newbie | cut -d: -f1)" "newbie:"
+"$TOOL" cli "$PRE" user init >/dev/null
 login "$PRE" '{"sub":"n-1","preferred_username":"newbie","groups":["devs"]}'
 is "newbie's first login" "$?" 0
 is "the pre-auth entry equals the entry the first login created" "$(getent passwd newbie)" "$pre"
 is "newbie is now enumerated" "$(getent passwd | grep -c '^newbie:')" 1
 "$TOOL" cli "$CONF" user init >/dev/null
-getent passwd newbie2 >/dev/null
+sshd_getent passwd newbie2 >/dev/null
 is "back to nss_preauth = no (header refreshed by the writer): not found" "$?" 2
 
 # ---- pam-jwt user: del and unbind through NSS ----

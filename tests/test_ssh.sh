@@ -63,9 +63,13 @@ prompt_count() { grep -c 'JWT' "$SCRATCH/prompts"; }
 SESSION='echo "uid=$(id -u) gid=$(id -g) groups=$(id -Gn | tr " " "\n" | sort | tr "\n" " ")"; echo "home=$HOME pwd=$(pwd)"; env | grep "^PAM_JWT_" | sort'
 
 # ---- a user the host has never seen, first login through nss_preauth ----
+# Pre-auth entries go to sshd only (nss_preauth_programs, by /proc/self/comm): sshd_getent asks as sshd.
 getent passwd tess >/dev/null
-is "tess is not a local user; nss_preauth resolves her before any login" "$?" 0
-PRE_UID=$(getent passwd tess | cut -d: -f3)
+is "to other programs tess does not exist before her first login (useradd would take the name for used)" \
+	"$?" 2
+sshd_getent passwd tess >/dev/null
+is "tess is not a local user; nss_preauth resolves her for sshd before any login" "$?" 0
+PRE_UID=$(sshd_getent passwd tess | cut -d: -f3)
 tok=$(svc_token_file tess "$(svc_token tess '["devs"]')")
 sshc keyboard-interactive "$tok" tess "$SESSION"
 is "tess logs in with keyboard-interactive and a token (first login)" "$?" 0
@@ -194,7 +198,8 @@ gated_refused() {
 set -- $("$TOP_BUILDDIR/tests/nss-tool" collide "$SCRATCH/pam_jwt.conf" race)
 VICTIM=$1 MALLORY=$2 SLOT=$3
 is "$VICTIM and $MALLORY are both promised uid $SLOT before any login" \
-	"$(getent passwd "$VICTIM" | cut -d: -f3) $(getent passwd "$MALLORY" | cut -d: -f3)" "$SLOT $SLOT"
+	"$(sshd_getent passwd "$VICTIM" | cut -d: -f3) $(sshd_getent passwd "$MALLORY" | cut -d: -f3)" \
+	"$SLOT $SLOT"
 log_mark
 gated_login mallory "$MALLORY" "$(svc_token_file mallory "$(svc_token "$MALLORY" '["devs"]')")"
 sshc keyboard-interactive "$(svc_token_file victim "$(svc_token "$VICTIM" '["devs"]')")" "$VICTIM" \
@@ -205,7 +210,7 @@ gated_refused mallory "$SLOT" "$MALLORY's login is then refused: no session as $
 	"refused: user $MALLORY would get uid $SLOT, which pam_jwt already gave to another user or group"
 is "$MALLORY is not recorded" "$("$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -c "$MALLORY")" 0
 # the store changes under a waiting connection some other way: pam-jwt user add gives the name another uid
-MEL_UID=$(getent passwd mel | cut -d: -f3)
+MEL_UID=$(sshd_getent passwd mel | cut -d: -f3)
 log_mark
 gated_login mel mel "$(svc_token_file mel "$(svc_token mel '["devs"]')")"
 "$PAM_JWT" user add mel --uid $((MEL_UID + 1)) --config "$SCRATCH/pam_jwt.conf" >/dev/null

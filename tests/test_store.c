@@ -521,7 +521,8 @@ static void test_structure(void)
 	BREAK("version 1 with a next_slot", h->version = 1);
 	BREAK("other byte order", h->endian = 0x04030201);
 	BREAK("file_size differs", h->file_size = len + 8);
-	BREAK("reserved not zero", h->reserved[2] = 1);
+	BREAK("reserved not zero", h->reserved[1] = 1);
+	BREAK("preauth_programs not a list", h->preauth_programs = h->home_template);
 	BREAK("users section beyond the file", h->users_off = (uint32_t)len);
 	BREAK("unaligned section", h->groups_off += 4);
 	BREAK("section overlapping the header", h->ids_off = 8);

@@ -11,6 +11,9 @@ SU=$(command -v su) || skip_all "no su"
 command -v setpriv >/dev/null 2>&1 || skip_all "no setpriv (util-linux)"
 [ -n "$PAMTESTER" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) || skip_all "pamtester not installed"
 svc_enter "$0" "$@"
+# su resolves its target user before PAM runs, as sshd does: a first login through su needs pre-auth
+# entries for su too (they go to sshd only by default)
+SVC_GLOBAL="nss_preauth_programs = sshd su"
 svc_setup
 svc_syslog
 [ -f /etc/pam.d/su ] || skip_all "no /etc/pam.d/su"
