@@ -12,6 +12,7 @@
 #include "cli_common.h"
 #include "cli_identity.h"
 #include "cli_login.h"
+#include "pam_jwt/dpop_client.h"
 #include "pam_jwt/device_flow.h"
 #include "pam_jwt/log.h"
 #include "pam_jwt/trusted_file.h"
@@ -20,7 +21,8 @@
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: pam-jwt login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n");
+	        "usage: pam-jwt login [--config FILE] [--issuer NAME] [--user NAME] [--token-file PATH]\n"
+	        "                     [--dpop[=ES256|EdDSA]]\n");
 }
 
 static void cli_emit(void *arg, int priority, const char *message)
@@ -62,11 +64,44 @@ const struct option cli_login_options[] = {CLI_OPTION_CONFIG,
                                            {"issuer", required_argument, NULL, 'i'},
                                            {"user", required_argument, NULL, 'u'},
                                            {"token-file", required_argument, NULL, 't'},
+                                           {"dpop", optional_argument, NULL, 'd'},
                                            {NULL, 0, NULL, 0}};
+
+/* --dpop[=ES256|EdDSA]: a new key pair; the IdP binds the token to it, and the private key is kept beside
+ * the token (TOKEN_FILE.key, 0600) for pam-jwt-askpass. */
+static int dpop_begin(const char *alg, const char *token_file, EVP_PKEY **key)
+{
+	struct pj_error err;
+
+	if (token_file == NULL) {
+		fprintf(stderr, "pam-jwt: --dpop needs --token-file (the key is kept beside the token)\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (dpop_key_generate(alg != NULL ? alg : "ES256", key, &err) != PJ_OK) {
+		fprintf(stderr, "pam-jwt: %s\n", err.reason);
+		return CLI_EXIT_USAGE;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int dpop_keep(const char *token_file, EVP_PKEY *key)
+{
+	struct pj_error err;
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.key", token_file) >= sizeof(path) ||
+	    dpop_key_save(path, key, &err) != PJ_OK) {
+		fprintf(stderr, "pam-jwt: cannot keep the DPoP key beside %s\n", token_file);
+		return CLI_EXIT_REFUSED;
+	}
+	printf("DPoP key written to %s\n", path);
+	return CLI_EXIT_OK;
+}
 
 int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 {
-	const char *issuer = NULL, *user = NULL, *token_file = NULL;
+	const char *issuer = NULL, *user = NULL, *token_file = NULL, *dpop_alg = NULL;
+	bool dpop = false;
 	struct pj_log log = {.emit = cli_emit};
 	struct pj_conv conv = {.info = info_stderr};
 	struct pj_device_opts dopts = {.ask_enter = false};
@@ -85,6 +120,10 @@ int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 		case 'i': issuer = optarg; break;
 		case 'u': user = optarg; break;
 		case 't': token_file = optarg; break;
+		case 'd':
+			dpop = true;
+			dpop_alg = optarg;
+			break;
 		default: usage(); return CLI_EXIT_USAGE;
 		}
 	}
@@ -99,6 +138,8 @@ int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 		        issuer ? (iss ? " has no device_client_id" : ": no such issuer") : "");
 		return CLI_EXIT_USAGE;
 	}
+	if (dpop && (rc = dpop_begin(dpop_alg, token_file, &dopts.dpop_key)) != CLI_EXIT_OK)
+		return rc;
 	r = pj_device_login(cfg, iss, &conv, &dopts, &log, user, &id, &token, &err);
 	if (r != PJ_OK) {
 		char esc[PJ_REASON_MAX * 4];
@@ -115,8 +156,11 @@ int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 			rc = CLI_EXIT_REFUSED;
 		else
 			printf("token written to %s\n", token_file);
+		if (rc == CLI_EXIT_OK && dopts.dpop_key != NULL)
+			rc = dpop_keep(token_file, dopts.dpop_key);
 	}
 out:
+	EVP_PKEY_free(dopts.dpop_key);
 	if (token != NULL) {
 		explicit_bzero(token, strlen(token));
 		free(token);

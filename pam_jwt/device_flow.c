@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "device_flow.h"
+#include "dpop_client.h"
 #include "hostname.h"
 #include "https.h"
 #include "json_strict.h"
@@ -45,6 +46,9 @@ struct flow {
 	long interval;
 	struct timespec deadline; /* CLOCK_MONOTONIC */
 	struct timespec next_poll;
+	EVP_PKEY *dpop_key;                    /* NULL: no DPoP */
+	char dpop_nonce[HTTPS_DPOP_NONCE_MAX]; /* the token endpoint's last DPoP-Nonce */
+	int nonce_retries;                     /* use_dpop_nonce answers in a row */
 };
 
 /* ---- small helpers ---- */
@@ -299,8 +303,9 @@ static pj_status oauth_failure(const char *what, const char *code, long status, 
 	               code[0] ? code : "(none)");
 }
 
-/* POSTs form to url; on PJ_OK *doc is the JSON answer of a 200 (*status 200) or an OAuth error (400/401). */
-static pj_status post(const struct flow *f, const struct https_opts *http, const char *url, const char *form,
+/* POSTs form to url; on PJ_OK *doc is the JSON answer of a 200 (*status 200) or an OAuth error (400/401).
+ * A DPoP-Nonce in the answer is kept in f. */
+static pj_status post(struct flow *f, const struct https_opts *http, const char *url, const char *form,
                       long *status, json_object **doc, struct pj_error *err)
 {
 	struct https_body body = {0};
@@ -309,6 +314,8 @@ static pj_status post(const struct flow *f, const struct https_opts *http, const
 	*doc = NULL;
 	if ((r = https_post_form(http, url, form, f->authorization, status, &body, err)) != PJ_OK)
 		goto out;
+	if (body.dpop_nonce[0] != '\0')
+		memcpy(f->dpop_nonce, body.dpop_nonce, sizeof(f->dpop_nonce));
 	if ((r = parse_answer(url, &body, doc, err)) != PJ_OK && *status != 200)
 		r = oauth_failure(url, "", *status, err);
 out:
@@ -501,19 +508,43 @@ static pj_status token_form(const struct flow *f, char **form, struct pj_error *
 	return PJ_OK;
 }
 
-/* One token request. *done false: keep polling (authorization_pending, slow_down). */
+/* "DPoP: PROOF" for a token request (htm POST, htu the token endpoint, the last DPoP-Nonce if any). */
+static pj_status dpop_header(const struct flow *f, char **line, struct pj_error *err)
+{
+	char *proof = NULL;
+	pj_status r;
+
+	*line = NULL;
+	if ((r = dpop_proof_make(f->dpop_key, "POST", f->token_endpoint,
+	                         f->dpop_nonce[0] ? f->dpop_nonce : NULL, NULL, 0, time(NULL), &proof,
+	                         err)) != PJ_OK)
+		return r;
+	if (asprintf(line, "DPoP: %s", proof) < 0) {
+		*line = NULL;
+		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+	}
+	free(proof);
+	return r;
+}
+
+/* One token request. *done false: keep polling (authorization_pending, slow_down, use_dpop_nonce). */
 static pj_status poll_once(struct flow *f, const char *form, long timeout, bool *done, char **token,
                            struct pj_error *err)
 {
 	struct https_opts http = f->http;
 	json_object *doc = NULL;
 	const char *code;
+	char *dpop = NULL;
 	long status = 0;
 	pj_status r;
 
 	*done = true;
 	http.timeout = timeout < http.timeout ? timeout : http.timeout;
+	if (f->dpop_key != NULL && (r = dpop_header(f, &dpop, err)) != PJ_OK)
+		return r;
+	http.extra_header = dpop;
 	r = post(f, &http, f->token_endpoint, form, &status, &doc, err);
+	free(dpop);
 	/* the interval counts from the end of this request, so a slow answer never shortens it */
 	f->next_poll = ts_add(mono_now(), f->interval);
 	if (r != PJ_OK)
@@ -523,6 +554,14 @@ static pj_status poll_once(struct flow *f, const char *form, long timeout, bool 
 		goto out;
 	}
 	code = oauth_error(doc);
+	/* RFC 9449 8: the IdP wants its nonce in the proof; again at once, with the nonce it just named */
+	if (strcmp(code, "use_dpop_nonce") == 0 && f->dpop_key != NULL && f->dpop_nonce[0] != '\0' &&
+	    f->nonce_retries++ < PJ_DEVICE_DPOP_RETRIES) {
+		f->next_poll = mono_now();
+		*done = false;
+		goto out;
+	}
+	f->nonce_retries = 0;
 	if (strcmp(code, "authorization_pending") == 0 || strcmp(code, "slow_down") == 0) {
 		if (code[0] == 's') {
 			f->interval = f->interval + DEVICE_SLOW_DOWN > INTERVAL_MAX
@@ -602,7 +641,7 @@ pj_status pj_device_obtain(const struct pj_config *cfg, const struct pj_issuer *
                            const struct pj_conv *conv, const struct pj_device_opts *opts,
                            const struct pj_log *log, char **token, struct pj_error *err)
 {
-	struct flow f = {.cfg = cfg, .iss = iss, .log = log};
+	struct flow f = {.cfg = cfg, .iss = iss, .log = log, .dpop_key = opts->dpop_key};
 	char *secret = NULL;
 	pj_status r;
 

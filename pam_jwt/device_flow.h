@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "config_file.h"
 #include "error.h"
 #include "log.h"
@@ -34,7 +36,14 @@ struct pj_device_opts {
 	 * starts after the answer (OpenSSH shows informational messages only together with a prompt); false:
 	 * they are shown with info and polling starts at once (pam-jwt login). */
 	bool ask_enter;
+	/* A DPoP key (RFC 9449): every token request carries a proof signed with it (htm POST, htu the token
+	 * endpoint, the server's DPoP-Nonce once it names one: a use_dpop_nonce answer is retried at once, at
+	 * most PJ_DEVICE_DPOP_RETRIES times in a row), so the IdP binds the token to it (cnf.jkt). NULL:
+	 * none. */
+	EVP_PKEY *dpop_key;
 };
+
+#define PJ_DEVICE_DPOP_RETRIES 3
 
 /* The issuer the module uses for the device flow: the first with device_client_id, or NULL. */
 const struct pj_issuer *pj_device_issuer(const struct pj_config *cfg);

@@ -32,6 +32,7 @@ void https_opts_init(struct https_opts *o, const struct pj_issuer *iss)
 	o->timeout = iss->http_timeout > 0 ? iss->http_timeout : 5;
 	o->max_body = iss->http_max_body > 0 ? iss->http_max_body : 1024 * 1024;
 	o->allow_http_loopback = iss->insecure_allow_http_loopback;
+	o->extra_header = NULL;
 }
 
 void https_body_free(struct https_body *b)
@@ -125,7 +126,24 @@ struct fetch_state {
 	bool oversized;
 	bool nomem;
 	long max_age;
+	char dpop_nonce[HTTPS_DPOP_NONCE_MAX];
 };
+
+/* DPoP-Nonce (RFC 9449 8.1): a server-chosen value; kept only when it is printable ASCII without spaces. */
+static void take_dpop_nonce(struct fetch_state *st, const char *v, size_t n)
+{
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(st->dpop_nonce))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] <= 0x20 || v[i] >= 0x7f)
+			return;
+	memcpy(st->dpop_nonce, v, n);
+	st->dpop_nonce[n] = '\0';
+}
 
 /* The body cap is enforced here: libcurl 7.88 does not enforce its own for bodies of unknown length. */
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
@@ -161,15 +179,19 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 /* Collects Cache-Control; a new status line (after 1xx or a proxy CONNECT) starts over. */
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
-	static const char name[] = "cache-control:";
-	const size_t nlen = sizeof(name) - 1;
+	static const char name[] = "cache-control:", nonce[] = "dpop-nonce:";
+	const size_t nlen = sizeof(name) - 1, dlen = sizeof(nonce) - 1;
 	struct fetch_state *st = arg;
 	size_t n = size * nmemb;
 
-	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
 		st->max_age = -1;
-	else if (n > nlen && strncasecmp(data, name, nlen) == 0)
+		st->dpop_nonce[0] = '\0';
+	} else if (n > nlen && strncasecmp(data, name, nlen) == 0) {
 		https_cache_control(data + nlen, n - nlen, &st->max_age);
+	} else if (n > dlen && strncasecmp(data, nonce, dlen) == 0) {
+		take_dpop_nonce(st, data + dlen, n - dlen);
+	}
 	return n;
 }
 
@@ -264,11 +286,12 @@ static pj_status fetch_result(const struct curl_api *c, CURL *h, CURLcode rc, co
 /* The request headers: Accept, and for a POST its content type, an Authorization line when given, and no
  * "Expect: 100-continue" round trip. */
 static struct curl_slist *request_headers(const struct curl_api *c, const char *form,
-                                          const char *authorization)
+                                          const char *authorization, const char *extra)
 {
 	const char *lines[] = {"Accept: application/json, application/jwk-set+json",
 	                       form != NULL ? "Content-Type: application/x-www-form-urlencoded" : NULL,
-	                       form != NULL ? "Expect:" : NULL, form != NULL ? authorization : NULL};
+	                       form != NULL ? "Expect:" : NULL, form != NULL ? authorization : NULL,
+	                       form != NULL ? extra : NULL};
 	struct curl_slist *hdrs = NULL, *n;
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
@@ -304,7 +327,8 @@ static pj_status http_transfer(const struct https_opts *o, const char *url, cons
 	    (r = lazy_lib_get(LAZY_LIB_CURL, &api, err)) != PJ_OK)
 		return r;
 	c = api;
-	if ((hdrs = request_headers(c, form, authorization)) == NULL || (h = c->easy_init()) == NULL) {
+	if ((hdrs = request_headers(c, form, authorization, o->extra_header)) == NULL ||
+	    (h = c->easy_init()) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -320,6 +344,7 @@ static pj_status http_transfer(const struct https_opts *o, const char *url, cons
 	out->data = st.buf;
 	out->len = st.len;
 	out->max_age = st.max_age;
+	memcpy(out->dpop_nonce, st.dpop_nonce, sizeof(out->dpop_nonce));
 	st.buf = NULL;
 out:
 	free(st.buf);

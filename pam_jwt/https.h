@@ -19,16 +19,22 @@ struct https_opts {
 	long timeout;             /* seconds, whole transfer */
 	size_t max_body;          /* bytes; a longer body is aborted */
 	bool allow_http_loopback; /* tests only: http://127.0.0.1 and http://[::1] */
+	const char
+	    *extra_header; /* a whole header line added to a POST (a DPoP proof: "DPoP: ..."), or NULL */
 };
 
 void https_opts_init(struct https_opts *o, const struct pj_issuer *iss);
 
 /* A fetched body: NUL-terminated (not counted in len). max_age is the response's Cache-Control max-age in
  * seconds, 0 for no-cache / no-store, -1 when it has none. */
+#define HTTPS_DPOP_NONCE_MAX 256
+
 struct https_body {
 	char *data;
 	size_t len;
 	long max_age;
+	char dpop_nonce[HTTPS_DPOP_NONCE_MAX]; /* the answer's DPoP-Nonce header (RFC 9449 8), printable ASCII
+	                                          without spaces; "" when none */
 };
 
 void https_body_free(struct https_body *b);

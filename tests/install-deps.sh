@@ -4,7 +4,7 @@
 set -e
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential autoconf automake libtool pkg-config libssl-dev libjson-c-dev libcurl4-openssl-dev
- libpam0g-dev libqrencode-dev zbar-tools pamtester valgrind openssl ca-certificates python3 util-linux procps binutils
+ libpam0g-dev libqrencode-dev zbar-tools pamtester valgrind openssl ca-certificates python3 python3-cryptography util-linux procps binutils
  openssh-server openssh-client sudo clang-format mandoc
  debhelper dh-nss dpkg-dev fakeroot lintian"
 missing=""

@@ -16,7 +16,10 @@ Behaviour is read from ROOT/config.json at each request (all optional):
   id_token_claims / access_token_claims (extra or replaced claims), device_status (answer /device with it),
   token_error (answer every poll with this OAuth error), pad_token_answer (bytes of padding in the token
   answer), endpoint_scheme / verification_scheme ("http": advertise such URLs), discovery_issuer (another
-  "issuer" in the discovery document).
+  "issuer" in the discovery document), dpop (the token endpoint wants a DPoP proof, RFC 9449: checks typ,
+  alg ES256/EdDSA, the signature by the header's jwk, htm POST, htu, iat; binds the tokens with cnf.jkt and
+  answers token_type DPoP; the last proof's facts go to ROOT/last_dpop.json), dpop_nonce (also demand a
+  server nonce: use_dpop_nonce with a DPoP-Nonce header until the proof carries it).
 Polls sooner than the grant's interval after the previous request (or after the authorization) are answered
 slow_down as RFC 8628 says, and counted in ROOT/count/too_fast; every request counts in ROOT/count/NAME.
 The last device request's form (without codes) goes to ROOT/last_device_form.json, the last grant's codes to
@@ -28,6 +31,7 @@ The server exits by itself after --timeout seconds.
 
 import argparse
 import base64
+import hashlib
 import http.server
 import json
 import os
@@ -60,6 +64,7 @@ class State:
         self.grants = {}  # device_code -> dict
         self.by_user_code = {}
         self.counts = {}
+        self.dpop_nonce = secrets.token_urlsafe(16)
         os.makedirs(os.path.join(self.root, "count"), exist_ok=True)
 
     def config(self):
@@ -103,8 +108,63 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def error(self, status, code):
-        self.reply(status, {"error": code, "error_description": "test server: " + code})
+    def error(self, status, code, headers=None):
+        body = json.dumps({"error": code, "error_description": "test server: " + code}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def dpop(self, cfg):
+        """Checks the DPoP header of a token request: returns (jkt, None) or (None, error code)."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+        def b64d(x):
+            return base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+
+        proof = self.headers.get("DPoP")
+        facts = {"present": proof is not None}
+        try:
+            if proof is None:
+                return None, "invalid_dpop_proof"
+            h64, p64, s64 = proof.split(".")
+            hdr, claims, sig = json.loads(b64d(h64)), json.loads(b64d(p64)), b64d(s64)
+            jwk = hdr["jwk"]
+            if hdr.get("typ") != "dpop+jwt" or any(k in jwk for k in ("d", "p", "q", "k")):
+                return None, "invalid_dpop_proof"
+            data = (h64 + "." + p64).encode()
+            if hdr["alg"] == "ES256" and jwk["kty"] == "EC" and jwk["crv"] == "P-256" and len(sig) == 64:
+                pub = ec.EllipticCurvePublicNumbers(int.from_bytes(b64d(jwk["x"]), "big"),
+                                                    int.from_bytes(b64d(jwk["y"]), "big"), ec.SECP256R1()).public_key()
+                pub.verify(encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")),
+                           data, ec.ECDSA(hashes.SHA256()))
+                canon = '{"crv":"%s","kty":"EC","x":"%s","y":"%s"}' % (jwk["crv"], jwk["x"], jwk["y"])
+            elif hdr["alg"] == "EdDSA" and jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519":
+                ed25519.Ed25519PublicKey.from_public_bytes(b64d(jwk["x"])).verify(sig, data)
+                canon = '{"crv":"%s","kty":"OKP","x":"%s"}' % (jwk["crv"], jwk["x"])
+            else:
+                return None, "invalid_dpop_proof"
+            facts.update(htm=claims.get("htm"), htu=claims.get("htu"), nonce=claims.get("nonce"),
+                         alg=hdr["alg"], iat_skew=int(time.time()) - int(claims.get("iat", 0)))
+            if claims.get("htm") != "POST" or claims.get("htu") != self.issuer() + "/token" or \
+                    abs(facts["iat_skew"]) > 60 or not claims.get("jti"):
+                return None, "invalid_dpop_proof"
+        except (ValueError, KeyError, TypeError, InvalidSignature):
+            return None, "invalid_dpop_proof"
+        finally:
+            write_atomic(os.path.join(self.st.root, "last_dpop.json"), json.dumps(facts))
+        if cfg.get("dpop_nonce") and claims.get("nonce") != self.st.dpop_nonce:
+            self.st.count("use_dpop_nonce")
+            return None, "use_dpop_nonce"
+        jkt = base64.urlsafe_b64encode(hashlib.sha256(canon.encode()).digest()).decode().rstrip("=")
+        return jkt, None
 
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
@@ -228,6 +288,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if form.get("grant_type") != GRANT:
             self.error(400, "unsupported_grant_type")
             return
+        jkt = None
+        if cfg.get("dpop"):
+            jkt, problem = self.dpop(cfg)
+            if problem is not None:
+                self.error(400, problem, {"DPoP-Nonce": self.st.dpop_nonce} if cfg.get("dpop_nonce") else None)
+                return
         now = time.monotonic()
         with self.st.lock:
             grant = self.st.grants.get(form.get("device_code", ""))
@@ -247,7 +313,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if code != "ok":
             self.error(400, code)
             return
-        self.reply(200, self.tokens(cfg, grant))
+        self.reply(200, self.tokens(cfg, grant, jkt))
 
     def decide(self, grant, now, too_fast):
         if now >= grant["expires"]:
@@ -264,11 +330,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         grant["used"] = True
         return "ok"
 
-    def tokens(self, cfg, grant):
+    def tokens(self, cfg, grant, jkt=None):
         t = int(time.time())
         login = grant["login"]
         base = {"iss": self.issuer(), "sub": "sub-" + login, "iat": t, "exp": t + 300,
                 "preferred_username": login, "name": login.capitalize() + " Tester", "groups": ["devs"]}
+        if jkt is not None:
+            base["cnf"] = {"jkt": jkt}
         client = cfg.get("client_id", "pam-cli")
         idt = dict(base, aud=client)
         idt.update(cfg.get("id_token_claims", {}))
@@ -277,7 +345,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                   client_id=client)
         at.update(cfg.get("access_token_claims", {}))
         key = self.st.args.bad_key if grant["action"] == "badkey" else self.st.args.key
-        answer = {"access_token": self.st.mint(key, at), "token_type": "Bearer", "expires_in": 300}
+        answer = {"access_token": self.st.mint(key, at), "token_type": "DPoP" if jkt else "Bearer", "expires_in": 300}
         if "openid" in form.get("scope", "").split():
             answer["id_token"] = self.st.mint(key, idt)
         if cfg.get("pad_token_answer"):

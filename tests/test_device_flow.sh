@@ -299,6 +299,34 @@ else
 	diag "no UTS namespace: the per-host device_resource test is skipped"
 fi
 
+# ---- DPoP (RFC 9449): pam-jwt login --dpop gets a token bound to a new key, through the IdP's nonce ----
+idp_config '{"interval": 1, "dpop": true, "dpop_nonce": true}'
+cli_login approve alice --config "$CONF" --user alice --token-file "$SCRATCH/dpop-tok" --dpop
+jkt=$("$PAM_JWT" dpop jkt --key "$SCRATCH/dpop-tok.key" 2>/dev/null)
+[ $rc -eq 0 ] && [ "$(stat -c %a "$SCRATCH/dpop-tok.key")" = 600 ] && [ ${#jkt} -eq 43 ] &&
+	cut -d. -f2 "$SCRATCH/dpop-tok" | tr '_-' '/+' | base64 -d 2>/dev/null | grep -q "\"jkt\": \"$jkt\""
+ok $? "pam-jwt login --dpop: the token's cnf.jkt is the new key's, kept beside it 0600 (exit $rc)"
+facts=$("$PYTHON" -c 'import json,sys; f=json.load(open(sys.argv[1])); print(f["htm"], f["alg"], f["nonce"] is not None, f["htu"].endswith("/token"))' "$IDP/last_dpop.json")
+is "the token request's proof: htm POST, ES256, the IdP's nonce, htu the token endpoint" "$facts" "POST ES256 True True"
+[ "$(count use_dpop_nonce)" -ge 1 ]
+ok $? "the IdP's use_dpop_nonce answer was retried with its DPoP-Nonce ($(count use_dpop_nonce) times)"
+printf '%s\n' "$(cat "$SCRATCH/dpop-tok")" | "$PAM_JWT" verify --config "$CONF" --user alice \
+	--dpop "$(printf '%s' "$(cat "$SCRATCH/dpop-tok")" | "$PAM_JWT" dpop proof --key "$SCRATCH/dpop-tok.key" \
+		--htu "pam://$(hostname)/sshd" --nonce n1)" --nonce n1 >/dev/null 2>&1
+is "the bound token and a proof from its key pass pam-jwt verify --dpop" "$?" 0
+printf '%s\n' "$(cat "$SCRATCH/dpop-tok")" | "$PAM_JWT" verify --config "$CONF" --user alice >"$SCRATCH/out" 2>&1
+[ $? -eq 1 ] && grep -q "no DPoP proof came with it" "$SCRATCH/out"
+ok $? "and without a proof it is refused"
+cli_login approve alice --config "$CONF" --user alice --token-file "$SCRATCH/dpop-ed" --dpop=EdDSA
+facts=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["alg"])' "$IDP/last_dpop.json")
+is "--dpop=EdDSA: an Ed25519 key (exit $rc)" "$rc:$facts" "0:EdDSA"
+cli_login approve alice --config "$CONF" --user alice
+[ $rc -ne 0 ] && grep -q "invalid_dpop_proof" "$SCRATCH/out"
+ok $? "an IdP that wants DPoP refuses a login without it (exit $rc)"
+cli_login "" "" --config "$CONF" --dpop
+is "--dpop without --token-file is a usage error" "$rc" 2
+idp_config '{"interval": 1}'
+
 # ---- the ID token's audience and azp ----
 idp_config '{"interval": 1, "id_token_claims": {"aud": ["pam-cli", "other"]}}'
 cli_login approve alice --config "$CONF" --user alice
