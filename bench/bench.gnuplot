@@ -1,8 +1,9 @@
-# bench.gnuplot: NSS lookup latency against store size, pam_jwt's store (jwt) and glibc's files module, log-log;
+# bench.gnuplot: NSS lookup latency, then login cost, against store size (pam_jwt vs files / pam_permit), log-log;
 # SPDX-License-Identifier: BSD-3-Clause
 # run by bench/run.sh in results/, reading nss.dat (written by bench/report.py).
-set terminal pngcairo size 1000,640 font ",11"
+set terminal pngcairo size 1000,1280 font ",11"
 set output "bench.png"
+set multiplot layout 2,1
 set title "NSS lookup latency through glibc: libnss\\_jwt store vs files (median CPU microseconds)"
 set xlabel "users (groups = users / 10)"
 set ylabel "microseconds per lookup"
@@ -24,3 +25,16 @@ plot "nss.dat" using 1:2 with linespoints ls 1 title "getpwnam jwt", \
      "" using 1:7 with linespoints ls 3 dt 2 title "getgrnam files", \
      "" using 1:8 with linespoints ls 4 title "initgroups jwt", \
      "" using 1:9 with linespoints ls 4 dt 2 title "initgroups files"
+# second chart (issue #10): login cost against store size, from scale.dat (bench_scale)
+unset logscale
+set logscale xy
+set title "Login cost against user store size: one process (median microseconds)"
+set xlabel "users in the store"
+set ylabel "microseconds per login"
+set xrange [500:2000000]
+plot "scale.dat" using 1:2 with linespoints ls 1 title "returning login pam_jwt RS256 (one handle)", \
+     "" using 1:3 with linespoints ls 2 title "returning login pam_jwt ES256 (one handle)", \
+     "" using 1:4 with linespoints ls 4 title "pam_permit (one handle)", \
+     "" using 1:5 with linespoints ls 3 title "first login pam_jwt (new handle: fresh module)", \
+     "" using 1:6 with linespoints ls 3 dt 2 title "first login: store work alone"
+unset multiplot

@@ -11,7 +11,8 @@ def parse(path):
     lines = [line.split() for line in open(path) if line.strip()]
     d = {"verify": {}, "verifyhost": {}, "cold": {}, "phases": defaultdict(list), "net": {}, "strace": [],
          "nss": defaultdict(list), "nsshot": defaultdict(list), "store": {}, "add": {}, "parallel": {},
-         "storecheck": {}, "record": {}, "misc": {}, "dlopen": defaultdict(list), "profile": defaultdict(dict)}
+         "storecheck": {}, "record": {}, "misc": {}, "dlopen": defaultdict(list), "profile": defaultdict(dict),
+         "scale": defaultdict(dict)}
     for w in lines:
         k = w[0]
         if k in ("verify", "verifyhost"):
@@ -59,6 +60,8 @@ def parse(path):
         elif k == "record":
             d["record"][int(w[2])] = {"logins": int(w[4]), "failed": int(w[6]), "missing": int(w[8]),
                                       "per_s": float(w[12])}
+        elif k == "scale":
+            d["scale"][int(w[1])][w[2]] = float(w[3])
         elif k in ("elapsed_s", "machine"):
             d["misc"][k] = " ".join(w[1:])
     return d
@@ -80,6 +83,12 @@ NOTES = """How each part is set up:
 3. Stores built with the userstore API and passwd/group files holding the same entries, bound over the
    module's compiled-in `/var/lib/pam_jwt` and over `/etc/passwd` and `/etc/group` in a private mount
    namespace; `__nss_configure_lookup` switches one process between `jwt` and `files`; names drawn at random.
+5. `bench_scale`, one process: a store of N bound users (16 managed groups) built with the userstore API in
+   a fresh state_dir; "returning" is `pam_authenticate` on one PAM handle with alice's unchanged token (the
+   first call, which records her, not counted; median of SCALE_REPS), pam_jwt and pam_permit; "first" is a
+   new user's `pam_authenticate` on a new handle (libpam loads pam_jwt.so afresh for each: a fresh module),
+   and "store" the `mapping_record_login` of a verified new identity alone (journal append or fold); "open"
+   opens and validates the store as a fresh process's first lookup does, "lookup" one lookup in an open view.
 4. P workers each spawning `login_proc` for their share of distinct users (8 each by default), at once; then the user
    store is checked for every one of them. The "record" rows run `pj_verify` + `mapping_record_login` in P
    processes directly (the store's lock and read-modify-write, without PAM around it).
@@ -246,6 +255,32 @@ def main():
         row(f"4. {p} processes recording distinct users at once (pj_verify + mapping_record_login): lost updates",
             str(r["missing"] + r["failed"]), "-", "-", "0", r["missing"] + r["failed"] == 0)
 
+    # 5. scale (issue #10)
+    sc = d["scale"]
+    for alg, key in (("RS256", "returning_jwt_rs256_us"), ("ES256", "returning_jwt_es256_us")):
+        big = max((n for n in sc if n <= 100000), default=None)
+        if big is None or (alg, "bare") not in v or key not in sc[big]:
+            continue
+        bare = 1e6 / v[(alg, "bare")]
+        extra = sc[big][key] - sc[big].get("returning_permit_us", 0)
+        row(f"5. returning login, pam_authenticate on one handle, {big:,} users, {alg}: (pam_jwt - pam_permit) "
+            "vs bare EVP_DigestVerify (us)", fmt(extra), fmt(bare), f"{extra / bare:.2f}", "<= 1.3",
+            extra / bare <= 1.3)
+    if 1000 in sc and 100000 in sc:
+        for key, what, t in (("returning_jwt_rs256_us", "returning login", 1.2),
+                             ("first_pam_us", "first login (PAM)", 2.0)):
+            a, b = sc[1000].get(key), sc[100000].get(key)
+            if a and b:
+                row(f"5. {what}: 100,000 users vs 1,000 (us)", fmt(b), fmt(a), f"{b / a:.2f}", f"<= {t}", b / a <= t)
+        st = sc[100000].get("first_store_us")
+        if st:
+            row("5. a new user's store work at 100,000 users (us)", fmt(st), "-", "-", "<= 2000", st <= 2000)
+    if 1000000 in sc:
+        r = sc[1000000]
+        row("5. 1,000,000 users: users.db MB / first login us / open us / lookup us",
+            f"{r.get('size_bytes', 0) / 1e6:.0f} / {fmt(r.get('first_pam_us'))} / {fmt(r.get('open_us'))} / "
+            f"{r.get('lookup_us', 0):.2f}", "-", "-", "a row", None)
+
     with open(f"{out}/bench.md", "w") as f:
         f.write("# pam_jwt benchmark\n\n")
         f.write(f"Machine: {d['misc'].get('machine', '?')}. Whole run: {d['misc'].get('elapsed_s', '?')} s. "
@@ -280,6 +315,26 @@ def main():
             for svc, call in d["strace"]:
                 if svc == "jwt":
                     f.write(f"    {call}\n")
+    sc = d["scale"]
+    if sc:
+        with open(f"{out}/bench.md", "a") as f:
+            f.write("\nLogin cost against store size (bench_scale, one process, median microseconds):\n\n"
+                    "| users | users.db | open (fresh process) | lookup | returning RS256 | returning ES256 | "
+                    "pam_permit | first login (PAM) | first login: store work |\n"
+                    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+            for n in sorted(sc):
+                r = sc[n]
+                f.write(f"| {n:,} | {r.get('size_bytes', 0) / 1e6:.1f} MB | {r.get('open_us', 0):,.0f} | "
+                        f"{r.get('lookup_us', 0):.2f} | {r.get('returning_jwt_rs256_us', 0):,.0f} | "
+                        f"{r.get('returning_jwt_es256_us', 0):,.0f} | {r.get('returning_permit_us', 0):,.1f} | "
+                        f"{r.get('first_pam_us', 0):,.0f} | {r.get('first_store_us', 0):,.0f} |\n")
+        with open(f"{out}/scale.dat", "w") as f:
+            f.write("# users returning_rs256 returning_es256 permit first_pam first_store open\n")
+            for n in sorted(sc):
+                r = sc[n]
+                f.write(f"{n} {r.get('returning_jwt_rs256_us', 0):.1f} {r.get('returning_jwt_es256_us', 0):.1f} "
+                        f"{r.get('returning_permit_us', 0):.1f} {r.get('first_pam_us', 0):.1f} "
+                        f"{r.get('first_store_us', 0):.1f} {r.get('open_us', 0):.1f}\n")
     with open(f"{out}/nss.dat", "w") as f:
         f.write("# users " + " ".join(f"{op}_jwt {op}_files" for op in ops) + "\n")
         for n in sizes:

@@ -17,6 +17,8 @@ NSS_BLOCK=${NSS_BLOCK:-0.05}
 NSS_SIZES=${NSS_SIZES:-"1000 10000 100000"}
 PARALLEL=${PARALLEL:-"2 8 32"}
 PER_WORKER=${PER_WORKER:-8}
+SCALE_SIZES=${SCALE_SIZES:-"1000 10000 100000 1000000"}
+SCALE_REPS=${SCALE_REPS:-200}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -43,7 +45,7 @@ say "scene: keys, JWKS cache, configuration, $((2 * total + 1)) tokens"
 # ---- 1. verification throughput on one core; NSS for the root/system-account check: files only ----
 printf 'passwd: files\ngroup: files\nshadow: files\n' >"$WORK/nsswitch-files.conf"
 CPU=$(($(nproc) - 1))
-say "1/4 verification throughput (core $CPU, ${VERIFY_ROUNDS} rounds)"
+say "1/5 verification throughput (core $CPU, ${VERIFY_ROUNDS} rounds)"
 unshare -m --propagation private sh -c 'mount --bind "$1" /etc/nsswitch.conf && exec taskset -c "$2" "$3" "$4" "$5" "$6"' \
 	verify "$WORK/nsswitch-files.conf" "$CPU" "$B/bench_verify" "$SCENE" "$VERIFY_BLOCK" "$VERIFY_ROUNDS" >>"$RAW"
 # the whole pj_verify (with the identity step's getpwnam_r) on RS256 with this host's own nsswitch.conf, for context
@@ -63,7 +65,7 @@ if command -v valgrind >/dev/null 2>&1; then
 fi
 
 # ---- 2. cold login: a fresh process per login, pam_jwt.so against pam_permit.so ----
-say "2/4 cold logins ($COLD_REPS of each variant)"
+say "2/5 cold logins ($COLD_REPS of each variant)"
 ALL_LIBS=$(readelf -d "$MODULE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -v -e '^libpam\.' -e '^libc\.' | tr '\n' ' ')
 BENCH_ALL_LIBS="$ALL_LIBS" "$B/bench_login" cold "$SCENE" "$B/login_proc" "$COLD_REPS" >>"$RAW"
 i=0
@@ -91,11 +93,11 @@ done
 echo "needed $(readelf -d "$MODULE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" >>"$RAW"
 
 # ---- 3. NSS: stores and files of 1k, 10k, 100k users ----
-say "3/4 NSS lookups ($NSS_SIZES users, $NSS_ROUNDS rounds)"
+say "3/5 NSS lookups ($NSS_SIZES users, $NSS_ROUNDS rounds)"
 sh "$TOP_SRCDIR/bench/nss.sh" "$TOP_BUILDDIR" "$SCENE" "$WORK/nss" "$NSS_ROUNDS" "$NSS_BLOCK" $NSS_SIZES >>"$RAW"
 
 # ---- 4. concurrency: P parallel cold logins of distinct users, then the store checked for every one ----
-say "4/4 parallel logins ($PARALLEL)"
+say "4/5 parallel logins ($PARALLEL)"
 first=0
 for p in $PARALLEL; do
 	n=$((p * PER_WORKER))
@@ -109,6 +111,11 @@ for p in $PARALLEL; do
 	"$B/bench_login" record "$SCENE" "$p" "$n" "$first" >>"$RAW" || true
 	first=$((first + n))
 done
+
+# ---- 5. scale: one process, stores of SCALE_SIZES users: returning and first logins, size, lookups ----
+say "5/5 login cost against store size ($SCALE_SIZES users)"
+"$B/bench_login" scene "$WORK/scale" "$MODULE" 0
+"$B/bench_scale" "$WORK/scale" "$SCALE_REPS" $SCALE_SIZES >>"$RAW"
 
 echo "elapsed_s $(($(date +%s) - T0))" >>"$RAW"
 echo "machine $(nproc) cores, $(uname -r), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >>"$RAW"

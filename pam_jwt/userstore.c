@@ -204,24 +204,35 @@ bool userstore_id_taken(const struct userstore *us, uint32_t id)
 
 bool userstore_name_taken_nocase(const struct userstore *us, const char *name)
 {
-	struct pj_group_ref g;
-	uint64_t cursor = 0;
+	char lower[IDMAP_NAME_MAX + 1];
+	struct pj_user_ref ref;
+	size_t i;
 
-	for (size_t i = 0; i < us->n_users; i++) {
+	for (i = 0; i < us->n_users; i++) {
 		if (strcasecmp(us->users[i].name, name) == 0)
 			return true;
 	}
-	for (size_t i = 0; i < us->n_groups; i++) {
+	for (i = 0; i < us->n_groups; i++) {
 		if (strcasecmp(us->groups[i].name, name) == 0)
 			return true;
 	}
 	if (!us->view_mode)
 		return false;
-	/* every stored name is a group's (users have their private groups): a walk of them all, done only
-	 * when a new managed group is about to be made */
-	while (view_group_next(us->vp, &cursor, &g)) {
-		if (strcasecmp(store_str(g.st, g.g->name), name) == 0)
-			return true;
+	/* users (and so their private groups) are lower case: one lookup */
+	for (i = 0; name[i] != '\0' && i < IDMAP_NAME_MAX; i++)
+		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	lower[i] = '\0';
+	if (view_user_by_name(us->vp, lower, &ref))
+		return true;
+	/* managed groups may have capitals: a walk of every image's managed groups (a name shadowed in a
+	 * newer image is there too, so no shadow checks), without a string compare for private groups */
+	for (uint32_t k = 0; k <= us->vp->n_deltas; k++) {
+		const struct pj_store *st = k == 0 ? &us->vp->base : &us->vp->deltas[k - 1];
+		for (uint32_t g = 0; st->hdr != NULL && g < st->hdr->n_groups; g++) {
+			if (!(st->groups[g].flags & PJ_STORE_G_PRIVATE) &&
+			    strcasecmp(store_str(st, st->groups[g].name), name) == 0)
+				return true;
+		}
 	}
 	return false;
 }
