@@ -13,6 +13,7 @@
 #include "pam_jwt/authz.h"
 #include "cli_common.h"
 #include "cli_identity.h"
+#include "cli_authkeys.h"
 #include "cli_jwks.h"
 #include "cli_login.h"
 #include "cli_dpop.h"
@@ -37,6 +38,9 @@ static void usage(FILE *out)
 	    "        --service applies that [service NAME] section's rules too; --dpop checks a DPoP\n"
 	    "        proof for it (htu pam://HOST/SERVICE, the nonce only with --nonce).\n"
 	    "        Exit 0 accepted, 1 refused, 2 usage or configuration error.\n"
+	    "  authorized-keys [--config FILE] [--service NAME] [--explain] USER KEY TYPE\n"
+	    "        sshd's AuthorizedKeysCommand (%%u %%k %%t): an opkssh certificate, checked by\n"
+	    "        pam_jwt's rules, prints one cert-authority line (--explain: why, on stderr).\n"
 	    "  check-config [--config FILE]\n"
 	    "        Parse the configuration and show the issuers it defines.\n"
 	    "  jwks status [--config FILE] [--issuer NAME]\n"
@@ -357,6 +361,8 @@ int main(int argc, char **argv)
 		return with_config(cli_jwks_main, cli_jwks_options, argc, argv);
 	if (strcmp(cmd, "user") == 0)
 		return with_config(cli_user_main, cli_user_options, argc, argv);
+	if (strcmp(cmd, "authorized-keys") == 0)
+		return cli_authkeys_main(argc, argv);
 	if (strcmp(cmd, "login") == 0)
 		return with_config(cli_login_main, cli_login_options, argc, argv);
 	if (strcmp(cmd, "dpop") == 0)

@@ -25,6 +25,7 @@
 #include "pam_device.h"
 #include "pam_dpop.h"
 #include "pam_jwt/jws.h"
+#include "pam_opkssh.h"
 #include "pam_jwt/replay.h"
 #include "pam_jwt/verify.h"
 
@@ -621,6 +622,30 @@ out:
 	return rc;
 }
 
+/* A login made with an opkssh certificate (pam_opkssh.h): verified again and recorded; anything else: left
+ * alone (PAM_SUCCESS) without reading the configuration. */
+static int session_opkssh(pam_handle_t *pamh, int argc, const char **argv)
+{
+	const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0"), *user = NULL, *service;
+	const void *item = NULL;
+	struct module_args args;
+	struct pj_log log;
+	struct pj_config *cfg = NULL;
+	bool handled = false;
+	int rc;
+
+	if (info == NULL || strstr(info, "-cert-v01@openssh.com ") == NULL)
+		return PAM_SUCCESS;
+	if ((rc = begin(pamh, argc, argv, &args, &log, &cfg, &user)) != PAM_SUCCESS)
+		return rc == PAM_SUCCESS ? PAM_SESSION_ERR : rc;
+	service = args.service;
+	if (service == NULL && pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
+		service = item;
+	rc = pam_opkssh_session(pamh, cfg, &log, user, service, &handled);
+	config_free(cfg);
+	return rc;
+}
+
 /* Exports the verified identity: from this process's authentication when there was one; else what the
  * authentication put in the PAM environment (sshd's keyboard-interactive child) is kept only when it names
  * the session's user, and removed otherwise. */
@@ -631,8 +656,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	int rc;
 
 	(void)flags;
-	(void)argc;
-	(void)argv;
+	if ((rc = session_opkssh(pamh, argc, argv)) != PAM_SUCCESS)
+		return rc;
 	if (pam_get_data(pamh, DATA_NAME, &data) == PAM_SUCCESS && data != NULL) {
 		if ((rc = put_env(pamh, data)) != PAM_SUCCESS)
 			clear_env(pamh);

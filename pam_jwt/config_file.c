@@ -88,6 +88,8 @@ static pj_status parse_group_map(const struct cf_key *, const char *, void *, co
 static pj_status parse_claims(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 static pj_status parse_replay(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
 static pj_status parse_separator(const struct cf_key *, const char *, void *, const struct cf_ctx *, int);
+static pj_status parse_opkssh_expiration(const struct cf_key *, const char *, void *, const struct cf_ctx *,
+                                         int);
 
 /* clang-format off */
 static const struct cf_type t_word = { parse_word, CF_STRING };           /* one word, no spaces */
@@ -108,6 +110,7 @@ static const struct cf_type t_gmap = { parse_group_map, CF_GROUP_MAP };   /* idp
 static const struct cf_type t_claims = { parse_claims, CF_CLAIMS };       /* claim=value ... */
 static const struct cf_type t_replay = { parse_replay, CF_PLAIN };        /* none or jti */
 static const struct cf_type t_sep = { parse_separator, CF_PLAIN };        /* one character or "space" */
+static const struct cf_type t_opkexp = { parse_opkssh_expiration, CF_PLAIN }; /* 12h 24h 48h 1week oidc */
 
 #define CF_DAY 86400LL
 #define CF_MIB (1024LL * 1024)
@@ -180,6 +183,9 @@ static const struct cf_key cf_keys[] = {
 	IKEY("device_resource",        device_resource,   &t_url,   0,    0,             NULL),
 	IKEY("device_audience",        device_audience,   &t_word,  0,    0,             NULL),
 	IKEY("device_timeout",         device_timeout,    &t_secs,  10,   1800,          "110"),
+	/* opkssh certificates (pam-jwt authorized-keys): the client id belongs to one issuer */
+	{ "opkssh_client_id", CF_ISSUER_ONLY, offsetof(struct pj_issuer, opkssh_client_id), 0, &t_word, 0, 0, NULL, 0 },
+	IKEY("opkssh_expiration",      opkssh_max_age,    &t_opkexp, 0,   0,             "24h"),
 	/* [service NAME] only */
 	SLIST("require_issuer",        issuers,           &t_list),
 	SLIST("require_groups",        groups,            &t_list),
@@ -819,6 +825,27 @@ static pj_status parse_replay(const struct cf_key *k, const char *value, void *b
 		return cf_fail(c, line, "%s: \"%s\" is neither none nor jti", k->name, show(q, value));
 	*(bool *)field(k, base) = strcmp(value, "jti") == 0;
 	return PJ_OK;
+}
+
+/* opkssh_expiration: opkssh's policies. 12h, 24h, 48h, 1week: the PK Token is good for that long after the
+ * ID token's iat (stored as seconds); oidc: until the ID token's exp (stored as 0). */
+static pj_status parse_opkssh_expiration(const struct cf_key *k, const char *value, void *base,
+                                         const struct cf_ctx *c, int line)
+{
+	static const struct {
+		const char *name;
+		long secs;
+	} policies[] = {
+	    {"12h", 12 * 3600}, {"24h", 24 * 3600}, {"48h", 48 * 3600}, {"1week", 7 * 86400}, {"oidc", 0}};
+	char q[CF_SHOW];
+
+	for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+		if (strcmp(value, policies[i].name) == 0) {
+			*(long *)field(k, base) = policies[i].secs;
+			return PJ_OK;
+		}
+	}
+	return cf_fail(c, line, "%s: \"%s\" is none of 12h, 24h, 48h, 1week, oidc", k->name, show(q, value));
 }
 
 /* ---- the file: lines and sections ---- */

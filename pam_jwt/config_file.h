@@ -91,6 +91,11 @@ struct pj_issuer {
 	char *device_resource; /* device_resource: RFC 8707 resource URI sent with the request */
 	char *device_audience; /* device_audience: "audience" parameter sent with the request */
 	long device_timeout;   /* device_timeout: seconds, default 110, 10..1800 */
+	/* opkssh certificates (pam-jwt authorized-keys, pktoken.h): the ID token inside a PK Token has aud =
+	 * the opkssh client's id, which is not an "audience" of token logins. */
+	char *opkssh_client_id; /* opkssh_client_id: NULL = this issuer's PK Tokens are refused */
+	long opkssh_max_age;    /* opkssh_expiration: 12h, 24h (default), 48h or 1week after iat, in seconds;
+	                           oidc (0): until exp */
 };
 
 #define PJ_AUTHZ_LIST_MAX 64 /* entries in one rule list */

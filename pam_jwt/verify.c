@@ -61,9 +61,9 @@ static pj_status find_issuer(const struct pj_config *cfg, json_object *payload, 
 	return PJ_OK;
 }
 
-static pj_status check_signature(const struct pj_config *cfg, const struct pj_log *log,
-                                 const struct jws_token *jws, const struct pj_issuer *issuer, time_t now,
-                                 struct pj_error *err)
+pj_status pj_verify_signature(const struct pj_config *cfg, const struct pj_log *log,
+                              const struct jws_token *jws, const struct pj_issuer *issuer, time_t now,
+                              struct pj_error *err)
 {
 	const struct jwk_set *set = NULL;
 	struct keystore_ref *ref = NULL;
@@ -103,7 +103,7 @@ pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log,
 		goto out;
 	if ((r = find_issuer(cfg, jws.payload, &id->issuer, err)) != PJ_OK)
 		goto out;
-	if ((r = check_signature(cfg, log, &jws, id->issuer, now, err)) != PJ_OK)
+	if ((r = pj_verify_signature(cfg, log, &jws, id->issuer, now, err)) != PJ_OK)
 		goto out;
 	/* From here on the payload is the issuer's word. */
 	if ((r = claims_check(jws.payload, id->issuer, now, &id->exp, err)) != PJ_OK)
@@ -117,7 +117,7 @@ out:
 }
 
 /* The identity step on a verified payload: username, who may log in, groups. */
-static pj_status map_identity(struct pj_identity *id, const char *pam_user, struct pj_error *err)
+pj_status pj_map_identity(struct pj_identity *id, const char *pam_user, struct pj_error *err)
 {
 	char username[PJ_USERNAME_MAX + 1];
 	pj_status r;
@@ -138,7 +138,7 @@ pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const
 
 	if ((r = pj_verify_token(cfg, log, token, len, now, id, err)) != PJ_OK)
 		return r;
-	if ((r = map_identity(id, pam_user, err)) != PJ_OK)
+	if ((r = pj_map_identity(id, pam_user, err)) != PJ_OK)
 		return r;
 	id->verified = true;
 	return PJ_OK;

@@ -13,6 +13,7 @@
 #include "config_file.h"
 #include "error.h"
 #include "identity.h"
+#include "jws.h"
 #include "log.h"
 
 /* Verifies token (len bytes) and maps it to a user: JWS parse, issuer lookup by iss, key lookup in that
@@ -26,6 +27,16 @@ pj_status pj_verify(const struct pj_config *cfg, const struct pj_log *log, const
  * id->claims holds the payload. No username or account checks (verified stays false). */
 pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log, const char *token,
                           size_t len, time_t now, struct pj_identity *id, struct pj_error *err);
+
+/* The signature step alone (pktoken.c verifies a PK Token's OP signature through it): jws->alg must be in
+ * the issuer's algorithms, the key is the issuer's (keystore.h) with the token's kid. */
+pj_status pj_verify_signature(const struct pj_config *cfg, const struct pj_log *log,
+                              const struct jws_token *jws, const struct pj_issuer *issuer, time_t now,
+                              struct pj_error *err);
+
+/* The identity step on id->claims (verified) and id->issuer: username (must equal pam_user unless NULL,
+ * not root nor a system account) and groups. */
+pj_status pj_map_identity(struct pj_identity *id, const char *pam_user, struct pj_error *err);
 
 /* Logs the outcome in one line: "accepted" or "refused: REASON", with issuer, kid, alg, sub, user. */
 void pj_log_outcome(const struct pj_log *log, const struct pj_identity *id, pj_status status,

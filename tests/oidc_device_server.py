@@ -9,7 +9,12 @@ Its issuer is https://127.0.0.1:PORT (PORT written to ROOT/port once listening).
   GET  /activate?user_code=C[&login=U&action=A]   the page the person opens; with login and action the test
                                            plays that person: approve (as U), deny, or badkey (approve as U
                                            but sign with --bad-key, a key not in the JWKS)
-  POST /token                              the token request (RFC 8628 3.4)
+  POST /token                              the token request (RFC 8628 3.4; or RFC 6749 4.1.3, below)
+  GET  /authorize?client_id=C&redirect_uri=R&nonce=N&state=S&login=U[&action=badkey]
+                                           the authorization-code flow with a nonce (OIDC Core 3.1), the
+                                           person scripted: answers 302 to R?code=..&state=S at once as U;
+                                           the code's ID token carries nonce N (what opkssh's client commits
+                                           to its key with); badkey signs it with --bad-key
 Behaviour is read from ROOT/config.json at each request (all optional):
   client_id (default "pam-cli"), client_secret (then HTTP Basic is required), expires_in (60), interval (1),
   slow_down (how many first polls answer slow_down, 0), omit_complete (no verification_uri_complete),
@@ -177,12 +182,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             ep = iss.replace("https:", cfg.get("endpoint_scheme", "https") + ":")
             self.reply(200, {"issuer": cfg.get("discovery_issuer", iss), "jwks_uri": iss + "/jwks",
                              "device_authorization_endpoint": ep + "/device", "token_endpoint": ep + "/token",
-                             "grant_types_supported": [GRANT]})
+                             "authorization_endpoint": ep + "/authorize",
+                             "grant_types_supported": [GRANT, "authorization_code"]})
         elif url.path == "/jwks":
             with open(os.path.join(self.st.root, "jwks.json")) as f:
                 self.reply(200, json.load(f))
         elif url.path == "/activate":
             self.activate(q)
+        elif url.path == "/authorize":
+            self.authorize(q)
         else:
             self.error(404, "not_found")
 
@@ -198,6 +206,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         page = "<p>Sign in to approve code %s</p>\n" % grant["user_code"]
         write_atomic(os.path.join(self.st.root, "activate.html"), page)
         self.reply(200, page, "text/html")
+
+    def authorize(self, q):
+        cfg = self.st.config()
+        if q.get("client_id") != cfg.get("client_id", "pam-cli") or not q.get("redirect_uri") or \
+                not q.get("login") or q.get("response_type", "code") != "code":
+            self.error(400, "invalid_request")
+            return
+        code = secrets.token_urlsafe(24)
+        with self.st.lock:
+            self.st.grants["code:" + code] = {"login": q["login"], "nonce": q.get("nonce"), "used": False,
+                                              "redirect_uri": q["redirect_uri"], "action": q.get("action"),
+                                              "form": {"scope": "openid"}}
+        loc = q["redirect_uri"] + "?" + urllib.parse.urlencode({"code": code, "state": q.get("state", "")})
+        self.send_response(302)
+        self.send_header("Location", loc)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def code_token(self, cfg, form):
+        with self.st.lock:
+            grant = self.st.grants.get("code:" + form.get("code", ""))
+            if grant is None or grant["used"] or grant["redirect_uri"] != form.get("redirect_uri"):
+                grant = None
+            else:
+                grant["used"] = True
+        if grant is None:
+            self.error(400, "invalid_grant")
+            return
+        answer = self.tokens(cfg, grant)
+        self.reply(200, answer)
 
     def form(self):
         n = int(self.headers.get("Content-Length", "0"))
@@ -285,6 +323,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(200, answer)
 
     def token(self, cfg, form):
+        if form.get("grant_type") == "authorization_code":
+            self.code_token(cfg, form)
+            return
         if form.get("grant_type") != GRANT:
             self.error(400, "unsupported_grant_type")
             return
@@ -339,6 +380,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             base["cnf"] = {"jkt": jkt}
         client = cfg.get("client_id", "pam-cli")
         idt = dict(base, aud=client)
+        if grant.get("nonce") is not None:
+            idt["nonce"] = grant["nonce"]
         idt.update(cfg.get("id_token_claims", {}))
         form = grant["form"]
         at = dict(base, aud=form.get("audience") or form.get("resource") or "api", scope=form.get("scope", ""),

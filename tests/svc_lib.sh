@@ -216,3 +216,65 @@ while True:
     except OSError:
         time.sleep(0.1)' "$1" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
 }
+
+# svc_start_idp CONFIG_JSON: the test OpenID Provider (oidc_device_server.py) over HTTPS on 127.0.0.1, with
+# a test CA ($SCRATCH/ca.pem), its signing key $SCRATCH/idp.pem (kid k1, in $IDP/jwks.json) and a key not in
+# its JWKS ($SCRATCH/bad.pem); CONFIG_JSON goes to $IDP/config.json. Sets IDP and DISS (its issuer URL);
+# the server is stopped at exit (SVC_PIDS) and by itself after 600 s.
+svc_start_idp() {
+	IDP="$SCRATCH/idp"
+	mkdir -m 755 "$IDP"
+	make_test_ca ca && make_server_cert server ca IP:127.0.0.1 &&
+		"$JWT_MINT" keygen ES256 "$SCRATCH/idp.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/bad.pem" &&
+		"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" >"$IDP/jwks.json" ||
+		{ echo "Bail out! cannot make certificates and keys"; exit 1; }
+	chmod 644 "$IDP/jwks.json"
+	echo "$1" >"$IDP/config.json"
+	"${PYTHON:-python3}" "$TOP_SRCDIR/tests/oidc_device_server.py" --root "$IDP" --cert "$SCRATCH/server.pem" \
+		--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" \
+		--bad-key "$SCRATCH/bad.pem" --timeout 600 >"$SCRATCH/idp.log" 2>&1 &
+	SVC_PIDS="$SVC_PIDS $!"
+	timeout 10 sh -c "until [ -s '$IDP/port' ]; do sleep 0.1; done" ||
+		{ echo "Bail out! oidc_device_server.py did not start"; exit 1; }
+	DISS="https://127.0.0.1:$(cat "$IDP/port")"
+}
+
+# svc_need_sshd: skips unless the OpenSSH client and server are installed; sets SSHD.
+svc_need_sshd() {
+	SSHD=/usr/sbin/sshd
+	command -v ssh >/dev/null 2>&1 || skip_all "no OpenSSH client (apt-get install openssh-client)"
+	[ -x "$SSHD" ] || skip_all "no OpenSSH server (apt-get install openssh-server)"
+}
+
+# svc_lands USER PRE_UID GROUPS: after a first login whose session printed "uid=.. gid=.. groups=.." as the
+# first line of $SCRATCH/out: the uid is the pre-authentication one, and the session had the private group
+# and GROUPS (sorted, space-separated, before the private group as sort puts them).
+svc_lands() {
+	uid=$(getent passwd "$1" | cut -d: -f3)
+	is "the uid after the first login is the pre-authentication uid" "$uid" "$2"
+	is "$1 lands with the mapped uid, the private group and $3" "$(sed -n 1p "$SCRATCH/out")" \
+		"uid=$uid gid=$uid groups=$3 $1 "
+}
+
+# svc_sshd LINES: sshd on a free loopback port (PORT), with its own host key and $SCRATCH/sshd_config made of
+# the settings every test wants (loopback, no root, no StrictModes, no DNS, quiet, VERBOSE log) and LINES;
+# checked with sshd -t, then started (svc_start_sshd).
+svc_sshd() {
+	PORT=$("${PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	ssh-keygen -q -t ed25519 -N '' -f "$SCRATCH/hostkey" || { echo "Bail out! ssh-keygen failed"; exit 1; }
+	cat >"$SCRATCH/sshd_config" <<EOC
+ListenAddress 127.0.0.1
+HostKey $SCRATCH/hostkey
+PidFile $SCRATCH/sshd.pid
+PermitRootLogin no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+LogLevel VERBOSE
+$1
+EOC
+	"$SSHD" -t -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd-t.log" ||
+		{ echo "Bail out! sshd -t: $(cat "$SCRATCH/sshd-t.log")"; exit 1; }
+	svc_start_sshd "$PORT"
+}

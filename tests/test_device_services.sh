@@ -6,10 +6,8 @@
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$TOP_SRCDIR/tests/svc_lib.sh"
 
-SSHD=/usr/sbin/sshd
 PYTHON=${PYTHON:-/usr/bin/python3}
-command -v ssh >/dev/null 2>&1 || skip_all "no OpenSSH client (apt-get install openssh-client)"
-[ -x "$SSHD" ] || skip_all "no OpenSSH server (apt-get install openssh-server)"
+svc_need_sshd
 command -v sudo >/dev/null 2>&1 || skip_all "no sudo"
 command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
 svc_enter "$0" "$@"
@@ -17,20 +15,7 @@ svc_setup
 svc_syslog
 
 # ---- the IdP over HTTPS on 127.0.0.1 ----
-IDP="$SCRATCH/idp"
-mkdir -m 755 "$IDP"
-make_test_ca ca && make_server_cert server ca IP:127.0.0.1 &&
-	"$JWT_MINT" keygen ES256 "$SCRATCH/idp.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/bad.pem" &&
-	"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" >"$IDP/jwks.json" ||
-	{ echo "Bail out! cannot make certificates and keys"; exit 1; }
-echo '{"interval": 1}' >"$IDP/config.json"
-"$PYTHON" "$TOP_SRCDIR/tests/oidc_device_server.py" --root "$IDP" --cert "$SCRATCH/server.pem" \
-	--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" --bad-key "$SCRATCH/bad.pem" \
-	--timeout 600 >"$SCRATCH/idp.log" 2>&1 &
-SVC_PIDS="$!"
-timeout 10 sh -c "until [ -s '$IDP/port' ]; do sleep 0.1; done" ||
-	{ echo "Bail out! oidc_device_server.py did not start"; exit 1; }
-DISS="https://127.0.0.1:$(cat "$IDP/port")"
+svc_start_idp '{"interval": 1}'
 count() { cat "$IDP/count/$1" 2>/dev/null || echo 0; }
 
 # The configuration: the device issuer, the store and NSS of the namespace, no service rules.
@@ -79,26 +64,12 @@ EOF
 
 # ---- sshd: keyboard-interactive, mode=device ----
 device_pamd sshd device
-PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-ssh-keygen -q -t ed25519 -N '' -f "$SCRATCH/hostkey" || { echo "Bail out! ssh-keygen failed"; exit 1; }
-cat >"$SCRATCH/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-HostKey $SCRATCH/hostkey
-PidFile $SCRATCH/sshd.pid
-PubkeyAuthentication no
+svc_sshd "PubkeyAuthentication no
 PasswordAuthentication no
 KbdInteractiveAuthentication yes
 UsePAM yes
-PermitRootLogin no
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
 LoginGraceTime 120
-MaxAuthTries 3
-LogLevel VERBOSE
-EOF
-svc_start_sshd "$PORT"
+MaxAuthTries 3"
 
 # The client's askpass keeps each prompt (the whole text, as the person would read it) and presses Enter.
 cat >"$SCRATCH/enter-askpass" <<EOF

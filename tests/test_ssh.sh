@@ -6,35 +6,17 @@
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$TOP_SRCDIR/tests/svc_lib.sh"
 
-SSHD=/usr/sbin/sshd
-command -v ssh >/dev/null 2>&1 || skip_all "no OpenSSH client (apt-get install openssh-client)"
-[ -x "$SSHD" ] || skip_all "no OpenSSH server (apt-get install openssh-server)"
+svc_need_sshd
 svc_enter "$0" "$@"
 svc_setup
 svc_syslog
 svc_install_pamd sshd
 
 # ---- sshd on a free port, stopped at exit ----
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-ssh-keygen -q -t ed25519 -N '' -f "$SCRATCH/hostkey" || { echo "Bail out! ssh-keygen failed"; exit 1; }
-cat >"$SCRATCH/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-HostKey $SCRATCH/hostkey
-PidFile $SCRATCH/sshd.pid
-PubkeyAuthentication no
-PermitRootLogin no
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
+svc_sshd "PubkeyAuthentication no
 LoginGraceTime 60
 MaxAuthTries 3
-LogLevel VERBOSE
-Include $CONF_DIR/sshd_config.d/pam_jwt.conf
-EOF
-"$SSHD" -t -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd-t.log" ||
-	{ echo "Bail out! sshd -t: $(cat "$SCRATCH/sshd-t.log")"; exit 1; }
-svc_start_sshd "$PORT"
+Include $CONF_DIR/sshd_config.d/pam_jwt.conf"
 
 # sshc METHOD TOKEN_FILE USER [COMMAND]: the OpenSSH client with pam-jwt-askpass forced as its askpass;
 # stdout in $SCRATCH/out, stderr in $SCRATCH/err, the askpass prompts in $SCRATCH/prompts (each name
@@ -74,11 +56,8 @@ tok=$(svc_token_file tess "$(svc_token tess '["devs"]')")
 sshc keyboard-interactive "$tok" tess "$SESSION"
 is "tess logs in with keyboard-interactive and a token (first login)" "$?" 0
 [ -s "$SCRATCH/err" ] && diag "ssh: $(head -5 "$SCRATCH/err")"
+svc_lands tess "$PRE_UID" devs
 UID_T=$(getent passwd tess | cut -d: -f3)
-DEVS=$(getent group devs | cut -d: -f3)
-is "the uid after the first login is the pre-authentication uid" "$UID_T" "$PRE_UID"
-is "she lands with the mapped uid, her private group and devs" "$(sed -n 1p "$SCRATCH/out")" \
-	"uid=$UID_T gid=$UID_T groups=devs tess "
 is "in her new home (pam_mkhomedir)" "$(sed -n 2p "$SCRATCH/out")" "home=/home/tess pwd=/home/tess"
 is "her home belongs to her" "$(stat -c %u /home/tess)" "$UID_T"
 grep -q "^PAM_JWT_USER=tess$" "$SCRATCH/out" && grep -q "^PAM_JWT_SUBJECT=sub-tess$" "$SCRATCH/out" &&

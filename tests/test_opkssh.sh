@@ -1,0 +1,197 @@
+#!/bin/sh
+# test_opkssh.sh: logins with opkssh-format certificates (PK Token in openpubkey-pkt) through the real sshd
+# SPDX-License-Identifier: BSD-3-Clause
+# with conf/sshd_config.d/pam_jwt_opkssh.conf (pam-jwt authorized-keys as AuthorizedKeysCommand) and the
+# stock ssh client; the PK Token comes from the test OpenID Provider's authorization-code flow with the
+# commitment as nonce, built as opkssh's client builds it (opk_client.py), in a private mount namespace.
+. "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TOP_SRCDIR/tests/svc_lib.sh"
+
+PYTHON=${PYTHON:-/usr/bin/python3}
+svc_need_sshd
+command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
+id nobody >/dev/null 2>&1 || skip_all "no user nobody"
+svc_enter "$0" "$@"
+svc_setup
+svc_syslog
+svc_install_pamd sshd
+
+# ---- the IdP over HTTPS on 127.0.0.1 ----
+svc_start_idp '{"client_id": "opkssh-client"}'
+
+# The IdP's keys come through pam_jwt's key store (here its jwks_file); a second issuer whose opkssh
+# client id the first one's tokens must not pass for.
+cat >>"$SCRATCH/pam_jwt.conf" <<EOF
+[issuer idp]
+issuer = $DISS
+audience = pam-cli
+algorithms = ES256
+jwks_file = $IDP/jwks.json
+groups_claim = groups
+groups_allow = devs admins ops
+opkssh_client_id = opkssh-client
+[issuer other]
+issuer = https://other.example.com
+audience = other
+algorithms = ES256
+jwks_file = $IDP/jwks.json
+opkssh_client_id = other-client
+EOF
+"$PAM_JWT" check-config --config "$SCRATCH/pam_jwt.conf" >/dev/null ||
+	{ echo "Bail out! check-config: $("$PAM_JWT" check-config --config "$SCRATCH/pam_jwt.conf" 2>&1)"; exit 1; }
+
+# ---- sshd: publickey only, the drop-in with pam-jwt where sshd accepts an AuthorizedKeysCommand ----
+# (root-owned, in directories no one else can write: the namespace's /run)
+mkdir -m 755 /run/pj-bin && cp "$PAM_JWT" /run/pj-bin/pam-jwt && chmod 755 /run/pj-bin/pam-jwt
+sed "s|/usr/bin/pam-jwt authorized-keys|/run/pj-bin/pam-jwt authorized-keys --config $SCRATCH/pam_jwt.conf|" \
+	"$CONF_DIR/sshd_config.d/pam_jwt_opkssh.conf" >"$SCRATCH/opkssh.conf"
+svc_sshd "LoginGraceTime 60
+AuthenticationMethods publickey
+KbdInteractiveAuthentication no
+PasswordAuthentication no
+AuthorizedKeysFile none
+Include $SCRATCH/opkssh.conf"
+
+# ---- the client side, as `opkssh login` leaves it: a key, and a certificate self-signed by it ----
+"$JWT_MINT" keygen ES256 "$SCRATCH/user.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/other.pem" &&
+	chmod 600 "$SCRATCH/user.pem" "$SCRATCH/other.pem" &&
+	ssh-keygen -y -f "$SCRATCH/user.pem" >"$SCRATCH/user.pub" &&
+	ssh-keygen -y -f "$SCRATCH/other.pem" >"$SCRATCH/other.pub" ||
+	{ echo "Bail out! cannot make the user's keys"; exit 1; }
+
+# pkt LOGIN [opk_client.py options]: a PK Token for LOGIN (its ID token's sub is sub-LOGIN).
+pkt() {
+	login=$1
+	shift
+	"$PYTHON" "$TOP_SRCDIR/tests/opk_client.py" --idp "$DISS" --cafile "$SCRATCH/ca.pem" \
+		--client-id opkssh-client --login "$login" --key "$SCRATCH/user.pem" --mint "$JWT_MINT" "$@"
+}
+# cert NAME PKT [KEY [ssh-keygen options]]: NAME-cert.pub for KEY (user), signed by KEY itself, with
+# openpubkey-pkt=PKT (none when PKT is "-") and the principal opkssh-wildcard, as opkssh makes it.
+cert() {
+	name=$1 p=$2 key=${3:-user}
+	shift 2
+	[ $# -gt 0 ] && shift
+	cp "$SCRATCH/$key.pub" "$SCRATCH/$name.pub"
+	if [ "$p" = - ]; then
+		ssh-keygen -q -s "$SCRATCH/$key.pem" -I "$name" -n opkssh-wildcard "$@" "$SCRATCH/$name.pub"
+	else
+		ssh-keygen -q -s "$SCRATCH/$key.pem" -I "$name" -n opkssh-wildcard -O "extension:openpubkey-pkt=$p" \
+			"$@" "$SCRATCH/$name.pub"
+	fi
+}
+# login NAME USER [KEY [COMMAND]]: the stock ssh client with KEY's private key and NAME-cert.pub beside it,
+# as opkssh leaves ~/.ssh/id_ecdsa and id_ecdsa-cert.pub.
+login() {
+	name=$1 user=$2 key=${3:-user}
+	cp "$SCRATCH/$key.pem" "$SCRATCH/id_$name" && chmod 600 "$SCRATCH/id_$name" &&
+		cp "$SCRATCH/$name-cert.pub" "$SCRATCH/id_$name-cert.pub" || return 1
+	timeout 60 setsid -w ssh -F /dev/null -p "$PORT" -i "$SCRATCH/id_$name" -o IdentitiesOnly=yes -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey -o ConnectTimeout=10 "$user@127.0.0.1" "${4:-true}" \
+		</dev/null >"$SCRATCH/out" 2>"$SCRATCH/err"
+}
+SESSION='echo "uid=$(id -u) gid=$(id -g) groups=$(id -Gn | tr " " "\n" | sort | tr "\n" " ")"; echo "home=$HOME"; cut -d" " -f1,2 "$SSH_USER_AUTH"'
+
+# ---- a never-seen user logs in with no token pasted ----
+getent passwd tess >/dev/null
+is "tess is not a local user; nss_preauth resolves her before any login" "$?" 0
+PRE_UID=$(getent passwd tess | cut -d: -f3)
+P=$(pkt tess) || { echo "Bail out! opk_client.py failed: see $IDP/errors"; exit 1; }
+cert good "$P" || { echo "Bail out! ssh-keygen -s failed"; exit 1; }
+ssh-keygen -L -f "$SCRATCH/good-cert.pub" | grep -q 'openpubkey-pkt'
+ok $? "ssh-keygen made a certificate with the openpubkey-pkt extension"
+
+# what sshd runs, by hand: one cert-authority line naming the certificate's own key
+set -- $(cat "$SCRATCH/good-cert.pub")
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain tess "$2" "$1" >"$SCRATCH/line" 2>"$SCRATCH/why"
+is "pam-jwt authorized-keys prints one cert-authority line with the user key" \
+	"$?:$(cat "$SCRATCH/line")" "0:cert-authority,principals=\"opkssh-wildcard\" $(cut -d' ' -f1,2 "$SCRATCH/user.pub")"
+grep -q '^username:  tess$' "$SCRATCH/why" && grep -q '^groups:    devs$' "$SCRATCH/why"
+ok $? "--explain says who it is (username tess, groups devs)"
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" tess "$(cut -d' ' -f2 "$SCRATCH/user.pub")" \
+	ecdsa-sha2-nistp256 >"$SCRATCH/line"
+is "a plain key is not ours: nothing printed, exit 0" "$?:$(cat "$SCRATCH/line")" "0:"
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" adam "$2" "$1" >"$SCRATCH/line" 2>/dev/null
+is "tess's certificate for user adam: refused, nothing printed, status 0 (sshd would log the arguments)" \
+	"$?:$(cat "$SCRATCH/line")" "0:"
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain adam "$2" "$1" >"$SCRATCH/line" 2>"$SCRATCH/why"
+is "with --explain: status 1 and why" "$?:$(cat "$SCRATCH/line"):$(grep -c 'token is for user tess, not adam' "$SCRATCH/why")" \
+	"1::1"
+
+log_mark
+login good tess user "$SESSION"
+is "tess logs in over ssh with the opkssh certificate (no token pasted)" "$?" 0
+[ -s "$SCRATCH/err" ] && diag "ssh: $(head -12 "$SCRATCH/err")"
+svc_lands tess "$PRE_UID" devs
+UID_T=$(getent passwd tess | cut -d: -f3)
+is "in her new home" "$(sed -n 2p "$SCRATCH/out")" "home=/home/tess"
+is "the session's SSH_USER_AUTH names the certificate (ExposeAuthInfo yes)" "$(sed -n 3p "$SCRATCH/out")" \
+	"publickey ecdsa-sha2-nistp256-cert-v01@openssh.com"
+"$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -q tess
+ok $? "the session step recorded her in the user store"
+logged "opkssh certificate for tess at the session step: accepted, login recorded"
+ok $? "syslog: the session step verified the certificate again and recorded the login"
+logged "accepted token for tess: issuer=idp"
+ok $? "syslog: accepted for tess by issuer idp"
+
+# ---- refusals: each one with its own reason in the log ----
+# refused NAME USER REASON DESCRIPTION [KEY]: the login fails and syslog says REASON.
+refused() {
+	log_mark
+	login "$1" "$2" "${5:-user}"
+	rc=$?
+	[ "$rc" -ne 0 ] && logged "$3"
+	ok $? "$4 (logged: $3)"
+	[ "$rc" -ne 0 ] || diag "the login succeeded"
+}
+cert nonce "$(pkt tess --nonce "$(printf x%.0s 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43)")"
+refused nonce tess "nonce is not the commitment to the CIC" "a nonce that does not commit to the CIC"
+cert cic "$(pkt tess --cic-key "$SCRATCH/other.pem")"
+refused cic tess "CIC signature: " "a CIC signed by another key than upk"
+cert otherkey "$P" other
+refused otherkey tess "the certificate's key is not the PK Token's upk" "a certificate for another key than upk" other
+cert badop "$(pkt tess --action badkey)"
+refused badop tess "ID token: signature" "an ID token signed by a key not in the IdP's JWKS"
+echo '{"client_id": "opkssh-client", "id_token_claims": {"aud": "someone-else"}}' >"$IDP/config.json"
+cert aud "$(pkt tess)"
+refused aud tess "aud is not opkssh_client_id of issuer idp" "a PK Token for another client (aud)"
+echo '{"client_id": "opkssh-client", "id_token_claims": {"aud": "other-client"}}' >"$IDP/config.json"
+cert audother "$(pkt tess)"
+refused audother tess "aud is the opkssh_client_id of issuer other, not of issuer idp" \
+	"a PK Token made for another issuer's opkssh client id"
+echo "{\"client_id\": \"opkssh-client\", \"id_token_claims\": {\"iat\": $(($(date +%s) - 90000))}}" >"$IDP/config.json"
+cert old "$(pkt tess)"
+refused old tess "expired by opkssh_expiration" "a PK Token issued 25 hours ago (opkssh_expiration 24h)"
+echo '{"client_id": "opkssh-client"}' >"$IDP/config.json"
+cert twice "$(pkt tess --op-twice)"
+refused twice tess "2 OP signatures; exactly one is allowed" "a second OP signature"
+# The stock client does not offer a host certificate as a user's: what sshd would run says why.
+cert host "$P" user -h
+login host tess
+[ $? -ne 0 ]
+ok $? "the stock client with a host certificate does not get in"
+log_mark
+set -- $(cat "$SCRATCH/host-cert.pub")
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" tess "$2" "$1" >"$SCRATCH/line"
+[ ! -s "$SCRATCH/line" ] && logged "a host certificate (type 2), not a user certificate"
+ok $? "a host certificate given to pam-jwt authorized-keys is refused (logged: a host certificate)"
+cert noext -
+refused noext tess "certificate has no openpubkey-pkt extension" "a certificate without openpubkey-pkt"
+echo '{"client_id": "opkssh-client", "id_token_claims": {"preferred_username": "tess"}}' >"$IDP/config.json"
+cert mallory "$(pkt mallory)"
+refused mallory tess "user tess is bound to another identity" "tess's name from another (iss, sub)"
+echo '{"client_id": "opkssh-client"}' >"$IDP/config.json"
+cert fresh "$(pkt tess --fresh)"
+login fresh tess
+is "a PK Token with a refreshed ID token appended (\".\") still logs in" "$?" 0
+
+log_sync
+! grep -qF "$(echo "$P" | cut -d: -f1 | cut -c1-60)" "$SCRATCH/syslog" &&
+	! grep -qF "$(cut -d' ' -f2 "$SCRATCH/good-cert.pub" | cut -c400-460)" "$SCRATCH/syslog" &&
+	! grep -q 'AuthorizedKeysCommand.* failed' "$SCRATCH/syslog"
+ok $? "nothing in syslog (pam-jwt's or sshd's) carries a PK Token or a certificate"
+
+kill "$SSHD_PID" 2>/dev/null
+wait "$SSHD_PID" 2>/dev/null
+done_testing
