@@ -139,27 +139,16 @@ static const struct lazy_sym qrencode_syms[] = {
 
 /* ---- the table ---- */
 
+/* One row per library: soname, symbols, API table, initialisation, what a failure means. */
+#define LAZY_LIB(soname, syms, api, init, failure)                                                           \
+	{                                                                                                    \
+		soname, syms, sizeof(syms) / sizeof((syms)[0]), api, init, failure,                          \
+		    PTHREAD_MUTEX_INITIALIZER, false, false, ""                                              \
+	}
+
 static struct lazy_lib libs[] = {
-    [LAZY_LIB_CURL] =
-        {
-            .soname = PJ_CURL_SONAME,
-            .syms = curl_syms,
-            .n_syms = sizeof(curl_syms) / sizeof(curl_syms[0]),
-            .api = &curl_api,
-            .init = curl_init,
-            .failure = PJ_ERR_NO_KEYS,
-            .lock = PTHREAD_MUTEX_INITIALIZER,
-        },
-    [LAZY_LIB_QRENCODE] =
-        {
-            .soname = PJ_QRENCODE_SONAME,
-            .syms = qrencode_syms,
-            .n_syms = sizeof(qrencode_syms) / sizeof(qrencode_syms[0]),
-            .api = &qrencode_api,
-            .init = NULL,
-            .failure = PJ_ERR_SYSTEM,
-            .lock = PTHREAD_MUTEX_INITIALIZER,
-        },
+    [LAZY_LIB_CURL] = LAZY_LIB(PJ_CURL_SONAME, curl_syms, &curl_api, curl_init, PJ_ERR_NO_KEYS),
+    [LAZY_LIB_QRENCODE] = LAZY_LIB(PJ_QRENCODE_SONAME, qrencode_syms, &qrencode_api, NULL, PJ_ERR_SYSTEM),
 };
 
 pj_status lazy_lib_get(enum lazy_lib_id id, const void **api, struct pj_error *err)
