@@ -63,7 +63,8 @@ pj_status identity_username(json_object *payload, const struct pj_issuer *issuer
 	return PJ_OK;
 }
 
-pj_status identity_check_user(const char *username, const char *pam_user, struct pj_error *err)
+pj_status identity_check_user(const char *username, const char *pam_user, struct pj_identity *id,
+                              struct pj_error *err)
 {
 	struct passwd pw, *found = NULL;
 	char buf[4096];
@@ -76,6 +77,11 @@ pj_status identity_check_user(const char *username, const char *pam_user, struct
 	rc = getpwnam_r(username, &pw, buf, sizeof(buf), &found);
 	if (rc != 0 && rc != ENOENT && rc != ESRCH)
 		return pj_fail(err, PJ_ERR_SYSTEM, "looking up %s failed: %s", username, strerror(rc));
+	if (id != NULL) {
+		id->nss_asked = true;
+		id->nss_found = found != NULL;
+		id->nss_uid = found != NULL ? (uint32_t)found->pw_uid : 0;
+	}
 	if (found != NULL && found->pw_uid <= PJ_SYSTEM_UID_MAX)
 		return pj_fail(err, PJ_ERR_USER, "%s is a system account (uid %u)", username,
 		               (unsigned)found->pw_uid);

@@ -30,6 +30,11 @@ struct pj_identity {
 	size_t n_groups;
 	int64_t exp;
 	json_object *claims; /* the payload (a reference) once signature and claims passed, else NULL */
+	/* the identity step's getpwnam_r of username (identity_check_user), which the mapping reuses: one NSS
+	 * user lookup per login */
+	bool nss_asked;
+	bool nss_found;
+	uint32_t nss_uid;
 };
 
 /* Frees what id holds and zeroes it (the issuer pointer is borrowed from the configuration). */
@@ -42,8 +47,10 @@ pj_status identity_username(json_object *payload, const struct pj_issuer *issuer
                             struct pj_error *err);
 
 /* username equals pam_user, is not root, and is not a system account (an existing user with uid < 1000).
- * Refusals: PJ_ERR_USER. */
-pj_status identity_check_user(const char *username, const char *pam_user, struct pj_error *err);
+ * The lookup's answer goes to id (nss_asked, nss_found, nss_uid) when id is not NULL. Refusals: PJ_ERR_USER.
+ */
+pj_status identity_check_user(const char *username, const char *pam_user, struct pj_identity *id,
+                              struct pj_error *err);
 
 /* Follows a dotted path ("realm_access.roles") through nested objects; a top-level claim named by the whole
  * path ("https://example.com/groups") wins. NULL when any step is missing. */

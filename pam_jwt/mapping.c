@@ -26,7 +26,8 @@ struct mctx {
 	struct userstore *us;
 	const struct pj_view *view;
 	bool need_write;
-	const char *dir; /* state_dir */
+	const struct pj_identity *id; /* the login's identity, NULL for pam-jwt user add */
+	const char *dir;              /* state_dir */
 	const struct pj_log *log;
 	const struct pj_local_files *files;
 	struct local_index names; /* the local account names, once loaded (names_loaded) */
@@ -278,8 +279,17 @@ static uint32_t preauth_uid(const struct mctx *c, const char *name)
  * another source have the name, which is the private group's. */
 static pj_status check_nss_user(const struct mctx *c, const char *name, uint32_t uid, struct pj_error *err)
 {
-	uint32_t nss_uid, nss_gid;
-	int r = nss_id(name, false, &nss_uid);
+	uint32_t nss_uid = 0, nss_gid;
+	int r;
+
+	/* the identity step asked NSS about this very name moments ago (pj_verify): one lookup per login */
+	if (c->id != NULL && c->id->nss_asked && c->id->username != NULL &&
+	    strcmp(c->id->username, name) == 0) {
+		r = c->id->nss_found;
+		nss_uid = c->id->nss_uid;
+	} else {
+		r = nss_id(name, false, &nss_uid);
+	}
 
 	if (r < 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "looking up %s through NSS: %s", name, strerror(-r));
@@ -753,8 +763,10 @@ pj_status mapping_record_login_files(const struct pj_config *cfg, const struct p
                                      const struct pj_log *log, const struct pj_local_files *files,
                                      struct pj_error *err)
 {
-	struct mctx c = {
-	    .dir = cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR, .log = log, .files = files};
+	struct mctx c = {.id = id,
+	                 .dir = cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR,
+	                 .log = log,
+	                 .files = files};
 	bool done;
 	pj_status r;
 

@@ -126,7 +126,7 @@ pj_status pj_map_identity(struct pj_identity *id, const char *pam_user, struct p
 		return r;
 	if ((id->username = strdup(username)) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	if ((r = identity_check_user(username, pam_user, err)) != PJ_OK)
+	if ((r = identity_check_user(username, pam_user, id, err)) != PJ_OK)
 		return r;
 	return identity_groups(id->claims, id->issuer, &id->groups, &id->n_groups, err);
 }

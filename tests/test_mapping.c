@@ -764,6 +764,32 @@ static void test_preauth(void)
  * token login would run as that account. Here the host's own files play the other source: the fixture
  * files (which the mapping reads) lack games and audio, which NSS finds in the host's /etc/passwd and
  * /etc/group. */
+/* The identity step's getpwnam_r answer (pj_verify fills nss_asked, nss_found, nss_uid) is the one the
+ * mapping checks: one NSS user lookup per login, not two. An answer naming another uid refuses the login
+ * although NSS, asked again, would not know the name. */
+static void test_one_lookup(void)
+{
+	struct pj_config *cfg = cfg_make("s17", "", "");
+	struct pj_identity id;
+	struct pj_error err;
+	pj_status r;
+
+	if ((r = id_make(cfg, ISS, "{\"sub\":\"gh-1\",\"preferred_username\":\"ghost\"}", &id, &err)) ==
+	    PJ_OK) {
+		id.nss_asked = id.nss_found = true;
+		id.nss_uid = 4242;
+		r = mapping_record_login_files(cfg, &id, NOW, &test_log, &files, &err);
+	}
+	ok(r == PJ_ERR_USER && strstr(err.reason, "uid 4242") != NULL && user(cfg, "ghost") == NULL,
+	   "the identity step's answer is used (%s)", err.reason);
+	id.nss_asked = false;
+	ok(mapping_record_login_files(cfg, &id, NOW, &test_log, &files, &err) == PJ_OK &&
+	       user(cfg, "ghost") != NULL,
+	   "without it the mapping asks NSS itself (%s)", err.reason);
+	id_free(&id);
+	config_free(cfg);
+}
+
 static void test_foreign(void)
 {
 	struct pj_config *cfg = cfg_make("s14", "", "");
@@ -1137,6 +1163,7 @@ int main(void)
 	test_salt();
 	test_subids();
 	test_foreign();
+	test_one_lookup();
 	test_acct();
 	test_returning();
 	test_local_scans();
