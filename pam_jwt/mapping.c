@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "identity.h"
 #include "store/idmap.h"
@@ -611,6 +612,34 @@ static pj_status check_identity(const struct pj_identity *id, struct pj_error *e
 	return PJ_OK;
 }
 
+/* A token's username: the name rules, and no local account or group (ignoring case). */
+static pj_status check_username(struct mctx *c, const char *name, struct pj_error *err)
+{
+	bool local;
+	pj_status r;
+
+	if (!idmap_username_ok(name))
+		return pj_fail(err, PJ_ERR_USER, "username %.64s is not allowed", name);
+	if ((r = local_name(c, name, &local, err)) != PJ_OK)
+		return r;
+	if (local)
+		return pj_fail(err, PJ_ERR_USER, "%s is a local account or group: not managed by pam_jwt",
+		               name);
+	return PJ_OK;
+}
+
+/* A user bound to (iss, sub), other than the token's identity: refused and logged with both. */
+static pj_status refuse_binding(const struct mctx *c, const char *name, const char *iss, const char *sub,
+                                const struct pj_identity *id, struct pj_error *err)
+{
+	pj_logf(
+	    c->log, LOG_WARNING,
+	    "refused: user %s is bound to iss=%.200s sub=%.200s, not to the token's iss=%.200s sub=%.200s "
+	    "(pam-jwt user unbind %s releases it)",
+	    name, iss, sub, id->iss, id->sub, name);
+	return pj_fail(err, PJ_ERR_USER, "user %s is bound to another identity", name);
+}
+
 /* An existing user: same (iss, sub) or unbound (then bound now), same uid when uid_claim is used. */
 static pj_status check_binding(struct mctx *c, const struct pj_identity *id, struct us_user *u, int64_t uid,
                                struct pj_error *err)
@@ -618,11 +647,7 @@ static pj_status check_binding(struct mctx *c, const struct pj_identity *id, str
 	pj_status r;
 
 	if (u->iss[0] != '\0' && (strcmp(u->iss, id->iss) != 0 || strcmp(u->sub, id->sub) != 0)) {
-		pj_logf(c->log, LOG_WARNING,
-		        "refused: user %s is bound to iss=%.200s sub=%.200s, not to the token's "
-		        "iss=%.200s sub=%.200s (pam-jwt user unbind %s releases it)",
-		        u->name, u->iss, u->sub, id->iss, id->sub, u->name);
-		return pj_fail(err, PJ_ERR_USER, "user %s is bound to another identity", u->name);
+		return refuse_binding(c, u->name, u->iss, u->sub, id, err);
 	}
 	if (uid != 0 && uid != u->uid)
 		return pj_fail(err, PJ_ERR_USER, "uid claim %lld differs from %s's uid %u", (long long)uid,
@@ -643,7 +668,6 @@ static pj_status record(struct mctx *c, const struct pj_config *cfg, const struc
 	char gecos[PJ_GECOS_MAX + 1] = "";
 	const char *name;
 	struct us_user *u;
-	bool local;
 	size_t len;
 	int64_t uid;
 	pj_status r;
@@ -652,13 +676,8 @@ static pj_status record(struct mctx *c, const struct pj_config *cfg, const struc
 		return r;
 	if (json_get_string(id->claims, "name", &name, &len) == JSON_GET_OK)
 		mapping_sanitize_gecos(name, len, gecos, sizeof(gecos));
-	if (!idmap_username_ok(id->username))
-		return pj_fail(err, PJ_ERR_USER, "username %.64s is not allowed", id->username);
-	if ((r = local_name(c, id->username, &local, err)) != PJ_OK)
+	if ((r = check_username(c, id->username, err)) != PJ_OK)
 		return r;
-	if (local)
-		return pj_fail(err, PJ_ERR_USER, "%s is a local account or group: not managed by pam_jwt",
-		               id->username);
 	if ((u = userstore_user(c->us, id->username)) != NULL) {
 		if ((r = check_binding(c, id, u, uid, err)) == PJ_OK)
 			r = check_nss_user(c, u->name, u->uid, err);
@@ -759,6 +778,71 @@ static pj_status record_returning(struct mctx *c, const struct pj_config *cfg, c
 	return r;
 }
 
+/* mapping_check_login, with cached.lock held: the name rules and what the store on disk says, read-only. */
+static pj_status check_login(struct mctx *c, const struct pj_identity *id, bool must_exist,
+                             struct pj_error *err)
+{
+	struct pj_user_ref ref;
+	struct pj_group_ref gref;
+	const char *iss, *sub;
+	int64_t uid;
+	pj_status r;
+	int e;
+
+	if ((r = check_identity(id, err)) != PJ_OK || (r = claim_uid(id, &uid, err)) != PJ_OK)
+		return r;
+	if ((r = check_username(c, id->username, err)) != PJ_OK)
+		return r;
+	if ((e = cached_refresh(c->dir)) < 0 && !(e == -ENOENT && !must_exist))
+		return pj_fail(err, e == -EPERM ? PJ_ERR_CONFIG : PJ_ERR_SYSTEM, "%s/%s: %s", c->dir,
+		               PJ_STORE_FILE,
+		               e == -EPERM    ? "not trusted"
+		               : e == -EINVAL ? "damaged"
+		                              : strerror(-e));
+	if (e < 0 || !view_user_by_name(&cached.view, id->username, &ref)) {
+		if (must_exist)
+			return pj_fail(
+			    err, PJ_ERR_USER,
+			    "%s is not in the user store, and this process (uid %u) is not root, so "
+			    "it records no new user: the first login must go through a service that "
+			    "runs as root (sshd, su, sudo)",
+			    id->username, (unsigned)geteuid());
+		if (e == 0 && view_group_by_name(&cached.view, id->username, &gref))
+			return pj_fail(err, PJ_ERR_USER, "%s is the name of a managed group", id->username);
+		return check_nss_user(c, id->username, 0, err);
+	}
+	iss = store_str(ref.st, ref.u->iss);
+	sub = store_str(ref.st, ref.u->sub);
+	if (iss[0] != '\0' && (strcmp(iss, id->iss) != 0 || strcmp(sub, id->sub) != 0)) {
+		return refuse_binding(c, id->username, iss, sub, id, err);
+	}
+	if (iss[0] == '\0' && must_exist)
+		return pj_fail(
+		    err, PJ_ERR_USER,
+		    "user %s is not bound to an identity yet, and this process (uid %u) is not root, "
+		    "so it binds none",
+		    id->username, (unsigned)geteuid());
+	if (uid != 0 && uid != ref.u->uid)
+		return pj_fail(err, PJ_ERR_USER, "uid claim %lld differs from %s's uid %u", (long long)uid,
+		               id->username, ref.u->uid);
+	return check_nss_user(c, id->username, ref.u->uid, err);
+}
+
+pj_status mapping_check_login(const struct pj_config *cfg, const struct pj_identity *id, bool must_exist,
+                              const struct pj_log *log, const struct pj_local_files *files,
+                              struct pj_error *err)
+{
+	struct mctx c = {
+	    .dir = cfg->state_dir ? cfg->state_dir : PJ_DEFAULT_STATE_DIR, .log = log, .files = files};
+	pj_status r;
+
+	pthread_mutex_lock(&cached.lock);
+	r = check_login(&c, id, must_exist, err);
+	pthread_mutex_unlock(&cached.lock);
+	mctx_free(&c);
+	return r;
+}
+
 pj_status mapping_record_login_files(const struct pj_config *cfg, const struct pj_identity *id, time_t now,
                                      const struct pj_log *log, const struct pj_local_files *files,
                                      struct pj_error *err)
@@ -770,6 +854,15 @@ pj_status mapping_record_login_files(const struct pj_config *cfg, const struct p
 	bool done;
 	pj_status r;
 
+	/* Not root (a screen locker, su to oneself): the store and its lock are root's. Check read-only that
+	 * the user exists and is bound to this identity, and write nothing. */
+	if (geteuid() != 0) {
+		if ((r = mapping_check_login(cfg, id, true, log, files, err)) == PJ_OK)
+			pj_logf(log, LOG_INFO,
+			        "%s: checked read-only (this process, uid %u, is not root): nothing recorded",
+			        id->username, (unsigned)geteuid());
+		return r;
+	}
 	if ((r = check_identity(id, err)) != PJ_OK)
 		return r;
 	pthread_mutex_lock(&cached.lock);

@@ -41,9 +41,21 @@ struct pj_local_files {
  *     there (never a gid-0 group; groups_allow does not apply to it); membership is replaced at every
  *     login; groups that cannot be used are skipped and logged;
  *   - last_login = now; the header parameters for the NSS module are refreshed from cfg.
+ * Not root (a screen locker, su to oneself): only mapping_check_login(must_exist), nothing is written (the
+ * store and its lock are root's).
  * Refusals: PJ_ERR_USER. Store trouble: PJ_ERR_SYSTEM / PJ_ERR_CONFIG. */
 pj_status mapping_record_login(const struct pj_config *cfg, const struct pj_identity *id, time_t now,
                                const struct pj_log *log, struct pj_error *err);
+
+/* The checks of mapping_record_login that need no write, on the store as it is on disk: the name rules, not
+ * a local account, not another NSS source's account or group, and a stored user bound to the token's
+ * identity (or unbound), with the same uid as a uid_claim. With must_exist the user must be stored and
+ * bound already (a caller that cannot write: not root); without it a name the store does not have passes
+ * when a first login could record it. pam-jwt verify and non-root PAM callers use it, so that their answer
+ * is the module's. files as for mapping_record_login_files (NULL: /etc). */
+pj_status mapping_check_login(const struct pj_config *cfg, const struct pj_identity *id, bool must_exist,
+                              const struct pj_log *log, const struct pj_local_files *files,
+                              struct pj_error *err);
 
 /* The same with other local account files (tests). */
 pj_status mapping_record_login_files(const struct pj_config *cfg, const struct pj_identity *id, time_t now,

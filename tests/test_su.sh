@@ -96,6 +96,28 @@ generic adam "$SCRATCH/past.in"
 [ $? -ne 0 ] && logged "longer than max_token_size 16384 at part $(wc -l <"$SCRATCH/past.in")"
 ok $? "16385 bytes in $(wc -l <"$SCRATCH/past.in") lines: refused at the last part, past max_token_size"
 
+# ---- a caller that is not root (a screen locker, su to oneself): read-only, nothing written ----
+as_nobody_generic() { # USER INPUT_FILE
+	timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups "$PAMTESTER" pam-jwt-generic "$1" \
+		authenticate <"$2" >"$SCRATCH/out" 2>&1
+}
+store_stamp() { stat -c '%i %s %Y %Z' /var/lib/pam_jwt/* 2>/dev/null | tr '\n' ' '; }
+before=$(store_stamp)
+sleep 1 # a write would show in the times
+log_mark
+as_nobody_generic adam "$SCRATCH/adam.in"
+is "pamtester run by nobody: adam (stored, bound to this identity) is accepted" \
+	"$?:$(grep -c 'successfully authenticated' "$SCRATCH/out")" "0:1"
+logged "adam: checked read-only (this process, uid 65534, is not root): nothing recorded"
+ok $? "and logged as a read-only check"
+is "nothing in the store changed (files, sizes, times)" "$(store_stamp)" "$before"
+printf '%s\n' "$(svc_token ned '["devs","admins"]')" >"$SCRATCH/ned.in"
+log_mark
+as_nobody_generic ned "$SCRATCH/ned.in"
+[ $? -ne 0 ] && logged "ned is not in the user store, and this process (uid 65534) is not root"
+ok $? "a user not stored yet is refused by a caller that is not root, with the reason logged"
+is "and not recorded" "$("$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -c '^ned')" 0
+
 # ---- account: why conf/pam.d/common-account ----
 generic adam /dev/null acct_mgmt
 is "acct_mgmt for adam through conf/pam.d/common-account" "$?" 0
