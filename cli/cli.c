@@ -24,6 +24,7 @@
 #include "pam_jwt/jws.h"
 #include "pam_jwt/log.h"
 #include "pam_jwt/replay.h"
+#include "pam_jwt/mapping.h"
 #include "pam_jwt/verify.h"
 
 static void usage(FILE *out)
@@ -232,6 +233,11 @@ static int cmd_verify(int argc, char **argv)
 	/* Whether the module would refuse it as replayed; verifying by hand never uses the token up. */
 	if (status == PJ_OK)
 		status = replay_check(cfg, &id, time(NULL), PJ_REPLAY_PEEK, &err);
+	/* The account checks the module's login makes, read-only: a local or system account, another NSS
+	 * source's, a name bound to another identity (mapping.h) -- so that verify's answer is the module's.
+	 */
+	if (status == PJ_OK)
+		status = mapping_check_login(cfg, &id, false, &log, NULL, &err);
 	if (json)
 		print_json_result(&id, status, &err);
 	else

@@ -21,6 +21,23 @@ rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q '^refused: token is for user alice, not bob'
 ok $? "another user: exit 1 with the reason"
 
+# the account checks the module makes after the signature, read-only (issue #14: verify accepted these)
+out=$(mint "$SCRATCH" ES256 "$ISS" nobody | "$PAM_JWT" verify --config "$CONF" --user nobody)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q '^refused: nobody is a local account or group'
+ok $? "a system account (nobody): refused as the module refuses it (exit $rc)"
+"$TOP_BUILDDIR/tests/nss-tool" login "$CONF" "$ISS" '{"sub":"another","preferred_username":"zoe"}' 2>/dev/null
+out=$(mint "$SCRATCH" ES256 "$ISS" zoe | "$PAM_JWT" verify --config "$CONF" --user zoe 2>&1)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'user zoe is bound to another identity'
+ok $? "a name bound to another (iss, sub): refused (exit $rc)"
+mint "$SCRATCH" ES256 "$ISS" zoe | "$PAM_JWT" verify --config "$CONF" --user zoe >/dev/null 2>&1
+before=$(stat -c '%i %s %Y' "$SCRATCH/users.db")
+out=$(printf '%s' "$(mint "$SCRATCH" ES256 "$ISS" newcomer)" | "$PAM_JWT" verify --config "$CONF" --user newcomer)
+[ $? -eq 0 ] && [ "$(stat -c '%i %s %Y' "$SCRATCH/users.db")" = "$before" ] &&
+	! "$PAM_JWT" user show newcomer --config "$CONF" >/dev/null 2>&1
+ok $? "a name a first login could record is accepted, and verify records nothing"
+
 out=$(mint "$SCRATCH" ES256 "$ISS" alice -3600 | "$PAM_JWT" verify --config "$CONF")
 rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q '^refused: token expired'
