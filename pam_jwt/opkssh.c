@@ -111,7 +111,7 @@ char *opkssh_authorized_keys_line(const struct opkssh_login *l)
 
 	if (key == NULL)
 		return NULL;
-	/* the principal is the username (identity_username_is_safe) or the fixed wildcard: nothing to quote
+	/* the principal is the username (idmap_username_syntax_ok) or the fixed wildcard: nothing to quote
 	 */
 	if (l->principal != NULL)
 		n = asprintf(&line, "cert-authority,principals=\"%s\" %s", l->principal, key);
