@@ -13,6 +13,7 @@ prints the compact PK Token payload:protOP:sigOP:protCIC:sigCIC. Variants, for t
   --op-twice            the OP's signature listed twice
   --action badkey       the OP signs with a key that is not in its JWKS
   --fresh               append "." and the ID token again as a refreshed ID token
+  --alg RS256           the user key's algorithm (default ES256)
 """
 
 import argparse
@@ -49,11 +50,12 @@ def main():
     ap.add_argument("--op-twice", action="store_true")
     ap.add_argument("--action")
     ap.add_argument("--fresh", action="store_true")
+    ap.add_argument("--alg", default="ES256")
     args = ap.parse_args()
 
-    jwks = subprocess.run([args.mint, "jwks", args.key + ":-:ES256"], check=True, capture_output=True, text=True)
+    jwks = subprocess.run([args.mint, "jwks", args.key + ":-:" + args.alg], check=True, capture_output=True, text=True)
     upk = json.loads(jwks.stdout)["keys"][0]
-    cic = {"alg": "ES256", "rz": secrets.token_hex(32), "typ": "CIC", "upk": upk}
+    cic = {"alg": args.alg, "rz": secrets.token_hex(32), "typ": "CIC", "upk": upk}
     # Go's json.Marshal of a map: keys sorted, no spaces (the header holds ASCII only, no < > &)
     commitment = b64url(hashlib.sha3_256(json.dumps(cic, sort_keys=True, separators=(",", ":")).encode()).digest())
     nonce = args.nonce or commitment
@@ -84,7 +86,7 @@ def main():
     prot_op, payload, sig_op = idt.split(".")
 
     signer = args.cic_key or args.key
-    out = subprocess.run([args.mint, "sign", "ES256", signer, "-", unb64url(payload).decode(),
+    out = subprocess.run([args.mint, "sign", args.alg, signer, "-", unb64url(payload).decode(),
                           json.dumps(cic, separators=(",", ":"))], check=True, capture_output=True, text=True)
     prot_cic, payload_cic, sig_cic = out.stdout.strip().split(".")
     if payload_cic != payload:

@@ -94,9 +94,9 @@ login() {
 SESSION='echo "uid=$(id -u) gid=$(id -g) groups=$(id -Gn | tr " " "\n" | sort | tr "\n" " ")"; echo "home=$HOME"; cut -d" " -f1,2 "$SSH_USER_AUTH"'
 
 # ---- a never-seen user logs in with no token pasted ----
-getent passwd tess >/dev/null
-is "tess is not a local user; nss_preauth resolves her before any login" "$?" 0
-PRE_UID=$(getent passwd tess | cut -d: -f3)
+sshd_getent passwd tess >/dev/null
+is "tess is not a local user; nss_preauth resolves her for sshd before any login" "$?" 0
+PRE_UID=$(sshd_getent passwd tess | cut -d: -f3)
 P=$(pkt tess) || { echo "Bail out! opk_client.py failed: see $IDP/errors"; exit 1; }
 cert good "$P" || { echo "Bail out! ssh-keygen -s failed"; exit 1; }
 ssh-keygen -L -f "$SCRATCH/good-cert.pub" | grep -q 'openpubkey-pkt'
@@ -126,6 +126,7 @@ is "tess logs in over ssh with the opkssh certificate (no token pasted)" "$?" 0
 svc_lands tess "$PRE_UID" devs
 UID_T=$(getent passwd tess | cut -d: -f3)
 is "in her new home" "$(sed -n 2p "$SCRATCH/out")" "home=/home/tess"
+is "her home was made for her (pam_mkhomedir after pam_jwt's session step)" "$(stat -c %u /home/tess)" "$UID_T"
 is "the session's SSH_USER_AUTH names the certificate (ExposeAuthInfo yes)" "$(sed -n 3p "$SCRATCH/out")" \
 	"publickey ecdsa-sha2-nistp256-cert-v01@openssh.com"
 "$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -q tess
@@ -185,6 +186,14 @@ echo '{"client_id": "opkssh-client"}' >"$IDP/config.json"
 cert fresh "$(pkt tess --fresh)"
 login fresh tess
 is "a PK Token with a refreshed ID token appended (\".\") still logs in" "$?" 0
+
+# An RSA user key (RS256 CIC, ssh-rsa-cert-v01 signed with rsa-sha2-512), as opkssh --key-type=rsa makes.
+"$JWT_MINT" keygen RS256 "$SCRATCH/rsa.pem" && chmod 600 "$SCRATCH/rsa.pem" &&
+	ssh-keygen -y -f "$SCRATCH/rsa.pem" >"$SCRATCH/rsa.pub" ||
+	{ echo "Bail out! cannot make an RSA key"; exit 1; }
+cert rsa "$(pkt tess --key "$SCRATCH/rsa.pem" --alg RS256)" rsa
+login rsa tess rsa 'id -un'
+is "tess logs in with an RSA opkssh certificate" "$?:$(cat "$SCRATCH/out")" "0:tess"
 
 log_sync
 ! grep -qF "$(echo "$P" | cut -d: -f1 | cut -c1-60)" "$SCRATCH/syslog" &&
