@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -47,47 +46,79 @@ static pj_status check_key(const struct jws_alg *alg, EVP_PKEY *pkey, struct pj_
 	return PJ_OK;
 }
 
-/* JWS carries ECDSA as fixed-size big-endian r||s; OpenSSL verifies DER. Only the exact length is taken,
- * and r or s of zero is refused here (OpenSSL refuses r or s >= the group order). *der is malloc'd. */
-static pj_status ecdsa_raw_to_der(const struct jws_alg *alg, const unsigned char *sig, size_t siglen,
-                                  unsigned char **der, size_t *derlen, struct pj_error *err)
-{
-	ECDSA_SIG *esig = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	size_t half = alg->sig_len / 2;
-	unsigned char *out = NULL;
-	int len;
-	pj_status ret = PJ_ERR_NOMEM;
+/* The largest DER ECDSA-Sig-Value of ES512 (66-byte r and s): SEQUENCE header 3, two INTEGERs of at most
+ * 2 + 67 bytes each. */
+#define ECDSA_DER_MAX 160
 
-	*der = NULL;
+/* A DER length (at most 0xffff here) at out; returns the bytes written. */
+static size_t der_length(size_t n, unsigned char *out)
+{
+	if (n < 0x80) {
+		out[0] = (unsigned char)n;
+		return 1;
+	}
+	if (n < 0x100) {
+		out[0] = 0x81;
+		out[1] = (unsigned char)n;
+		return 2;
+	}
+	out[0] = 0x82;
+	out[1] = (unsigned char)(n >> 8);
+	out[2] = (unsigned char)n;
+	return 3;
+}
+
+/* The unsigned big-endian integer v (len >= 1 bytes) as a DER INTEGER at out: leading zero bytes dropped (one
+ * kept for zero), a 0x00 put in front when the top bit is set (DER integers are signed). Returns the bytes
+ * written. */
+static size_t der_uint(const unsigned char *v, size_t len, unsigned char *out)
+{
+	size_t skip = 0, n, o = 0;
+	bool pad;
+
+	while (skip + 1 < len && v[skip] == 0)
+		skip++;
+	n = len - skip;
+	pad = (v[skip] & 0x80) != 0;
+	out[o++] = 0x02;
+	o += der_length(n + pad, out + o);
+	if (pad)
+		out[o++] = 0x00;
+	memcpy(out + o, v + skip, n);
+	return o + n;
+}
+
+static bool all_zero(const unsigned char *v, size_t len)
+{
+	unsigned char acc = 0;
+
+	for (size_t i = 0; i < len; i++)
+		acc |= v[i];
+	return acc == 0;
+}
+
+/* JWS carries ECDSA as fixed-size big-endian r||s; OpenSSL verifies DER (RFC 3279 ECDSA-Sig-Value). The
+ * encoding is written straight into der (ECDSA_DER_MAX bytes): no BIGNUM or ECDSA_SIG allocations. Only the
+ * exact length is taken, and r or s of zero is refused here (OpenSSL refuses r or s >= the group order). */
+static pj_status ecdsa_raw_to_der(const struct jws_alg *alg, const unsigned char *sig, size_t siglen,
+                                  unsigned char *der, size_t *derlen, struct pj_error *err)
+{
+	size_t half = alg->sig_len / 2, body, o = 0;
+	unsigned char ints[ECDSA_DER_MAX];
+
 	*derlen = 0;
-	if (siglen != alg->sig_len)
+	if (siglen != alg->sig_len || half == 0 || half > 66)
 		return pj_fail(err, PJ_ERR_TOKEN, "signature length %zu is not %zu as %s requires", siglen,
 		               alg->sig_len, alg->name);
-	if ((r = BN_bin2bn(sig, (int)half, NULL)) == NULL ||
-	    (s = BN_bin2bn(sig + half, (int)half, NULL)) == NULL)
-		goto nomem;
-	if (BN_is_zero(r) || BN_is_zero(s)) {
-		ret = pj_fail(err, PJ_ERR_TOKEN, "signature invalid (r or s is zero)");
-		goto out;
-	}
-	if ((esig = ECDSA_SIG_new()) == NULL || ECDSA_SIG_set0(esig, r, s) != 1)
-		goto nomem;
-	r = s = NULL; /* owned by esig now */
-	if ((len = i2d_ECDSA_SIG(esig, &out)) <= 0)
-		goto nomem;
-	*der = out;
-	*derlen = (size_t)len;
-	ret = PJ_OK;
-	goto out;
-nomem:
-	ret = pj_fail(err, PJ_ERR_NOMEM, "out of memory encoding the ECDSA signature");
-out:
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(esig);
-	ERR_clear_error();
-	return ret;
+	if (all_zero(sig, half) || all_zero(sig + half, half))
+		return pj_fail(err, PJ_ERR_TOKEN, "signature invalid (r or s is zero)");
+	body = der_uint(sig, half, ints);
+	body += der_uint(sig + half, half, ints + body);
+	der[o++] = 0x30;
+	o += der_length(body, der + o);
+	memcpy(der + o, ints, body);
+	*derlen = o + body;
+	return PJ_OK;
 }
 
 /* Pins padding, MGF1 digest and salt length; OpenSSL's defaults (auto salt length) must not apply. */
@@ -102,7 +133,7 @@ static bool set_rsa_params(const struct jws_alg *alg, EVP_PKEY_CTX *pctx)
 
 /* Checks the signature's shape for alg and returns the bytes OpenSSL should verify (maybe a DER copy). */
 static pj_status prepare_sig(const struct jws_alg *alg, EVP_PKEY *pkey, const unsigned char *sig,
-                             size_t siglen, unsigned char **der, const unsigned char **vsig, size_t *vlen,
+                             size_t siglen, unsigned char *der, const unsigned char **vsig, size_t *vlen,
                              struct pj_error *err)
 {
 	int keysize;
@@ -122,7 +153,7 @@ static pj_status prepare_sig(const struct jws_alg *alg, EVP_PKEY *pkey, const un
 	case JWS_SIG_ECDSA:
 		if ((r = ecdsa_raw_to_der(alg, sig, siglen, der, vlen, err)) != PJ_OK)
 			return r;
-		*vsig = *der;
+		*vsig = der;
 		return PJ_OK;
 	case JWS_SIG_EDDSA:
 		if (siglen != alg->sig_len)
@@ -139,7 +170,7 @@ pj_status jws_sig_verify(const struct jws_alg *alg, EVP_PKEY *pkey, const unsign
 	static const unsigned char empty[1];
 	EVP_MD_CTX *ctx = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
-	unsigned char *der = NULL;
+	unsigned char der[ECDSA_DER_MAX];
 	const unsigned char *vsig;
 	size_t vlen;
 	int rc;
@@ -151,7 +182,7 @@ pj_status jws_sig_verify(const struct jws_alg *alg, EVP_PKEY *pkey, const unsign
 		data = empty; /* datalen is then 0 */
 	if ((r = check_key(alg, pkey, err)) != PJ_OK)
 		goto out;
-	if ((r = prepare_sig(alg, pkey, sig, siglen, &der, &vsig, &vlen, err)) != PJ_OK)
+	if ((r = prepare_sig(alg, pkey, sig, siglen, der, &vsig, &vlen, err)) != PJ_OK)
 		goto out;
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory verifying the signature");
@@ -174,6 +205,5 @@ out:
 	/* A refused signature leaves errors in OpenSSL's queue; they must not surface in later calls. */
 	ERR_clear_error();
 	EVP_MD_CTX_free(ctx);
-	OPENSSL_free(der);
 	return r;
 }

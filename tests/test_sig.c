@@ -306,6 +306,43 @@ static void test_ecdsa_encoding(enum jws_alg_id id, EVP_PKEY *key)
 	free(sig);
 }
 
+/* Many signatures, so that r and s of every shape go through the DER encoding (jws_sig.c writes it itself):
+ * with the top bit set (a 0x00 in front), with leading zero bytes (dropped). Each must verify, and with one
+ * bit flipped in r or s, fail. */
+static void test_ecdsa_shapes(enum jws_alg_id id, EVP_PKEY *key)
+{
+	const struct jws_alg *alg = jws_alg_by_id(id);
+	size_t half = alg->sig_len / 2, siglen;
+	/* a leading zero byte of r or s comes once in 64 signatures for P-256 and P-384: 1000 make missing
+	 * one as likely as 1 in 6 million; P-521's 66-byte halves start with 0x00 or 0x01 */
+	int n = id == JWS_ES512 ? 200 : 1000, bad = 0, pad = 0, zero = 0;
+
+	for (int i = 0; i < n; i++) {
+		unsigned char *sig = tk_sign_bytes(id, key, data, DATALEN, &siglen);
+		if (sig == NULL || siglen != alg->sig_len) {
+			bad++;
+			free(sig);
+			continue;
+		}
+		for (size_t h = 0; h < 2; h++) {
+			const unsigned char *v = sig + h * half;
+			size_t k = 0;
+			while (k + 1 < half && v[k] == 0)
+				k++;
+			zero += k > 0;
+			pad += (v[k] & 0x80) != 0;
+		}
+		bad += verify(id, key, data, DATALEN, sig, siglen, NULL) != PJ_OK;
+		sig[i % 2 ? alg->sig_len - 1 : half - 1] ^= 0x01;
+		bad += verify(id, key, data, DATALEN, sig, siglen, NULL) != PJ_ERR_TOKEN;
+		free(sig);
+	}
+	ok(bad == 0 && pad > 0,
+	   "%s: %d signatures verify, and fail with a bit flipped (%d halves needing a 0x00 in DER, %d with "
+	   "leading zeros)",
+	   alg->name, n, pad, zero);
+}
+
 /* r = n (the P-256 group order) with a real s: out of range, must be refused. */
 static void test_ecdsa_r_order(EVP_PKEY *key)
 {
@@ -481,8 +518,10 @@ int main(void)
 		test_pss_params((enum jws_alg_id)i, rsa1);
 	test_rsa_short(JWS_PS256, rsa1);
 	test_rsa_padding_confusion(rsa1);
-	for (int i = JWS_ES256; i <= JWS_ES512; i++)
+	for (int i = JWS_ES256; i <= JWS_ES512; i++) {
 		test_ecdsa_encoding((enum jws_alg_id)i, keys[i][0]);
+		test_ecdsa_shapes((enum jws_alg_id)i, keys[i][0]);
+	}
 	test_ecdsa_r_order(keys[JWS_ES256][0]);
 	test_testkit(keys);
 
