@@ -303,6 +303,12 @@ static int cmd_check_config(int argc, char **argv)
 			       a->claims[j].value);
 		printf("\n");
 	}
+	if (config_find_service(cfg, PJ_SERVICE_DEFAULT) != NULL)
+		printf("PAM services without a [service] section of their own: [service default] applies\n");
+	else
+		printf("PAM services without a [service] section of their own (su, login, polkit-1...): no "
+		       "rules; "
+		       "add [service default] to set some\n");
 	config_free(cfg);
 	return CLI_EXIT_OK;
 }

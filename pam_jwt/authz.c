@@ -171,6 +171,10 @@ pj_status authz_check_service(const struct pj_config *cfg, const char *name, boo
 	if (svc == NULL && must_exist)
 		return pj_fail(err, PJ_ERR_CONFIG, "%s has no [service %.64s] section",
 		               cfg->path ? cfg->path : "config", name ? name : "");
+	/* a PAM service without a section of its own (su, login, polkit-1 through common-auth) gets
+	 * [service default]'s rules, when there is one */
+	if (svc == NULL)
+		svc = config_find_service(cfg, PJ_SERVICE_DEFAULT);
 	if (svc == NULL)
 		return PJ_OK;
 	snprintf(what, sizeof(what), "[service %s]", svc->name);

@@ -21,8 +21,8 @@ pj_status authz_check(const struct pj_authz *a, const char *what, const struct p
                       struct pj_error *err);
 
 /* The rules of the [service NAME] section, for the PAM module and `pam-jwt verify --service` alike. A name
- * without a section sets no rule, unless must_exist (service= / --service named it): then PJ_ERR_CONFIG.
- * name may be NULL (no rule). */
+ * without a section (or NULL) gets the rules of [service default] when the file has one, else none; unless
+ * must_exist (service= / --service named it): then PJ_ERR_CONFIG. */
 pj_status authz_check_service(const struct pj_config *cfg, const char *name, bool must_exist,
                               const struct pj_identity *id, struct pj_error *err);
 

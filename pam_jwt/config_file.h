@@ -18,6 +18,7 @@
 #ifndef PJ_STATE_DIR
 #error "PJ_STATE_DIR must be defined (Makefile.am passes it to every compilation)"
 #endif
+#define PJ_SERVICE_DEFAULT   "default" /* [service default]: for services without a section */
 #define PJ_DEFAULT_STATE_DIR PJ_STATE_DIR
 
 /* group_map entry: members of IdP group idp_group are added to the existing local group local_group. */

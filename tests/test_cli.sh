@@ -75,6 +75,13 @@ echo "$tok_devs" | "$PAM_JWT" verify --config "$SCRATCH/svc.conf" --service nosu
 ok $? "verify --service naming no section: configuration error (exit 2)"
 "$PAM_JWT" check-config --config "$SCRATCH/svc.conf" | grep -q 'require_groups: admins'
 ok $? "check-config lists [service] sections and their rules"
+"$PAM_JWT" check-config --config "$SCRATCH/svc.conf" |
+	grep -q 'PAM services without a \[service\] section of their own (su, login, polkit-1...): no rules'
+ok $? "check-config says services without a section get no rules"
+printf '[service default]\nrequire_groups = admins\n' >>"$SCRATCH/svc.conf"
+"$PAM_JWT" check-config --config "$SCRATCH/svc.conf" |
+	grep -q 'PAM services without a \[service\] section of their own: \[service default\] applies'
+ok $? "and that [service default] applies to them when there is one"
 
 "$PAM_JWT" check-config --config "$CONF" >/dev/null
 ok $? "check-config: a good config passes"

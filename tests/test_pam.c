@@ -127,6 +127,19 @@ static void setup(void)
 	    dir, dir, dir);
 	write_file("pam_jwt.conf", conf, 0644);
 	free(conf);
+	/* the same issuer with a [service default], for a PAM service without a section of its own */
+	conf =
+	    tk_strf("[global]\nstate_dir = %s/state\n"
+	            "[issuer test]\nissuer = https://idp.example.com\naudience = pam\ngroups_claim = groups\n"
+	            "algorithms = ES256\njwks_file = %s/jwks.json\n"
+	            "[service default]\nrequire_groups = admins\n[service jwt-own]\nrequire_groups = devs\n",
+	            dir, dir);
+	write_file("default.conf", conf, 0644);
+	free(conf);
+	conf = tk_strf("auth required %s config=%s/default.conf\n", module_path, dir);
+	write_file("jwt-nosection", conf, 0644);
+	write_file("jwt-own", conf, 0644);
+	free(conf);
 	conf = tk_strf("[issuer test]\nissuer = https://idp.example.com\naudience = pam\nbogus_key = 1\n");
 	write_file("bad.conf", conf, 0644);
 	write_file("open.conf", conf, 0666);
@@ -645,6 +658,16 @@ static void test_authorization(void)
 	mfa = mint_claims("alice", "sub-alice", 300, ",\"acr\":\"mfa\",\"groups\":[\"devs\"]");
 	ok(authenticate("jwt-svc-both", "alice", mfa) == PAM_AUTH_ERR,
 	   "the module line's rule alone fails: refused");
+	/* [service default]: the rules of a PAM service that has no section (su, login, polkit-1...) */
+	logbuf[0] = '\0';
+	ok(authenticate("jwt-nosection", "alice", devs) == PAM_AUTH_ERR &&
+	       strstr(logbuf, "[service default]") != NULL,
+	   "[service default] applies to a PAM service without a section: devs only is refused, logged");
+	free(mfa);
+	mfa = mint_claims("alice", "sub-alice", 300, ",\"groups\":[\"admins\"]");
+	ok(authenticate("jwt-nosection", "alice", mfa) == PAM_SUCCESS, "and admins is accepted");
+	ok(authenticate("jwt-own", "alice", devs) == PAM_SUCCESS,
+	   "a service with a section of its own gets only that section's rules");
 	free(devs);
 	free(ops);
 	free(mfa);
