@@ -12,7 +12,7 @@ c=$fz/corpus
 [ -x "$mint" ] && [ -x "$cli" ] || { echo "make-corpus.sh: build pam-jwt and tests/jwt-mint first" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$fz/keys" "$c/jws" "$c/json" "$c/jwks" "$c/b64url" "$c/config" "$c/store"
+mkdir -p "$fz/keys" "$c/jws" "$c/json" "$c/jwks" "$c/b64url" "$c/config" "$c/store" "$c/dpop"
 
 # keys: the three fuzz_jws loads from PJ_FUZZ_KEYS (kids rsa, ec, ed), and two it does not know
 [ -f "$fz/keys/rsa.pem" ] || "$mint" keygen RS256 "$fz/keys/rsa.pem"
@@ -23,6 +23,17 @@ mkdir -p "$fz/keys" "$c/jws" "$c/json" "$c/jwks" "$c/b64url" "$c/config" "$c/sto
 
 # sign ARGS...: a token as the PAM conversation hands it over (no newline)
 sign() { "$mint" sign "$@" | tr -d '\n'; }
+
+# DPoP proofs for fuzz_dpop's token (its FUZZ_TOKEN) from keys made here: ES256 and EdDSA, with and without a
+# nonce, for its host alias fuzz.test
+ftok=eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJmdXp6In0.c2ln
+"$cli" dpop keygen --key "$tmp/dpop-es.key" >/dev/null
+"$cli" dpop keygen --key "$tmp/dpop-ed.key" --alg EdDSA >/dev/null
+printf '%s' "$ftok" | "$cli" dpop proof --key "$tmp/dpop-es.key" --htu pam://fuzz.test/sshd --nonce fuzz-nonce |
+	tr -d '\n' >"$c/dpop/es256"
+printf '%s' "$ftok" | "$cli" dpop proof --key "$tmp/dpop-ed.key" --htu pam://fuzz.test/sshd --nonce fuzz-nonce |
+	tr -d '\n' >"$c/dpop/eddsa"
+printf '%s' "$ftok" | "$cli" dpop proof --key "$tmp/dpop-es.key" --htu pam://other/sudo | tr -d '\n' >"$c/dpop/no-nonce"
 
 # tokens valid at fuzz_jws's FUZZ_NOW (1800000000) for its issuer
 pl='{"iss":"https://idp.fuzz.test","aud":"fuzz-aud","sub":"s-1","preferred_username":"alice",'
