@@ -53,6 +53,10 @@ svc_setup() {
 	# build tree (a clone under /root, mode 0700).
 	cp "$ASKPASS" "$SCRATCH/bin/pam-jwt-askpass" && chmod 0755 "$SCRATCH/bin/pam-jwt-askpass" &&
 		ASKPASS="$SCRATCH/bin/pam-jwt-askpass" || { echo "Bail out! cannot copy pam-jwt-askpass"; exit 1; }
+	# The module too: PAM callers that are not root (pamtester as nobody) load it, and may not reach the
+	# build tree either.
+	cp -L "$PAM_MODULE" "$SCRATCH/lib/pam_jwt.so" && chmod 0644 "$SCRATCH/lib/pam_jwt.so" &&
+		PAM_MODULE="$SCRATCH/lib/pam_jwt.so" || { echo "Bail out! cannot copy pam_jwt.so"; exit 1; }
 	# the NSS module, through an ld.so.cache that also knows our directory
 	cp -L "$NSS_SO" "$SCRATCH/lib/libnss_jwt.so.2"
 	{
