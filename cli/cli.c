@@ -173,7 +173,7 @@ static pj_status check_dpop(const struct pj_config *cfg, const char *service, co
 
 	if (proof != NULL && nonce == NULL)
 		fprintf(stderr, "pam-jwt: the proof's nonce is not checked (no --nonce)\n");
-	return dpop_check_login(cfg, config_find_service(cfg, x.service), id, token, len, proof, &x, err);
+	return dpop_check_login(cfg, authz_service_section(cfg, x.service), id, token, len, proof, &x, err);
 }
 
 static int cmd_verify(int argc, char **argv)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pam_dpop.h"
+#include "pam_jwt/authz.h"
 
 pj_status pam_dpop_begin(const struct pj_config *cfg, const char *service, struct pam_dpop *d,
                          const char **prompt, struct pj_error *err)
@@ -39,7 +40,7 @@ pj_status pam_dpop_check(const struct pj_config *cfg, const char *service, const
 	    .now = time(NULL),
 	};
 
-	return dpop_check_login(cfg, config_find_service(cfg, service), id, token, strlen(token), proof, &x,
+	return dpop_check_login(cfg, authz_service_section(cfg, service), id, token, strlen(token), proof, &x,
 	                        err);
 }
 

@@ -162,20 +162,25 @@ void authz_free(struct pj_authz *a)
 	memset(a, 0, sizeof(*a));
 }
 
+const struct pj_service *authz_service_section(const struct pj_config *cfg, const char *name)
+{
+	const struct pj_service *svc = name != NULL ? config_find_service(cfg, name) : NULL;
+
+	/* a PAM service without a section of its own (su, login, polkit-1 through common-auth) gets
+	 * [service default]'s rules, when there is one */
+	return svc != NULL ? svc : config_find_service(cfg, PJ_SERVICE_DEFAULT);
+}
+
 pj_status authz_check_service(const struct pj_config *cfg, const char *name, bool must_exist,
                               const struct pj_identity *id, struct pj_error *err)
 {
-	const struct pj_service *svc = name != NULL ? config_find_service(cfg, name) : NULL;
+	const struct pj_service *svc;
 	char what[96];
 
-	if (svc == NULL && must_exist)
+	if (must_exist && (name == NULL || config_find_service(cfg, name) == NULL))
 		return pj_fail(err, PJ_ERR_CONFIG, "%s has no [service %.64s] section",
 		               cfg->path ? cfg->path : "config", name ? name : "");
-	/* a PAM service without a section of its own (su, login, polkit-1 through common-auth) gets
-	 * [service default]'s rules, when there is one */
-	if (svc == NULL)
-		svc = config_find_service(cfg, PJ_SERVICE_DEFAULT);
-	if (svc == NULL)
+	if ((svc = authz_service_section(cfg, name)) == NULL)
 		return PJ_OK;
 	snprintf(what, sizeof(what), "[service %s]", svc->name);
 	return authz_check(&svc->authz, what, id, err);

@@ -26,6 +26,11 @@ pj_status authz_check(const struct pj_authz *a, const char *what, const struct p
 pj_status authz_check_service(const struct pj_config *cfg, const char *name, bool must_exist,
                               const struct pj_identity *id, struct pj_error *err);
 
+/* The section whose rules apply to service name: its own [service NAME], else [service default], else NULL
+ * (name NULL: [service default]). The DPoP rule (require_dpop, dpop.h) takes the same section. */
+struct pj_service;
+const struct pj_service *authz_service_section(const struct pj_config *cfg, const char *name);
+
 bool authz_is_empty(const struct pj_authz *a);
 
 void authz_free(struct pj_authz *a);

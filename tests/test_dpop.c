@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pam_jwt/authz.h"
 #include "pam_jwt/b64url.h"
 #include "pam_jwt/config_file.h"
 #include "pam_jwt/dpop.h"
@@ -142,7 +143,7 @@ static void expect(const char *tok, const char *proof, const char *service, time
 	bool good;
 
 	if (got == PJ_OK)
-		got = dpop_check_login(cfg, config_find_service(cfg, service), &id, tok, strlen(tok), proof,
+		got = dpop_check_login(cfg, authz_service_section(cfg, service), &id, tok, strlen(tok), proof,
 		                       &x, &err);
 	good = got == want && (reason == NULL || strstr(err.reason, reason) != NULL);
 	ok(good, "%s: %s", desc, got == PJ_OK ? "accepted" : err.reason);
@@ -304,6 +305,28 @@ static void test_rules(void)
 		       "and sudo takes a bound token with its proof");
 		free(htu_sudo);
 		free(sudo_htu);
+	}
+	{
+		/* [service default]: services without a section of their own take its require_dpop */
+		struct pj_config *saved = cfg;
+		struct pj_error err;
+		char *conf = tk_strf("[issuer t]\nissuer = " ISS
+		                     "\naudience = pam\nalgorithms = ES256\njwks_file = %s\n"
+		                     "[service default]\nrequire_dpop = yes\n[service sshd]\n",
+		                     saved->issuers[0].jwks_file);
+
+		if (config_parse("default.conf", conf, strlen(conf), &cfg, &err) == PJ_OK) {
+			expect(plain, NULL, "login", now, false, PJ_ERR_TOKEN, "require_dpop (service)",
+			       "[service default] require_dpop: login (no section) refuses a plain token");
+			expect(plain, NULL, "sshd", now, false, PJ_OK, NULL,
+			       "sshd, with a section of its own, takes it");
+			ok(cfg->dpop_offered, "and DPoP is offered");
+			config_free(cfg);
+		} else {
+			ok(0, "config with [service default]: %s", err.reason);
+		}
+		cfg = saved;
+		free(conf);
 	}
 	expect(token(ISS, ",\"cnf\":{\"x5t#S256\":\"abc\"}"), NULL, "sshd", now, false, PJ_ERR_TOKEN,
 	       "cnf binds the token to something other than a DPoP key",
