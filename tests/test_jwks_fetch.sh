@@ -91,6 +91,29 @@ ok $? "the next hundred pam-jwt verify accept ($fails failed)"
 [ "$(count _connections)" -eq "$conns" ] && [ "$(count cli_jwks.json)" -eq 1 ]
 ok $? "and make no network connection at all (connections $conns -> $(count _connections))"
 
+# --- Cache-Control: no-store (Glewlwyd sends it): the keys are still kept for jwks_min_ttl (issue #11) ---
+ISS_NS="https://127.0.0.1:$PORT/nostore"
+"$JWT_MINT" jwks "$SCRATCH/cli.pem:k1:ES256" >"$SCRATCH/idp/nostore_jwks.json"
+printf '{"issuer":"%s","jwks_uri":"https://127.0.0.1:@PORT@/nostore/jwks.json"}' "$ISS_NS" \
+	>"$SCRATCH/idp/nostore_.well-known_openid-configuration"
+echo "Cache-Control: no-store" >"$SCRATCH/idp/nostore_jwks.json.headers"
+sed -e "s|^issuer = .*|issuer = $ISS_NS|" -e 's|^\[issuer cli\]|[issuer nostore]\njwks_min_ttl = 10m|' \
+	"$SCRATCH/cli.conf" >"$SCRATCH/nostore.conf"
+chmod 644 "$SCRATCH/nostore.conf"
+tok_ns=$("$JWT_MINT" sign ES256 "$SCRATCH/cli.pem" k1 \
+	"{\"iss\":\"$ISS_NS\",\"aud\":\"pam\",\"sub\":\"s1\",\"exp\":@now+600,\"preferred_username\":\"alice\"}")
+fails=0
+for i in 1 2 3; do
+	printf '%s' "$tok_ns" | "$PAM_JWT" verify --config "$SCRATCH/nostore.conf" --user alice >/dev/null 2>&1 ||
+		fails=$((fails + 1))
+done
+[ $fails -eq 0 ] && [ "$(count nostore_jwks.json)" -eq 1 ]
+ok $? "no-store: three logins, one fetch: the keys are kept ($fails refused, $(count nostore_jwks.json) fetches)"
+out=$("$PAM_JWT" jwks status --config "$SCRATCH/nostore.conf" 2>&1)
+fresh=$(echo "$out" | sed -n 's/^  fresh until: .*(in \([0-9]*\) s)$/\1/p')
+[ -n "$fresh" ] && [ "$fresh" -gt 500 ] && [ "$fresh" -le 600 ]
+ok $? "no-store: fresh for jwks_min_ttl (10m), not 0 ($fresh s left)"
+
 # --- pam-jwt jwks status / refresh ---
 if "$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" >/dev/null 2>&1 ||
 	"$PAM_JWT" jwks 2>&1 | grep -q 'status'; then
