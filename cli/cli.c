@@ -256,6 +256,17 @@ out:
 	return rc;
 }
 
+/* The defences against a stolen token that an issuer has (README "Stolen tokens"). */
+static void print_stolen_token_rules(const struct pj_issuer *is)
+{
+	if (is->replay_jti)
+		printf("  replay_protection: jti (each token once on this host)\n");
+	if (is->max_token_age > 0)
+		printf("  max_token_age: %lds\n", is->max_token_age);
+	if (is->require_dpop)
+		printf("  require_dpop: yes\n");
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	static const struct option opts[] = {CLI_OPTION_CONFIG, {NULL, 0, NULL, 0}};
@@ -290,6 +301,7 @@ static int cmd_check_config(int argc, char **argv)
 		printf("\n  keys: %s\n", is->jwks_file  ? is->jwks_file
 		                         : is->jwks_uri ? is->jwks_uri
 		                                        : "OIDC discovery");
+		print_stolen_token_rules(is);
 	}
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct pj_authz *a = &cfg->services[i].authz;
@@ -301,6 +313,8 @@ static int cmd_check_config(int argc, char **argv)
 		for (size_t j = 0; j < a->n_claims; j++)
 			printf("%s%s=%s", j ? " " : "\n  require_claim: ", a->claims[j].path,
 			       a->claims[j].value);
+		if (cfg->services[i].require_dpop)
+			printf("\n  require_dpop: yes");
 		printf("\n");
 	}
 	if (config_find_service(cfg, PJ_SERVICE_DEFAULT) != NULL)
@@ -309,6 +323,9 @@ static int cmd_check_config(int argc, char **argv)
 		printf("PAM services without a [service] section of their own (su, login, polkit-1...): no "
 		       "rules; "
 		       "add [service default] to set some\n");
+	if (cfg->dpop_offered)
+		printf("DPoP: the prompt offers a nonce; proofs must name this host (%%h, %%H%s) and the service\n",
+		       cfg->n_dpop_host_names > 0 ? ", dpop_host_names" : "");
 	config_free(cfg);
 	return CLI_EXIT_OK;
 }

@@ -74,4 +74,9 @@ ok $? "dpop keygen makes ES256 or EdDSA keys only"
 grep -qF "$(printf '%s' "$P" | cut -d. -f3)" "$SCRATCH/out"
 [ $? -ne 0 ]
 ok $? "the proof's signature is not printed by verify"
+sed -i 's/^\[issuer test\]$/[issuer test]\nreplay_protection = jti\nmax_token_age = 10m\nrequire_dpop = yes/' "$SCRATCH/pam_jwt.conf"
+"$PAM_JWT" check-config --config "$SCRATCH/pam_jwt.conf" >"$SCRATCH/out" 2>&1
+grep -q "replay_protection: jti" "$SCRATCH/out" && grep -q "max_token_age: 600s" "$SCRATCH/out" &&
+	[ "$(grep -c "require_dpop: yes" "$SCRATCH/out")" -eq 2 ] && grep -q "^DPoP: the prompt offers a nonce" "$SCRATCH/out"
+ok $? "check-config shows each issuer's and service's defences against stolen tokens"
 done_testing
