@@ -20,6 +20,7 @@
 #include "pam_jwt/continuation.h"
 #include "pam_jwt/keystore.h"
 #include "pam_jwt/log.h"
+#include "pam_jwt/login_record.h"
 #include "pam_jwt/mapping.h"
 #include "pam_jwt/secret.h"
 #include "pam_device.h"
@@ -588,8 +589,38 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 	return PAM_SUCCESS;
 }
 
-/* Token users whose last token login is older than account_max_age are expired; users not in the store
- * are left to the other modules. */
+/* The service's rules (its [service] section, else [service default], and this line's require_*=) for a
+ * token user's login whatever the method (an ssh key, a password another module checked), against what the
+ * last token login recorded (login_record.h): a user the IdP moved out of a group loses the services that
+ * want it at the next token login anywhere, and account_max_age bounds the time without one. */
+static int account_rules(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
+                         const struct pj_log *log, const char *user)
+{
+	const struct pj_service *svc = config_find_service(cfg, args->service);
+	const void *item = NULL;
+	struct pj_identity id;
+	struct pj_error err;
+	pj_status r;
+
+	if (svc == NULL && args->service == NULL && pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
+		svc = config_find_service(cfg, item);
+	if (svc == NULL && args->service == NULL)
+		svc = config_find_service(cfg, PJ_SERVICE_DEFAULT);
+	if ((svc == NULL || authz_is_empty(&svc->authz)) && args->service == NULL &&
+	    args->require_issuer == NULL && args->require_groups == NULL && args->require_claim == NULL)
+		return PAM_SUCCESS; /* no rule to check */
+	if ((r = login_record_get(cfg, user, &id, &err)) == PJ_OK)
+		r = authorize(pamh, args, cfg, &id, &err);
+	pj_identity_free(&id);
+	if (r == PJ_OK)
+		return PAM_SUCCESS;
+	pj_logf(log, LOG_NOTICE, "account %s refused: %s (the service's rules, against the last token login)",
+	        user, err.reason);
+	return r == PJ_ERR_CONFIG ? PAM_SERVICE_ERR : r == PJ_ERR_NOMEM ? PAM_BUF_ERR : PAM_PERM_DENIED;
+}
+
+/* Token users whose last token login is older than account_max_age are expired, and the service's rules
+ * apply to them whatever the login method; users not in the store are left to the other modules. */
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct module_args args;
@@ -609,7 +640,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if ((status = mapping_acct_check(cfg, user, time(NULL), &result, &err)) != PJ_OK)
 		pj_logf(&log, LOG_ERR, "account check for %s: %s", user, err.reason);
 	switch (result) {
-	case PJ_ACCT_OK: rc = PAM_SUCCESS; break;
+	case PJ_ACCT_OK: rc = account_rules(pamh, &args, cfg, &log, user); break;
 	case PJ_ACCT_EXPIRED:
 		pj_logf(&log, LOG_NOTICE, "account %s expired: no token login within account_max_age (%lds)",
 		        user, cfg->account_max_age);

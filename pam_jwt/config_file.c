@@ -135,7 +135,7 @@ static const struct cf_key cf_keys[] = {
 	GKEY("uid_max",                uid_max,           &t_uid,   1000, CF_UID_LIMIT,  PJ_QUOTE(IDMAP_DEFAULT_UID_MAX)),
 	GKEY("home_template",          home_template,     &t_path,  0,    0,             IDMAP_DEFAULT_HOME),
 	GKEY("default_shell",          default_shell,     &t_path,  0,    0,             IDMAP_DEFAULT_SHELL),
-	GKEY("account_max_age",        account_max_age,   &t_secs,  0,    3650 * CF_DAY, "0"),
+	GKEY("account_max_age",        account_max_age,   &t_secs,  0,    3650 * CF_DAY, "30d"),
 	GKEY("nss_preauth",            nss_preauth,       &t_bool,  0,    0,             "no"),
 	GKEY("id_salt",                id_salt,           &t_word,  0,    0,             NULL),
 	{ "nss_preauth_programs", CF_GLOBAL, offsetof(struct pj_config, nss_preauth_programs),

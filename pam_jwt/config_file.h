@@ -141,7 +141,7 @@ struct pj_config {
 	uint32_t uid_max;      /* uid_max: default 2147000000 */
 	char *home_template;   /* home_template: default "/home/%u" */
 	char *default_shell;   /* default_shell: default "/bin/bash" */
-	long account_max_age;  /* account_max_age: seconds, 0 = no limit (default), up to 3650d */
+	long account_max_age;  /* account_max_age: seconds, default 30d, 0 = no limit, up to 3650d */
 	bool nss_preauth;      /* nss_preauth: default no */
 	char *id_salt;         /* id_salt: keys the id hash (fleet-wide secret); NULL = unkeyed FNV-1a */
 	char **nss_preauth_programs; /* nss_preauth_programs: programs given pre-auth entries, by their

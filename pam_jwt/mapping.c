@@ -17,6 +17,7 @@
 #include "store/idmap.h"
 #include "json_strict.h"
 #include "local_index.h"
+#include "login_record.h"
 #include "mapping.h"
 #include "store/last_login.h"
 #include "store/store_read.h"
@@ -873,6 +874,9 @@ pj_status mapping_record_login_files(const struct pj_config *cfg, const struct p
 	}
 	pthread_mutex_unlock(&cached.lock);
 	mctx_free(&c);
+	/* what the account step checks the service's rules against, for logins without a token */
+	if (r == PJ_OK)
+		r = login_record_put(cfg, id, err);
 	return r;
 }
 

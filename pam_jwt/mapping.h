@@ -40,7 +40,8 @@ struct pj_local_files {
  *     another NSS source resolves); an IdP group named in group_map instead adds the local groups named
  *     there (never a gid-0 group; groups_allow does not apply to it); membership is replaced at every
  *     login; groups that cannot be used are skipped and logged;
- *   - last_login = now; the header parameters for the NSS module are refreshed from cfg.
+ *   - last_login = now; the header parameters for the NSS module are refreshed from cfg;
+ *   - the login record for the account step (login_record.h), when it changed.
  * Not root (a screen locker, su to oneself): only mapping_check_login(must_exist), nothing is written (the
  * store and its lock are root's).
  * Refusals: PJ_ERR_USER. Store trouble: PJ_ERR_SYSTEM / PJ_ERR_CONFIG. */

@@ -190,7 +190,8 @@ static void test_defaults(void)
 	   "default uid range: clear of SSSD/IPA, systemd and subordinate id ranges");
 	ok(streq(cfg->home_template, "/home/%u") && streq(cfg->default_shell, "/bin/bash"),
 	   "default home_template and shell");
-	ok(cfg->account_max_age == 0 && !cfg->nss_preauth, "default account_max_age 0, nss_preauth no");
+	ok(cfg->account_max_age == 30 * 86400 && !cfg->nss_preauth,
+	   "default account_max_age 30 days (finite: access ends without token logins), nss_preauth no");
 	a = &cfg->issuers[0];
 	ok(a->algorithms == JWS_ALG_BIT(JWS_RS256), "default algorithms RS256 only");
 	ok(a->leeway == PJ_DEFAULT_LEEWAY, "default leeway 60");

@@ -884,6 +884,12 @@ static void test_acct(void)
 	   "unknown user: not ours");
 	config_free(cfg);
 	cfg = cfg_make("s8", "", "");
+	ok(mapping_acct_check(cfg, "alice", NOW + 30 * 86400L, &a, &err) == PJ_OK && a == PJ_ACCT_OK &&
+	       mapping_acct_check(cfg, "alice", NOW + 30 * 86400L + 1, &a, &err) == PJ_OK &&
+	       a == PJ_ACCT_EXPIRED,
+	   "no account_max_age: the default, 30 days");
+	config_free(cfg);
+	cfg = cfg_make("s8", "account_max_age = 0\n", "");
 	ok(mapping_acct_check(cfg, "alice", NOW + 10 * 365 * 86400L, &a, &err) == PJ_OK && a == PJ_ACCT_OK,
 	   "account_max_age 0: no limit");
 	chmod(path_in("s8/users.db"), 0666);

@@ -210,9 +210,15 @@ static void setup(void)
 	               module_path, dir);
 	write_file("jwt-acct-probe", conf, 0644);
 	free(conf);
+	conf = tk_strf("account required %s config=%s/aged.conf\n", module_path, dir);
+	write_file("jwt-acct-admins", conf, 0644);
+	write_file("jwt-acct-mfa", conf, 0644);
+	free(conf);
 	conf = tk_strf(
 	    "[global]\nstate_dir = %s/state\naccount_max_age = 1d\n"
-	    "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n",
+	    "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n"
+	    "[service jwt-acct-admins]\nrequire_groups = admins\n[service jwt-acct-mfa]\nrequire_claim = "
+	    "acr=mfa\n",
 	    dir, dir);
 	write_file("aged.conf", conf, 0644);
 	free(conf);
@@ -739,6 +745,26 @@ static void test_account(void)
 	   "acct_mgmt: PAM_IGNORE for a user not in the store");
 	ok(account("jwt-acct-probe", "frank") != PAM_SUCCESS,
 	   "acct_mgmt: and not PAM_IGNORE for a stored user");
+	/* the service's rules, on every login method, from what the last token login recorded */
+	logbuf[0] = '\0';
+	ok(account("jwt-acct-admins", "frank") == PAM_PERM_DENIED &&
+	       strstr(logbuf, "account frank refused: [service jwt-acct-admins]") != NULL,
+	   "acct_mgmt: a token user outside the service's require_groups is refused, whatever the login "
+	   "method");
+	ok(account("jwt-acct-mfa", "frank") == PAM_PERM_DENIED, "and outside its require_claim");
+	free(frank);
+	frank = mint_claims("frank", "sub-frank", 300, ",\"acr\":\"mfa\",\"groups\":[\"admins\"]");
+	ok(authenticate("jwt", "frank", frank) == PAM_SUCCESS &&
+	       account("jwt-acct-admins", "frank") == PAM_SUCCESS &&
+	       account("jwt-acct-mfa", "frank") == PAM_SUCCESS,
+	   "after a token login in admins with acr=mfa, both services admit frank");
+	free(frank);
+	frank = mint_claims("frank", "sub-frank", 300, ",\"groups\":[\"devs\"]");
+	ok(authenticate("jwt", "frank", frank) == PAM_SUCCESS &&
+	       account("jwt-acct-admins", "frank") == PAM_PERM_DENIED,
+	   "the IdP moved frank out of admins: his next token login anywhere ends the admins service for "
+	   "him");
+	ok(account("jwt-acct", "frank") == PAM_SUCCESS, "a service without rules still admits him");
 	free(frank);
 	free(path);
 }
