@@ -149,22 +149,33 @@ static pj_status proof_string(json_object *pl, const char *name, const char **ou
 	}
 }
 
-/* Whether host (len bytes) names this host: %h, %H or one of dpop_host_names, ignoring case. */
+static bool host_matches(const struct pj_config *cfg, const struct pj_host_names *names, const char *host,
+                         size_t len)
+{
+	if ((strlen(names->shortname) == len && strncasecmp(host, names->shortname, len) == 0) ||
+	    (strlen(names->fqdn) == len && strncasecmp(host, names->fqdn, len) == 0))
+		return true;
+	for (size_t i = 0; i < cfg->n_dpop_host_names; i++)
+		if (strlen(cfg->dpop_host_names[i]) == len &&
+		    strncasecmp(host, cfg->dpop_host_names[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* Whether host (len bytes) names this host: %h, %H or one of dpop_host_names, ignoring case. The resolver
+ * (for %H of a short host name) is asked only when nothing else matched. */
 static pj_status host_is_here(const struct pj_config *cfg, const char *host, size_t len, bool *here,
                               struct pj_error *err)
 {
 	struct pj_host_names names;
 	pj_status r;
 
-	*here = false;
-	if ((r = pj_host_names_get(&names, err)) != PJ_OK)
+	if ((r = pj_host_names_local(&names, err)) != PJ_OK)
 		return r;
-	if ((strlen(names.shortname) == len && strncasecmp(host, names.shortname, len) == 0) ||
-	    (strlen(names.fqdn) == len && strncasecmp(host, names.fqdn, len) == 0))
-		*here = true;
-	for (size_t i = 0; i < cfg->n_dpop_host_names && !*here; i++)
-		*here = strlen(cfg->dpop_host_names[i]) == len &&
-		        strncasecmp(host, cfg->dpop_host_names[i], len) == 0;
+	if (!(*here = host_matches(cfg, &names, host, len)) && memchr(host, '.', len) != NULL) {
+		pj_host_names_resolve(&names);
+		*here = host_matches(cfg, &names, host, len);
+	}
 	return PJ_OK;
 }
 

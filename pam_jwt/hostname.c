@@ -18,9 +18,8 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-pj_status pj_host_names_get(struct pj_host_names *out, struct pj_error *err)
+pj_status pj_host_names_local(struct pj_host_names *out, struct pj_error *err)
 {
-	struct addrinfo hints, *ai = NULL;
 	char name[PJ_HOST_MAX];
 
 	memset(out, 0, sizeof(*out));
@@ -30,20 +29,36 @@ pj_status pj_host_names_get(struct pj_host_names *out, struct pj_error *err)
 	lower(name);
 	snprintf(out->shortname, sizeof(out->shortname), "%.*s", (int)strcspn(name, "."), name);
 	snprintf(out->fqdn, sizeof(out->fqdn), "%s", name);
-	if (strchr(name, '.') != NULL)
-		return PJ_OK;
-	/* Only when a configured value names %H and the host name is short: the resolver (nsswitch "hosts"),
-	 * as hostname -f does. */
+	return PJ_OK;
+}
+
+void pj_host_names_resolve(struct pj_host_names *names)
+{
+	struct addrinfo hints, *ai = NULL;
+
+	/* a host name with a dot is taken as fully qualified; else the resolver's canonical name (nsswitch
+	 * "hosts"), as hostname -f does */
+	if (strchr(names->fqdn, '.') != NULL)
+		return;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_flags = AI_CANONNAME;
-	if (getaddrinfo(name, NULL, &hints, &ai) == 0 && ai != NULL && ai->ai_canonname != NULL &&
-	    strchr(ai->ai_canonname, '.') != NULL && strlen(ai->ai_canonname) < sizeof(out->fqdn)) {
-		snprintf(out->fqdn, sizeof(out->fqdn), "%s", ai->ai_canonname);
-		lower(out->fqdn);
+	if (getaddrinfo(names->fqdn, NULL, &hints, &ai) == 0 && ai != NULL && ai->ai_canonname != NULL &&
+	    strchr(ai->ai_canonname, '.') != NULL && strlen(ai->ai_canonname) < sizeof(names->fqdn)) {
+		snprintf(names->fqdn, sizeof(names->fqdn), "%s", ai->ai_canonname);
+		lower(names->fqdn);
 	}
 	if (ai != NULL)
 		freeaddrinfo(ai);
+}
+
+pj_status pj_host_names_get(struct pj_host_names *out, struct pj_error *err)
+{
+	pj_status r;
+
+	if ((r = pj_host_names_local(out, err)) != PJ_OK)
+		return r;
+	pj_host_names_resolve(out);
 	return PJ_OK;
 }
 

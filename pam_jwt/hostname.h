@@ -19,6 +19,11 @@ struct pj_host_names {
 /* This host's names, lowercased (DNS names are case-insensitive; IdPs mint them lowercase). */
 pj_status pj_host_names_get(struct pj_host_names *out, struct pj_error *err);
 
+/* The same without the resolver: fqdn is gethostname() as it is. pj_host_names_resolve then does the
+ * lookup (only when the name has no dot), so a caller that can decide without it never waits on DNS. */
+pj_status pj_host_names_local(struct pj_host_names *out, struct pj_error *err);
+void pj_host_names_resolve(struct pj_host_names *names);
+
 /* Whether value holds %h or %H (and so names this host). */
 bool pj_host_pattern(const char *value);
 

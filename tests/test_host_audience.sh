@@ -43,6 +43,26 @@ ok $? "and the short name alone does not pass for %H"
 on hosta.example.com 'ssh:%H'
 [ $? -eq 1 ]
 ok $? "a token whose aud is the pattern itself is refused"
+# DPoP htu: this host's short name, its resolver name (%H of a short host name) or nothing else
+JKT=$("$PAM_JWT" dpop keygen --key "$SCRATCH/client.key")
+dpop_on() { # HOSTNAME HTU_HOST: pam-jwt verify --dpop in that namespace, for a bound token with aud ssh:HOSTNAME
+	"$JWT_MINT" sign ES256 "$SCRATCH/ES256.pem" ES256 \
+		"{\"iss\":\"$ISS\",\"aud\":\"login:$1\",\"sub\":\"s\",\"exp\":@now+300,\"preferred_username\":\"alice\",\"cnf\":{\"jkt\":\"$JKT\"}}" \
+		>"$SCRATCH/token"
+	printf '%s' "$(cat "$SCRATCH/token")" | "$PAM_JWT" dpop proof --key "$SCRATCH/client.key" --htu "pam://$2/sshd" \
+		--nonce n >"$SCRATCH/proof"
+	unshare -u -m sh -c 'mount --make-rprivate / && mount --bind "$1/hosts" /etc/hosts &&
+		mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && hostname "$2" &&
+		exec "$3" verify --config "$1/pam_jwt.conf" --dpop "$(cat "$1/proof")" --nonce n <"$1/token"' - \
+		"$SCRATCH" "$1" "$PAM_JWT" >"$SCRATCH/out" 2>&1
+}
+dpop_on hostc hostc.example.org
+ok $? "DPoP: on hostc a proof for hostc.example.org (the resolver's name) is accepted"
+dpop_on hostc hostc
+ok $? "and one for hostc"
+dpop_on hostc hostd.example.org
+[ $? -eq 1 ] && grep -q 'htu names host "hostd.example.org", not this host' "$SCRATCH/out"
+ok $? "and one for hostd.example.org is refused"
 sed -i 's/^audience = .*/audience = ssh:%x/' "$SCRATCH/pam_jwt.conf"
 "$PAM_JWT" check-config --config "$SCRATCH/pam_jwt.conf" >"$SCRATCH/out" 2>&1
 [ $? -eq 2 ] && grep -q "'%' starts %h (short host name), %H (fully qualified) or %% only" "$SCRATCH/out"
