@@ -324,7 +324,8 @@ static int cmd_check_config(int argc, char **argv)
 		       "rules; "
 		       "add [service default] to set some\n");
 	if (cfg->dpop_offered)
-		printf("DPoP: the prompt offers a nonce; proofs must name this host (%%h, %%H%s) and the service\n",
+		printf("DPoP: the prompt offers a nonce; proofs must name this host (%%h, %%H%s) and the "
+		       "service\n",
 		       cfg->n_dpop_host_names > 0 ? ", dpop_host_names" : "");
 	config_free(cfg);
 	return CLI_EXIT_OK;
