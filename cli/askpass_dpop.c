@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <signal.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -202,6 +203,8 @@ static size_t sign_proof(const char *token, size_t len, const char *key, const c
 	}
 	close(in[0]);
 	close(res[1]);
+	/* a signer that stops early (a refused key) must not kill this process: its exit status says why */
+	signal(SIGPIPE, SIG_IGN);
 	for (size_t off = 0; off < len; off += (size_t)n)
 		if ((n = write(in[1], token + off, len - off)) <= 0 && errno != EINTR)
 			askpass_die("%s", "cannot hand the token to pam-jwt dpop proof");
