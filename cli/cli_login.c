@@ -104,7 +104,7 @@ int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 	bool dpop = false;
 	struct pj_log log = {.emit = cli_emit};
 	struct pj_conv conv = {.info = info_stderr};
-	struct pj_device_opts dopts = {.ask_enter = false};
+	struct pj_device_opts dopts = {.ask_enter = false, .service = "pam-jwt login"};
 	const struct pj_issuer *iss;
 	struct pj_identity id;
 	struct pj_error err;
@@ -140,6 +140,7 @@ int cli_login_main(const struct pj_config *cfg, int argc, char **argv)
 	}
 	if (dpop && (rc = dpop_begin(dpop_alg, token_file, &dopts.dpop_key)) != CLI_EXIT_OK)
 		return rc;
+	dopts.user = user;
 	r = pj_device_login(cfg, iss, &conv, &dopts, &log, user, &id, &token, &err);
 	if (r != PJ_OK) {
 		char esc[PJ_REASON_MAX * 4];

@@ -47,10 +47,13 @@ pj_status pam_device_login(pam_handle_t *pamh, const struct pj_config *cfg, cons
                            const char *user, struct pj_identity *id, struct pj_error *err)
 {
 	struct pj_conv conv = {.prompt = conv_prompt, .info = conv_info, .arg = pamh};
-	struct pj_device_opts opts = {.ask_enter = true};
+	struct pj_device_opts opts = {.ask_enter = true, .user = user};
 	const struct pj_issuer *iss = pj_device_issuer(cfg);
+	const void *service = NULL;
 	pj_status r;
 
+	if (pam_get_item(pamh, PAM_SERVICE, &service) == PAM_SUCCESS)
+		opts.service = service;
 	memset(id, 0, sizeof(*id));
 	if (iss == NULL)
 		return pj_fail(err, PJ_ERR_CONFIG,

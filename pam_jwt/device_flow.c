@@ -432,25 +432,56 @@ out:
 
 /* ---- what the person sees ---- */
 
-static pj_status instructions(const struct flow *f, bool ask_enter, char **text, struct pj_error *err)
+/* "Approve only if...": what the sign-in is for, so that a person sent a code by someone else (a phishing
+ * relay, RFC 8628 5.4) sees it is not their own login. Control characters of the names are escaped. */
+static char *purpose(const struct pj_device_opts *opts)
+{
+	char host[PJ_HOST_MAX * 4], svc[256] = "", user[256] = "", *text = NULL;
+	struct pj_host_names names;
+	struct pj_error herr;
+	const char *h = opts->host;
+
+	if (h == NULL && pj_host_names_get(&names, &herr) == PJ_OK)
+		h = names.fqdn;
+	if (h == NULL)
+		h = "this host";
+	pj_escape(host, sizeof(host), h, strlen(h));
+	if (opts->service != NULL)
+		pj_escape(svc, sizeof(svc), opts->service, strlen(opts->service));
+	if (opts->user != NULL)
+		pj_escape(user, sizeof(user), opts->user, strlen(opts->user));
+	if (asprintf(&text,
+	             "Sign-in%s%s on %s%s%s%s.\nApprove it only if you are signing in to %s%s%s yourself.\n",
+	             user[0] ? " for " : "", user, host, svc[0] ? " (" : "", svc, svc[0] ? ")" : "", host,
+	             user[0] ? " as " : "", user) < 0)
+		return NULL;
+	return text;
+}
+
+static pj_status instructions(const struct flow *f, const struct pj_device_opts *opts, char **text,
+                              struct pj_error *err)
 {
 	const char *complete =
 	    f->verification_uri_complete ? f->verification_uri_complete : f->verification_uri;
-	char *qr = NULL;
+	bool ask_enter = opts->ask_enter;
+	char *qr = NULL, *why;
 	size_t cols;
 	struct pj_error qerr;
 	int n;
 
 	/* no QR code is no failure: the URL is there in plain text */
-	if (qr_render(complete, &qr, &cols, &qerr) == PJ_ERR_NOMEM)
+	if (qr_render(complete, &qr, &cols, &qerr) == PJ_ERR_NOMEM || (why = purpose(opts)) == NULL) {
+		free(qr);
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	n = asprintf(text, "To sign in, open %s\nand enter the code %s\n%s%s%s%s\n%s", f->verification_uri,
-	             f->user_code, qr ? "or scan this QR code:\n" : "", qr ? qr : "",
+	}
+	n = asprintf(text, "%sTo sign in, open %s\nand enter the code %s\n%s%s%s%s\n%s", why,
+	             f->verification_uri, f->user_code, qr ? "or scan this QR code:\n" : "", qr ? qr : "",
 	             f->verification_uri_complete ? "or open " : "",
 	             f->verification_uri_complete ? f->verification_uri_complete : "",
 	             ask_enter ? "Press Enter when you have approved the sign-in: "
 	                       : "Waiting for the sign-in to be approved...");
 	free(qr);
+	free(why);
 	if (n < 0) {
 		*text = NULL;
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
@@ -465,7 +496,7 @@ static pj_status show(const struct flow *f, const struct pj_conv *conv, const st
 	char *text = NULL, *answer = NULL;
 	pj_status r;
 
-	if ((r = instructions(f, opts->ask_enter, &text, err)) != PJ_OK)
+	if ((r = instructions(f, opts, &text, err)) != PJ_OK)
 		return r;
 	if (!opts->ask_enter) {
 		tell(conv, text);
@@ -715,15 +746,21 @@ pj_status pj_device_check(const struct pj_issuer *iss, const struct pj_identity 
 	return PJ_OK;
 }
 
-/* The clear message when someone approved with another account than the one logging in. */
-static bool tell_wrong_account(const struct pj_conv *conv, const struct pj_identity *id, const char *pam_user)
+/* Someone approved with another account than the one logging in: the terminal hears that, but not which
+ * account approved (it is not authenticated, and may be a relay collecting account names); the log names it.
+ */
+static bool tell_wrong_account(const struct pj_conv *conv, const struct pj_log *log,
+                               const struct pj_identity *id, const char *pam_user)
 {
 	char *text = NULL;
 
 	if (id->username == NULL || pam_user == NULL || strcmp(id->username, pam_user) == 0)
 		return false;
-	if (asprintf(&text, "You signed in as %s, but this login is for %s: refused. Sign in as %s.",
-	             id->username, pam_user, pam_user) >= 0)
+	pj_logf(log, LOG_WARNING,
+	        "device flow: the sign-in for %s was approved by %s (iss=%.200s sub=%.200s): refused",
+	        pam_user, id->username, id->iss ? id->iss : "", id->sub ? id->sub : "");
+	if (asprintf(&text, "This sign-in was approved with another account than %s: refused. Sign in as %s.",
+	             pam_user, pam_user) >= 0)
 		tell(conv, text);
 	free(text);
 	return true;
@@ -744,7 +781,7 @@ pj_status pj_device_login(const struct pj_config *cfg, const struct pj_issuer *i
 		return r;
 	/* exactly the verification of a pasted token */
 	r = pj_verify(cfg, log, token, strlen(token), pam_user, time(NULL), id, err);
-	if (r == PJ_ERR_USER && !tell_wrong_account(conv, id, pam_user))
+	if (r == PJ_ERR_USER && !tell_wrong_account(conv, log, id, pam_user))
 		tell(conv, "This account may not log in here.");
 	if (r == PJ_OK && (r = pj_device_check(iss, id, err)) != PJ_OK)
 		id->verified = false;

@@ -41,6 +41,12 @@ struct pj_device_opts {
 	 * most PJ_DEVICE_DPOP_RETRIES times in a row), so the IdP binds the token to it (cnf.jkt). NULL:
 	 * none. */
 	EVP_PKEY *dpop_key;
+	/* What the sign-in is for, named in the instructions so that whoever approves it can tell a phishing
+	 * relay from their own login (RFC 8628 5.4): this host, the PAM service (or program) and the user
+	 * logging in. NULL: not named (host: this host's name is looked up). */
+	const char *host;
+	const char *service;
+	const char *user;
 };
 
 #define PJ_DEVICE_DPOP_RETRIES 3
@@ -68,8 +74,10 @@ pj_status pj_device_obtain(const struct pj_config *cfg, const struct pj_issuer *
 pj_status pj_device_check(const struct pj_issuer *iss, const struct pj_identity *id, struct pj_error *err);
 
 /* pj_device_obtain, then pj_verify (exactly as for a pasted token, with pam_user) and pj_device_check.
- * When the person approved as another account than pam_user, conv->info says so and the result is
- * PJ_ERR_USER. *token_out (may be NULL) receives the verified token for the caller to keep (malloc'd). */
+ * When the person approved as another account than pam_user, conv->info says the sign-in was for another
+ * account without naming the one that approved (the terminal is not authenticated: it could be a relay
+ * fishing for account names), the log names it, and the result is PJ_ERR_USER. *token_out (may be NULL)
+ * receives the verified token for the caller to keep (malloc'd). */
 pj_status pj_device_login(const struct pj_config *cfg, const struct pj_issuer *iss,
                           const struct pj_conv *conv, const struct pj_device_opts *opts,
                           const struct pj_log *log, const char *pam_user, struct pj_identity *id,

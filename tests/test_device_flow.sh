@@ -182,8 +182,11 @@ is "control: a poll sooner than the interval is seen by the server" "$(count too
 # ---- the wrong account, a key not in the JWKS, the IdP unreachable or failing ----
 idp_config '{"interval": 1}'
 cli_login approve bob --config "$CONF" --user alice
-[ $rc -eq 1 ] && grep -q 'You signed in as bob, but this login is for alice: refused' "$SCRATCH/err"
+[ $rc -eq 1 ] && grep -q 'This sign-in was approved with another account than alice: refused' "$SCRATCH/err"
 ok $? "approved with another account: refused with a clear message (exit $rc)"
+grep -q "^Sign-in for alice on .* (pam-jwt login)\.$" "$SCRATCH/err" &&
+	grep -q "^Approve it only if you are signing in to .* as alice yourself\.$" "$SCRATCH/err"
+ok $? "the instructions name the host, the program and the user (RFC 8628 5.4)"
 cli_login badkey alice --config "$CONF" --user alice
 [ $rc -eq 1 ] && grep -q 'token was refused' "$SCRATCH/err" && grep -q 'status:   token refused' "$SCRATCH/out"
 ok $? "a token signed with a key not in the JWKS: refused by pj_verify (exit $rc)"
@@ -415,8 +418,14 @@ if unshare -m true 2>/dev/null && [ -x "$DEVICE_PAM" ] && [ -e "$NSS_SO" ]; then
 	ok $? "mode=device: logged as a device sign-in and an accepted token"
 
 	pam_login approve bob pj-device alice '\n'
-	[ $rc -ne 0 ] && grep -q 'You signed in as bob, but this login is for alice: refused' "$SCRATCH/err"
+	[ $rc -ne 0 ] && grep -q 'This sign-in was approved with another account than alice: refused' "$SCRATCH/err"
 	ok $? "mode=device, bob approves alice's login: refused with a clear message"
+	! grep -q bob "$SCRATCH/err" "$SCRATCH/out" &&
+		grep -q 'device flow: the sign-in for alice was approved by bob' "$SCRATCH/syslog"
+	ok $? "the terminal is not told which account approved; the log names bob"
+	grep -q "^Sign-in for alice on .* (pj-device)\.$" "$SCRATCH/err" &&
+		grep -q "^Approve it only if you are signing in to .* as alice yourself\.$" "$SCRATCH/err"
+	ok $? "the instructions name the host, the PAM service and the user"
 	ns getent passwd bob >/dev/null
 	is "and bob was not created" "$?" 2
 	pam_login deny alice pj-device alice '\n'

@@ -120,8 +120,11 @@ wait $spid
 rc=$?
 [ $rc -ne 0 ] && logged "refused token for dora: token is for user eve, not dora"
 ok $? "ssh: eve approves dora's login: refused (exit $rc, logged)"
-grep -q 'You signed in as eve, but this login is for dora: refused' "$SCRATCH/err"
-ok $? "ssh: and the client shows why"
+grep -q 'This sign-in was approved with another account than dora: refused' "$SCRATCH/err" &&
+	! grep -q eve "$SCRATCH/err" && logged "device flow: the sign-in for dora was approved by eve"
+ok $? "ssh: and the client shows why, without naming the account that approved (the log does)"
+grep -q "Approve it only if you are signing in to .* as dora yourself" "$SCRATCH/prompts"
+ok $? "ssh: the instructions name the host and the user"
 log_mark
 sshc dora
 person "$SCRATCH/prompts" deny dora
@@ -174,7 +177,7 @@ person "$SCRATCH/sudo.err" approve eve
 wait $spid
 rc=$?
 [ $rc -ne 0 ] && cat "$SCRATCH/sudo.out" "$SCRATCH/sudo.err" |
-	grep -q 'You signed in as eve, but this login is for dora: refused'
+	grep -q 'This sign-in was approved with another account than dora: refused'
 ok $? "sudo: eve approving dora's sudo is refused with a clear message (exit $rc)"
 
 # ---- neither code in any log ----
