@@ -12,7 +12,7 @@ c=$fz/corpus
 [ -x "$mint" ] && [ -x "$cli" ] || { echo "make-corpus.sh: build pam-jwt and tests/jwt-mint first" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$fz/keys" "$c/jws" "$c/json" "$c/jwks" "$c/b64url" "$c/config" "$c/store" "$c/dpop"
+mkdir -p "$fz/keys" "$c/jws" "$c/json" "$c/jwks" "$c/b64url" "$c/config" "$c/store" "$c/dpop" "$c/sshcert"
 
 # keys: the three fuzz_jws loads from PJ_FUZZ_KEYS (kids rsa, ec, ed), and two it does not know
 [ -f "$fz/keys/rsa.pem" ] || "$mint" keygen RS256 "$fz/keys/rsa.pem"
@@ -178,4 +178,14 @@ ${CC:-cc} -std=gnu11 -DPJ_STATE_DIR='"/var/lib/pam_jwt"' -I"$top" -o "$tmp/mksto
 	-lcrypto -ljson-c -ldl
 "$tmp/mkstore" "$st"
 store_seed groups-journal
+# sshcert: opkssh-shaped certificates (self-signed, openpubkey-pkt, opkssh-wildcard) of the three key types,
+# as the decoded blobs sshd passes in base64, and a CIC header for json_go
+for t in ecdsa ed25519 rsa; do
+	ssh-keygen -q -t $t -N '' -f "$tmp/u-$t"
+	ssh-keygen -q -s "$tmp/u-$t" -I seed -n opkssh-wildcard -O extension:openpubkey-pkt=eyJhIjoxfQ:eyJhbGciOiJFUzI1NiJ9:c2ln \
+		"$tmp/u-$t.pub"
+	cut -d' ' -f2 "$tmp/u-$t-cert.pub" | base64 -d >"$c/sshcert/$t"
+done
+printf '%s' '{"alg":"ES256","rz":"00ff","typ":"CIC","upk":{"alg":"ES256","crv":"P-256","kty":"EC","x":"<&>","y":"\u2028"}}' \
+	>"$c/sshcert/cic.json"
 du -sb "$c"

@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 fz=$top/fuzz
 secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
-targets=${*:-jws json jwks b64url config store dpop}
+targets=${*:-jws json jwks b64url config store dpop sshcert}
 jobs=${JOBS:-2}
 mkdir -p "$fz/crashes" "$fz/logs"
 export PJ_FUZZ_KEYS="$fz/keys"

@@ -254,6 +254,20 @@ static bool is_self_signed(const struct sshcert *c, const unsigned char *fields,
 	       memcmp(c->ca_blob + 4 + tlen, fields, fields_len) == 0;
 }
 
+/* A key type name as it may stand in an authorized_keys line: 1..64 of [A-Za-z0-9@._-] (found by
+ * fuzz_sshcert: a space in it would split the line). */
+static bool key_type_name_ok(const unsigned char *s, size_t n)
+{
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '@' || s[i] == '.' || s[i] == '_' ||
+		      s[i] == '-'))
+			return false;
+	return true;
+}
+
 pj_status sshcert_parse(const unsigned char *blob, size_t len, struct sshcert *out, struct pj_error *err)
 {
 	struct rd r = {blob, len}, ca;
@@ -300,7 +314,7 @@ pj_status sshcert_parse(const unsigned char *blob, size_t len, struct sshcert *o
 	    (st = read_options(ext, extlen, false, out, err)) != PJ_OK)
 		return st;
 	ca = (struct rd){sigkey, sigkeylen};
-	if (sigkeylen == 0 || !rd_string(&ca, &catype, &catypelen) || memchr(catype, '\0', catypelen) != NULL)
+	if (sigkeylen == 0 || !rd_string(&ca, &catype, &catypelen) || !key_type_name_ok(catype, catypelen))
 		return pj_fail(err, PJ_ERR_TOKEN, "certificate: bad signature key");
 	if ((out->ca_type = strndup((const char *)catype, catypelen)) == NULL ||
 	    (out->ca_blob = malloc(sigkeylen)) == NULL)

@@ -129,6 +129,7 @@ struct cert_spec {
 	bool flat_value; /* the extension's value not wrapped in a nested string */
 	bool twice;      /* the extension twice */
 	const char *principals[3];
+	const char *ca_type; /* the signature key's type name; NULL: ssh-ed25519 */
 };
 
 /* An ssh-ed25519 certificate as ssh-keygen writes one. */
@@ -173,7 +174,7 @@ static void make_cert(const struct cert_spec *c, struct wbuf *out)
 	w_u32(&ext, 0);
 	w_buf(out, &ext);
 	w_u32(out, 0); /* reserved */
-	w_str(&ca, "ssh-ed25519");
+	w_str(&ca, c->ca_type ? c->ca_type : "ssh-ed25519");
 	w_bytes(&ca, c->other_ca ? other : pk, 32);
 	w_buf(out, &ca);
 	w_str(&sig, "ssh-ed25519");
@@ -193,7 +194,7 @@ static pj_status parse(const struct wbuf *w, struct sshcert *c, char *why, size_
 static void test_sshcert(void)
 {
 	struct cert_spec good = {
-	    SSHCERT_TYPE_USER, "PKT", false, false, false, {"opkssh-wildcard", "alice", NULL}};
+	    SSHCERT_TYPE_USER, "PKT", false, false, false, {"opkssh-wildcard", "alice", NULL}, NULL};
 	struct cert_spec spec;
 	struct wbuf w;
 	struct sshcert c;
@@ -249,6 +250,15 @@ static void test_sshcert(void)
 	make_cert(&spec, &w);
 	ok(parse(&w, &c, why, sizeof(why)) == PJ_OK && !c.self_signed && c.cert_type == SSHCERT_TYPE_HOST,
 	   "sshcert: a host certificate signed by another key parses as such (opkssh.c refuses it)");
+	sshcert_free(&c);
+
+	spec = good;
+	spec.ca_type = "ssh-ed25519 AAAA";
+	make_cert(&spec, &w);
+	ok(parse(&w, &c, why, sizeof(why)) != PJ_OK && strstr(why, "bad signature key"),
+	   "sshcert: a signature key type with a space (it would split the authorized_keys line) is refused "
+	   "(%s)",
+	   why);
 	sshcert_free(&c);
 
 	make_cert(&good, &w);
