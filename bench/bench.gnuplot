@@ -32,9 +32,9 @@ set title "Login cost against user store size: one process (median microseconds)
 set xlabel "users in the store"
 set ylabel "microseconds per login"
 set xrange [500:2000000]
-plot "scale.dat" using 1:2 with linespoints ls 1 title "returning login pam_jwt RS256 (one handle)", \
-     "" using 1:3 with linespoints ls 2 title "returning login pam_jwt ES256 (one handle)", \
-     "" using 1:4 with linespoints ls 4 title "pam_permit (one handle)", \
-     "" using 1:5 with linespoints ls 3 title "first login pam_jwt (new handle: fresh module)", \
+plot "scale.dat" using 1:2 with linespoints ls 1 title "returning login pam\\_jwt RS256 (one handle)", \
+     "" using 1:3 with linespoints ls 2 title "returning login pam\\_jwt ES256 (one handle)", \
+     "" using 1:4 with linespoints ls 4 title "pam\\_permit (one handle)", \
+     "" using 1:5 with linespoints ls 3 title "first login pam\\_jwt (new handle: fresh module)", \
      "" using 1:6 with linespoints ls 3 dt 2 title "first login: store work alone"
 unset multiplot
