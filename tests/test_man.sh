@@ -47,6 +47,19 @@ sed -n '/^\.Sh OPTIONS/,/^\.Sh /p' "$TOP_SRCDIR/man/pam_jwt.8" |
 	sed -n 's/^\.It Cm \([a-z_]*\).*/\1/p' | words >"$SCRATCH/args.page"
 compare "pam_jwt(8) module arguments" "$SCRATCH/args.code" "$SCRATCH/args.page"
 
+# The programs' long options: every getopt_long table row in cli/ (and --config, which CLI_OPTION_CONFIG
+# spells) against the page's "Fl -NAME"; pam-jwt-askpass has its own page.
+options_of() { # FILE... -> option names
+	grep -ho '{"[a-z][a-z-]*", *\(required\|no\|optional\)_argument' "$@" | sed 's/^{"\([^"]*\)".*/\1/'
+	grep -l 'CLI_OPTION_CONFIG' "$@" >/dev/null && echo config
+}
+options_of $(ls "$TOP_SRCDIR"/cli/*.c | grep -v '/askpass\.c$') | words >"$SCRATCH/opts.code"
+grep -o 'Fl -[a-z][a-z-]*' "$TOP_SRCDIR/man/pam-jwt.1" | sed 's/^Fl -//' | words >"$SCRATCH/opts.page"
+compare "pam-jwt(1) options" "$SCRATCH/opts.code" "$SCRATCH/opts.page"
+options_of "$TOP_SRCDIR/cli/askpass.c" | words >"$SCRATCH/aopts.code"
+grep -o 'Fl -[a-z][a-z-]*' "$TOP_SRCDIR/man/pam-jwt-askpass.1" | sed 's/^Fl -//' | words >"$SCRATCH/aopts.page"
+compare "pam-jwt-askpass(1) options" "$SCRATCH/aopts.code" "$SCRATCH/aopts.page"
+
 # Every page is installed (Makefile.am) and shipped by the packages (Debian .manpages, the RPM spec).
 for page in $PAGES; do
 	grep -q "man/$page" "$TOP_SRCDIR/Makefile.am"
