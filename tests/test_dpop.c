@@ -28,6 +28,22 @@ static struct pj_config *cfg;
 static EVP_PKEY *idp_key, *client_es, *client_ed, *other_key;
 static time_t now;
 static char htu[600];
+static char *kept[1024]; /* the many throw-away strings the cases build, freed at exit */
+static size_t n_kept;
+
+static char *keep(char *p)
+{
+	if (p != NULL && n_kept < sizeof(kept) / sizeof(kept[0]))
+		kept[n_kept++] = p;
+	return p;
+}
+
+static char *ksign(enum jws_alg_id alg, EVP_PKEY *key, const char *hdr, const char *pl)
+{
+	return keep(tk_sign(alg, key, hdr, pl));
+}
+
+#define kstrf(...) keep(tk_strf(__VA_ARGS__))
 
 static void setup(void)
 {
@@ -44,7 +60,7 @@ static void setup(void)
 	other_key = tk_keygen(JWS_ES256);
 	jwks = tk_jwk_json(idp_key, "k1", NULL, NULL);
 	path = tk_strf("%s/jwks.json", dir);
-	tk_write_text(path, tk_strf("{\"keys\":[%s]}", jwks));
+	tk_write_text(path, kstrf("{\"keys\":[%s]}", jwks));
 	chmod(path, 0644);
 	conf = tk_strf(
 	    "[global]\ndpop = yes\ndpop_host_names = Alias.Example.ORG\n"
@@ -85,7 +101,7 @@ static char *token(const char *iss, const char *cnf)
 	char *pl = tk_strf("{\"iss\":\"%s\",\"aud\":\"pam\",\"sub\":\"s\",\"exp\":%lld,\"iat\":%lld,"
 	                   "\"preferred_username\":\"alice\"%s}",
 	                   iss, (long long)now + 300, (long long)now, cnf);
-	char *t = tk_sign(JWS_ES256, idp_key, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", pl);
+	char *t = ksign(JWS_ES256, idp_key, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", pl);
 
 	free(pl);
 	return t;
@@ -106,7 +122,7 @@ static char *hand_proof(enum jws_alg_id alg, EVP_PKEY *key, const char *hdr_fmt_
 	char *members = tk_jwk_json(key, NULL, NULL, NULL);
 	char *hdr = tk_strf("{\"typ\":\"dpop+jwt\",\"alg\":\"%s\",\"jwk\":%s%s}", jws_alg_by_id(alg)->name,
 	                    members, hdr_fmt_extra);
-	char *p = tk_sign(alg, key, hdr, payload);
+	char *p = ksign(alg, key, hdr, payload);
 
 	free(members);
 	free(hdr);
@@ -121,10 +137,10 @@ static char *claims(const char *tok, const char *name, const char *value_json)
 
 	dpop_sha256_b64(tok, strlen(tok), ath, sizeof(ath), &err);
 #define M(n, v) (name != NULL && strcmp(name, n) == 0 ? value_json : v)
-	return tk_strf("{\"jti\":%s,\"htm\":%s,\"htu\":%s,\"iat\":%s,\"ath\":%s,\"nonce\":%s}",
-	               M("jti", "\"j1\""), M("htm", "\"PAM\""), M("htu", tk_strf("\"%s\"", htu)),
-	               M("iat", tk_strf("%lld", (long long)now)), M("ath", tk_strf("\"%s\"", ath)),
-	               M("nonce", "\"" NONCE "\""));
+	return kstrf("{\"jti\":%s,\"htm\":%s,\"htu\":%s,\"iat\":%s,\"ath\":%s,\"nonce\":%s}",
+	             M("jti", "\"j1\""), M("htm", "\"PAM\""), M("htu", kstrf("\"%s\"", htu)),
+	             M("iat", kstrf("%lld", (long long)now)), M("ath", kstrf("\"%s\"", ath)),
+	             M("nonce", "\"" NONCE "\""));
 #undef M
 }
 
@@ -159,13 +175,18 @@ static char *good_proof(EVP_PKEY *key, const char *tok, const char *the_htu, con
 
 	if (dpop_proof_make(key, "PAM", the_htu, nonce, tok, strlen(tok), now, &p, &err) != PJ_OK)
 		tap_diag("dpop_proof_make: %s", err.reason);
-	return p;
+	return keep(p);
+}
+
+static char *kb64(const unsigned char *in, size_t len)
+{
+	return keep(b64url_encode(in, len));
 }
 
 static void test_good(void)
 {
 	char *t = bound_token(client_es), *te = bound_token(client_ed);
-	char *alias = tk_strf("pam://alias.example.org/sshd"), *upper = strdup(htu);
+	char *alias = kstrf("pam://alias.example.org/sshd"), *upper = keep(strdup(htu));
 
 	for (char *c = upper + 6; *c != '/'; c++)
 		*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
@@ -181,8 +202,6 @@ static void test_good(void)
 	       "by hand (pam-jwt verify --dpop without --nonce): the nonce is not compared");
 	expect(token(ISS, ""), NULL, "sshd", now, false, PJ_OK, NULL,
 	       "an unbound token without a proof where nothing requires DPoP (sshd)");
-	free(alias);
-	free(upper);
 }
 
 static void test_refusals(void)
@@ -196,7 +215,7 @@ static void test_refusals(void)
 	       "a bound token without a proof");
 	expect(t, good_proof(other_key, t, htu, NONCE), "sshd", now, false, PJ_ERR_TOKEN,
 	       "not the one the token is bound to", "a proof from another key");
-	other_htu = tk_strf("pam://not-%s/sshd", names.shortname);
+	other_htu = kstrf("pam://not-%s/sshd", names.shortname);
 	expect(t, good_proof(client_es, t, other_htu, NONCE), "sshd", now, false, PJ_ERR_TOKEN,
 	       "htu names host \"not-", "a proof for another host");
 	expect(t, good_proof(client_es, t, htu, NONCE), "sudo", now, false, PJ_ERR_TOKEN,
@@ -205,51 +224,47 @@ static void test_refusals(void)
 	       "nonce is not the one issued for this login", "a proof with a replayed (other) nonce");
 	expect(t, good_proof(client_es, t, htu, NONCE), "sshd", now - 121, false, PJ_ERR_TOKEN,
 	       "nonce expired (issued 121s ago, dpop_nonce_lifetime 120s)", "an expired nonce");
-	expect(t,
-	       hand_proof(JWS_ES256, client_es, "", claims(t, "iat", tk_strf("%lld", (long long)now - 61))),
+	expect(t, hand_proof(JWS_ES256, client_es, "", claims(t, "iat", kstrf("%lld", (long long)now - 61))),
 	       "sshd", now, false, PJ_ERR_TOKEN, "is not within dpop_proof_max_age 60s", "proof iat too old");
-	expect(
-	    t, hand_proof(JWS_ES256, client_es, "", claims(t, "iat", tk_strf("%lld", (long long)now + 61))),
-	    "sshd", now, false, PJ_ERR_TOKEN, "is not within dpop_proof_max_age", "proof iat in the future");
+	expect(t, hand_proof(JWS_ES256, client_es, "", claims(t, "iat", kstrf("%lld", (long long)now + 61))),
+	       "sshd", now, false, PJ_ERR_TOKEN, "is not within dpop_proof_max_age",
+	       "proof iat in the future");
 	expect(t, good_proof(client_es, t2, htu, NONCE), "sshd", now, false, PJ_ERR_TOKEN,
 	       "ath is not the hash of this token", "a proof made for another token (wrong ath)");
 	expect(t, hand_proof(JWS_ES256, client_es, "", claims(t, "ath", "null")), "sshd", now, false,
 	       PJ_ERR_TOKEN, "ath is not a string", "ath null");
 	expect(t,
-	       tk_strf("%s.%s.c2ln",
-	               b64url_encode((const unsigned char *)"{\"typ\":\"dpop+jwt\",\"alg\":\"HS256\"}", 32),
-	               b64url_encode((const unsigned char *)"{}", 2)),
+	       kstrf("%s.%s.c2ln",
+	             kb64((const unsigned char *)"{\"typ\":\"dpop+jwt\",\"alg\":\"HS256\"}", 32),
+	             kb64((const unsigned char *)"{}", 2)),
 	       "sshd", now, false, PJ_ERR_TOKEN, "DPoP proof: header: alg HS256 is not supported",
 	       "an HMAC proof");
 	expect(t,
-	       tk_strf("%s.%s.c2ln",
-	               b64url_encode((const unsigned char *)"{\"typ\":\"dpop+jwt\",\"alg\":\"none\"}", 31),
-	               b64url_encode((const unsigned char *)"{}", 2)),
+	       kstrf("%s.%s.c2ln", kb64((const unsigned char *)"{\"typ\":\"dpop+jwt\",\"alg\":\"none\"}", 31),
+	             kb64((const unsigned char *)"{}", 2)),
 	       "sshd", now, false, PJ_ERR_TOKEN, "DPoP proof: header: alg none is not supported",
 	       "a none proof");
 	{
 		char *members = tk_jwk_json(client_es, NULL, NULL, "\"d\":\"AAAA\"");
-		char *hdr = tk_strf("{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":%s}", members);
-		expect(t, tk_sign(JWS_ES256, client_es, hdr, claims(t, NULL, NULL)), "sshd", now, false,
+		char *hdr = kstrf("{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":%s}", members);
+		expect(t, ksign(JWS_ES256, client_es, hdr, claims(t, NULL, NULL)), "sshd", now, false,
 		       PJ_ERR_TOKEN, "header jwk holds private or symmetric key material (\"d\")",
 		       "a proof whose header jwk holds the private key");
 		free(members);
-		free(hdr);
 	}
 	expect(t,
-	       tk_sign(JWS_ES256, client_es,
-	               "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":{\"kty\":\"oct\",\"k\":\"AAAA\"}}",
-	               claims(t, NULL, NULL)),
+	       ksign(JWS_ES256, client_es,
+	             "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":{\"kty\":\"oct\",\"k\":\"AAAA\"}}",
+	             claims(t, NULL, NULL)),
 	       "sshd", now, false, PJ_ERR_TOKEN, "private or symmetric key material (\"k\")",
 	       "a symmetric jwk");
-	expect(t, tk_sign(JWS_ES256, client_es, "{\"typ\":\"JWT\",\"alg\":\"ES256\"}", claims(t, NULL, NULL)),
+	expect(t, ksign(JWS_ES256, client_es, "{\"typ\":\"JWT\",\"alg\":\"ES256\"}", claims(t, NULL, NULL)),
 	       "sshd", now, false, PJ_ERR_TOKEN, "typ is not dpop+jwt", "typ JWT");
-	expect(t, tk_sign(JWS_ES256, client_es, "{\"alg\":\"ES256\"}", claims(t, NULL, NULL)), "sshd", now,
+	expect(t, ksign(JWS_ES256, client_es, "{\"alg\":\"ES256\"}", claims(t, NULL, NULL)), "sshd", now,
 	       false, PJ_ERR_TOKEN, "typ is not dpop+jwt", "no typ");
-	expect(
-	    t,
-	    tk_sign(JWS_ES256, client_es, "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\"}", claims(t, NULL, NULL)),
-	    "sshd", now, false, PJ_ERR_TOKEN, "no jwk object", "no jwk");
+	expect(t,
+	       ksign(JWS_ES256, client_es, "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\"}", claims(t, NULL, NULL)),
+	       "sshd", now, false, PJ_ERR_TOKEN, "no jwk object", "no jwk");
 	expect(t, hand_proof(JWS_ES256, client_es, "", claims(t, "htm", "\"POST\"")), "sshd", now, false,
 	       PJ_ERR_TOKEN, "htm is \"POST\", not PAM", "htm POST");
 	expect(t, hand_proof(JWS_ES256, client_es, "", claims(t, "htu", "\"https://host/sshd\"")), "sshd",
@@ -263,11 +278,10 @@ static void test_refusals(void)
 	{
 		/* the header names the bound key, the signature is another key's */
 		char *members = tk_jwk_json(client_es, NULL, NULL, NULL);
-		char *hdr = tk_strf("{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":%s}", members);
-		expect(t, tk_sign(JWS_ES256, other_key, hdr, claims(t, NULL, NULL)), "sshd", now, false,
+		char *hdr = kstrf("{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":%s}", members);
+		expect(t, ksign(JWS_ES256, other_key, hdr, claims(t, NULL, NULL)), "sshd", now, false,
 		       PJ_ERR_TOKEN, "DPoP proof: ", "a proof signed by a key other than its jwk");
 		free(members);
-		free(hdr);
 	}
 	expect(t, good_proof(client_es, t, htu, NONCE), "sshd", now, true, PJ_OK, NULL, "control: by hand");
 	{
@@ -282,7 +296,6 @@ static void test_refusals(void)
 		   "in the module, no nonce issued: refused: %s", err.reason);
 		pj_identity_free(&id);
 	}
-	free(other_htu);
 }
 
 static void test_rules(void)
@@ -299,21 +312,19 @@ static void test_rules(void)
 	       "[service sudo] require_dpop: an unbound token is refused for sudo");
 	expect(plain, NULL, "sshd", now, false, PJ_OK, NULL, "while sshd takes it");
 	{
-		char *htu_sudo = strdup(htu);
-		char *sudo_htu = tk_strf("%.*s/sudo", (int)(strrchr(htu_sudo, '/') - htu_sudo), htu_sudo);
+		char *htu_sudo = keep(strdup(htu));
+		char *sudo_htu = kstrf("%.*s/sudo", (int)(strrchr(htu_sudo, '/') - htu_sudo), htu_sudo);
 		expect(t, good_proof(client_es, t, sudo_htu, NONCE), "sudo", now, false, PJ_OK, NULL,
 		       "and sudo takes a bound token with its proof");
-		free(htu_sudo);
-		free(sudo_htu);
 	}
 	{
 		/* [service default]: services without a section of their own take its require_dpop */
 		struct pj_config *saved = cfg;
 		struct pj_error err;
-		char *conf = tk_strf("[issuer t]\nissuer = " ISS
-		                     "\naudience = pam\nalgorithms = ES256\njwks_file = %s\n"
-		                     "[service default]\nrequire_dpop = yes\n[service sshd]\n",
-		                     saved->issuers[0].jwks_file);
+		char *conf =
+		    kstrf("[issuer t]\nissuer = " ISS "\naudience = pam\nalgorithms = ES256\njwks_file = %s\n"
+		          "[service default]\nrequire_dpop = yes\n[service sshd]\n",
+		          saved->issuers[0].jwks_file);
 
 		if (config_parse("default.conf", conf, strlen(conf), &cfg, &err) == PJ_OK) {
 			expect(plain, NULL, "login", now, false, PJ_ERR_TOKEN, "require_dpop (service)",
@@ -326,7 +337,6 @@ static void test_rules(void)
 			ok(0, "config with [service default]: %s", err.reason);
 		}
 		cfg = saved;
-		free(conf);
 	}
 	expect(token(ISS, ",\"cnf\":{\"x5t#S256\":\"abc\"}"), NULL, "sshd", now, false, PJ_ERR_TOKEN,
 	       "cnf binds the token to something other than a DPoP key",
@@ -391,7 +401,13 @@ int main(void)
 	test_client_keys();
 	keystore_flush();
 	config_free(cfg);
-	if (system(tk_strf("rm -rf '%s'", dir)) != 0)
+	if (system(kstrf("rm -rf '%s'", dir)) != 0)
 		tap_diag("could not remove %s", dir);
+	EVP_PKEY_free(idp_key);
+	EVP_PKEY_free(client_es);
+	EVP_PKEY_free(client_ed);
+	EVP_PKEY_free(other_key);
+	while (n_kept > 0)
+		free(kept[--n_kept]);
 	return tap_done();
 }

@@ -57,8 +57,8 @@ static void test_once(void)
 	ok(seen("main", "j2", NOW + 600, NOW, PJ_REPLAY_PEEK, &err) == PJ_OK &&
 	       record("main", "j2", &err) == PJ_OK,
 	   "peek does not record: j2 is still new afterwards");
-	ok(replay_check_token(tk_strf("%s/main", dir), PJ_REPLAY_SLOTS, "https://other", 13, "j1", 2,
-	                      NOW + 600, NOW, PJ_REPLAY_RECORD, &err) == PJ_OK,
+	ok(replay_check_token(tk_path(dir, "main"), PJ_REPLAY_SLOTS, "https://other", 13, "j1", 2, NOW + 600,
+	                      NOW, PJ_REPLAY_RECORD, &err) == PJ_OK,
 	   "the same jti from another issuer is another token");
 	ok(seen("main", "j1", NOW + 600, NOW + 601, PJ_REPLAY_RECORD, &err) == PJ_OK,
 	   "after its time has passed the slot is free again (the token itself is expired by then)");
@@ -181,6 +181,8 @@ static void test_crash(void)
 
 int main(void)
 {
+	char cmd[128];
+
 	if (geteuid() != 0) {
 		printf("1..0 # SKIP needs root (the table must be root-owned)\n");
 		return 0;
@@ -194,7 +196,8 @@ int main(void)
 	test_parallel();
 	test_crash();
 	printf("1..%d\n", tap_count);
-	if (system(tk_strf("rm -rf %s", dir)) != 0)
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
 		tap_diag("could not remove %s", dir);
 	return tap_failures ? 1 : 0;
 }
