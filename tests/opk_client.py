@@ -14,6 +14,8 @@ prints the compact PK Token payload:protOP:sigOP:protCIC:sigCIC. Variants, for t
   --action badkey       the OP signs with a key that is not in its JWKS
   --fresh               append "." and the ID token again as a refreshed ID token
   --alg RS256           the user key's algorithm (default ES256)
+  --op-key PEM          no OP at all: jwt-mint signs the ID token itself (ES256, kid ES256) for issuer
+                        --idp, sub "sub-USER" (--cafile is then ignored)
 """
 
 import argparse
@@ -51,6 +53,7 @@ def main():
     ap.add_argument("--action")
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--alg", default="ES256")
+    ap.add_argument("--op-key")
     args = ap.parse_args()
 
     jwks = subprocess.run([args.mint, "jwks", args.key + ":-:" + args.alg], check=True, capture_output=True, text=True)
@@ -60,6 +63,14 @@ def main():
     commitment = b64url(hashlib.sha3_256(json.dumps(cic, sort_keys=True, separators=(",", ":")).encode()).digest())
     nonce = args.nonce or commitment
 
+    if args.op_key:
+        claims = {"iss": args.idp, "aud": args.client_id, "sub": "sub-" + args.login, "iat": "@now",
+                  "exp": "@now+300", "preferred_username": args.login, "groups": ["devs"], "nonce": nonce}
+        out = subprocess.run([args.mint, "sign", "ES256", args.op_key, "ES256",
+                              json.dumps(claims).replace('"@now+300"', "@now+300").replace('"@now"', "@now")],
+                             check=True, capture_output=True, text=True)
+        finish(args, cic, out.stdout.strip())
+        return
     ctx = ssl.create_default_context(cafile=args.cafile)
     redirect = "http://localhost:3000/login-callback"
     q = {"client_id": args.client_id, "redirect_uri": redirect, "nonce": nonce, "state": secrets.token_hex(8),
@@ -83,6 +94,11 @@ def main():
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(req, context=ctx, timeout=20) as r:
         idt = json.load(r)["id_token"]
+    finish(args, cic, idt)
+
+
+def finish(args, cic, idt):
+    """The user's key signs the ID token's payload under the CIC header; prints the compact PK Token."""
     prot_op, payload, sig_op = idt.split(".")
 
     signer = args.cic_key or args.key

@@ -195,6 +195,19 @@ cert rsa "$(pkt tess --key "$SCRATCH/rsa.pem" --alg RS256)" rsa
 login rsa tess rsa 'id -un'
 is "tess logs in with an RSA opkssh certificate" "$?:$(cat "$SCRATCH/out")" "0:tess"
 
+# An Ed25519 user key (EdDSA CIC, ssh-ed25519-cert-v01): OpenSSH reads it in its own format only.
+"$JWT_MINT" keygen EdDSA "$SCRATCH/edjwt.pem" && "$PYTHON" -c '
+import sys
+from cryptography.hazmat.primitives import serialization as s
+k = s.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
+open(sys.argv[2], "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.OpenSSH, s.NoEncryption()))
+' "$SCRATCH/edjwt.pem" "$SCRATCH/ed.pem" && chmod 600 "$SCRATCH/ed.pem" &&
+	ssh-keygen -y -f "$SCRATCH/ed.pem" >"$SCRATCH/ed.pub" ||
+	{ echo "Bail out! cannot make an Ed25519 key (python3-cryptography)"; exit 1; }
+cert ed "$(pkt tess --key "$SCRATCH/edjwt.pem" --alg EdDSA)" ed
+login ed tess ed 'id -un'
+is "tess logs in with an Ed25519 opkssh certificate" "$?:$(cat "$SCRATCH/out")" "0:tess"
+
 log_sync
 ! grep -qF "$(echo "$P" | cut -d: -f1 | cut -c1-60)" "$SCRATCH/syslog" &&
 	! grep -qF "$(cut -d' ' -f2 "$SCRATCH/good-cert.pub" | cut -c400-460)" "$SCRATCH/syslog" &&

@@ -28,6 +28,30 @@ vg "unknown issuer" "$(mint "$SCRATCH" ES256 https://evil.example.com alice)" 1
 vg "JWE shape" "eyJhbGciOiJSU0EifQ.a.b.c.d" 1
 vg "not a JWT" "hunter2" 1
 vg "bad JSON" "eyJhbGciOiJSUzI1NiIsImtpZCI6IlJTMjU2In0x.e30.AAAA" 1
+# pam-jwt authorized-keys (sshd's AuthorizedKeysCommand) on an opkssh certificate: parser, PK Token, identity.
+vg_keys() { # NAME CERT_FILE USER EXPECTED_EXIT
+	set -- "$1" "$(cut -d' ' -f1 "$2")" "$(cut -d' ' -f2 "$2")" "$3" "$4"
+	"$VALGRIND" -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$PAM_JWT" \
+		authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain "$4" "$3" "$2" >"$SCRATCH/vg.out" 2>&1
+	rc=$?
+	[ $rc -eq "$5" ]
+	ok $? "authorized-keys, $1, under valgrind: exit $rc, no memory errors or leaks"
+	[ $rc -eq "$5" ] || sed 's/^/# /' "$SCRATCH/vg.out" | head -40
+}
+if command -v ssh-keygen >/dev/null 2>&1; then
+	echo "opkssh_client_id = opk" >>"$SCRATCH/pam_jwt.conf"
+	"$JWT_MINT" keygen ES256 "$SCRATCH/user.pem" && chmod 600 "$SCRATCH/user.pem" &&
+		ssh-keygen -y -f "$SCRATCH/user.pem" >"$SCRATCH/user.pub" &&
+		pkt=$(python3 "$TOP_SRCDIR/tests/opk_client.py" --idp "$ISS" --cafile /dev/null --client-id opk \
+			--login alice --key "$SCRATCH/user.pem" --mint "$JWT_MINT" --op-key "$SCRATCH/ES256.pem") &&
+		ssh-keygen -q -s "$SCRATCH/user.pem" -I vg -n opkssh-wildcard -O "extension:openpubkey-pkt=$pkt" \
+			"$SCRATCH/user.pub" || { echo "Bail out! cannot make an opkssh certificate"; exit 1; }
+	vg_keys "accepted" "$SCRATCH/user-cert.pub" alice 0
+	vg_keys "refused (another user)" "$SCRATCH/user-cert.pub" bob 1
+else
+	ok 0 "# SKIP no ssh-keygen"
+	ok 0 "# SKIP no ssh-keygen"
+fi
 # The module in a real PAM application: libpam loads and unloads it at pam_end, and nothing it kept (the
 # parsed keys) may be lost with it.
 PAMTESTER=${PAMTESTER:-$(command -v pamtester)}
