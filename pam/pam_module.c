@@ -647,6 +647,14 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		rc = PAM_ACCT_EXPIRED;
 		break;
 	case PJ_ACCT_NOT_OURS: rc = PAM_IGNORE; break;
+	case PJ_ACCT_UID_MISMATCH:
+		pj_logf(
+		    &log, LOG_WARNING,
+		    "account %s refused: NSS gives this process another uid for %s than the user store (a "
+		    "pre-authentication answer from before the store changed, or another NSS source)",
+		    user, user);
+		rc = PAM_PERM_DENIED;
+		break;
 	}
 out:
 	config_free(cfg);

@@ -910,11 +910,18 @@ static pj_status acct_check(const struct pj_config *cfg, const char *dir, struct
 				last = later;
 			last_login_close(&lf);
 		}
+		uint32_t nss_uid;
+		int k;
 		/* an unreadable last-login file counts the store's time: expiring early is the safe side */
 		if (cfg->account_max_age > 0 && (last == 0 || now - last > cfg->account_max_age))
 			*result = PJ_ACCT_EXPIRED;
 		else
 			*result = PJ_ACCT_OK;
+		/* The uid this process (sshd's monitor) holds for the user must be the store's, whatever the
+		 * login method: libnss_jwt keeps the uid it answered before the login (nss_jwt.c). */
+		if (*result == PJ_ACCT_OK && (k = nss_id(user, false, &nss_uid)) != 0 &&
+		    (k < 0 || nss_uid != u->uid))
+			*result = PJ_ACCT_UID_MISMATCH;
 	}
 	return PJ_OK;
 }

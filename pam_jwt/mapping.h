@@ -67,6 +67,9 @@ enum pj_acct {
 	PJ_ACCT_OK,       /* a stored user whose last token login is within account_max_age (PAM_SUCCESS) */
 	PJ_ACCT_EXPIRED,  /* a stored user whose last token login is older (PAM_ACCT_EXPIRED) */
 	PJ_ACCT_NOT_OURS, /* not in the store, or no store at all (PAM_IGNORE) */
+	PJ_ACCT_UID_MISMATCH, /* NSS in this process gives the user another uid than the store: a pre-auth
+	                       * answer sshd got before the store changed, or another source (PAM_PERM_DENIED)
+	                       */
 };
 
 /* For pam_sm_acct_mgmt: reads the store (no lock: it is replaced atomically) and sets *result.

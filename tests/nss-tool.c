@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -53,7 +55,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: nss-tool login CONF ISS CLAIMS | cli CONF user ACTION... |\n"
 	                "       call MODULE FUNC ARG [ARG2] [BUFLEN] | fuzz MODULE DIR N SEED USER GROUP |\n"
-	                "       threads MODULE DIR NAME | tamper MODULE DIR NAME | collide CONF PREFIX |\n"
+	                "       threads MODULE DIR NAME | tamper MODULE DIR NAME | collide CONF PREFIX | "
+	                "promise CONF NAME UID |\n"
 	                "       hash CONF NAME\n");
 	return 2;
 }
@@ -520,6 +523,29 @@ static int cmd_tamper(const char *dir, const char *name)
 	return bad == 0 ? 0 : 1;
 }
 
+/* As sshd's monitor: resolves NAME under the process name sshd (a pre-auth answer), then pam-jwt user add
+ * NAME --uid UID changes the store, then the account check runs in this same process. Prints the two uids
+ * and the account result. */
+static int cmd_promise(const char *conf, const char *name, const char *uid)
+{
+	char *add[] = {"user", "add", (char *)name, "--uid", (char *)uid, NULL};
+	static const char *const results[] = {"OK", "EXPIRED", "NOT_OURS", "UID_MISMATCH"};
+	struct pj_config *cfg = load_config(conf);
+	enum pj_acct a = PJ_ACCT_NOT_OURS;
+	struct pj_error err;
+	struct passwd *pw;
+	unsigned before;
+
+	if (cfg == NULL || prctl(PR_SET_NAME, "sshd", 0, 0, 0) != 0 || (pw = getpwnam(name)) == NULL)
+		return 2;
+	before = pw->pw_uid;
+	if (cli_user_main(cfg, 5, add) != 0 || mapping_acct_check(cfg, name, time(NULL), &a, &err) != PJ_OK)
+		return 2;
+	printf("%u %s\n", before, results[a]);
+	config_free(cfg);
+	return 0;
+}
+
 /* Two names PREFIXi and PREFIXk whose first candidate uid under CONF's range and id_salt is the same, as an
  * attacker who knows the salt would pick them (a birthday search): prints "NAME1 NAME2 UID". */
 #define COLLIDE_SLOTS (1u << 21)
@@ -567,6 +593,8 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return rc;
 	}
+	if (argc == 5 && strcmp(argv[1], "promise") == 0)
+		return cmd_promise(argv[2], argv[3], argv[4]);
 	if (argc == 4 && strcmp(argv[1], "collide") == 0)
 		return cmd_collide(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "hash") == 0) { /* NAME's first candidate id under CONF */

@@ -201,6 +201,15 @@ login "$PRE" '{"sub":"n-1","preferred_username":"newbie","groups":["devs"]}'
 is "newbie's first login" "$?" 0
 is "the pre-auth entry equals the entry the first login created" "$(getent passwd newbie)" "$pre"
 is "newbie is now enumerated" "$(getent passwd | grep -c '^newbie:')" 1
+# sshd's monitor resolved a name (a pre-auth answer), then the store gave the name another uid: the account
+# step in that process refuses, whatever the login method
+conf "$SCRATCH/promise.conf" "nss_preauth = yes
+account_max_age = 0"
+P=$("$TOOL" hash "$PRE" promised)
+is "an account check in the process that was promised uid $P, after pam-jwt user add --uid $((P + 1))" \
+	"$("$TOOL" promise "$SCRATCH/promise.conf" promised $((P + 1)) 2>>"$SCRATCH/log" | tail -1)" \
+	"$P UID_MISMATCH"
+is "while a fresh process sees the stored uid" "$(getent passwd promised | cut -d: -f3)" "$((P + 1))"
 "$TOOL" cli "$CONF" user init >/dev/null
 sshd_getent passwd newbie2 >/dev/null
 is "back to nss_preauth = no (header refreshed by the writer): not found" "$?" 2
