@@ -14,6 +14,7 @@
 #include "cli_common.h"
 #include "cli_user.h"
 #include "pam_jwt/log.h"
+#include "pam_jwt/login_record.h"
 #include "pam_jwt/mapping.h"
 #include "pam_jwt/userstore.h"
 
@@ -187,11 +188,12 @@ static int change_add(struct userstore *us, const struct user_args *a, time_t no
 static int change_del(struct userstore *us, const struct user_args *a, time_t now, struct pj_error *err)
 {
 	(void)now;
-	(void)err;
 	if (!userstore_del_user(us, a->name)) {
 		fprintf(stderr, "pam-jwt user: no user %s\n", a->name);
 		return CLI_EXIT_REFUSED;
 	}
+	if (login_record_remove(us->dir, a->name, err) != PJ_OK)
+		return fail(err);
 	printf("deleted %s\n", a->name);
 	return CLI_EXIT_OK;
 }
@@ -206,7 +208,8 @@ static int change_unbind(struct userstore *us, const struct user_args *a, time_t
 		return CLI_EXIT_REFUSED;
 	}
 	if (userstore_set_string(&u->iss, "", err) != PJ_OK ||
-	    userstore_set_string(&u->sub, "", err) != PJ_OK)
+	    userstore_set_string(&u->sub, "", err) != PJ_OK ||
+	    login_record_remove(us->dir, a->name, err) != PJ_OK)
 		return fail(err);
 	printf("unbound %s: the next token login for %s binds it\n", u->name, u->name);
 	return CLI_EXIT_OK;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -105,6 +106,18 @@ out:
 	free(old);
 	free(text);
 	return r;
+}
+
+pj_status login_record_remove(const char *state_dir, const char *user, struct pj_error *err)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", state_dir, PJ_LOGIN_RECORD_DIR, user) >=
+	    sizeof(path))
+		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", state_dir);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot remove: %s", path, strerror(errno));
+	return PJ_OK;
 }
 
 /* The record's groups into id (a NULL-terminated list, as identity_groups makes). */

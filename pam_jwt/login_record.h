@@ -27,4 +27,9 @@ pj_status login_record_put(const struct pj_config *cfg, const struct pj_identity
 pj_status login_record_get(const struct pj_config *cfg, const char *user, struct pj_identity *id,
                            struct pj_error *err);
 
+/* Removes user's record from state_dir (pam-jwt user del and unbind: a later account of that name, or the
+ * next identity bound to it, must not inherit the last one's groups and claims). A missing record is fine.
+ * Returns PJ_OK or PJ_ERR_SYSTEM. */
+pj_status login_record_remove(const char *state_dir, const char *user, struct pj_error *err);
+
 #endif

@@ -1100,6 +1100,7 @@ static void test_cli(void)
 	char *del[] = {"user", "del", "grace", NULL};
 	char *del_none[] = {"user", "del", "grace", NULL};
 	char *unbind_none[] = {"user", "unbind", "grace", NULL};
+	char *unbind[] = {"user", "unbind", "frank", NULL};
 	char *bogus[] = {"user", "frobnicate", NULL};
 	const struct pj_store_user *u;
 	struct pj_error err;
@@ -1138,6 +1139,10 @@ static void test_cli(void)
 	   "and another identity is then refused");
 	ok(run_cli(cfg, out, sizeof(out), 3, show) == 0 && strstr(out, "sub:        f-1"),
 	   "user show: bound");
+	/* the account step's login record goes with the binding: the next identity must not inherit it */
+	ok(access(path_in("s10/logins/frank"), F_OK) == 0, "frank's token login left a login record");
+	ok(run_cli(cfg, out, sizeof(out), 3, unbind) == 0 && access(path_in("s10/logins/frank"), F_OK) != 0,
+	   "user unbind removes it");
 	config_free(cfg);
 }
 
