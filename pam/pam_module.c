@@ -510,6 +510,33 @@ static pj_status admit(pam_handle_t *pamh, const struct module_args *args, const
 	return mapping_record_login(cfg, id, time(NULL), log, err);
 }
 
+/* Whether this host runs OpenSSL in FIPS mode: the kernel says so (/proc/sys/crypto/fips_enabled), or the
+ * environment names an OpenSSL configuration (OPENSSL_CONF) that may activate the FIPS provider. */
+static bool fips_host(void)
+{
+	char c = '0';
+	FILE *f;
+
+	if (secure_getenv("OPENSSL_CONF") != NULL)
+		return true;
+	if ((f = fopen("/proc/sys/crypto/fips_enabled", "re")) != NULL) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = '0';
+		fclose(f);
+	}
+	return c == '1';
+}
+
+/* OpenSSL reads the system's openssl.cnf at its first use unless told not to: about 0.3 ms of a cold login
+ * in a process that has not used OpenSSL yet (sudo, su) for settings a signature check does not use
+ * (pam_jwt's TLS settings for a key fetch are its own: https.c). On a FIPS host the configuration is what
+ * activates the FIPS provider, so there it is loaded as OpenSSL would. A process that initialised OpenSSL
+ * before (sshd) keeps what it loaded: the first initialisation wins. */
+static void crypto_init(void)
+{
+	OPENSSL_init_crypto(fips_host() ? OPENSSL_INIT_LOAD_CONFIG : OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct module_args args;
@@ -526,6 +553,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	int rc;
 
 	(void)flags;
+	crypto_init();
 	memset(&id, 0, sizeof(id));
 	memset(&dpop, 0, sizeof(dpop));
 	/* Nothing from an earlier attempt (or from anywhere else) may pass for this one's identity. */

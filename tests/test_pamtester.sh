@@ -53,6 +53,31 @@ ok $? "a password falls through to the next module (pam_deny here)"
 grep -q 'successfully authenticated' "$SCRATCH/out"
 [ $? -ne 0 ]
 ok $? "pamtester did not report success for the password"
+# OpenSSL's configuration: not read for a login (it costs a cold login ~0.3 ms and a signature check needs
+# nothing from it), but read when the environment names one (OPENSSL_CONF, as a FIPS setup may). A
+# configuration that asks for FIPS algorithms only (there is no FIPS provider here, so every verification
+# fails with it) shows which: bound over the system's in the namespace, the login still works; named by
+# OPENSSL_CONF, it fails.
+cat >"$SCRATCH/broken.cnf" <<EOF2
+openssl_conf = openssl_init
+[openssl_init]
+alg_section = evp_properties
+[evp_properties]
+default_properties = fips=yes
+EOF2
+cat >"$SCRATCH/inside-cnf.sh" <<EOF2
+#!/bin/sh
+mount --make-rprivate / && mount --bind "$SCRATCH/pam.d" /etc/pam.d &&
+	mount --bind "$SCRATCH/broken.cnf" "$(openssl version -d | sed 's/^OPENSSLDIR: "\(.*\)"$/\1/')/openssl.cnf" || exit 99
+"$PAMTESTER" pam-jwt-test alice authenticate <"$SCRATCH/token"
+EOF2
+chmod +x "$SCRATCH/inside-cnf.sh"
+printf '%s\n' "$(mint "$SCRATCH" ES256 "$ISS" alice)" >"$SCRATCH/token"
+unshare -m "$SCRATCH/inside-cnf.sh" >"$SCRATCH/out" 2>&1
+ok $? "a system openssl.cnf asking for FIPS algorithms only: not read, the login works"
+OPENSSL_CONF="$SCRATCH/broken.cnf" unshare -m "$SCRATCH/inside-cnf.sh" >"$SCRATCH/out" 2>&1
+[ $? -ne 0 ]
+ok $? "the same named by OPENSSL_CONF (a FIPS setup's way): read, and the login fails with it"
 [ ! -e /etc/pam.d/pam-jwt-test ]
 ok $? "the host's /etc/pam.d was not changed"
 done_testing
