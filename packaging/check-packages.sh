@@ -112,6 +112,9 @@ CONF
 	ok $? "installed: /var/cache/pam_jwt and /var/lib/pam_jwt, root, 0755"
 	[ -L "$root/etc/systemd/system/timers.target.wants/pam-jwt-refresh.timer" ]
 	ok $? "pam-jwt-refresh.timer is enabled"
+	unit=$root/lib/systemd/system/pam-jwt-refresh.service
+	grep -q '^ExecStart=/usr/bin/pam-jwt jwks refresh' "$unit" && grep -qx 'ConditionPathExists=/etc/pam_jwt.conf' "$unit"
+	ok $? "its service runs /usr/bin/pam-jwt and only once /etc/pam_jwt.conf exists"
 	cmp -s "$root/etc/pam.d/common-auth" "$work/common-auth.orig"
 	ok $? "installing changed no PAM stack (the profile is Default: no)"
 	grep -Eq '^passwd:.*[[:space:]]jwt([[:space:]]|$)' "$root/etc/nsswitch.conf" &&
