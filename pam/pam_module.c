@@ -693,22 +693,24 @@ out:
  * alone (PAM_SUCCESS) without reading the configuration. */
 static int session_opkssh(pam_handle_t *pamh, int argc, const char **argv)
 {
-	const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0"), *user = NULL, *service;
-	const void *item = NULL;
+	const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0"), *user = NULL;
 	struct module_args args;
 	struct pj_log log;
 	struct pj_config *cfg = NULL;
+	struct pj_identity id;
 	bool handled = false;
 	int rc;
 
 	if (info == NULL || strstr(info, "-cert-v01@openssh.com ") == NULL)
 		return PAM_SUCCESS;
 	if ((rc = begin(pamh, argc, argv, &args, &log, &cfg, &user)) != PAM_SUCCESS)
-		return rc == PAM_SUCCESS ? PAM_SESSION_ERR : rc;
-	service = args.service;
-	if (service == NULL && pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
-		service = item;
-	rc = pam_opkssh_session(pamh, cfg, &log, user, service, &handled);
+		return rc;
+	memset(&id, 0, sizeof(id));
+	rc = pam_opkssh_session(pamh, cfg, &log, user, service_name(pamh, &args), &handled, &id);
+	/* the certificate's identity in the session's PAM_JWT_* environment, as after a token login */
+	if (rc == PAM_SUCCESS && handled && (rc = remember_identity(pamh, &id)) != PAM_SUCCESS)
+		rc = PAM_SESSION_ERR;
+	pj_identity_free(&id);
 	config_free(cfg);
 	return rc;
 }

@@ -66,7 +66,7 @@ static bool carries_pkt(const char *type, const char *b64)
 }
 
 int pam_opkssh_session(pam_handle_t *pamh, const struct pj_config *cfg, const struct pj_log *log,
-                       const char *user, const char *service, bool *handled)
+                       const char *user, const char *service, bool *handled, struct pj_identity *accepted)
 {
 	const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
 	struct opkssh_login login;
@@ -95,6 +95,11 @@ int pam_opkssh_session(pam_handle_t *pamh, const struct pj_config *cfg, const st
 		        "opkssh certificate for %s at the session step: %s", user,
 		        status == PJ_OK ? "accepted, login recorded" : "refused");
 		pj_log_outcome(log, &login.id, status, &err, user);
+		if (status == PJ_OK) {
+			pj_identity_free(accepted);
+			*accepted = login.id;
+			memset(&login.id, 0, sizeof(login.id));
+		}
 		opkssh_login_free(&login);
 		if (status != PJ_OK) {
 			rc = status == PJ_ERR_NOMEM ? PAM_BUF_ERR : PAM_SESSION_ERR;

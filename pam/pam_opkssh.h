@@ -8,15 +8,17 @@
 #include <security/pam_modules.h>
 
 #include "pam_jwt/config_file.h"
+#include "pam_jwt/identity.h"
 #include "pam_jwt/log.h"
 
 /* When sshd authenticated user with a public-key certificate that carries an openpubkey-pkt extension
  * (found in SSH_AUTH_INFO_0, which sshd puts in the PAM environment before the session), verifies it
  * again exactly as `pam-jwt authorized-keys` did (opkssh_check, service = service) and records the login in
  * the user store (mapping_record_login: binding, uid, groups). *handled is false when there is no such
- * certificate. Returns PAM_SUCCESS, or a failure code (PAM_SESSION_ERR) when the certificate is refused or
- * cannot be recorded. */
+ * certificate. On success *accepted (zeroed by the caller; pj_identity_free it) holds the last verified
+ * identity, for the session's PAM_JWT_* environment. Returns PAM_SUCCESS, or a failure code (PAM_SESSION_ERR)
+ * when the certificate is refused or cannot be recorded. */
 int pam_opkssh_session(pam_handle_t *pamh, const struct pj_config *cfg, const struct pj_log *log,
-                       const char *user, const char *service, bool *handled);
+                       const char *user, const char *service, bool *handled, struct pj_identity *accepted);
 
 #endif

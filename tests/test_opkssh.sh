@@ -91,7 +91,7 @@ login() {
 		-o PreferredAuthentications=publickey -o ConnectTimeout=10 "$user@127.0.0.1" "${4:-true}" \
 		</dev/null >"$SCRATCH/out" 2>"$SCRATCH/err"
 }
-SESSION='echo "uid=$(id -u) gid=$(id -g) groups=$(id -Gn | tr " " "\n" | sort | tr "\n" " ")"; echo "home=$HOME"; cut -d" " -f1,2 "$SSH_USER_AUTH"'
+SESSION='echo "uid=$(id -u) gid=$(id -g) groups=$(id -Gn | tr " " "\n" | sort | tr "\n" " ")"; echo "home=$HOME"; cut -d" " -f1,2 "$SSH_USER_AUTH"; env | grep "^PAM_JWT_" | sort'
 
 # ---- a never-seen user logs in with no token pasted ----
 sshd_getent passwd tess >/dev/null
@@ -129,6 +129,10 @@ is "in her new home" "$(sed -n 2p "$SCRATCH/out")" "home=/home/tess"
 is "her home was made for her (pam_mkhomedir after pam_jwt's session step)" "$(stat -c %u /home/tess)" "$UID_T"
 is "the session's SSH_USER_AUTH names the certificate (ExposeAuthInfo yes)" "$(sed -n 3p "$SCRATCH/out")" \
 	"publickey ecdsa-sha2-nistp256-cert-v01@openssh.com"
+grep -q "^PAM_JWT_USER=tess$" "$SCRATCH/out" && grep -q "^PAM_JWT_SUBJECT=sub-tess$" "$SCRATCH/out" &&
+	grep -q "^PAM_JWT_ISSUER=$DISS$" "$SCRATCH/out" && grep -q "^PAM_JWT_GROUPS=devs$" "$SCRATCH/out" &&
+	grep -q "^PAM_JWT_EXP=[0-9]*$" "$SCRATCH/out"
+ok $? "the session has PAM_JWT_ISSUER, _SUBJECT, _USER, _GROUPS and _EXP from the certificate's PK Token"
 "$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -q tess
 ok $? "the session step recorded her in the user store"
 logged "opkssh certificate for tess at the session step: accepted, login recorded"
