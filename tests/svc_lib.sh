@@ -223,7 +223,7 @@ while True:
 
 # svc_start_idp CONFIG_JSON: the test OpenID Provider (oidc_device_server.py) over HTTPS on 127.0.0.1, with
 # a test CA ($SCRATCH/ca.pem), its signing key $SCRATCH/idp.pem (kid k1, in $IDP/jwks.json) and a key not in
-# its JWKS ($SCRATCH/bad.pem); CONFIG_JSON goes to $IDP/config.json. Sets IDP and DISS (its issuer URL);
+# its JWKS ($SCRATCH/bad.pem); CONFIG_JSON goes to $IDP/config.json. Sets IDP, IDP_PID and DISS (its issuer URL);
 # the server is stopped at exit (SVC_PIDS) and by itself after 600 s.
 svc_start_idp() {
 	IDP="$SCRATCH/idp"
@@ -237,7 +237,8 @@ svc_start_idp() {
 	"${PYTHON:-python3}" "$TOP_SRCDIR/tests/oidc_device_server.py" --root "$IDP" --cert "$SCRATCH/server.pem" \
 		--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" \
 		--bad-key "$SCRATCH/bad.pem" --timeout 600 >"$SCRATCH/idp.log" 2>&1 &
-	SVC_PIDS="$SVC_PIDS $!"
+	IDP_PID=$!
+	SVC_PIDS="$SVC_PIDS $IDP_PID"
 	timeout 10 sh -c "until [ -s '$IDP/port' ]; do sleep 0.1; done" ||
 		{ echo "Bail out! oidc_device_server.py did not start"; exit 1; }
 	DISS="https://127.0.0.1:$(cat "$IDP/port")"

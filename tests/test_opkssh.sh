@@ -212,6 +212,20 @@ cert ed "$(pkt tess --key "$SCRATCH/edjwt.pem" --alg EdDSA)" ed
 login ed tess ed 'id -un'
 is "tess logs in with an Ed25519 opkssh certificate" "$?:$(cat "$SCRATCH/out")" "0:tess"
 
+# Keys by OIDC discovery, as in production: root's `pam-jwt jwks refresh` (pam-jwt-refresh.timer) writes
+# the cache; the command, run as nobody, reads it and never writes; with the IdP gone it still decides.
+sed "s|^jwks_file = $IDP/jwks.json\$|tls_ca_file = $SCRATCH/ca.pem|" "$SCRATCH/pam_jwt.conf" >"$SCRATCH/discovery.conf"
+chmod 644 "$SCRATCH/discovery.conf"
+"$PAM_JWT" jwks refresh --config "$SCRATCH/discovery.conf" --issuer idp >/dev/null 2>&1
+ok $? "root fetches the IdP's keys by discovery into the cache (pam-jwt jwks refresh)"
+kill "$IDP_PID" 2>/dev/null
+wait "$IDP_PID" 2>/dev/null
+set -- $(cat "$SCRATCH/good-cert.pub")
+setpriv --reuid=nobody --regid=nogroup --clear-groups /run/pj-bin/pam-jwt authorized-keys \
+	--config "$SCRATCH/discovery.conf" tess "$2" "$1" >"$SCRATCH/line" 2>&1
+is "with the IdP down, nobody's pam-jwt authorized-keys accepts from root's key cache" \
+	"$?:$(cut -d' ' -f1 "$SCRATCH/line")" "0:cert-authority,principals=\"opkssh-wildcard\""
+
 log_sync
 ! grep -qF "$(echo "$P" | cut -d: -f1 | cut -c1-60)" "$SCRATCH/syslog" &&
 	! grep -qF "$(cut -d' ' -f2 "$SCRATCH/good-cert.pub" | cut -c400-460)" "$SCRATCH/syslog" &&
