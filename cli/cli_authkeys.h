@@ -8,7 +8,8 @@
  * prints nothing. The outcome goes to syslog (sshd discards the command's stderr); --explain also writes
  * it to stderr for an admin. Returns 0 when accepted, for a plain key (not ours, nothing printed) and for a
  * refusal (nothing printed: sshd would log a failing command's arguments, the certificate among them);
- * with --explain 1 refused, 2 configuration error; 2 for bad usage. */
+ * and for a configuration that cannot be loaded (logged); with --explain 1 refused, 2 configuration error;
+ * 2 for bad usage (wrong arguments: sshd_config needs fixing). */
 int cli_authkeys_main(int argc, char **argv);
 
 #endif
