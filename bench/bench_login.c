@@ -90,6 +90,8 @@ static struct variant variants[] = {
     {"permit+crypto+json-c", "permit", "libcrypto.so.3 libjson-c.so.5", {0}, {0}, {0}},
     {"permit+crypto+json-c+curl", "permit", "libcrypto.so.3 libjson-c.so.5 libcurl.so.4", {0}, {0}, {0}},
     {"permit+all-of-pam_jwt.so's-libraries", "permit", NULL, {0}, {0}, {0}},
+    /* sshd-like: a process that already links libcrypto (and json-c), against variant 2 (issue #10) */
+    {"pam_jwt+crypto+json-c", "jwt", "libcrypto.so.3 libjson-c.so.5", {0}, {0}, {0}},
 };
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
 
@@ -136,7 +138,8 @@ static int spawn_login(const char *proc, const char *dir, const char *service, c
 
 static int cmd_cold(const char *dir, const char *proc, int reps)
 {
-	double diff[MAX_REPS], curl[MAX_REPS], other[MAX_REPS], cpudiff[MAX_REPS];
+	double diff[MAX_REPS], curl[MAX_REPS], other[MAX_REPS], cpudiff[MAX_REPS], sshd[MAX_REPS],
+	    sshdcpu[MAX_REPS];
 	int rc;
 
 	if (reps < 1 || reps > MAX_REPS)
@@ -164,6 +167,8 @@ static int cmd_cold(const char *dir, const char *proc, int reps)
 		cpudiff[r] = variants[0].cpu[r] - variants[1].cpu[r];
 		curl[r] = variants[3].us[r] - variants[2].us[r];
 		other[r] = variants[4].us[r] - variants[2].us[r];
+		sshd[r] = variants[5].us[r] - variants[2].us[r];
+		sshdcpu[r] = variants[5].cpu[r] - variants[2].cpu[r];
 	}
 	for (size_t v = 0; v < N_VARIANTS; v++)
 		printf("cold %s us %.1f pam_us %.1f cpu_us %.1f\n", variants[v].name,
@@ -173,6 +178,8 @@ static int cmd_cold(const char *dir, const char *proc, int reps)
 	printf("cold diff_cpu_us %.1f\n", bk_median(cpudiff, (size_t)reps));
 	printf("cold curl_us %.1f\n", bk_median(curl, (size_t)reps));
 	printf("cold fetchlibs_us %.1f\n", bk_median(other, (size_t)reps));
+	printf("cold sshd_diff_us %.1f\n", bk_median(sshd, (size_t)reps));
+	printf("cold sshd_diff_cpu_us %.1f\n", bk_median(sshdcpu, (size_t)reps));
 	return 0;
 }
 
