@@ -133,7 +133,7 @@ store_seed() { # NAME: the store in $st as one input
 "$cli" user init --config "$tmp/conf" >/dev/null 2>&1
 store_seed empty
 "$cli" user add alice --config "$tmp/conf" >/dev/null 2>&1
-"$cli" user add bob --uid 250000 --gecos 'Bob B,room 1' --config "$tmp/conf" >/dev/null 2>&1
+"$cli" user add bob --uid 2001000500 --gecos 'Bob B,room 1' --config "$tmp/conf" >/dev/null 2>&1
 store_seed two-users
 # bound users in managed groups (what logins write), through the userstore API itself
 cat >"$tmp/mkstore.c" <<'C'
