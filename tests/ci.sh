@@ -1,45 +1,86 @@
 #!/bin/bash
-# ci.sh: the whole test suite from a fresh clone: install dependencies, build with -Werror, make check.
+# ci.sh: the whole test suite from a fresh clone: dependencies, builds (plain and sanitized), checks.
 # SPDX-License-Identifier: BSD-3-Clause
-# Ends with a line "N passed, N failed" counting every TAP test case.
+# Ends with a line "N passed, N failed" counting every TAP test case of every build, and every CI step.
+# Builds go to build/ (-Werror) and build-asan/ (ASan + UBSan) beside the sources (VPATH): a source tree
+# configured in place is cleaned first (make distclean), since VPATH builds need an unconfigured one.
 set -u
 cd "$(dirname "$0")/.."
-log() { echo "== $*"; }
+TOP=$PWD
+PASSED=0 FAILED=0 SKIPPED=0
+STARTED=$(date +%s)
+log() { echo "== $* ($(($(date +%s) - STARTED)) s)"; }
+finish() {
+	log "done"
+	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+	[ "$FAILED" -eq 0 ]
+	exit
+}
 
-sh tests/install-deps.sh || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
-log "build"
-if ! { ./autogen.sh >/dev/null 2>&1 && ./configure --enable-werror >/dev/null && make -j2 >/dev/null; }; then
-	echo "build failed"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-log "make check"
-make -j2 check >make-check.out 2>&1
-rc=$?
-grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS|#)' make-check.out | grep -vE '^(PASS|SKIP)' | head -100
-for trs in tests/*.trs; do
-	[ -f "$trs" ] || continue
-	if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
-		log "failures in ${trs%.trs}.log:"
-		grep -E '^not ok|^#' "${trs%.trs}.log" | head -30
+# step NAME COMMAND...: one CI step, counted as one test; its output goes to ci-logs/NAME.log, whose last
+# lines are shown when it fails.
+step() {
+	name=$1
+	shift
+	log "$name"
+	if "$@" >"$TOP/ci-logs/$name.log" 2>&1; then
+		PASSED=$((PASSED + 1))
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL: $name (exit $?); the end of ci-logs/$name.log:"
+		tail -40 "$TOP/ci-logs/$name.log" | sed 's/^/    /'
 	fi
-done
-# The packages: built from the committed tree, installed and purged in a throw-away overlay of / (issue #11).
+}
+
+# suite DIR CONFIGURE_ARGS...: configure and build in DIR, then make check there; every TAP case counts.
+suite() {
+	dir=$1
+	shift
+	log "build in $dir: configure $*"
+	rm -rf "$TOP/$dir" && mkdir "$TOP/$dir" && cd "$TOP/$dir" || exit 1
+	if ! { ../configure "$@" >configure.out 2>&1 && make -j2 >make.out 2>&1; }; then
+		echo "FAIL: the build in $dir failed:"
+		tail -30 configure.out make.out 2>/dev/null | sed 's/^/    /'
+		FAILED=$((FAILED + 1))
+		cd "$TOP" && return
+	fi
+	log "make check in $dir"
+	make -j2 check >make-check.out 2>&1
+	rc=$?
+	grep -E '^(FAIL|ERROR|XPASS|#)' make-check.out | head -100
+	for trs in tests/*.trs; do
+		[ -f "$trs" ] || continue
+		if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
+			echo "== failures in $dir/${trs%.trs}.log:"
+			grep -E '^not ok|^#' "${trs%.trs}.log" | head -30
+		fi
+	done
+	p=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (PASS|XFAIL)')
+	f=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR|XPASS)')
+	s=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: SKIP')
+	[ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || f=1
+	echo "== $dir: $p passed, $f failed, $s skipped"
+	PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + s))
+	cd "$TOP" || exit 1
+}
+
+sh tests/install-deps.sh || { echo "dependency installation failed"; FAILED=1; finish; }
+[ ! -f config.status ] || { log "make distclean (configured in place)"; make distclean >/dev/null 2>&1; }
+./autogen.sh >/dev/null 2>&1 || { echo "autogen.sh failed"; FAILED=1; finish; }
+rm -rf ci-logs && mkdir ci-logs
+
+suite build --enable-werror
+# the packages (issue #11): built from the committed tree, installed, used and purged in a throw-away
+# overlay of /; every TAP case counts
 log "make check-packages"
-make check-packages >check-packages.out 2>&1
+make -C build check-packages >ci-logs/check-packages.log 2>&1
 pkg_rc=$?
-grep -E '^(not ok|Bail out)' check-packages.out
-grep -A30 -E '^not ok' check-packages.out | grep '^#' | head -30
-pkg_passed=$(grep -c '^ok ' check-packages.out)
-pkg_failed=$(grep -cE '^(not ok|Bail out)' check-packages.out)
-if [ "$pkg_rc" -ne 0 ] && [ "$pkg_failed" -eq 0 ]; then
-	pkg_failed=1
-fi
-passed=$(($(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (PASS|XFAIL)') + pkg_passed))
-failed=$(($(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR|XPASS)') + pkg_failed))
-skipped=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: SKIP')
-if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	failed=1
-fi
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$rc" -eq 0 ] && [ "$pkg_rc" -eq 0 ] && [ "$failed" -eq 0 ]
+grep -E '^(not ok|Bail out)' ci-logs/check-packages.log
+grep -A30 -E '^not ok' ci-logs/check-packages.log | grep '^#' | head -30
+pkg_passed=$(grep -c '^ok ' ci-logs/check-packages.log)
+pkg_failed=$(grep -cE '^(not ok|Bail out)' ci-logs/check-packages.log)
+[ "$pkg_rc" -eq 0 ] || [ "$pkg_failed" -ne 0 ] || pkg_failed=1
+echo "== check-packages: $pkg_passed passed, $pkg_failed failed"
+PASSED=$((PASSED + pkg_passed)) FAILED=$((FAILED + pkg_failed))
+suite build-asan --enable-werror --enable-sanitizers
+finish

@@ -8,6 +8,28 @@ PAM_JWT="$TOP_BUILDDIR/pam-jwt"
 JWT_MINT="$TOP_BUILDDIR/tests/jwt-mint"
 PAM_MODULE="$TOP_BUILDDIR/.libs/pam_jwt.so"
 
+# Sanitizer build (configure --enable-sanitizers, build-asan/ in tests/ci.sh): pamtester, getent, id, sshd
+# and ssh are not built with ASan but load our modules, so its runtime must come first: it is preloaded into
+# every process a shell test starts (svc_lib.sh also lists it in /etc/ld.so.preload inside its namespace,
+# for setuid sudo and su, which ignore LD_PRELOAD). Their own leaks are not ours: leak checking is off in
+# the shell tests; the C tests (test_pam runs pam_jwt.so in-process) keep it on.
+if [ -n "${PJ_SAN_PRELOAD:-}" ]; then
+	LD_PRELOAD=$PJ_SAN_PRELOAD
+	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
+fi
+# SAN_ENV: the sanitizer options again, for commands started with env -i (empty outside a sanitizer build).
+SAN_ENV=${PJ_SAN_PRELOAD:+ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS}
+# needed_libs FILE: the NEEDED entries of an ELF file, one a line, without the sanitizer runtimes.
+needed_libs() {
+	readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -vE '^lib(asan|ubsan)\.so'
+}
+# san_skip_all REASON: skips the whole test in a sanitizer build, saying why.
+san_skip_all() {
+	[ -z "${PJ_SAN_PRELOAD:-}" ] || skip_all "sanitizer build: $*"
+}
+
 tap_n=0
 tap_failed=0
 

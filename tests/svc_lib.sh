@@ -49,6 +49,7 @@ svc_setup() {
 		mount -t tmpfs -o mode=0755 pj-test "$d" || skip_all "cannot mount a tmpfs over $d"
 	done
 	mkdir -m 0755 /run/sshd /var/lib/pam_jwt "$SCRATCH/lib" "$SCRATCH/cache" "$SCRATCH/bin"
+	svc_san_preload
 	# Token users run pam-jwt-askpass: a copy in the world-readable SCRATCH, since they may not reach the
 	# build tree (a clone under /root, mode 0700).
 	cp "$ASKPASS" "$SCRATCH/bin/pam-jwt-askpass" && chmod 0755 "$SCRATCH/bin/pam-jwt-askpass" &&
@@ -71,6 +72,9 @@ svc_setup() {
 	# pam.d: the host's, with ours over it
 	cp -a /etc/pam.d "$SCRATCH/pam.d"
 	mount --bind "$SCRATCH/pam.d" /etc/pam.d || skip_all "cannot bind /etc/pam.d"
+	# pam_systemd links libsystemd, which deadlocks in its constructor with the ASan runtime preloaded: a
+	# sanitizer build leaves it out of the namespace's sessions (it only registers them with logind).
+	[ -z "${PJ_SAN_PRELOAD:-}" ] || sed -i '/pam_systemd\.so/d' "$SCRATCH"/pam.d/*
 	# keys and configuration
 	"$JWT_MINT" keygen ES256 "$SCRATCH/ES256.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/other.pem" &&
 		"$JWT_MINT" jwks "$SCRATCH/ES256.pem:ES256" >"$SCRATCH/jwks.json" ||
@@ -107,6 +111,17 @@ EOF
 sshd_getent() {
 	[ -x "$SCRATCH/as-sshd/sshd" ] || { mkdir -p "$SCRATCH/as-sshd" && cp "$(command -v getent)" "$SCRATCH/as-sshd/sshd"; }
 	"$SCRATCH/as-sshd/sshd" "$@"
+}
+
+# svc_san_preload: in a sanitizer build (lib.sh), the ASan runtime goes into /etc/ld.so.preload, which
+# ld.so honours for setuid programs too (sudo, su): /etc becomes an overlay whose upper layer is on the
+# namespace's /run tmpfs (the host's /etc is never written).
+svc_san_preload() {
+	[ -n "${PJ_SAN_PRELOAD:-}" ] || return 0
+	mkdir -m 0755 /run/pj-etc /run/pj-etc/up /run/pj-etc/work &&
+		mount -t overlay pj-etc -o lowerdir=/etc,upperdir=/run/pj-etc/up,workdir=/run/pj-etc/work /etc ||
+		skip_all "sanitizer build: cannot lay an overlay over /etc for ld.so.preload"
+	printf '%s\n' $PJ_SAN_PRELOAD >>/etc/ld.so.preload
 }
 
 # svc_syslog: what the modules send to syslog goes to $SCRATCH/syslog. glibc writes to /dev/log, which this
@@ -165,7 +180,10 @@ svc_cleanup() {
 # order: once our own marker is in the file, so is every message before it).
 log_sync() {
 	LOG_SYNC=$((${LOG_SYNC:-0} + 1))
-	logger -u /dev/log -t pj-test "sync $LOG_SYNC"
+	# (not logger(1): it links libsystemd, which deadlocks with the ASan runtime preloaded in a sanitizer build)
+	python3 -c 'import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"<13>pj-test: sync " + sys.argv[1].encode(), "/dev/log")' \
+		"$LOG_SYNC"
 	timeout 10 sh -c "until grep -q 'pj-test: sync $LOG_SYNC\$' '$SCRATCH/syslog'; do sleep 0.05; done" ||
 		diag "the syslog listener did not catch up"
 }
@@ -209,7 +227,12 @@ is() {
 # svc_start_sshd PORT: sshd -D with $SCRATCH/sshd_config on 127.0.0.1:PORT (log in $SCRATCH/sshd.log), its pid
 # added to SVC_PIDS for svc_cleanup; waits at most 20 s until it accepts connections.
 svc_start_sshd() {
-	"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$1" 2>"$SCRATCH/sshd.log" &
+	port=$1
+	set --
+	# a sanitizer build: the sessions' programs keep the sanitizer options (sshd starts them with a clean
+	# environment, and the runtime is preloaded into them too)
+	[ -z "${PJ_SAN_PRELOAD:-}" ] || set -- -o "SetEnv=ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS"
+	"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$port" "$@" 2>"$SCRATCH/sshd.log" &
 	SSHD_PID=$!
 	SVC_PIDS="$SVC_PIDS $SSHD_PID"
 	timeout 20 "${PYTHON:-python3}" -c '
@@ -218,7 +241,7 @@ while True:
     try:
         socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); break
     except OSError:
-        time.sleep(0.1)' "$1" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
+        time.sleep(0.1)' "$port" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
 }
 
 # svc_start_idp CONFIG_JSON: the test OpenID Provider (oidc_device_server.py) over HTTPS on 127.0.0.1, with

@@ -156,7 +156,7 @@ sudo_as() {
 	: >"$SCRATCH/sudo.err"
 	# setsid: no controlling terminal, so sudo shows PAM's messages on stderr as well (else on /dev/tty)
 	(sleep 1; echo) | setsid -w setpriv --reuid="$(id -u "$1")" --regid="$(id -g "$1")" --init-groups \
-		env -i PATH=/usr/bin:/bin LC_ALL=C.UTF-8 timeout 90 sudo -S -k id -un >"$SCRATCH/sudo.out" 2>"$SCRATCH/sudo.err" &
+		env -i PATH=/usr/bin:/bin $SAN_ENV LC_ALL=C.UTF-8 timeout 90 sudo -S -k id -un >"$SCRATCH/sudo.out" 2>"$SCRATCH/sudo.err" &
 	spid=$!
 }
 log_mark

@@ -80,7 +80,7 @@ fi
 nss="$dest$nssdir/libnss_jwt.so.2"
 readelf -d "$nss" 2>/dev/null | grep -q 'Library soname: \[libnss_jwt\.so\.2\]'
 ok $? "libnss_jwt.so.2 has the soname libnss_jwt.so.2"
-needed=$(readelf -d "$nss" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+needed=$(needed_libs "$nss" 2>/dev/null)
 [ "$needed" = "libc.so.6" ]
 ok $? "libnss_jwt.so.2 needs libc.so.6 only (needs: $(echo $needed))"
 # The install-data-hook: no development symlink or libtool archive for a module nobody links against.

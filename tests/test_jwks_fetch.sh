@@ -189,7 +189,7 @@ if command -v setpriv >/dev/null 2>&1 && ! findmnt -no OPTIONS -T "$SCRATCH" | g
 	[ -s "$SCRATCH/keylog.root" ]
 	ok $? "control: root running pam-jwt with SSLKEYLOGFILE of its own gets its key log (libcurl reads it)"
 	before=$(count cli_jwks.json)
-	setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH=/usr/bin:/bin \
+	setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH=/usr/bin:/bin $SAN_ENV \
 		SSLKEYLOGFILE="$SCRATCH/keylog.user" "$SCRATCH/suid/pam-jwt" jwks refresh --config "$SCRATCH/cli.conf" \
 		>"$SCRATCH/suid.out" 2>&1
 	rc=$?

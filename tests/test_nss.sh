@@ -61,7 +61,7 @@ is() {
 }
 
 # ---- the ABI: libc only, _nss_jwt_* only, soname .so.2 ----
-needed=$(readelf -d "$MOD" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+needed=$(needed_libs "$MOD" | tr '\n' ' ')
 is "NEEDED is libc only (no OpenSSL, curl, json-c)" "$needed" "libc.so.6 "
 soname=$(readelf -d "$MOD" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 is "SONAME is libnss_jwt.so.2" "$soname" "libnss_jwt.so.2"

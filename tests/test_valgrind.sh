@@ -4,6 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
+san_skip_all "valgrind cannot run programs built with ASan (this test runs in the normal build)"
 [ -n "$VALGRIND" ] && [ -x "$VALGRIND" ] || VALGRIND=$(command -v valgrind) || skip_all "valgrind not installed"
 make_scratch
 ISS=https://idp.example.com
