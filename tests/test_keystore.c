@@ -273,11 +273,13 @@ static void test_cache_file(void)
 	       strstr(err.reason, "writable") != NULL,
 	   "cache file writable by others refused (%s)", err.reason);
 	chmod(path, 0644);
-	chown(path, 1, 1);
+	if (chown(path, 1, 1) != 0) /* checked: _FORTIFY_SOURCE marks it warn_unused_result */
+		tap_diag("chown failed");
 	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS &&
 	       strstr(err.reason, "root") != NULL,
 	   "cache file not owned by root refused (%s)", err.reason);
-	chown(path, 0, 0);
+	if (chown(path, 0, 0) != 0) /* checked: _FORTIFY_SOURCE marks it warn_unused_result */
+		tap_diag("chown failed");
 	chmod(scratch, 0777);
 	ok(jwks_cache_read(path, 65536, &c, &missing, &err) == PJ_ERR_NO_KEYS,
 	   "cache file in a world-writable directory refused (%s)", err.reason);
@@ -458,7 +460,8 @@ static void test_outages(time_t t0)
 	ok(tk_logged("ignoring cache"), "the ignored cache file is logged");
 
 	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0644);
-	chown(cache_path, 1, 0);
+	if (chown(cache_path, 1, 0) != 0) /* checked: _FORTIFY_SOURCE marks it warn_unused_result */
+		tap_diag("chown failed");
 	ok(get_down("a", t0 + 200, &err) == PJ_ERR_NO_KEYS, "cache not owned by root: ignored");
 
 	{
