@@ -145,3 +145,13 @@ while os.getppid() == parent:
 		{ echo "Bail out! closed_port: the helper did not start"; exit 1; }
 	CLOSED_PORT=$(cat "$SCRATCH/closed_port")
 }
+
+# memcheck COMMAND...: COMMAND under valgrind memcheck, which exits 99 on a memory error or a definitely or
+# indirectly lost block (VALGRIND from configure, else from PATH).
+memcheck() {
+	"${VALGRIND:-valgrind}" -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$@"
+}
+# memcheck_usable: whether memcheck can run here (valgrind installed, not a sanitizer build).
+memcheck_usable() {
+	[ -z "${PJ_SAN_PRELOAD:-}" ] && { [ -n "${VALGRIND:-}" ] || VALGRIND=$(command -v valgrind); }
+}

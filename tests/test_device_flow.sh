@@ -392,7 +392,8 @@ if unshare -m true 2>/dev/null && [ -x "$DEVICE_PAM" ] && [ -e "$NSS_SO" ]; then
 	pam_login() {
 		printf "$5" >"$SCRATCH/input"
 		: >"$SCRATCH/err"
-		ns "$DEVICE_PAM" "$SCRATCH/pam.d" "$3" "$4" "$SCRATCH/syslog" <"$SCRATCH/input" \
+		# shellcheck disable=SC2086 # PAM_LOGIN_WRAP: a command prefix (memcheck below), or nothing
+		ns ${PAM_LOGIN_WRAP:-} "$DEVICE_PAM" "$SCRATCH/pam.d" "$3" "$4" "$SCRATCH/syslog" <"$SCRATCH/input" \
 			>"$SCRATCH/out" 2>"$SCRATCH/err" &
 		pid=$!
 		[ -z "$1" ] || person "$1" "$2"
@@ -416,6 +417,17 @@ if unshare -m true 2>/dev/null && [ -x "$DEVICE_PAM" ] && [ -e "$NSS_SO" ]; then
 	grep -q 'device flow sign-in for alice with issuer idp' "$SCRATCH/syslog" &&
 		grep -q 'accepted token for alice' "$SCRATCH/syslog"
 	ok $? "mode=device: logged as a device sign-in and an accepted token"
+	# the same device flow login under valgrind memcheck (exit 99 on a memory error or a leak)
+	if memcheck_usable; then
+		PAM_LOGIN_WRAP="$VALGRIND -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
+		pam_login approve alice pj-device alice '\n'
+		PAM_LOGIN_WRAP=
+		[ $rc -eq 0 ] && grep -q "result: Success" "$SCRATCH/out"
+		ok $? "mode=device under valgrind: authenticated, no memory error or leak (exit $rc)"
+		[ $rc -eq 0 ] || sed 's/^/# /' "$SCRATCH/err" | grep -v '^# *$' | head -30
+	else
+		ok 0 "# SKIP no valgrind (or a sanitizer build, where it cannot run)"
+	fi
 
 	pam_login approve bob pj-device alice '\n'
 	[ $rc -ne 0 ] && grep -q 'This sign-in was approved with another account than alice: refused' "$SCRATCH/err"

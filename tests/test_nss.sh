@@ -150,6 +150,23 @@ is "world-writable directory: UNAVAIL" "$(call getpwnam alice | cut -d' ' -f1)" 
 chmod 0755 $STATE
 is "trusted again: SUCCESS" "$(call getpwnam alice | cut -d' ' -f1)" "SUCCESS"
 
+# ---- every entry point under valgrind memcheck: the same answers, no memory error, nothing lost ----
+if memcheck_usable; then
+	for c in "getpwnam alice" "getpwuid $A" "getgrnam devs" "getgrgid $DEVS" "getpwnam alice 16" \
+		"getgrnam nosuch" getpwent getgrent "initgroups alice $A"; do
+		# shellcheck disable=SC2086
+		want=$(call $c)
+		# shellcheck disable=SC2086
+		got=$(memcheck "$TOOL" call "$MOD" $c 2>"$SCRATCH/vg.out")
+		rc=$?
+		[ $rc -eq 0 ] && [ "$got" = "$want" ]
+		ok $? "memcheck: $c: the same answer, no memory error or leak (exit $rc)"
+		[ $rc -eq 0 ] || sed 's/^/# /' "$SCRATCH/vg.out" | head -20
+	done
+else
+	ok 0 "# SKIP no valgrind (or a sanitizer build, where it cannot run)"
+fi
+
 # ---- a cached mapping follows the file: made writable or written in place, it is validated again ----
 out=$("$TOOL" tamper "$MOD" $STATE alice 2>&1)
 rc=$?

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_valgrind.sh: the verify path (accepted and refused tokens) runs without memory errors or leaks.
+# test_valgrind.sh: the verify path and the PAM entry points run without memory errors or leaks (memcheck).
 # SPDX-License-Identifier: BSD-3-Clause
 . "$(dirname "$0")/lib.sh"
 
@@ -11,8 +11,7 @@ ISS=https://idp.example.com
 make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
 
 vg() { # NAME TOKEN EXPECTED_EXIT
-	printf '%s' "$2" | "$VALGRIND" -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-		--error-exitcode=99 "$PAM_JWT" verify --config "$SCRATCH/pam_jwt.conf" >"$SCRATCH/vg.out" 2>&1
+	printf '%s' "$2" | memcheck "$PAM_JWT" verify --config "$SCRATCH/pam_jwt.conf" >"$SCRATCH/vg.out" 2>&1
 	rc=$?
 	[ $rc -eq "$3" ]
 	ok $? "$1 under valgrind: exit $rc, no memory errors or leaks"
@@ -58,15 +57,37 @@ fi
 PAMTESTER=${PAMTESTER:-$(command -v pamtester)}
 if [ -n "$PAMTESTER" ] && unshare -m true 2>/dev/null; then
 	mkdir "$SCRATCH/pam.d"
-	printf 'auth required %s config=%s/pam_jwt.conf\n' "$PAM_MODULE" "$SCRATCH" >"$SCRATCH/pam.d/pam-jwt-vg"
-	mint "$SCRATCH" ES256 "$ISS" alice >"$SCRATCH/token"
-	unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1/pam.d" /etc/pam.d &&
-		exec "$2" -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
-		"$3" pam-jwt-vg alice authenticate <"$1/token"' vg "$SCRATCH" "$VALGRIND" "$PAMTESTER" >"$SCRATCH/vg.out" 2>&1
-	rc=$?
-	[ $rc -eq 0 ]
-	ok $? "pamtester login under valgrind: no memory errors, nothing lost when libpam unloads the module (exit $rc)"
-	[ $rc -eq 0 ] || sed 's/^/# /' "$SCRATCH/vg.out" | head -40
+	for t in auth account session; do
+		printf '%s required %s config=%s/pam_jwt.conf\n' "$t" "$PAM_MODULE" "$SCRATCH"
+	done >"$SCRATCH/pam.d/pam-jwt-vg"
+	# pamtester_vg NAME INPUT ACTIONS...: pamtester for alice under memcheck, INPUT on its standard input
+	pamtester_vg() {
+		name=$1
+		printf '%s\n' "$2" >"$SCRATCH/input"
+		shift 2
+		unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1/pam.d" /etc/pam.d && shift &&
+			exec "$@" <"$PJ_INPUT"' vg "$SCRATCH" "$VALGRIND" -q --leak-check=full \
+			--errors-for-leak-kinds=definite --error-exitcode=99 "$PAMTESTER" pam-jwt-vg alice "$@" \
+			>"$SCRATCH/vg.out" 2>&1
+		rc=$?
+		[ $rc -eq "${PJ_WANT:-0}" ]
+		ok $? "$name under valgrind: no memory errors, nothing lost when libpam unloads the module (exit $rc)"
+		[ $rc -eq "${PJ_WANT:-0}" ] || sed 's/^/# /' "$SCRATCH/vg.out" | head -40
+	}
+	export PJ_INPUT="$SCRATCH/input"
+	token=$(mint "$SCRATCH" ES256 "$ISS" alice)
+	pamtester_vg "pamtester login" "$token" authenticate
+	pamtester_vg "authenticate, acct_mgmt, open_session and close_session" "$token" \
+		authenticate acct_mgmt open_session close_session
+	# the continuation protocol: the token in two answers, the first ending in '\'
+	cut=$((${#token} / 2))
+	part1=$(printf '%s' "$token" | cut -c1-$cut) part2=$(printf '%s' "$token" | cut -c$((cut + 1))-)
+	pamtester_vg "a token in two parts (continuation)" "$part1\\
+$part2" authenticate
+	grep -q 'continued, part 2' "$SCRATCH/vg.out"
+	ok $? "and the module asked for part 2"
+	# a refused token: pamtester exits 1, valgrind would exit 99
+	PJ_WANT=1 pamtester_vg "a refused token" "$(mint "$SCRATCH" ES256 "$ISS" alice -3600)" authenticate
 else
 	ok 0 "# SKIP pamtester or mount namespaces not available"
 fi
