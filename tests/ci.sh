@@ -82,5 +82,13 @@ pkg_failed=$(grep -cE '^(not ok|Bail out)' ci-logs/check-packages.log)
 [ "$pkg_rc" -eq 0 ] || [ "$pkg_failed" -ne 0 ] || pkg_failed=1
 echo "== check-packages: $pkg_passed passed, $pkg_failed failed"
 PASSED=$((PASSED + pkg_passed)) FAILED=$((FAILED + pkg_failed))
+# every fuzz target for CI_FUZZ_SECONDS (default 20) from the committed corpus: a finding fails the step
+# and fuzz/run.sh prints its input (the long campaign: fuzz/run.sh --long, fuzz/README.md)
+fuzz_campaign() {
+	mkdir -p build/fuzz && make -C build fuzz >build/fuzz/make.out 2>&1 || { tail -20 build/fuzz/make.out; return 1; }
+	FUZZ_BIN="$TOP/build/fuzz" FUZZ_OUT="$TOP/build/fuzz" sh fuzz/run.sh "${CI_FUZZ_SECONDS:-20}"
+}
+step fuzz fuzz_campaign
+cat ci-logs/fuzz.log
 suite build-asan --enable-werror --enable-sanitizers
 finish

@@ -6,7 +6,8 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential autoconf automake libtool pkg-config libssl-dev libjson-c-dev libcurl4-openssl-dev
  libpam0g-dev libqrencode-dev zbar-tools pamtester valgrind openssl ca-certificates python3 python3-cryptography util-linux procps binutils
  openssh-server openssh-client sudo clang-format mandoc
- debhelper dh-nss dpkg-dev fakeroot lintian"
+ debhelper dh-nss dpkg-dev fakeroot lintian
+ clang libclang-rt-14-dev clang-tools cppcheck"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -21,6 +21,11 @@ if [ -n "${PJ_SAN_PRELOAD:-}" ]; then
 fi
 # SAN_ENV: the sanitizer options again, for commands started with env -i (empty outside a sanitizer build).
 SAN_ENV=${PJ_SAN_PRELOAD:+ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS}
+# no_san COMMAND...: COMMAND without the preloaded runtime: for programs that load none of our code and
+# link libsystemd, whose constructor deadlocks with ASan preloaded (zbarimg through ImageMagick).
+no_san() {
+	env -u LD_PRELOAD "$@"
+}
 # needed_libs FILE: the NEEDED entries of an ELF file, one a line, without the sanitizer runtimes.
 needed_libs() {
 	readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -vE '^lib(asan|ubsan)\.so'

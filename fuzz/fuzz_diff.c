@@ -1,0 +1,163 @@
+/* fuzz_diff.c: differential libFuzzer target: pam_jwt's decoders and signature checks against OpenSSL. */
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+
+#include "pam_jwt/b64url.h"
+#include "pam_jwt/error.h"
+#include "pam_jwt/jws_alg.h"
+#include "pam_jwt/jws_sig.h"
+#include "testkit.h"
+
+static const unsigned char msg[] = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
+static EVP_PKEY *ec_key, *rsa_key;
+static unsigned char *ec_sig, *rsa_sig;
+static size_t ec_siglen, rsa_siglen;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if ((ec_key = tk_keygen(JWS_ES256)) == NULL || (rsa_key = tk_keygen(JWS_RS256)) == NULL ||
+	    (ec_sig = tk_sign_bytes(JWS_ES256, ec_key, msg, sizeof(msg) - 1, &ec_siglen)) == NULL ||
+	    (rsa_sig = tk_sign_bytes(JWS_RS256, rsa_key, msg, sizeof(msg) - 1, &rsa_siglen)) == NULL)
+		abort();
+	return 0;
+}
+
+static void disagree(const char *what, int ours, int ref)
+{
+	fprintf(stderr, "%s: pam_jwt says %s, the OpenSSL reference says %s\n", what,
+	        ours ? "valid" : "invalid", ref ? "valid" : "invalid");
+	abort();
+}
+
+/* The reference for strict base64url: the url alphabet, no padding, no length of 1 mod 4, and the text
+ * is the canonical encoding of what OpenSSL's standard base64 decoder makes of it. */
+static void diff_b64url(const uint8_t *in, size_t len)
+{
+	struct pj_error err = {0};
+	unsigned char *ours = NULL, *ref = NULL;
+	char *std = NULL, *again = NULL;
+	size_t ourlen = 0, i, pad = (4 - len % 4) % 4;
+	int ok = b64url_decode((const char *)in, len, &ours, &ourlen, &err) == PJ_OK, ref_ok = len % 4 != 1;
+	int n = 0;
+
+	for (i = 0; i < len && ref_ok; i++)
+		ref_ok = (in[i] >= 'A' && in[i] <= 'Z') || (in[i] >= 'a' && in[i] <= 'z') ||
+		         (in[i] >= '0' && in[i] <= '9') || in[i] == '-' || in[i] == '_';
+	if (ref_ok) {
+		if ((std = malloc(len + pad + 1)) == NULL || (ref = malloc(len + pad + 1)) == NULL ||
+		    (again = malloc(len + pad + 8)) == NULL)
+			abort();
+		for (i = 0; i < len; i++)
+			std[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : (char)in[i];
+		memset(std + len, '=', pad);
+		n = len ? EVP_DecodeBlock(ref, (const unsigned char *)std, (int)(len + pad)) : 0;
+		if (n < 0)
+			abort(); /* the alphabet was checked */
+		n -= (int)pad;   /* EVP_DecodeBlock counts the padding as zero bytes */
+		EVP_EncodeBlock((unsigned char *)again, ref, n);
+		ref_ok = strncmp(again, std, len + pad) == 0;
+	}
+	if (ok != ref_ok)
+		disagree("base64url", ok, ref_ok);
+	if (ok && (ourlen != (size_t)n || memcmp(ours, ref, ourlen) != 0)) {
+		fprintf(stderr, "base64url: both accept, the bytes differ\n");
+		abort();
+	}
+	free(ours);
+	free(ref);
+	free(std);
+	free(again);
+}
+
+/* The reference for ES256: exactly 64 bytes r||s, both non-zero, verified as DER by OpenSSL. */
+static int ref_es256(const unsigned char *sig, size_t len)
+{
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *der = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	int derlen, ok = 0;
+
+	if (len != 64 || (r = BN_bin2bn(sig, 32, NULL)) == NULL ||
+	    (s = BN_bin2bn(sig + 32, 32, NULL)) == NULL || BN_is_zero(r) || BN_is_zero(s) ||
+	    (es = ECDSA_SIG_new()) == NULL)
+		goto out;
+	ECDSA_SIG_set0(es, r, s);
+	r = s = NULL;
+	if ((derlen = i2d_ECDSA_SIG(es, &der)) <= 0 || (ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, ec_key) != 1)
+		goto out;
+	ok = EVP_DigestVerify(ctx, der, (size_t)derlen, msg, sizeof(msg) - 1) == 1;
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* The reference for RS256: PKCS#1 v1.5 by OpenSSL, the signature exactly the modulus length. */
+static int ref_rs256(const unsigned char *sig, size_t len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx != NULL && len == (size_t)EVP_PKEY_get_size(rsa_key) &&
+	         EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, rsa_key) == 1 &&
+	         EVP_DigestVerify(ctx, sig, len, msg, sizeof(msg) - 1) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* sig: the valid signature with the input XORed over it (so the fuzzer starts near valid ones), or the
+ * input itself when its first byte is odd. */
+static void diff_sig(enum jws_alg_id id, const unsigned char *valid, size_t validlen, const uint8_t *in,
+                     size_t len)
+{
+	struct pj_error err = {0};
+	unsigned char *sig;
+	size_t siglen, i;
+	int ours, ref;
+
+	if (len > 0 && (in[0] & 1)) {
+		siglen = len - 1;
+		if ((sig = malloc(siglen + 1)) == NULL)
+			abort();
+		memcpy(sig, in + 1, siglen);
+	} else {
+		siglen = validlen;
+		if ((sig = malloc(siglen)) == NULL)
+			abort();
+		memcpy(sig, valid, siglen);
+		for (i = 1; i < len && i - 1 < siglen; i++)
+			sig[i - 1] ^= in[i];
+	}
+	ours = jws_sig_verify(jws_alg_by_id(id), id == JWS_ES256 ? ec_key : rsa_key, msg, sizeof(msg) - 1,
+	                      sig, siglen, &err) == PJ_OK;
+	ref = id == JWS_ES256 ? ref_es256(sig, siglen) : ref_rs256(sig, siglen);
+	if (ours != ref)
+		disagree(id == JWS_ES256 ? "ES256 signature" : "RS256 signature", ours, ref);
+	free(sig);
+}
+
+/* The first byte picks the check; the rest is its input. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	switch (data[0] % 3) {
+	case 0: diff_b64url(data + 1, size - 1); break;
+	case 1: diff_sig(JWS_ES256, ec_sig, ec_siglen, data + 1, size - 1); break;
+	default: diff_sig(JWS_RS256, rsa_sig, rsa_siglen, data + 1, size - 1); break;
+	}
+	return 0;
+}
