@@ -604,6 +604,7 @@ out:
  * are left to the exiting process. */
 __attribute__((destructor)) static void pam_jwt_unload(void)
 {
+	mapping_unload(); /* the store view kept between logins (libc only: safe at exit too) */
 	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL) == 1)
 		keystore_flush();
 }

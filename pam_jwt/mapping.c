@@ -712,6 +712,14 @@ static int cached_refresh(const char *dir)
 	return view_refresh(dir, &cached.view);
 }
 
+void mapping_unload(void)
+{
+	pthread_mutex_lock(&cached.lock);
+	view_close(&cached.view);
+	cached.dir[0] = '\0';
+	pthread_mutex_unlock(&cached.lock);
+}
+
 /* Whether the stored entry u already says what this login would write: bound to the token's identity, the
  * same gecos and groups, a last-login slot, and a header with the configuration's parameters. Sets
  * c->need_write when not. Refusals are left to the writing path, which gives and logs them. */

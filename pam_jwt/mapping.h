@@ -89,4 +89,8 @@ pj_status mapping_add_user(struct userstore *us, const char *name, uint32_t uid,
  * sequence. */
 void mapping_sanitize_gecos(const char *in, size_t inlen, char *out, size_t outlen);
 
+/* Releases the store view kept between logins (pam_jwt.so's unload: libpam unloads the module at pam_end,
+ * and a long-running caller would otherwise lose the view's memory and mappings at every pam_start). */
+void mapping_unload(void);
+
 #endif
