@@ -83,6 +83,15 @@ __attribute__((constructor)) static void nss_jwt_init(void)
 	pthread_atfork(lock_all, unlock_all, unlock_all);
 }
 
+/* glibc unloads NSS modules in __libc_freeres (valgrind and mtrace call it at exit): the views go first,
+ * or their memory and mappings are lost with the module. */
+__attribute__((destructor)) static void nss_jwt_fini(void)
+{
+	view_close(&lookup_view);
+	view_close(&pw_cursor.v);
+	view_close(&gr_cursor.v);
+}
+
 /* Brings lookup_view up to date. Called with lookup_lock held. Returns 0 or -errno. */
 static int refresh_lookup_view(void)
 {
