@@ -23,11 +23,13 @@ step() {
 	name=$1
 	shift
 	log "$name"
-	if "$@" >"$TOP/ci-logs/$name.log" 2>&1; then
+	"$@" >"$TOP/ci-logs/$name.log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		PASSED=$((PASSED + 1))
 	else
 		FAILED=$((FAILED + 1))
-		echo "FAIL: $name (exit $?); the end of ci-logs/$name.log:"
+		echo "FAIL: $name (exit $rc); the end of ci-logs/$name.log:"
 		tail -40 "$TOP/ci-logs/$name.log" | sed 's/^/    /'
 	fi
 }
