@@ -767,6 +767,7 @@ static pj_status record_returning(struct mctx *c, const struct pj_config *cfg, c
 {
 	struct pj_view *v = &cached.view;
 	struct pj_user_ref u;
+	struct pj_error ignored;
 	pj_status r = PJ_OK;
 	int e;
 
@@ -776,9 +777,12 @@ static pj_status record_returning(struct mctx *c, const struct pj_config *cfg, c
 	c->view = v;
 	if (view_user_by_name(v, id->username, &u) && (r = entry_current(c, cfg, id, &u, err)) == PJ_OK &&
 	    !c->need_write) {
-		/* an untrusted users.last is refused as users.db would be; other trouble: the store takes it
-		 */
-		if ((e = last_login_put(c->dir, u.u->slot, u.u->uid, u.u->created, now)) == -EPERM)
+		/* the entry may be a record still being synced by its writer: this login must not succeed on
+		 * it before it is durable; if it cannot be made so, the writing path takes over. An untrusted
+		 * users.last is refused as users.db would be; other trouble: the store takes it. */
+		if (userstore_durable(c->dir, v, u.level, &ignored) != PJ_OK)
+			e = -EAGAIN;
+		else if ((e = last_login_put(c->dir, u.u->slot, u.u->uid, u.u->created, now)) == -EPERM)
 			r = pj_fail(err, PJ_ERR_CONFIG, "%s/%s: not trusted", c->dir, PJ_LAST_FILE);
 		*done = e == 0;
 	}

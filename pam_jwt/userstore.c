@@ -1067,6 +1067,180 @@ static void journal_header(struct pj_journal_header *h, uint32_t generation)
 	h->header_size = sizeof(*h);
 }
 
+/* ---- durability: group commit and the durable mark ----
+ *
+ * A journal record is appended under the store lock and fdatasync'd after the lock is released, before the
+ * login that wrote it reports success (userstore_commit). Writers that append while another one syncs thus
+ * share its flush: the journal is append-only, so an fdatasync by any writer makes every record written to
+ * the file before it durable (group commit, as databases do with their write-ahead log). Why that is safe:
+ *
+ * - A login succeeds only once its own record is durable: its own fdatasync returned 0. A crash before that
+ *   loses the record, and with it only a login that had not succeeded.
+ * - Until then the record is visible to readers (NSS, other writers), as a committed one. A writer that
+ *   builds on it (a newer record, a fold) makes it durable with its own flush: a newer record's fdatasync
+ *   covers every earlier byte of the file, and a fold fsyncs its new base (which holds the record) and the
+ *   directory before it reports success (atomic_write_file).
+ * - A fold renames a new base over the old one while writers may still be syncing the old journal (their
+ *   descriptor keeps the old inode). Their records are in the new base: the fold read the journal under the
+ *   lock, after they had appended. A crash before the rename is durable leaves the old base and the old
+ *   journal, where their own fdatasync put the record; after it, the new base, fsync'd before the rename.
+ *   No record is written to a journal of an older generation after the fold (writers open the journal by
+ *   name under the lock), so none can be missed by it.
+ * - An fdatasync that fails (EIO) fails the login; Linux reports a writeback error to every descriptor
+ *   opened before it (errseq), so writers whose records shared the failed flush all fail.
+ * - The one reader that reports success on a record without writing: a returning login with an unchanged
+ *   entry (mapping.c). It must not succeed on a record that a crash could still take away, so it asks
+ *   userstore_durable, which reads the durable mark below and, when the mark does not cover the entry,
+ *   syncs the journal (and the directory) itself.
+ *
+ * The durable mark (in users.lock, which only root's writers open): the journal (generation, inode) and how
+ * many of its bytes are known durable. It is written after the flush it reports, without a lock and without
+ * fsync: every value ever written was true when written, and stays true (the journal only grows; a crash
+ * keeps at least its durable bytes, and a journal is only replaced by a fold, generation + 1, whose base
+ * holds it). Two writers racing may write an older value over a newer one: that only costs a later reader a
+ * sync. A torn mark fails its check and counts as none. */
+
+struct durable_mark {
+	uint32_t generation; /* of the base the journal extends */
+	uint32_t end;        /* bytes of the journal known durable */
+	uint64_t ino;        /* the journal's inode */
+	uint64_t check;
+};
+
+#define MARK_SEED 0x504a57544d41524bull /* "PJWTMARK" */
+
+static uint64_t mark_check(const struct durable_mark *m)
+{
+	return MARK_SEED ^ ((uint64_t)m->generation << 32 | m->end) ^ (m->ino * 0x9e3779b97f4a7c15ull);
+}
+
+static bool mark_read(int fd, struct durable_mark *m)
+{
+	return pread(fd, m, sizeof(*m), 0) == (ssize_t)sizeof(*m) && m->check == mark_check(m);
+}
+
+/* Whether mark m says that the journal (generation, ino) is durable up to end (a newer generation: folded
+ * into a base that is durable). */
+static bool mark_covers(const struct durable_mark *m, uint32_t generation, uint64_t ino, size_t end)
+{
+	return m->generation > generation || (m->generation == generation && m->ino == ino && m->end >= end);
+}
+
+/* Records that the journal (generation, ino) is durable up to end, unless the mark already says as much. */
+static void mark_put(int lock_fd, uint32_t generation, uint64_t ino, size_t end)
+{
+	struct durable_mark m;
+
+	if (lock_fd < 0 || (mark_read(lock_fd, &m) && mark_covers(&m, generation, ino, end)))
+		return;
+	m = (struct durable_mark){.generation = generation, .end = (uint32_t)end, .ino = ino};
+	m.check = mark_check(&m);
+	if (pwrite(lock_fd, &m, sizeof(m), 0) != (ssize_t)sizeof(m)) {
+		/* no mark: readers sync for themselves */
+	}
+}
+
+/* A journal just written whole by atomic_write_file (file and directory fsync'd), under the lock. */
+static void mark_after_atomic_write(const struct userstore *us, const char *path, size_t len)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == 0)
+		mark_put(us->lock_fd, us->generation, (uint64_t)sb.st_ino, len);
+}
+
+/* The byte of the journal where the record holding delta level (1..) ends. */
+static size_t record_end(const struct pj_view *v, uint32_t level)
+{
+	const struct pj_store *d = &v->deltas[level - 1];
+
+	return (size_t)(d->base - (const unsigned char *)v->jmap) + d->size;
+}
+
+/* Opens dir's lock file for the durable mark (root's writers made it; not trusted: none). */
+static int mark_open(const char *dir)
+{
+	char path[PATH_MAX];
+	struct pj_error ignored;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, PJ_STORE_LOCK) >= sizeof(path))
+		return -1;
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0 && trusted_file_check_fd(fd, path, &ignored) != PJ_OK) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether the mark read from lock_fd covers the entry at level of v. */
+static bool mark_says_durable(int lock_fd, const struct pj_view *v, uint32_t level)
+{
+	struct durable_mark m;
+
+	if (lock_fd < 0 || v->base.hdr == NULL || level > v->n_deltas || !mark_read(lock_fd, &m))
+		return false;
+	if (level == 0) /* the base: durable once a writer marked its generation, or a newer one */
+		return m.generation >= v->base.hdr->generation;
+	return mark_covers(&m, v->base.hdr->generation, (uint64_t)v->journal_sb.st_ino, record_end(v, level));
+}
+
+bool userstore_known_durable(const char *dir, const struct pj_view *v, uint32_t level)
+{
+	int fd = mark_open(dir);
+	bool durable = mark_says_durable(fd, v, level);
+
+	if (fd >= 0)
+		close(fd);
+	return durable;
+}
+
+pj_status userstore_durable(const char *dir, const struct pj_view *v, uint32_t level, struct pj_error *err)
+{
+	char path[PATH_MAX];
+	uint64_t ino = (uint64_t)v->journal_sb.st_ino;
+	int fd, lock_fd, r = 0;
+
+	if (v->base.hdr == NULL || level > v->n_deltas)
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: no such entry in the user store", dir);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, PJ_JOURNAL_FILE) >= sizeof(path))
+		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", dir);
+	lock_fd = mark_open(dir);
+	if (mark_says_durable(lock_fd, v, level))
+		goto out;
+	/* Not known durable: sync what this view was read from. The journal when it has one (every byte
+	 * written before this fdatasync, the entry's record among them, if it is still the same file), then
+	 * the directory (the rename that put the base or the journal in place). */
+	if (ino != 0) {
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0)
+			r = -errno;
+		else {
+			struct stat sb;
+			if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_ino != ino)
+				r = -ESTALE; /* replaced by a fold: the caller's writing path takes over */
+			else if (fdatasync(fd) != 0)
+				r = -errno;
+			close(fd);
+		}
+	}
+	if (r == 0 && (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY)) >= 0) {
+		if (fsync(fd) != 0)
+			r = -errno;
+		close(fd);
+	} else if (r == 0) {
+		r = -errno;
+	}
+	if (r == 0 && ino != 0)
+		mark_put(lock_fd, v->base.hdr->generation, ino, v->journal_valid);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	if (r != 0)
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot sync the user store: %s", dir, strerror(-r));
+	return PJ_OK;
+}
+
 /* Writes the whole store of a loaded us as a new base (generation + 1), then an empty journal for it. A
  * writer killed between the two leaves the new base with the old journal, which readers ignore (its
  * generation is the old base's) and the next writer replaces. */
@@ -1094,15 +1268,17 @@ static pj_status fold(struct userstore *us, int64_t now, struct pj_error *err)
 	}
 	us->written = now;
 	journal_header(&jh, us->generation);
-	if (path_in_dir(us, PJ_JOURNAL_FILE, path, sizeof(path), &ignored) == PJ_OK)
-		atomic_write_file(path, &jh, sizeof(jh), 0644, &ignored); /* else the next writer makes one */
+	if (path_in_dir(us, PJ_JOURNAL_FILE, path, sizeof(path), &ignored) == PJ_OK &&
+	    atomic_write_file(path, &jh, sizeof(jh), 0644, &ignored) ==
+	        PJ_OK) /* else the next writer makes one */
+		mark_after_atomic_write(us, path, sizeof(jh));
 	return PJ_OK;
 }
 
 /* Appends one record holding delta to the journal. The view was read under the lock, so nothing but a
  * torn record of a writer that died can follow its last valid record: the new one is written over it
  * (never truncated: a reader may still map those bytes). */
-static pj_status journal_append(struct userstore *us, const unsigned char *delta, size_t len,
+static pj_status journal_append(struct userstore *us, const unsigned char *delta, size_t len, int *sync_fd,
                                 struct pj_error *err)
 {
 	struct pj_journal_record rec = {.size = (uint32_t)len, .generation = us->generation};
@@ -1127,6 +1303,8 @@ static pj_status journal_append(struct userstore *us, const unsigned char *delta
 		remove_stale_temps(us);
 		r = atomic_write_file(path, whole, sizeof(jh) + sizeof(rec) + len, 0644, err);
 		free(whole);
+		if (r == PJ_OK) /* fsync'd whole, directory included: durable already */
+			mark_after_atomic_write(us, path, sizeof(jh) + sizeof(rec) + len);
 		return r;
 	}
 	if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0)
@@ -1142,10 +1320,34 @@ static pj_status journal_append(struct userstore *us, const unsigned char *delta
 		            n < 0 ? strerror(errno) : "short write");
 		goto out;
 	}
-	if (fdatasync(fd) != 0)
-		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot sync: %s", path, strerror(errno));
+	/* not synced here: userstore_commit does, after releasing the lock (group commit, see above) */
+	us->sync_end = at + sizeof(rec) + len;
+	*sync_fd = fd;
+	return PJ_OK;
 out:
 	close(fd);
+	return r;
+}
+
+/* The second half of a journal append, once the record is in the file: releases the store lock, so that
+ * the next writer appends while this one waits for the disk, then makes the record durable. The lock file
+ * stays open for the durable mark; the userstore holds no lock afterwards (a second commit is refused). */
+static pj_status sync_after_unlock(struct userstore *us, int fd, struct pj_error *err)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	pj_status r = PJ_OK;
+
+	flock(us->lock_fd, LOCK_UN);
+	if (fdatasync(fd) != 0 || fstat(fd, &sb) != 0) {
+		snprintf(path, sizeof(path), "%s/%s", us->dir, PJ_JOURNAL_FILE);
+		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot sync: %s", path, strerror(errno));
+	} else {
+		mark_put(us->lock_fd, us->generation, (uint64_t)sb.st_ino, us->sync_end);
+	}
+	close(fd);
+	close(us->lock_fd);
+	us->lock_fd = -1;
 	return r;
 }
 
@@ -1170,6 +1372,7 @@ static pj_status append_changes(struct userstore *us, int64_t now, bool *too_big
 {
 	struct userstore d = *us; /* shallow: the same users and strings, only the new groups */
 	unsigned char *data;
+	int sync_fd = -1;
 	size_t len;
 	pj_status r;
 
@@ -1188,8 +1391,12 @@ static pj_status append_changes(struct userstore *us, int64_t now, bool *too_big
 		return r;
 	if (us->vp->journal_valid + sizeof(struct pj_journal_record) + len > PJ_JOURNAL_MAX_SIZE)
 		*too_big = true;
-	else if ((r = journal_append(us, data, len, err)) == PJ_OK)
-		us->written = now;
+	else if ((r = journal_append(us, data, len, &sync_fd, err)) == PJ_OK) {
+		if (sync_fd >= 0)
+			r = sync_after_unlock(us, sync_fd, err);
+		if (r == PJ_OK)
+			us->written = now;
+	}
 	free(data);
 	return r;
 }
@@ -1222,7 +1429,10 @@ static pj_status fold_view(struct userstore *us, int64_t now, struct pj_error *e
 	if (full->next_slot < us->next_slot)
 		full->next_slot = us->next_slot;
 	full->generation = us->generation;
-	if ((r = fold(full, now, err)) == PJ_OK)
+	full->lock_fd = us->lock_fd; /* borrowed, for the durable mark: us holds the lock */
+	r = fold(full, now, err);
+	full->lock_fd = -1;
+	if (r == PJ_OK)
 		us->written = now;
 out:
 	userstore_close(full);

@@ -72,6 +72,7 @@ struct userstore {
 	char *preauth_programs;
 	int64_t written;
 	uint32_t next_slot; /* the next new user's last-login slot (1..) */
+	size_t sync_end;    /* view mode: where the journal record just appended ends */
 };
 
 /* Opens the store in dir. With lock: creates dir (0755) if missing, checks it is trusted, takes an
@@ -108,9 +109,19 @@ pj_status userstore_serialize(const struct userstore *us, int64_t now, unsigned 
                               struct pj_error *err);
 
 /* Writes the changes: loaded, a new base (dir/users.db, atomically, mode 0644: passwd data is public) and an
- * empty journal; view mode, one journal record (fdatasync'd), or the same fold when the journal is full,
- * missing its base, or the parameters changed. Requires the lock. */
+ * empty journal; view mode, one journal record, or the same fold when the journal is full, missing its base,
+ * or the parameters changed. Requires the lock. A journal record is fdatasync'd after the lock is released
+ * (group commit), so the userstore holds no lock afterwards. Returns only once the change is durable. */
 pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *err);
+
+/* For a login that writes nothing because the entry found in view v (at level, see pj_user_ref) is current:
+ * makes sure that entry is durable before the login succeeds, since it may be a record whose writer is
+ * still syncing it (group commit, userstore.c). Usually one read of the durable mark; else a sync of the
+ * journal and the directory. Errors: PJ_ERR_SYSTEM (the caller may take the writing path instead). */
+pj_status userstore_durable(const char *dir, const struct pj_view *v, uint32_t level, struct pj_error *err);
+
+/* Whether the durable mark alone says so (no sync): for tests and userstore_durable. */
+bool userstore_known_durable(const char *dir, const struct pj_view *v, uint32_t level);
 
 /* Lookups. In view mode what is found on disk is copied in (hence not const). */
 struct us_user *userstore_user(struct userstore *us, const char *name);

@@ -12,11 +12,12 @@
 
 /* The design is LevelDB's log + table (an LSM tree of two levels): the sorted base file (users.db, see
  * store_format.h) is the table, state_dir/users.journal the log. A change (a new user, a changed entry, a
- * new managed group) appends one record to the journal, under the store lock, and fdatasyncs it: work
- * that does not grow with the store. Past PJ_JOURNAL_MAX_RECORDS records or PJ_JOURNAL_MAX_SIZE bytes the
- * next writer folds base and journal into a new base (generation + 1, written atomically) and starts an
- * empty journal for it: amortized O(n / bound) per change. Removing a user or changing the header
- * parameters is always a fold.
+ * new managed group) appends one record to the journal, under the store lock, and fdatasyncs it after
+ * releasing the lock (group commit: one writer's flush covers every record appended before it; the
+ * reasoning is in pam_jwt/userstore.c): work that does not grow with the store. Past PJ_JOURNAL_MAX_RECORDS
+ * records or PJ_JOURNAL_MAX_SIZE bytes the next writer folds base and journal into a new base (generation +
+ * 1, written atomically) and starts an empty journal for it: amortized O(n / bound) per change. Removing a
+ * user or changing the header parameters is always a fold.
  *
  *   header  struct pj_journal_header: magic, version, byte order, the generation of the base it extends
  *   record  struct pj_journal_record, then a delta: a complete store image (store_format.h, 8-aligned)

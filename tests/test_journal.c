@@ -474,6 +474,81 @@ static void test_race(void)
 	ok(bad == 0 && lookups > 0, "8 reader threads: %ld lookups, %ld wrong or failed", lookups, bad);
 }
 
+/* The lock file's bytes (the durable mark), saved and put back: the state a reader meets while a writer
+ * that appended has not finished its fdatasync (group commit), or after a crash lost the mark. */
+static size_t lock_bytes(const char *dir, unsigned char *buf, size_t cap)
+{
+	int fd = open(tk_path(dir, "users.lock"), O_RDONLY);
+	ssize_t n = fd >= 0 ? pread(fd, buf, cap, 0) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void lock_put_bytes(const char *dir, const unsigned char *buf, size_t len)
+{
+	int fd = open(tk_path(dir, "users.lock"), O_WRONLY | O_TRUNC);
+
+	if (fd >= 0) {
+		if (write(fd, buf, len) != (ssize_t)len)
+			fprintf(stderr, "# cannot write users.lock\n");
+		close(fd);
+	}
+}
+
+/* Group commit: a record is synced after the store lock is released, so a reader may see a record whose
+ * writer has not synced it yet. A returning login must not succeed on such an entry (userstore_durable):
+ * the durable mark tells it which records are known durable, and it syncs for itself when the mark does
+ * not cover its entry. */
+static void test_durable(void)
+{
+	const char *dir = path_in("durable");
+	unsigned char after_a[64], flipped[64];
+	size_t n_a, n;
+	struct pj_error err;
+	struct pj_user_ref ua, ub;
+	struct pj_view v;
+
+	ok(add_user(dir, false, "base1", 340001, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "reca", 340002, NULL, 0) == PJ_OK,
+	   "a base and one journal record");
+	n_a = lock_bytes(dir, after_a, sizeof(after_a));
+	ok(add_user(dir, true, "recb", 340003, NULL, 0) == PJ_OK && view_open(dir, &v) == 0 &&
+	       view_user_by_name(&v, "reca", &ua) && view_user_by_name(&v, "recb", &ub) && ua.level == 1 &&
+	       ub.level == 2,
+	   "a second record");
+	ok(userstore_known_durable(dir, &v, 0) && userstore_known_durable(dir, &v, ua.level) &&
+	       userstore_known_durable(dir, &v, ub.level),
+	   "after their commits the mark covers the base and both records");
+	/* the mark as it was before recb's writer synced: recb is visible but not known durable */
+	lock_put_bytes(dir, after_a, n_a);
+	ok(n_a > 0 && userstore_known_durable(dir, &v, ua.level) &&
+	       !userstore_known_durable(dir, &v, ub.level),
+	   "a record appended but not yet synced by its writer is not known durable; the one before it is");
+	ok(userstore_durable(dir, &v, ub.level, &err) == PJ_OK && userstore_known_durable(dir, &v, ub.level),
+	   "a reader relying on it syncs the journal itself, and marks it");
+	/* a mark lost (a crash before its page reached the disk) or torn: nothing is known durable */
+	lock_put_bytes(dir, (const unsigned char *)"", 0);
+	ok(!userstore_known_durable(dir, &v, 0) && !userstore_known_durable(dir, &v, ua.level),
+	   "no mark: nothing known durable");
+	ok(userstore_durable(dir, &v, 0, &err) == PJ_OK, "an entry of the base: the directory is synced");
+	n = lock_bytes(dir, flipped, sizeof(flipped));
+	ok(n > 0 && userstore_known_durable(dir, &v, ub.level), "the reader's sync wrote the mark again");
+	flipped[n - 1] ^= 1;
+	lock_put_bytes(dir, flipped, n);
+	ok(!userstore_known_durable(dir, &v, ub.level), "a torn mark counts as none");
+	/* a fold: the old view's records are in the new base, which the folder synced */
+	ok(add_user(dir, false, "fold1", 340004, NULL, 0) == PJ_OK && userstore_known_durable(dir, &v, 0) &&
+	       userstore_known_durable(dir, &v, ub.level),
+	   "after a fold the mark's newer generation covers every record of the old view");
+	view_close(&v);
+	ok(add_user(dir, true, "recc", 340005, NULL, 0) == PJ_OK && view_open(dir, &v) == 0 &&
+	       view_user_by_name(&v, "recc", &ua) && ua.level == 1 && userstore_known_durable(dir, &v, 1),
+	   "the first record of the new journal is marked");
+	view_close(&v);
+}
+
 int main(void)
 {
 	if (geteuid() != 0)
@@ -483,6 +558,7 @@ int main(void)
 	test_append();
 	test_torn_tail();
 	test_fold();
+	test_durable();
 	test_race();
 	test_kill();
 	test_full_fs();

@@ -933,7 +933,7 @@ static void test_returning(void)
 	const char *last = path_in("s14/users.last");
 	struct pj_user_ref ref;
 	struct pj_view v;
-	char out[4096], *show[] = {"user", "show", "rita", NULL};
+	char out[4096], lock[PATH_MAX], *show[] = {"user", "show", "rita", NULL};
 	const struct pj_store_user *u;
 	struct stat before[2], after[2], sb;
 	struct pj_error err;
@@ -948,6 +948,13 @@ static void test_returning(void)
 	   "a returning login with unchanged claims: users.db and users.journal untouched (inode, size, "
 	   "mtime, "
 	   "ctime)");
+	/* the durable mark lost (a crash, or the writer of rita's entry still syncing): the login makes the
+	 * entry durable itself before it succeeds (group commit, userstore.c), still without a store write */
+	snprintf(lock, sizeof(lock), "%s/users.lock", cfg->state_dir);
+	ok(truncate(lock, 0) == 0 && login_at(cfg, ISS, claims, NOW + 7200, &err) == PJ_OK &&
+	       (stamp("s14", after), same_stamp(before, after)) && stat(lock, &sb) == 0 && sb.st_size > 0,
+	   "a returning login on an entry not known durable syncs it and marks it, writing nothing to the "
+	   "store");
 	ok(view_open(cfg->state_dir, &v) == 0 && view_user_by_name(&v, "rita", &ref) &&
 	       ref.u->last_login == NOW,
 	   "the store keeps the time of its last write for rita");
