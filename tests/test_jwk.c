@@ -564,6 +564,9 @@ static void test_selection(void)
 	ok(set != NULL && jwk_set_select(set, A(JWS_RS256), NULL, &k, &err) == PJ_OK && k == &set->keys[0],
 	   "the one usable kid-less key is selected");
 	ok(refuses(set, JWS_RS256, "x", "no key with kid=x"), "a kid is not matched by a kid-less key");
+	ok(jwk_set_select(NULL, A(JWS_RS256), NULL, &k, &err) == PJ_ERR_TOKEN && k == NULL &&
+	       jwk_set_select(set, NULL, NULL, &k, &err) == PJ_ERR_TOKEN,
+	   "no key set or no alg: refused");
 	jwk_set_free(set);
 
 	/* kids shown in reasons are escaped */

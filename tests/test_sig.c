@@ -544,6 +544,17 @@ int main(void)
 	       jws_sig_verify(jws_alg_by_id(JWS_RS256), NULL, data, DATALEN, (const unsigned char *)"x", 1,
 	                      NULL) == PJ_ERR_TOKEN,
 	   "NULL alg or key refused");
+	{
+		/* no data (NULL, length 0) is the empty message: an Ed25519 signature over "" verifies */
+		size_t elen = 0;
+		unsigned char *esig =
+		    tk_sign_bytes(JWS_EDDSA, keys[JWS_EDDSA][0], (const unsigned char *)"", 0, &elen);
+
+		ok(esig != NULL && jws_sig_verify(jws_alg_by_id(JWS_EDDSA), keys[JWS_EDDSA][0], NULL, 0, esig,
+		                                  elen, NULL) == PJ_OK,
+		   "NULL data is the empty message");
+		free(esig);
+	}
 
 	for (int i = JWS_ES256; i < JWS_ALG_COUNT; i++) {
 		EVP_PKEY_free(keys[i][0]);
