@@ -1,0 +1,176 @@
+/* faultinj.c: an LD_PRELOAD interposer that makes the Nth call of one libc function fail (test_faults.sh). */
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* PJ_FAULT_FUNC names the function, PJ_FAULT_N the call that fails (1 = the first); when that call is
+ * reached, PJ_FAULT_REPORT (a file) gets "fired", so the caller knows the sweep has not run past the last
+ * call. Calls made before the interposer has read its settings are counted from then on. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+
+static const char *fault_func;
+static unsigned long fault_n, calls;
+static int ready, fired;
+
+__attribute__((constructor)) static void fault_init(void)
+{
+	const char *n = getenv("PJ_FAULT_N");
+
+	fault_func = getenv("PJ_FAULT_FUNC");
+	fault_n = n ? strtoul(n, NULL, 10) : 0;
+	ready = 1;
+}
+
+static void report(void)
+{
+	const char *path = getenv("PJ_FAULT_REPORT");
+	int (*real_open)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+	ssize_t (*real_write)(int, const void *, size_t) =
+	    (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	int fd;
+
+	if (path == NULL || real_open == NULL || real_write == NULL)
+		return;
+	if ((fd = real_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0) {
+		if (real_write(fd, "fired\n", 6) != 6)
+			fired = 2;
+		close(fd);
+	}
+}
+
+/* Whether this call of name is the one to fail. */
+static int fail_now(const char *name)
+{
+	if (!ready || fired || fault_func == NULL || strcmp(fault_func, name) != 0)
+		return 0;
+	if (++calls != fault_n)
+		return 0;
+	fired = 1;
+	report();
+	return 1;
+}
+
+#define REAL(type, name, args) ((type(*) args)dlsym(RTLD_NEXT, #name))
+
+void *malloc(size_t size)
+{
+	if (fail_now("malloc")) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_malloc(size);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	if (fail_now("calloc")) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t size)
+{
+	if (fail_now("realloc")) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_realloc(p, size);
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = (mode_t)va_arg(ap, int);
+	va_end(ap);
+	if (fail_now("open")) {
+		errno = EIO;
+		return -1;
+	}
+	return REAL(int, open, (const char *, int, ...))(path, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = (mode_t)va_arg(ap, int);
+	va_end(ap);
+	if (fail_now("openat")) {
+		errno = EIO;
+		return -1;
+	}
+	return REAL(int, openat, (int, const char *, int, ...))(dirfd, path, flags, mode);
+}
+
+ssize_t read(int fd, void *buf, size_t len)
+{
+	if (fail_now("read")) {
+		errno = EIO;
+		return -1;
+	}
+	return REAL(ssize_t, read, (int, void *, size_t))(fd, buf, len);
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	if (fail_now("write")) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return REAL(ssize_t, write, (int, const void *, size_t))(fd, buf, len);
+}
+
+int fsync(int fd)
+{
+	if (fail_now("fsync")) {
+		errno = EIO;
+		return -1;
+	}
+	return REAL(int, fsync, (int))(fd);
+}
+
+int rename(const char *from, const char *to)
+{
+	if (fail_now("rename")) {
+		errno = EIO;
+		return -1;
+	}
+	return REAL(int, rename, (const char *, const char *))(from, to);
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (fail_now("mmap")) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	return REAL(void *, mmap, (void *, size_t, int, int, int, off_t))(addr, len, prot, flags, fd, off);
+}
+
+int flock(int fd, int op)
+{
+	if (fail_now("flock")) {
+		errno = EWOULDBLOCK;
+		return -1;
+	}
+	return REAL(int, flock, (int, int))(fd, op);
+}
