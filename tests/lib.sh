@@ -14,6 +14,9 @@ PAM_MODULE="$TOP_BUILDDIR/.libs/pam_jwt.so"
 # for setuid sudo and su, which ignore LD_PRELOAD). Their own leaks are not ours: leak checking is off in
 # the shell tests; the C tests (test_pam runs pam_jwt.so in-process) keep it on.
 if [ -n "${PJ_SAN_PRELOAD:-}" ]; then
+	# libcrypt too: ASan's crypt_r interceptor binds the real one when it starts, and pam_unix, which
+	# libpam loads later, would otherwise call through a NULL pointer
+	PJ_SAN_PRELOAD="$PJ_SAN_PRELOAD libcrypt.so.1"
 	LD_PRELOAD=$PJ_SAN_PRELOAD
 	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
