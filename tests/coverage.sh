@@ -6,8 +6,9 @@
 # Prints every file's figures and each gate; with --enforce, exits 1 when a gate is not met.
 set -u
 enforce=${1:-}
-top=${TOP_SRCDIR:?}
-build=${TOP_BUILDDIR:?}
+# canonical paths: gcovr's filters are matched against resolved file names ("build/.." would match none)
+top=$(cd "${TOP_SRCDIR:?}" && pwd -P)
+build=$(cd "${TOP_BUILDDIR:?}" && pwd -P)
 command -v gcovr >/dev/null 2>&1 || { echo "gcovr not installed (apt-get install gcovr)"; exit 1; }
 out=$build/coverage
 rm -rf "$out" && mkdir -p "$out"
