@@ -1,7 +1,8 @@
-/* jwk.c: parses a JWKS into OpenSSL 3 public keys and picks the key for a token's alg and kid. */
+/* jwk.c: parses a JWKS into OpenSSL 3 public keys, built on first use, and picks a token's key. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ __attribute__((format(printf, 2, 3))) static void jwk_skip(struct jwk *key, cons
 
 	EVP_PKEY_free(key->pkey);
 	key->pkey = NULL;
+	key->pending = false; /* never built: a checked key that turns out unusable (a duplicate kid) */
 	if (!key->usable && key->skip_reason[0] != '\0')
 		return;
 	key->usable = false;
@@ -134,13 +136,27 @@ out:
 	return pkey;
 }
 
-/* RFC 7518 6.3.1: n and e, unsigned big-endian without leading zero octets. */
-static pj_status jwk_build_rsa(json_object *obj, struct jwk *key)
+/* Keeps the checked public key material for the build: n||e (split at nlen) for RSA, the point for EC, x
+ * for OKP. */
+static pj_status jwk_keep(struct jwk *key, const unsigned char *a, size_t alen, const unsigned char *b,
+                          size_t blen)
+{
+	if ((key->raw = malloc(alen + blen)) == NULL)
+		return PJ_ERR_NOMEM;
+	memcpy(key->raw, a, alen);
+	if (blen > 0)
+		memcpy(key->raw + alen, b, blen);
+	key->raw_len = alen + blen;
+	key->raw_split = alen;
+	return PJ_OK;
+}
+
+/* RFC 7518 6.3.1: n and e, unsigned big-endian without leading zero octets. Checks them and keeps them for
+ * jwk_build_rsa. */
+static pj_status jwk_prepare_rsa(json_object *obj, struct jwk *key)
 {
 	unsigned char *n = NULL, *e = NULL;
 	size_t nlen = 0, elen = 0, bits;
-	BIGNUM *bn_n = NULL, *bn_e = NULL;
-	OSSL_PARAM_BLD *bld = NULL;
 	pj_status r;
 
 	if ((r = jwk_b64_member(obj, "n", key, &n, &nlen)) != PJ_OK)
@@ -177,8 +193,21 @@ static pj_status jwk_build_rsa(json_object *obj, struct jwk *key)
 		jwk_skip(key, "RSA exponent must be odd and greater than 1");
 		goto out;
 	}
-	r = PJ_ERR_NOMEM;
-	if ((bn_n = BN_bin2bn(n, (int)nlen, NULL)) == NULL || (bn_e = BN_bin2bn(e, (int)elen, NULL)) == NULL)
+	r = jwk_keep(key, n, nlen, e, elen);
+out:
+	free(n);
+	free(e);
+	return r;
+}
+
+static pj_status jwk_build_rsa(struct jwk *key)
+{
+	BIGNUM *bn_n = NULL, *bn_e = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	pj_status r = PJ_ERR_NOMEM;
+
+	if ((bn_n = BN_bin2bn(key->raw, (int)key->raw_split, NULL)) == NULL ||
+	    (bn_e = BN_bin2bn(key->raw + key->raw_split, (int)(key->raw_len - key->raw_split), NULL)) == NULL)
 		goto out;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
@@ -194,8 +223,6 @@ out:
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn_n);
 	BN_free(bn_e);
-	free(n);
-	free(e);
 	return r;
 }
 
@@ -228,13 +255,12 @@ static bool pkey_public_ok(EVP_PKEY *pkey)
 	return good;
 }
 
-/* RFC 7518 6.2.1: crv, and x and y each exactly the field size, as the uncompressed point 04||x||y. */
-static pj_status jwk_build_ec(json_object *obj, struct jwk *key)
+/* RFC 7518 6.2.1: crv, and x and y each exactly the field size, kept as the uncompressed point 04||x||y. */
+static pj_status jwk_prepare_ec(json_object *obj, struct jwk *key)
 {
 	const struct jws_alg *a;
 	unsigned char *x = NULL, *y = NULL, *point = NULL;
 	size_t xlen = 0, ylen = 0, flen;
-	OSSL_PARAM_BLD *bld = NULL;
 	pj_status r = PJ_ERR_TOKEN;
 
 	if (key->crv == NULL) {
@@ -261,9 +287,24 @@ static pj_status jwk_build_ec(json_object *obj, struct jwk *key)
 	point[0] = 0x04;
 	memcpy(point + 1, x, flen);
 	memcpy(point + 1 + flen, y, flen);
+	r = jwk_keep(key, point, 1 + 2 * flen, NULL, 0);
+out:
+	free(point);
+	free(x);
+	free(y);
+	return r;
+}
+
+/* The point must be on the curve (OpenSSL's public key check), as before any use. */
+static pj_status jwk_build_ec(struct jwk *key)
+{
+	const struct jws_alg *a = alg_for_curve(JWS_SIG_ECDSA, key->crv); /* checked by jwk_prepare_ec */
+	OSSL_PARAM_BLD *bld = NULL;
+	pj_status r = PJ_ERR_NOMEM;
+
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, a->group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * flen))
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, key->raw, key->raw_len))
 		goto out;
 	r = PJ_ERR_TOKEN;
 	if ((key->pkey = pkey_fromdata("EC", bld)) == NULL || !pkey_public_ok(key->pkey)) {
@@ -274,14 +315,11 @@ static pj_status jwk_build_ec(json_object *obj, struct jwk *key)
 	r = PJ_OK;
 out:
 	OSSL_PARAM_BLD_free(bld);
-	free(point);
-	free(x);
-	free(y);
 	return r;
 }
 
 /* RFC 8037: OKP with crv Ed25519 and a 32-byte x. X25519 is for key agreement, Ed448 is not supported. */
-static pj_status jwk_build_okp(json_object *obj, struct jwk *key)
+static pj_status jwk_prepare_okp(json_object *obj, struct jwk *key)
 {
 	const struct jws_alg *a;
 	unsigned char *x = NULL;
@@ -303,15 +341,48 @@ static pj_status jwk_build_okp(json_object *obj, struct jwk *key)
 		jwk_skip(key, "Ed25519 \"x\" must be 32 bytes");
 		goto out;
 	}
-	if ((key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x, xlen)) == NULL) {
-		jwk_skip(key, "OpenSSL refused the Ed25519 key");
-		goto out;
-	}
-	key->bits = EVP_PKEY_get_bits(key->pkey);
-	r = PJ_OK;
+	r = jwk_keep(key, x, xlen, NULL, 0);
 out:
 	free(x);
 	return r;
+}
+
+static pj_status jwk_build_okp(struct jwk *key)
+{
+	if ((key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key->raw, key->raw_len)) ==
+	    NULL) {
+		jwk_skip(key, "OpenSSL refused the Ed25519 key");
+		return PJ_ERR_TOKEN;
+	}
+	key->bits = EVP_PKEY_get_bits(key->pkey);
+	return PJ_OK;
+}
+
+/* Builds the EVP_PKEY of a checked key (pending): usable when OpenSSL takes it, else unusable with the
+ * reason, as if the parse had found it. PJ_ERR_NOMEM leaves it pending. */
+static pj_status jwk_build(struct jwk *key)
+{
+	pj_status r;
+
+	if (!key->pending)
+		return PJ_OK;
+	if (strcmp(key->kty, "RSA") == 0)
+		r = jwk_build_rsa(key);
+	else if (strcmp(key->kty, "EC") == 0)
+		r = jwk_build_ec(key);
+	else
+		r = jwk_build_okp(key);
+	if (r == PJ_ERR_NOMEM)
+		return r;
+	key->pending = false;
+	free(key->raw);
+	key->raw = NULL;
+	key->raw_len = key->raw_split = 0;
+	if (r == PJ_OK) {
+		key->usable = true;
+		key->skip_reason[0] = '\0';
+	}
+	return PJ_OK;
 }
 
 /* "use" must be "sig" when present; "key_ops" must be an array of strings holding "verify". */
@@ -354,7 +425,8 @@ static bool jwk_check_usage(json_object *obj, struct jwk *key)
 	return true;
 }
 
-/* Fills key from one JWKS entry. Only allocation failure is an error; anything else leaves the key
+/* Fills key from one JWKS entry and checks it: a key that passes every check short of OpenSSL building it
+ * is left pending (not yet usable). Only allocation failure is an error; anything else leaves the key
  * unusable with a reason. */
 static pj_status jwk_parse_entry(json_object *obj, struct jwk *key)
 {
@@ -387,11 +459,11 @@ static pj_status jwk_parse_entry(json_object *obj, struct jwk *key)
 		return PJ_OK;
 	}
 	if (strcmp(key->kty, "RSA") == 0)
-		r = jwk_build_rsa(obj, key);
+		r = jwk_prepare_rsa(obj, key);
 	else if (strcmp(key->kty, "EC") == 0)
-		r = jwk_build_ec(obj, key);
+		r = jwk_prepare_ec(obj, key);
 	else if (strcmp(key->kty, "OKP") == 0)
-		r = jwk_build_okp(obj, key);
+		r = jwk_prepare_okp(obj, key);
 	else if (strcmp(key->kty, "oct") == 0) {
 		jwk_skip(key, "symmetric key (kty oct) not supported");
 		return PJ_OK;
@@ -401,10 +473,7 @@ static pj_status jwk_parse_entry(json_object *obj, struct jwk *key)
 	}
 	if (r == PJ_ERR_NOMEM)
 		return r;
-	if (r == PJ_OK) {
-		key->usable = true;
-		key->skip_reason[0] = '\0';
-	}
+	key->pending = r == PJ_OK; /* checked; its EVP_PKEY is built on first use (jwk_build) */
 	return PJ_OK;
 }
 
@@ -454,8 +523,12 @@ pj_status jwk_set_parse(const char *json, size_t len, struct jwk_set **out, stru
 		r = pj_fail(err, PJ_ERR_TOKEN, "JWKS: %zu keys, more than %d", n, JWKS_MAX_KEYS);
 		goto out;
 	}
-	if ((set = calloc(1, sizeof(*set))) == NULL ||
-	    (set->keys = calloc(n + 1, sizeof(*set->keys))) == NULL) {
+	if ((set = calloc(1, sizeof(*set))) == NULL) {
+		r = pj_fail(err, PJ_ERR_NOMEM, "JWKS: out of memory");
+		goto out;
+	}
+	pthread_mutex_init(&set->lock, NULL);
+	if ((set->keys = calloc(n + 1, sizeof(*set->keys))) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "JWKS: out of memory");
 		goto out;
 	}
@@ -479,8 +552,12 @@ out:
 
 pj_status jwk_parse_one(json_object *obj, struct jwk *key)
 {
+	pj_status r;
+
 	memset(key, 0, sizeof(*key));
-	return jwk_parse_entry(obj, key);
+	if ((r = jwk_parse_entry(obj, key)) != PJ_OK)
+		return r;
+	return jwk_build(key); /* one key, for use now */
 }
 
 void jwk_clear(struct jwk *key)
@@ -489,6 +566,7 @@ void jwk_clear(struct jwk *key)
 	free(key->kty);
 	free(key->alg);
 	free(key->crv);
+	free(key->raw);
 	EVP_PKEY_free(key->pkey);
 	memset(key, 0, sizeof(*key));
 }
@@ -500,6 +578,7 @@ void jwk_set_free(struct jwk_set *set)
 	for (size_t i = 0; i < set->n_keys; i++)
 		jwk_clear(&set->keys[i]);
 	free(set->keys);
+	pthread_mutex_destroy(&set->lock);
 	free(set);
 }
 
@@ -515,6 +594,11 @@ static bool pkey_matches(const struct jwk *key, const struct jws_alg *alg)
 	return false;
 }
 
+static bool jwk_could_fit(const struct jwk *key, const struct jws_alg *alg, char *why, size_t whylen,
+                          const char *k);
+static bool pkey_fits(const struct jwk *key, const struct jws_alg *alg, char *why, size_t whylen,
+                      const char *k);
+
 bool jwk_fits_alg(const struct jwk *key, const struct jws_alg *alg, char *why, size_t whylen)
 {
 	char kb[JWK_KID_SHOW];
@@ -529,6 +613,13 @@ bool jwk_fits_alg(const struct jwk *key, const struct jws_alg *alg, char *why, s
 		snprintf(why, whylen, "key kid=%s is not usable: %s", k, key->skip_reason);
 		return false;
 	}
+	return jwk_could_fit(key, alg, why, whylen, k) && pkey_fits(key, alg, why, whylen, k);
+}
+
+/* The checks of jwk_fits_alg that need no EVP_PKEY (so a key not built yet can be passed over). */
+static bool jwk_could_fit(const struct jwk *key, const struct jws_alg *alg, char *why, size_t whylen,
+                          const char *k)
+{
 	if (strcmp(key->kty, alg->kty) != 0) {
 		snprintf(why, whylen, "key kid=%s is %s, token alg %s", k, key->kty, alg->name);
 		return false;
@@ -546,6 +637,12 @@ bool jwk_fits_alg(const struct jwk *key, const struct jws_alg *alg, char *why, s
 		snprintf(why, whylen, "key kid=%s is for alg %s, token alg %s", k, key->alg, alg->name);
 		return false;
 	}
+	return true;
+}
+
+static bool pkey_fits(const struct jwk *key, const struct jws_alg *alg, char *why, size_t whylen,
+                      const char *k)
+{
 	if (!pkey_matches(key, alg)) {
 		snprintf(why, whylen, "key kid=%s: OpenSSL key type does not fit token alg %s", k, alg->name);
 		return false;
@@ -553,12 +650,27 @@ bool jwk_fits_alg(const struct jwk *key, const struct jws_alg *alg, char *why, s
 	return true;
 }
 
-static pj_status jwk_select_kid(const struct jwk_set *set, const struct jws_alg *alg, const char *kid,
+/* Builds every pending key with this kid. Called with set->lock held. */
+static pj_status build_kid(struct jwk_set *set, const char *kid)
+{
+	pj_status r = PJ_OK;
+
+	for (size_t i = 0; i < set->n_keys && r == PJ_OK; i++) {
+		if (set->keys[i].kid != NULL && strcmp(set->keys[i].kid, kid) == 0)
+			r = jwk_build(&set->keys[i]);
+	}
+	return r;
+}
+
+/* Called with set->lock held; the token's kid selects the only key built. */
+static pj_status jwk_select_kid(struct jwk_set *set, const struct jws_alg *alg, const char *kid,
                                 const struct jwk **out, struct pj_error *err)
 {
 	char kb[JWK_KID_SHOW], why[256];
 	const struct jwk *unusable = NULL;
 
+	if (build_kid(set, kid) != PJ_OK)
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < set->n_keys; i++) {
 		const struct jwk *key = &set->keys[i];
 
@@ -580,20 +692,20 @@ static pj_status jwk_select_kid(const struct jwk_set *set, const struct jws_alg 
 	return pj_fail(err, PJ_ERR_TOKEN, "no key with kid=%s in the JWKS", kid_show(kid, kb, sizeof(kb)));
 }
 
-pj_status jwk_set_select(const struct jwk_set *set, const struct jws_alg *alg, const char *kid,
-                         const struct jwk **out, struct pj_error *err)
+/* Without a kid: builds the pending keys that could fit alg (the others cannot fit either way), then
+ * counts those that do. Called with set->lock held. */
+static pj_status jwk_select_alg(struct jwk_set *set, const struct jws_alg *alg, const struct jwk **out,
+                                struct pj_error *err)
 {
 	const struct jwk *found = NULL;
 	size_t fit = 0;
 
-	*out = NULL;
-	if (set == NULL || alg == NULL)
-		return pj_fail(err, PJ_ERR_TOKEN, "no key set or no alg");
-	if (kid != NULL)
-		return jwk_select_kid(set, alg, kid, out, err);
 	for (size_t i = 0; i < set->n_keys; i++) {
-		if (jwk_fits_alg(&set->keys[i], alg, NULL, 0)) {
-			found = &set->keys[i];
+		struct jwk *key = &set->keys[i];
+		if (key->pending && jwk_could_fit(key, alg, NULL, 0, "") && jwk_build(key) != PJ_OK)
+			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
+		if (jwk_fits_alg(key, alg, NULL, 0)) {
+			found = key;
 			fit++;
 		}
 	}
@@ -603,13 +715,76 @@ pj_status jwk_set_select(const struct jwk_set *set, const struct jws_alg *alg, c
 	return PJ_OK;
 }
 
-bool jwk_set_has_kid(const struct jwk_set *set, const char *kid)
+/* The set is shared (keystore.c hands it to every thread, refcounted) and logically constant: building a
+ * pending key only completes what the parse decided, under set->lock, which every reader of the keys'
+ * state below holds. A key once built never changes until jwk_set_free. */
+static struct jwk_set *set_locked(const struct jwk_set *cset)
 {
-	if (set == NULL || kid == NULL)
+	struct jwk_set *set = (struct jwk_set *)cset;
+
+	pthread_mutex_lock(&set->lock);
+	return set;
+}
+
+pj_status jwk_set_select(const struct jwk_set *cset, const struct jws_alg *alg, const char *kid,
+                         const struct jwk **out, struct pj_error *err)
+{
+	struct jwk_set *set;
+	pj_status r;
+
+	*out = NULL;
+	if (cset == NULL || alg == NULL)
+		return pj_fail(err, PJ_ERR_TOKEN, "no key set or no alg");
+	set = set_locked(cset);
+	r = kid != NULL ? jwk_select_kid(set, alg, kid, out, err) : jwk_select_alg(set, alg, out, err);
+	pthread_mutex_unlock(&set->lock);
+	return r;
+}
+
+bool jwk_set_has_kid(const struct jwk_set *cset, const char *kid)
+{
+	struct jwk_set *set;
+	bool found = false;
+
+	if (cset == NULL || kid == NULL)
 		return false;
-	for (size_t i = 0; i < set->n_keys; i++) {
-		if (set->keys[i].usable && set->keys[i].kid != NULL && strcmp(set->keys[i].kid, kid) == 0)
-			return true;
+	set = set_locked(cset);
+	if (build_kid(set, kid) == PJ_OK) {
+		for (size_t i = 0; i < set->n_keys && !found; i++)
+			found = set->keys[i].usable && set->keys[i].kid != NULL &&
+			        strcmp(set->keys[i].kid, kid) == 0;
 	}
-	return false;
+	pthread_mutex_unlock(&set->lock);
+	return found;
+}
+
+pj_status jwk_set_build_all(const struct jwk_set *cset)
+{
+	struct jwk_set *set;
+	pj_status r = PJ_OK;
+
+	if (cset == NULL)
+		return PJ_OK;
+	set = set_locked(cset);
+	for (size_t i = 0; i < set->n_keys && r == PJ_OK; i++)
+		r = jwk_build(&set->keys[i]);
+	pthread_mutex_unlock(&set->lock);
+	return r;
+}
+
+pj_status jwk_set_any_usable(const struct jwk_set *cset, bool *any)
+{
+	struct jwk_set *set;
+	pj_status r = PJ_OK;
+
+	*any = false;
+	if (cset == NULL)
+		return PJ_OK;
+	set = set_locked(cset);
+	for (size_t i = 0; i < set->n_keys && r == PJ_OK && !*any; i++) {
+		if ((r = jwk_build(&set->keys[i])) == PJ_OK)
+			*any = set->keys[i].usable;
+	}
+	pthread_mutex_unlock(&set->lock);
+	return r;
 }

@@ -4,6 +4,7 @@
 #define PAM_JWT_JWK_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -22,14 +23,20 @@ struct jwk {
 	char *alg;             /* JWK "alg", NULL when absent */
 	char *crv;             /* JWK "crv", NULL when absent */
 	int bits;              /* RSA modulus bits, EC/OKP curve bits; 0 when unknown */
-	bool usable;           /* false: kept for status output only, never selected */
+	bool usable;           /* false: kept for status output only, never selected (or still pending) */
+	bool pending;          /* in a set: passed every check but OpenSSL's, EVP_PKEY not built yet */
 	char skip_reason[128]; /* why it is not usable */
 	EVP_PKEY *pkey;        /* NULL when not usable */
+	unsigned char *raw;    /* pending: the checked public key material (RSA n||e, EC point, OKP x) */
+	size_t raw_len, raw_split;
 };
 
+/* A key set is parsed once and shared between threads (keystore.c, refcounted). Each key's EVP_PKEY is built
+ * when a token first selects it (0.1-0.2 ms each in a fresh process: a login needs one), under lock. */
 struct jwk_set {
 	struct jwk *keys;
 	size_t n_keys;
+	pthread_mutex_t lock; /* held to build a pending key and to read the keys' usable/pkey state */
 };
 
 /* Parses a JWKS document ({"keys":[...]}) with json_strict. Entries that cannot be used (unknown kty,
@@ -39,6 +46,15 @@ struct jwk_set {
  * (the caller reports it as a bad key set). */
 pj_status jwk_set_parse(const char *json, size_t len, struct jwk_set **out, struct pj_error *err);
 void jwk_set_free(struct jwk_set *set);
+
+/* jwk_set_parse checks every entry but leaves the usable ones pending: the EVP_PKEY (and OpenSSL's own
+ * checks, such as an EC point on its curve) comes when jwk_set_select or jwk_set_has_kid first needs that
+ * key, and a key OpenSSL refuses then becomes unusable with the same reason as if parsed eagerly. Direct
+ * readers of keys[i].usable (status output) call jwk_set_build_all first. Only PJ_ERR_NOMEM fails. */
+pj_status jwk_set_build_all(const struct jwk_set *set);
+
+/* Whether the set has at least one usable key, building pending keys in order until one is. */
+pj_status jwk_set_any_usable(const struct jwk_set *set, bool *any);
 
 /* Picks the key that verifies a token with this alg and kid (kid may be NULL). With a kid: the usable key
  * with that kid, which must fit alg. Without: the one usable key that fits alg; none or several: refused.

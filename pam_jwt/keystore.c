@@ -90,28 +90,21 @@ static pj_status ks_entry_install(struct ks_entry *e, struct jwk_set *set, struc
 	return PJ_OK;
 }
 
-static size_t ks_usable_keys(const struct jwk_set *set)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; set != NULL && i < set->n_keys; i++)
-		if (set->keys[i].usable)
-			n++;
-	return n;
-}
-
 /* Parses a JWKS text and insists on at least one usable key: a set with none can only refuse. */
 static pj_status ks_parse_jwks(const char *text, size_t len, struct jwk_set **out, struct pj_error *err)
 {
 	struct jwk_set *set = NULL;
+	bool any;
 	pj_status r;
 
 	*out = NULL;
 	if ((r = jwk_set_parse(text, len, &set, err)) != PJ_OK)
 		return r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS;
-	if (ks_usable_keys(set) == 0) {
+	/* builds keys only until one is usable (usually the first): the others when a token needs them */
+	if ((r = jwk_set_any_usable(set, &any)) != PJ_OK || !any) {
 		jwk_set_free(set);
-		return pj_fail(err, PJ_ERR_NO_KEYS, "no usable key in the key set");
+		return r != PJ_OK ? pj_fail(err, r, "out of memory")
+		                  : pj_fail(err, PJ_ERR_NO_KEYS, "no usable key in the key set");
 	}
 	*out = set;
 	return PJ_OK;
@@ -642,6 +635,9 @@ static pj_status ks_info_locked(const struct pj_config *cfg, const struct pj_iss
 		e->cur->refs++;
 		info->ref = e->cur;
 		info->set = e->cur->set;
+		/* status shows every key's verdict, OpenSSL's included */
+		if (jwk_set_build_all(info->set) != PJ_OK && r == PJ_OK)
+			r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	}
 	return r;
 }

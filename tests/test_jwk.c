@@ -96,9 +96,11 @@ static const struct jwk *by_kid(const struct jwk_set *set, const char *kid)
 	return NULL;
 }
 
+/* usable() and skipped() judge a key as `pam-jwt jwks status` shows it: every key built (a parse leaves the
+ * keys that pass its checks pending, built when a token selects them; test_lazy covers that path). */
 static bool usable(const struct jwk_set *set, const char *kid)
 {
-	const struct jwk *k = by_kid(set, kid);
+	const struct jwk *k = (jwk_set_build_all(set), by_kid(set, kid));
 
 	return k != NULL && k->usable && k->pkey != NULL;
 }
@@ -106,7 +108,7 @@ static bool usable(const struct jwk_set *set, const char *kid)
 /* Unusable with a skip reason containing what. */
 static bool skipped(const struct jwk_set *set, const char *kid, const char *what)
 {
-	const struct jwk *k = by_kid(set, kid);
+	const struct jwk *k = (jwk_set_build_all(set), by_kid(set, kid));
 
 	if (k == NULL)
 		return false;
@@ -559,7 +561,8 @@ static void test_selection(void)
 
 	/* kid-less keys are selectable without kid; an unusable key without kid does not count */
 	set = parse(jwks(jwk_of(r1, NULL, NULL, NULL), jwk_of(r2, NULL, NULL, "\"use\":\"enc\""), NULL));
-	ok(set != NULL && set->keys[0].usable && set->keys[0].kid == NULL, "a key without kid is usable");
+	ok(set != NULL && jwk_set_build_all(set) == PJ_OK && set->keys[0].usable && set->keys[0].kid == NULL,
+	   "a key without kid is usable");
 	k = NULL;
 	ok(set != NULL && jwk_set_select(set, A(JWS_RS256), NULL, &k, &err) == PJ_OK && k == &set->keys[0],
 	   "the one usable kid-less key is selected");
@@ -649,6 +652,98 @@ static void test_realistic(void)
 		EVP_PKEY_free(keys[i]);
 }
 
+/* Each key's EVP_PKEY is built when a token first selects it: a fresh process pays for the token's key only,
+ * and a key OpenSSL refuses is refused at that point exactly as an eager parse refused it. */
+struct lazy_arg {
+	const struct jwk_set *set;
+	int bad;
+};
+
+static void *lazy_thread(void *arg)
+{
+	struct lazy_arg *a = arg;
+	const enum jws_alg_id algs[] = {JWS_ES256, JWS_RS256, JWS_EDDSA};
+	const char *kids[] = {"a", "r", "e"};
+
+	for (int i = 0; i < 300; i++) {
+		const struct jwk *k = NULL;
+		struct pj_error err;
+		int j = i % 3;
+		if (jwk_set_select(a->set, A(algs[j]), kids[j], &k, &err) != PJ_OK || k->pkey == NULL ||
+		    jwk_set_has_kid(a->set, "off"))
+			a->bad++;
+	}
+	return NULL;
+}
+
+static void test_lazy(void)
+{
+	EVP_PKEY *p256 = gen(JWS_ES256), *rsa = gen(JWS_RS256), *ed = gen(JWS_EDDSA);
+	unsigned char pt[1 + 2 * 66];
+	const struct jwk *k = NULL;
+	struct lazy_arg args[8];
+	pthread_t th[8];
+	struct pj_error err;
+	struct jwk_set *set;
+	char *off, *doc;
+	bool none_built = true, any = false;
+	int bad = 0;
+
+	ok(ec_point(p256, pt, sizeof(pt)) == 65, "P-256 point");
+	pt[64] ^= 0x01;
+	off = ec_jwk_raw("off", "P-256", pt + 1, 32, pt + 33, 32);
+	doc = jwks(off, jwk_of(p256, "a", NULL, NULL), jwk_of(rsa, "r", NULL, NULL),
+	           jwk_of(ed, "e", NULL, NULL), NULL);
+	set = parse(doc);
+	for (size_t i = 0; set != NULL && i < set->n_keys; i++)
+		none_built =
+		    none_built && set->keys[i].pkey == NULL && set->keys[i].pending && !set->keys[i].usable;
+	ok(set != NULL && none_built, "a parse builds no key: all four checked keys are pending");
+	ok(selects(set, JWS_ES256, "a", "a") && by_kid(set, "a")->pkey != NULL && by_kid(set, "r")->pending &&
+	       by_kid(set, "e")->pending && by_kid(set, "off")->pending,
+	   "selecting kid a builds that key only");
+	ok(refuses(set, JWS_ES256, "off",
+	           "key kid=off is not usable: EC point is not a valid P-256 public key"),
+	   "an off-curve point is refused when selected, with the eager parse's reason");
+	ok(!by_kid(set, "off")->pending && !by_kid(set, "off")->usable && !jwk_set_has_kid(set, "off"),
+	   "and stays unusable (jwk_set_has_kid: no such usable kid)");
+	ok(jwk_set_has_kid(set, "r") && by_kid(set, "r")->usable && by_kid(set, "e")->pending,
+	   "jwk_set_has_kid builds the key it asks about");
+	ok(selects(set, JWS_EDDSA, NULL, "e"), "without kid the alg's one fitting key is built and picked");
+	jwk_set_free(set);
+
+	/* without kid, a key that OpenSSL refuses does not count, as before */
+	set = parse(jwks(off, jwk_of(p256, "a", NULL, NULL), NULL));
+	ok(selects(set, JWS_ES256, NULL, "a") && !by_kid(set, "off")->usable,
+	   "without kid: the off-curve P-256 key is built, refused and not counted; the good one is picked");
+	jwk_set_free(set);
+	set = parse(jwks(off, jwk_of(p256, "a", NULL, NULL), NULL));
+	ok(jwk_set_any_usable(set, &any) == PJ_OK && any && !by_kid(set, "off")->usable &&
+	       by_kid(set, "a")->usable,
+	   "any_usable builds in order until a key is usable");
+	jwk_set_free(set);
+	set = parse(jwks(off, NULL));
+	ok(jwk_set_any_usable(set, &any) == PJ_OK && !any, "a set whose only key OpenSSL refuses has none");
+	jwk_set_free(set);
+
+	/* a shared set: threads select (and so build) its keys at once */
+	set = parse(doc);
+	for (int i = 0; i < 8; i++) {
+		args[i] = (struct lazy_arg){set, 0};
+		pthread_create(&th[i], NULL, lazy_thread, &args[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		bad += args[i].bad;
+	}
+	ok(bad == 0 && jwk_set_select(set, A(JWS_RS256), "r", &k, &err) == PJ_OK,
+	   "8 threads selecting from one set as it builds its keys: %d failures", bad);
+	jwk_set_free(set);
+	EVP_PKEY_free(p256);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ed);
+}
+
 int main(void)
 {
 	test_document();
@@ -658,6 +753,7 @@ int main(void)
 	test_members();
 	test_selection();
 	test_realistic();
+	test_lazy();
 	pool_free();
 	return tap_done();
 }
