@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "claims.h"
 #include "identity.h"
 #include "json_strict.h"
@@ -73,6 +75,13 @@ pj_status pj_verify_signature(const struct pj_config *cfg, const struct pj_log *
 	if ((issuer->algorithms & JWS_ALG_BIT(jws->alg->id)) == 0) {
 		r = pj_fail(err, PJ_ERR_TOKEN, "alg %s is not in the algorithms of issuer %s", jws->alg->name,
 		            issuer->name);
+		goto out;
+	}
+	/* OpenSSL 3.0 initialises its default library context once; when that fails (out of memory) it goes
+	 * on with a context without locks and crashes at the first key fetch, so a failed initialisation is a
+	 * refusal here (the answer is remembered: it stays one) */
+	if (OSSL_LIB_CTX_get0_global_default() == NULL) {
+		r = pj_fail(err, PJ_ERR_NOMEM, "OpenSSL could not initialise: out of memory");
 		goto out;
 	}
 	if ((r = keystore_get(cfg, issuer, jws->kid, now, log, &set, &ref, err)) != PJ_OK)
