@@ -4,9 +4,9 @@
  * unprivileged account, so it verifies and decides but writes nothing. The line it prints makes sshd
  * check the certificate's signature and the client's possession of the key. sshd must already have
  * resolved the user (a never-seen user through nss_preauth); the user store learns the user, uid and
- * groups in pam_jwt's account step, which runs as root inside sshd after this command accepted the key:
+ * groups in pam_jwt's session step, which runs as root inside sshd after this command accepted the key:
  * it reads the certificate sshd used from SSH_AUTH_INFO_0, verifies it again (the same opkssh_check) and
- * records the login (pam/pam_opkssh.c). */
+ * records the login (pam/pam_opkssh.c, mapping_record_login, whose checks this command makes read-only). */
 #include "config.h"
 
 #include <getopt.h>
@@ -21,6 +21,7 @@
 #include "cli_common.h"
 #include "pam_jwt/config_file.h"
 #include "pam_jwt/log.h"
+#include "pam_jwt/mapping.h"
 #include "pam_jwt/opkssh.h"
 #include "pam_jwt/verify.h"
 
@@ -116,6 +117,11 @@ int cli_authkeys_main(int argc, char **argv)
 		goto out;
 	}
 	status = opkssh_check(cfg, &log, type, key, user, service, time(NULL), &login, &err);
+	/* The account rules of a token login, read-only (this user cannot write the store): a local account,
+	 * another NSS source's, a name bound to another identity. The session step would refuse them too
+	 * late: sshd runs the command of a session whose PAM step failed. */
+	if (status == PJ_OK)
+		status = mapping_check_login(cfg, &login.id, false, &log, NULL, &err);
 	if (status == PJ_OK && (line = opkssh_authorized_keys_line(&login)) == NULL)
 		status = pj_fail(&err, PJ_ERR_NOMEM, "out of memory");
 	pj_logf(&log, status == PJ_OK ? LOG_INFO : LOG_NOTICE, "opkssh certificate for %s: %s", user,

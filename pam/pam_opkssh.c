@@ -11,7 +11,7 @@
  * recorded here are the ones the shell gets.
  * What this cannot close: sshd 9.2 does not end a connection whose PAM session fails; it only restricts
  * the session (no pty, no forwarding) and still runs the command. So everything that can refuse is checked
- * first by pam-jwt authorized-keys (the same opkssh_check, with a read-only check of the store's binding),
+ * first by pam-jwt authorized-keys (the same opkssh_check, and mapping_record_login's checks read-only),
  * and a refusal here is left to the short time between the two checks: the PK Token running out, or a
  * concurrent first login of the same name by another (iss, sub); both are logged. */
 #include "config.h"

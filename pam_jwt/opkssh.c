@@ -3,7 +3,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,6 @@
 #include "authz.h"
 #include "opkssh.h"
 #include "pktoken.h"
-#include "store/store_read.h"
 #include "verify.h"
 
 /* Which principal goes into principals="...": the certificate must be meant for this user or for any. */
@@ -51,32 +49,6 @@ static pj_status check_cert(const struct sshcert *c, const struct sshcert_ext **
 	return PJ_OK;
 }
 
-/* A user already in the store must be bound to this (iss, sub), or not bound at all. Read-only: sshd runs
- * the AuthorizedKeysCommand as an unprivileged user; the account step checks again under the lock. */
-static pj_status check_binding(const struct pj_config *cfg, const struct pj_identity *id,
-                               struct pj_error *err)
-{
-	struct pj_store st;
-	const struct pj_store_user *u;
-	const char *iss, *sub;
-	pj_status r = PJ_OK;
-	int e;
-
-	if ((e = store_open(cfg->state_dir, &st)) == -ENOENT)
-		return PJ_OK;
-	if (e != 0)
-		return pj_fail(err, e == -EPERM ? PJ_ERR_CONFIG : PJ_ERR_SYSTEM, "user store in %s: %s",
-		               cfg->state_dir, strerror(-e));
-	if ((u = store_user_by_name(&st, id->username)) != NULL) {
-		iss = store_str(&st, u->iss);
-		sub = store_str(&st, u->sub);
-		if (iss[0] != '\0' && (strcmp(iss, id->iss) != 0 || strcmp(sub, id->sub) != 0))
-			r = pj_fail(err, PJ_ERR_USER, "user %s is bound to another identity", id->username);
-	}
-	store_close(&st);
-	return r;
-}
-
 pj_status opkssh_check(const struct pj_config *cfg, const struct pj_log *log, const char *type,
                        const char *b64, const char *user, const char *service, time_t now,
                        struct opkssh_login *out, struct pj_error *err)
@@ -98,8 +70,7 @@ pj_status opkssh_check(const struct pj_config *cfg, const struct pj_log *log, co
 	/* verified as a token login's identity is; the rules below may still refuse it */
 	out->id.verified = true;
 	if ((r = pick_principal(&out->cert, user, &out->principal, err)) != PJ_OK ||
-	    (r = authz_check_service(cfg, service, false, &out->id, err)) != PJ_OK ||
-	    (r = check_binding(cfg, &out->id, err)) != PJ_OK)
+	    (r = authz_check_service(cfg, service, false, &out->id, err)) != PJ_OK)
 		out->id.verified = false;
 	return r;
 }

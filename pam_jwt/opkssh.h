@@ -34,9 +34,9 @@ struct opkssh_login {
  *     certificate restricted to other principals only is refused;
  *   - the PK Token verified for the certificate's key (pktoken.h);
  *   - the identity as for a token login: username claim and transforms equal to user, not root nor a
- *     system account (pj_map_identity), the [service NAME] rules (NAME = service, may be NULL), and, when
- *     the user store already holds user, the same (iss, sub) as it is bound to (read-only here: the PAM
- *     account step records the login under the store's lock).
+ *     system account (pj_map_identity) and the [service NAME] rules (NAME = service, may be NULL).
+ * The account rules are the caller's, as for a token login (mapping.h): pam-jwt authorized-keys checks them
+ * read-only (mapping_check_login), the PAM session step records the login (mapping_record_login).
  * On success out->id is verified. On refusal out->id holds what was seen (for the log).
  * Refusals: PJ_ERR_TOKEN (certificate or PK Token), PJ_ERR_USER (identity), others as for tokens. */
 pj_status opkssh_check(const struct pj_config *cfg, const struct pj_log *log, const char *type,

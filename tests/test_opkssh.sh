@@ -122,6 +122,16 @@ is "and with --explain status 2" "$?" 2
 "$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain adam "$2" "$1" >"$SCRATCH/line" 2>"$SCRATCH/why"
 is "with --explain: status 1 and why" "$?:$(cat "$SCRATCH/line"):$(grep -c 'token is for user tess, not adam' "$SCRATCH/why")" \
 	"1::1"
+# A local account (nobody: uid 65534, not a system uid) is never pam_jwt's, as for a token login: the
+# session step would refuse it too late (sshd 9.2 still runs the command of a session that failed).
+cert local "$(pkt nobody)" || { echo "Bail out! opk_client.py failed: see $IDP/errors"; exit 1; }
+set -- $(cat "$SCRATCH/local-cert.pub")
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain nobody "$2" "$1" >"$SCRATCH/line" 2>"$SCRATCH/why"
+is "a PK Token for the local account nobody: status 1, nothing printed, and why" \
+	"$?:$(cat "$SCRATCH/line"):$(grep -c 'nobody is a local account or group' "$SCRATCH/why")" "1::1"
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" nobody "$2" "$1" >"$SCRATCH/line" 2>/dev/null
+is "and without --explain: nothing printed, status 0" "$?:$(cat "$SCRATCH/line")" "0:"
+set -- $(cat "$SCRATCH/good-cert.pub")
 
 log_mark
 login good tess user "$SESSION"
