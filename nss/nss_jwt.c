@@ -496,8 +496,8 @@ static bool cursor_stale(const struct cursor *c)
 {
 	struct stat sb;
 
-	return stat(STORE_PATH, &sb) == 0 && sb.st_dev == c->v.base.dev && sb.st_ino == c->v.base.ino &&
-	       !store_same_file(&c->v.base, &sb);
+	return stat(STORE_PATH, &sb) == 0 && (uint64_t)sb.st_dev == c->v.base.file.dev &&
+	       (uint64_t)sb.st_ino == c->v.base.file.ino && !store_same_file(&c->v.base, &sb);
 }
 
 /* The next entry of an enumeration. */

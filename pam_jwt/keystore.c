@@ -16,6 +16,7 @@
 #include "https.h"
 #include "keystore.h"
 #include "oidc.h"
+#include "store/store_read.h"
 #include "trusted_file.h"
 
 #define KS_JWKS_FILE_MAX  (1024 * 1024)
@@ -37,11 +38,8 @@ struct ks_entry {
 	struct keystore_ref *cur; /* NULL until loaded */
 	/* jwks_file: the file cur was read from, to notice edits */
 	bool have_stat;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	struct timespec ctime; /* moves on chmod and chown too: a file made writable is re-checked */
+	struct store_file_id
+	    file; /* its ctime moves on chmod and chown too: a file made writable is re-checked */
 	/* fetched sources: what cur came from and when, mirrored in the cache file */
 	char *jwks_text; /* the text cur was parsed from, to notice a different set on disk */
 	size_t jwks_len;
@@ -153,9 +151,7 @@ static pj_status ks_entry_find(const struct pj_issuer *iss, struct ks_entry **ou
 
 static bool ks_same_file(const struct ks_entry *e, const struct stat *st)
 {
-	return e->have_stat && e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
-	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	       e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+	return e->have_stat && store_file_id_same(&e->file, st);
 }
 
 /* jwks_file: read and parse once; again only when the file's inode, size, mtime or ctime changed. The stat is
@@ -186,11 +182,7 @@ static pj_status ks_file_load(struct ks_entry *e, const struct pj_issuer *iss, c
 	if ((r = ks_entry_install(e, set, err)) != PJ_OK)
 		return r;
 	e->have_stat = true;
-	e->dev = st.st_dev;
-	e->ino = st.st_ino;
-	e->size = st.st_size;
-	e->mtime = st.st_mtim;
-	e->ctime = st.st_ctim;
+	e->file = store_file_id_of(&st);
 	pj_logf(log, LOG_DEBUG, "issuer %s: loaded %zu keys from %s", iss->name, e->cur->set->n_keys,
 	        iss->jwks_file);
 	return PJ_OK;
@@ -618,7 +610,7 @@ static pj_status ks_info_locked(const struct pj_config *cfg, const struct pj_iss
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	if (issuer->jwks_file != NULL) {
 		r = ks_file_load(e, issuer, log, err);
-		info->fetched_at = e->have_stat ? e->mtime.tv_sec : 0;
+		info->fetched_at = e->have_stat ? (time_t)e->file.mtime_sec : 0;
 		if (r != PJ_OK)
 			info->last_error = strdup(err != NULL ? err->reason : "unreadable");
 	} else {

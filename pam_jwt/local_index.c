@@ -13,6 +13,7 @@
 #include "local_index.h"
 #include "store/idmap.h"
 #include "store/store_format.h"
+#include "store/store_read.h"
 #include "trusted_file.h"
 
 #define LI_FILE             "local.cache"
@@ -22,17 +23,11 @@
 #define LI_MAX_NAME         256 /* longer local names are kept folded to this many bytes: never ours anyway */
 #define LOCAL_INDEX_RACY_NS 100000000LL /* 100 ms: far above any timestamp tick */
 
-/* A file's identity: what changes when it is replaced or written in place. */
-struct li_stat {
-	uint64_t dev, ino, size;
-	int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
-};
-
 struct li_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t endian;
-	struct li_stat files[2]; /* passwd, group */
+	struct store_file_id files[2]; /* passwd, group */
 	uint32_t n;
 	uint32_t strings_len;
 	uint64_t checksum; /* FNV-1a 64 of the whole file with this field zero */
@@ -46,17 +41,6 @@ struct li_entry {
 };
 
 _Static_assert(sizeof(struct li_header) == 144, "local index header layout");
-
-static void stat_of(const struct stat *sb, struct li_stat *out)
-{
-	*out = (struct li_stat){.dev = sb->st_dev,
-	                        .ino = sb->st_ino,
-	                        .size = (uint64_t)sb->st_size,
-	                        .mtime_sec = sb->st_mtim.tv_sec,
-	                        .mtime_nsec = sb->st_mtim.tv_nsec,
-	                        .ctime_sec = sb->st_ctim.tv_sec,
-	                        .ctime_nsec = sb->st_ctim.tv_nsec};
-}
 
 static uint64_t checksum(const unsigned char *data, size_t len)
 {
@@ -91,7 +75,8 @@ static bool str_ok(const struct local_index *li, uint32_t ref)
 }
 
 /* Points li into data (len bytes) when it is a valid index for the files described by want. */
-static bool index_use(struct local_index *li, unsigned char *data, size_t len, const struct li_stat want[2])
+static bool index_use(struct local_index *li, unsigned char *data, size_t len,
+                      const struct store_file_id want[2])
 {
 	const struct li_header *h = (const void *)data;
 	uint64_t body;
@@ -187,7 +172,7 @@ static int cmp_entry(const void *a, const void *b, void *ctx)
 }
 
 /* Reads the files into a new index image (header stats from files). */
-static int index_build(const char *passwd_path, const char *group_path, const struct li_stat files[2],
+static int index_build(const char *passwd_path, const char *group_path, const struct store_file_id files[2],
                        unsigned char **data, size_t *len)
 {
 	struct li_build b = {0};
@@ -243,7 +228,7 @@ pj_status local_index_open(const char *state_dir, const char *passwd_path, const
 	const char *pw = passwd_path ? passwd_path : IDMAP_PASSWD_PATH;
 	const char *gr = group_path ? group_path : IDMAP_GROUP_PATH;
 	struct stat sb[2];
-	struct li_stat files[2];
+	struct store_file_id files[2];
 	struct timespec now;
 	char path[PATH_MAX];
 	struct pj_error ignored;
@@ -255,8 +240,8 @@ pj_status local_index_open(const char *state_dir, const char *passwd_path, const
 	memset(li, 0, sizeof(*li));
 	if (stat(pw, &sb[0]) != 0 || stat(gr, &sb[1]) != 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "reading %s and %s: %s", pw, gr, strerror(errno));
-	stat_of(&sb[0], &files[0]);
-	stat_of(&sb[1], &files[1]);
+	files[0] = store_file_id_of(&sb[0]);
+	files[1] = store_file_id_of(&sb[1]);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir, LI_FILE) >= sizeof(path))
 		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", state_dir);
 	if (trusted_dir_check(state_dir, &ignored) == PJ_OK &&

@@ -1183,7 +1183,7 @@ static bool mark_says_durable(int lock_fd, const struct pj_view *v, uint32_t lev
 		return false;
 	if (level == 0) /* the base: durable once a writer marked its generation, or a newer one */
 		return m.generation >= v->base.hdr->generation;
-	return mark_covers(&m, v->base.hdr->generation, (uint64_t)v->journal_sb.st_ino, record_end(v, level));
+	return mark_covers(&m, v->base.hdr->generation, v->journal_file.ino, record_end(v, level));
 }
 
 bool userstore_known_durable(const char *dir, const struct pj_view *v, uint32_t level)
@@ -1199,7 +1199,7 @@ bool userstore_known_durable(const char *dir, const struct pj_view *v, uint32_t 
 pj_status userstore_durable(const char *dir, const struct pj_view *v, uint32_t level, struct pj_error *err)
 {
 	char path[PATH_MAX];
-	uint64_t ino = (uint64_t)v->journal_sb.st_ino;
+	uint64_t ino = v->journal_file.ino;
 	int fd, lock_fd, r = 0;
 
 	if (v->base.hdr == NULL || level > v->n_deltas)

@@ -64,7 +64,7 @@ static void journal_close(struct pj_view *v)
 	v->jmap = NULL;
 	v->jmap_len = 0;
 	v->journal_valid = 0;
-	memset(&v->journal_sb, 0, sizeof(v->journal_sb));
+	memset(&v->journal_file, 0, sizeof(v->journal_file));
 }
 
 /* Maps and parses dir's journal for v's base. No journal: 0 with none. */
@@ -77,7 +77,7 @@ static int journal_open(const char *dir, struct pj_view *v)
 
 	if ((fd = store_open_file(dir, PJ_JOURNAL_FILE, O_RDONLY, &sb)) < 0)
 		return fd == -ENOENT ? 0 : fd;
-	v->journal_sb = sb;
+	v->journal_file = store_file_id_of(&sb);
 	/* the writer keeps the file within PJ_JOURNAL_MAX_SIZE; anything past it is never a record */
 	len = sb.st_size > (off_t)PJ_JOURNAL_MAX_SIZE ? PJ_JOURNAL_MAX_SIZE : (size_t)sb.st_size;
 	if (len < sizeof(struct pj_journal_header)) {
@@ -162,17 +162,13 @@ void view_close(struct pj_view *v)
 
 bool view_same_files(const struct pj_view *v, const struct stat *base_sb, const struct stat *journal_sb)
 {
-	const struct stat *j = &v->journal_sb;
+	const struct store_file_id *j = &v->journal_file;
 
 	if (!store_same_file(&v->base, base_sb))
 		return false;
 	if (journal_sb == NULL)
-		return j->st_ino == 0;
-	return j->st_ino != 0 && j->st_dev == journal_sb->st_dev && j->st_ino == journal_sb->st_ino &&
-	       j->st_size == journal_sb->st_size && j->st_mtim.tv_sec == journal_sb->st_mtim.tv_sec &&
-	       j->st_mtim.tv_nsec == journal_sb->st_mtim.tv_nsec &&
-	       j->st_ctim.tv_sec == journal_sb->st_ctim.tv_sec &&
-	       j->st_ctim.tv_nsec == journal_sb->st_ctim.tv_nsec && store_trusted_stat(journal_sb, S_IFREG);
+		return j->ino == 0;
+	return j->ino != 0 && store_file_id_same(j, journal_sb) && store_trusted_stat(journal_sb, S_IFREG);
 }
 
 /* Level k: 0 the base, k > 0 delta k - 1; NULL past the top or for a missing base. */

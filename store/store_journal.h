@@ -68,7 +68,7 @@ struct pj_view {
 	size_t journal_valid; /* bytes of the journal up to the end of its last valid record; 0 = none used */
 	void *jmap;           /* the journal's mapping */
 	size_t jmap_len;
-	struct stat journal_sb; /* the journal file as opened (st_ino 0: none) */
+	struct store_file_id journal_file; /* the journal file as opened (ino 0: none) */
 };
 
 /* A user or group as found, with the store image its strings are in. */

@@ -253,11 +253,7 @@ int store_open(const char *dir, struct pj_store *st)
 		return r;
 	}
 	st->map = map;
-	st->dev = sb.st_dev;
-	st->ino = sb.st_ino;
-	st->st_size = sb.st_size;
-	st->mtime = sb.st_mtim;
-	st->ctime = sb.st_ctim;
+	st->file = store_file_id_of(&sb);
 	return 0;
 }
 
@@ -268,12 +264,27 @@ void store_close(struct pj_store *st)
 	memset(st, 0, sizeof(*st));
 }
 
+struct store_file_id store_file_id_of(const struct stat *sb)
+{
+	return (struct store_file_id){.dev = sb->st_dev,
+	                              .ino = sb->st_ino,
+	                              .size = (uint64_t)sb->st_size,
+	                              .mtime_sec = sb->st_mtim.tv_sec,
+	                              .mtime_nsec = sb->st_mtim.tv_nsec,
+	                              .ctime_sec = sb->st_ctim.tv_sec,
+	                              .ctime_nsec = sb->st_ctim.tv_nsec};
+}
+
+bool store_file_id_same(const struct store_file_id *id, const struct stat *sb)
+{
+	struct store_file_id now = store_file_id_of(sb);
+
+	return memcmp(id, &now, sizeof(now)) == 0;
+}
+
 bool store_same_file(const struct pj_store *st, const struct stat *sb)
 {
-	return st->map != NULL && st->dev == sb->st_dev && st->ino == sb->st_ino &&
-	       st->st_size == sb->st_size && st->mtime.tv_sec == sb->st_mtim.tv_sec &&
-	       st->mtime.tv_nsec == sb->st_mtim.tv_nsec && st->ctime.tv_sec == sb->st_ctim.tv_sec &&
-	       st->ctime.tv_nsec == sb->st_ctim.tv_nsec && store_trusted_stat(sb, S_IFREG);
+	return st->map != NULL && store_file_id_same(&st->file, sb) && store_trusted_stat(sb, S_IFREG);
 }
 
 const char *store_str(const struct pj_store *st, uint32_t ref)

@@ -15,6 +15,24 @@
 
 #define PJ_STORE_MIN_ID 1000u /* no stored user or managed group id is ever below this */
 
+/* A file's identity: what changes when it is replaced (device, inode) or written in place (size, mtime, and
+ * ctime, which also moves on chmod and chown and cannot be set back), as git's index keeps it. A cached copy
+ * of a file (a mapping, parsed keys, an index of names) is used again only while its file's identity is
+ * unchanged. Fixed-width and without padding, so that a cache file can hold it (local_index.c). All zero:
+ * no file. */
+struct store_file_id {
+	uint64_t dev, ino, size;
+	int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+};
+
+_Static_assert(sizeof(struct store_file_id) == 56, "file identity layout (kept in local.cache)");
+
+/* The identity of the file sb describes. */
+struct store_file_id store_file_id_of(const struct stat *sb);
+
+/* Whether sb describes the file id was taken of, unchanged. */
+bool store_file_id_same(const struct store_file_id *id, const struct stat *sb);
+
 /* A validated store: either an mmap of the file (store_open) or a caller's buffer (store_check_buffer).
  * Every pointer below points into that memory and every offset in it has been checked. */
 struct pj_store {
@@ -28,12 +46,8 @@ struct pj_store {
 	const uint32_t *gidx;
 	const uint32_t *ids;
 	const char *strings;
-	/* which file this is, so that a cached mapping notices the file being replaced */
-	dev_t dev;
-	ino_t ino;
-	off_t st_size;
-	struct timespec mtime;
-	struct timespec ctime; /* moves on every write, chmod and chown, and cannot be set back */
+	struct store_file_id
+	    file; /* which file this is, so that a cached mapping notices it being replaced */
 };
 
 /* What makes a file that carries trust (config, key cache, user store) untrusted, in the order checked. */
