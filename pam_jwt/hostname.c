@@ -38,6 +38,9 @@ void pj_host_names_resolve(struct pj_host_names *names)
 
 	/* a host name with a dot is taken as fully qualified; else the resolver's canonical name (nsswitch
 	 * "hosts"), as hostname -f does */
+	if (names->resolved)
+		return;
+	names->resolved = true;
 	if (strchr(names->fqdn, '.') != NULL)
 		return;
 	memset(&hints, 0, sizeof(hints));
@@ -91,10 +94,12 @@ pj_status pj_host_expand(const char *value, struct pj_host_names *names, bool *n
 			add = "%";
 			p++;
 		} else if (p[1] == 'h' || p[1] == 'H') {
-			if (!*names_known && (r = pj_host_names_get(names, err)) != PJ_OK)
+			if (!*names_known && (r = pj_host_names_local(names, err)) != PJ_OK)
 				return r;
 			*names_known = true;
-			add = *++p == 'h' ? names->shortname : names->fqdn;
+			if (*++p == 'H')
+				pj_host_names_resolve(names);
+			add = *p == 'h' ? names->shortname : names->fqdn;
 		} else {
 			return pj_fail(err, PJ_ERR_CONFIG, "bad escape in \"%.64s\" (%%h, %%H or %%%%)",
 			               value);

@@ -1,11 +1,13 @@
 /* nss_pjtest.c: libnss_pjtest.so.2, a stand-in for another NSS source (LDAP, SSSD) in tests: passwd and
- * group entries from $PJ_TEST_NSS_DIR/passwd and $PJ_TEST_NSS_DIR/group. Never installed. */
+ * group entries from $PJ_TEST_NSS_DIR/passwd and $PJ_TEST_NSS_DIR/group; host lookups, which it never
+ * answers, are noted in $PJ_TEST_NSS_DIR/hosts.log (whether the resolver was asked). Never installed. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <netdb.h>
 #include <nss.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -19,6 +21,8 @@ enum nss_status _nss_pjtest_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, 
 enum nss_status _nss_pjtest_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen,
                                        int *errnop);
 enum nss_status _nss_pjtest_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop);
+enum nss_status _nss_pjtest_gethostbyname2_r(const char *name, int af, struct hostent *host, char *buf,
+                                             size_t buflen, int *errnop, int *h_errnop);
 
 /* The entry of file (passwd or group) that matches name (when not NULL) or id. */
 static enum nss_status lookup(const char *file, bool group, const char *name, unsigned id, void *result,
@@ -83,4 +87,26 @@ enum nss_status _nss_pjtest_getgrnam_r(const char *name, struct group *gr, char 
 enum nss_status _nss_pjtest_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop)
 {
 	return lookup("group", true, NULL, gid, gr, buf, buflen, errnop);
+}
+
+/* Notes the name asked for and answers "not found", so that the next source (files) answers. */
+enum nss_status _nss_pjtest_gethostbyname2_r(const char *name, int af, struct hostent *host, char *buf,
+                                             size_t buflen, int *errnop, int *h_errnop)
+{
+	const char *dir = getenv("PJ_TEST_NSS_DIR");
+	char path[PATH_MAX];
+	FILE *f;
+
+	(void)af;
+	(void)host;
+	(void)buf;
+	(void)buflen;
+	if (dir != NULL && snprintf(path, sizeof(path), "%s/hosts.log", dir) < (int)sizeof(path) &&
+	    (f = fopen(path, "ae")) != NULL) {
+		fprintf(f, "%s\n", name);
+		fclose(f);
+	}
+	*errnop = ENOENT;
+	*h_errnop = HOST_NOT_FOUND;
+	return NSS_STATUS_NOTFOUND;
 }

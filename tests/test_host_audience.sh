@@ -63,6 +63,23 @@ ok $? "and one for hostc"
 dpop_on hostc hostd.example.org
 [ $? -eq 1 ] && grep -q 'htu names host "hostd.example.org", not this host' "$SCRATCH/out"
 ok $? "and one for hostd.example.org is refused"
+# The resolver is asked for %H of a short host name only, never for %h: libnss_pjtest.so.2 notes each host
+# lookup in $PJ_TEST_NSS_DIR/hosts.log before files answers.
+cp -L "$TOP_BUILDDIR/tests/.libs/libnss_pjtest.so.2" "$SCRATCH/" || skip_all "libnss_pjtest.so.2 is not built"
+mkdir "$SCRATCH/nss"
+LD_LIBRARY_PATH="$SCRATCH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PJ_TEST_NSS_DIR="$SCRATCH/nss"
+export LD_LIBRARY_PATH PJ_TEST_NSS_DIR
+printf 'hosts: pjtest files\n' >"$SCRATCH/nsswitch.conf"
+sed -i 's/^audience = .*/audience = login:%h/' "$SCRATCH/pam_jwt.conf"
+on hostc login:hostc
+ok $? "%h alone: login:hostc is accepted on hostc"
+[ ! -e "$SCRATCH/nss/hosts.log" ]
+ok $? "and the resolver was not asked"
+sed -i 's/^audience = .*/audience = ssh:%H/' "$SCRATCH/pam_jwt.conf"
+on hostc ssh:hostc.example.org
+ok $? "%H: ssh:hostc.example.org is accepted on hostc"
+grep -qx hostc "$SCRATCH/nss/hosts.log"
+ok $? "after the resolver was asked for hostc"
 sed -i 's/^audience = .*/audience = ssh:%x/' "$SCRATCH/pam_jwt.conf"
 "$PAM_JWT" check-config --config "$SCRATCH/pam_jwt.conf" >"$SCRATCH/out" 2>&1
 [ $? -eq 2 ] && grep -q "'%' starts %h (short host name), %H (fully qualified) or %% only" "$SCRATCH/out"
