@@ -301,18 +301,27 @@ out:
 	return r;
 }
 
-/* The [service NAME] section's rules, NAME from service= (which must name a section) or else PAM_SERVICE
- * (which need not have one), then the module line's. */
+/* The PAM service whose rules apply (and whose name a DPoP proof's htu carries): service= (which must name
+ * a section), else PAM_SERVICE (which need not have one); NULL when there is neither. */
+static const char *rules_service(pam_handle_t *pamh, const struct module_args *args)
+{
+	const void *item = NULL;
+
+	if (args->service != NULL)
+		return args->service;
+	if (pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
+		return item;
+	return NULL;
+}
+
+/* The [service NAME] section's rules (rules_service), then the module line's. */
 static pj_status authorize(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
                            const struct pj_identity *id, struct pj_error *err)
 {
-	const void *item = NULL;
-	const char *name = args->service;
 	pj_status r;
 
-	if (name == NULL && pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
-		name = item;
-	if ((r = authz_check_service(cfg, name, args->service != NULL, id, err)) != PJ_OK)
+	if ((r = authz_check_service(cfg, rules_service(pamh, args), args->service != NULL, id, err)) !=
+	    PJ_OK)
 		return r;
 	return authorize_line(args, id, err);
 }
@@ -453,16 +462,12 @@ static int remember_identity(pam_handle_t *pamh, const struct pj_identity *id)
 	return rc;
 }
 
-/* The PAM service whose rules apply and whose name a DPoP proof's htu carries: service=, else PAM_SERVICE. */
+/* rules_service, "-" when there is none: for the DPoP prompt and htu. */
 static const char *service_name(pam_handle_t *pamh, const struct module_args *args)
 {
-	const void *item = NULL;
+	const char *name = rules_service(pamh, args);
 
-	if (args->service != NULL)
-		return args->service;
-	if (pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS && item != NULL)
-		return item;
-	return "-";
+	return name != NULL ? name : "-";
 }
 
 /* With DPoP offered (dpop.h), the prompt carries this conversation's nonce. */
@@ -625,16 +630,12 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 static int account_rules(pam_handle_t *pamh, const struct module_args *args, const struct pj_config *cfg,
                          const struct pj_log *log, const char *user)
 {
-	const struct pj_service *svc = config_find_service(cfg, args->service);
-	const void *item = NULL;
+	const struct pj_service *svc = authz_service_section(cfg, rules_service(pamh, args));
 	struct pj_identity id;
 	struct pj_error err;
 	pj_status r;
 
-	if (svc == NULL && args->service == NULL && pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
-		svc = config_find_service(cfg, item);
-	if (svc == NULL && args->service == NULL)
-		svc = config_find_service(cfg, PJ_SERVICE_DEFAULT);
+	/* service= always has rules to check: its section must exist (authorize refuses it otherwise) */
 	if ((svc == NULL || authz_is_empty(&svc->authz)) && args->service == NULL &&
 	    args->require_issuer == NULL && args->require_groups == NULL && args->require_claim == NULL)
 		return PAM_SUCCESS; /* no rule to check */

@@ -222,6 +222,23 @@ static void setup(void)
 	    dir, dir);
 	write_file("aged.conf", conf, 0644);
 	free(conf);
+	/* the account step's other rule sources: service=, the module line, [service default] */
+	conf = tk_strf("account required %s config=%s/aged.conf service=jwt-acct-admins\n", module_path, dir);
+	write_file("jwt-acct-alias", conf, 0644);
+	free(conf);
+	conf = tk_strf("account required %s config=%s/aged.conf require_groups=admins\n", module_path, dir);
+	write_file("jwt-acct-line", conf, 0644);
+	free(conf);
+	conf = tk_strf("account required %s config=%s/aged-default.conf\n", module_path, dir);
+	write_file("jwt-acct-default", conf, 0644);
+	free(conf);
+	conf = tk_strf(
+	    "[global]\nstate_dir = %s/state\naccount_max_age = 1d\n"
+	    "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n"
+	    "[service default]\nrequire_groups = admins\n",
+	    dir, dir);
+	write_file("aged-default.conf", conf, 0644);
+	free(conf);
 	conf = tk_strf(
 	    "[global]\nstate_dir = %s/openstate\n"
 	    "[issuer test]\nissuer = https://idp.example.com\naudience = pam\njwks_file = %s/jwks.json\n",
@@ -758,12 +775,25 @@ static void test_account(void)
 	       account("jwt-acct-admins", "frank") == PAM_SUCCESS &&
 	       account("jwt-acct-mfa", "frank") == PAM_SUCCESS,
 	   "after a token login in admins with acr=mfa, both services admit frank");
+	ok(account("jwt-acct-alias", "frank") == PAM_SUCCESS &&
+	       account("jwt-acct-line", "frank") == PAM_SUCCESS &&
+	       account("jwt-acct-default", "frank") == PAM_SUCCESS,
+	   "and so do service=jwt-acct-admins, require_groups=admins on the line and [service default]");
 	free(frank);
 	frank = mint_claims("frank", "sub-frank", 300, ",\"groups\":[\"devs\"]");
 	ok(authenticate("jwt", "frank", frank) == PAM_SUCCESS &&
 	       account("jwt-acct-admins", "frank") == PAM_PERM_DENIED,
 	   "the IdP moved frank out of admins: his next token login anywhere ends the admins service for "
 	   "him");
+	ok(account("jwt-acct-alias", "frank") == PAM_PERM_DENIED,
+	   "acct_mgmt: service= names the section whose rules apply");
+	ok(account("jwt-acct-line", "frank") == PAM_PERM_DENIED &&
+	       strstr(logbuf, "account frank refused: module arguments") != NULL,
+	   "acct_mgmt: the module line's require_groups applies, logged");
+	logbuf[0] = '\0';
+	ok(account("jwt-acct-default", "frank") == PAM_PERM_DENIED &&
+	       strstr(logbuf, "account frank refused: [service default]") != NULL,
+	   "acct_mgmt: [service default] applies to a PAM service without a section, logged");
 	ok(account("jwt-acct", "frank") == PAM_SUCCESS, "a service without rules still admits him");
 	free(frank);
 	free(path);
