@@ -1,7 +1,7 @@
 #!/bin/bash
 # ci.sh: the whole test suite from a fresh clone: dependencies, builds (plain and sanitized), checks.
 # SPDX-License-Identifier: BSD-3-Clause
-# Ends with a line "N passed, N failed" counting every TAP test case of every build, and every CI step.
+# Ends with a line "N passed, N failed, N skipped" counting every TAP test case of every build, and every CI step.
 # Builds go to build/ (-Werror) and build-asan/ (ASan + UBSan) beside the sources (VPATH): a source tree
 # configured in place is cleaned first (make distclean), since VPATH builds need an unconfigured one.
 set -u
@@ -17,21 +17,41 @@ finish() {
 	exit
 }
 
-# step NAME COMMAND...: one CI step, counted as one test; its output goes to ci-logs/NAME.log, whose last
-# lines are shown when it fails.
+# tally NAME RC PASSED FAILED [SKIPPED]: adds one step's counts to the totals; a step that exits non-zero
+# without a failed case counts one failure, so every failure makes CI red.
+tally() {
+	f=$4
+	[ "$2" -eq 0 ] || [ "$f" -ne 0 ] || f=1
+	echo "== $1: $3 passed, $f failed, ${5:-0} skipped"
+	PASSED=$((PASSED + $3)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + ${5:-0}))
+}
+
+# step NAME [--tap] COMMAND...: one CI step, its output in ci-logs/NAME.log. It counts as one test, or with
+# --tap as the TAP cases its output holds ("ok", "not ok", "Bail out!" lines). When it fails, its failed
+# cases and their diagnostics are shown, or when it has none the last lines of the log.
 step() {
-	name=$1
+	name=$1 tap=
 	shift
+	[ "$1" != --tap ] || { tap=1 && shift; }
 	log "$name"
 	"$@" >"$TOP/ci-logs/$name.log" 2>&1
 	rc=$?
-	if [ $rc -eq 0 ]; then
-		PASSED=$((PASSED + 1))
+	if [ -n "$tap" ]; then
+		p=$(grep -c '^ok ' "$TOP/ci-logs/$name.log")
+		f=$(grep -cE '^(not ok|Bail out)' "$TOP/ci-logs/$name.log")
 	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL: $name (exit $rc); the end of ci-logs/$name.log:"
-		tail -40 "$TOP/ci-logs/$name.log" | sed 's/^/    /'
+		p=0 f=0
+		[ "$rc" -ne 0 ] || p=1
 	fi
+	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
+		echo "FAIL: $name (exit $rc); from ci-logs/$name.log:"
+		if [ "$f" -ne 0 ]; then
+			grep -E '^(not ok|Bail out|#)' "$TOP/ci-logs/$name.log" | head -40
+		else
+			tail -40 "$TOP/ci-logs/$name.log"
+		fi | sed 's/^/    /'
+	fi
+	tally "$name" "$rc" "$p" "$f"
 }
 
 # suite DIR CONFIGURE_ARGS...: configure and build in DIR, then make check there; every TAP case counts.
@@ -39,11 +59,13 @@ suite() {
 	dir=$1
 	shift
 	log "build in $dir: configure $*"
-	rm -rf "$TOP/$dir" && mkdir "$TOP/$dir" && cd "$TOP/$dir" || exit 1
-	if ! { ../configure "$@" >configure.out 2>&1 && make -j2 >make.out 2>&1; }; then
-		echo "FAIL: the build in $dir failed:"
-		tail -30 configure.out make.out 2>/dev/null | sed 's/^/    /'
-		FAILED=$((FAILED + 1))
+	if ! { rm -rf "$TOP/$dir" && mkdir "$TOP/$dir" && cd "$TOP/$dir" && ../configure "$@" >configure.out 2>&1 &&
+		make -j2 >make.out 2>&1; }; then
+		out=configure.out
+		[ ! -f make.out ] || out=make.out
+		echo "FAIL: the build in $dir failed; the end of $dir/$out:"
+		tail -30 "$out" 2>/dev/null | sed 's/^/    /'
+		tally "build in $dir" 1 0 1
 		cd "$TOP" && return
 	fi
 	log "make check in $dir"
@@ -57,12 +79,9 @@ suite() {
 			grep -E '^not ok|^#' "${trs%.trs}.log" | head -30
 		fi
 	done
-	p=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (PASS|XFAIL)')
-	f=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR|XPASS)')
-	s=$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: SKIP')
-	[ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || f=1
-	echo "== $dir: $p passed, $f failed, $s skipped"
-	PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + s))
+	tally "$dir" "$rc" "$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (PASS|XFAIL)')" \
+		"$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR|XPASS)')" \
+		"$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: SKIP')"
 	cd "$TOP" || exit 1
 }
 
@@ -74,16 +93,7 @@ rm -rf ci-logs && mkdir ci-logs
 suite build --enable-werror
 # the packages (issue #11): built from the committed tree, installed, used and purged in a throw-away
 # overlay of /; every TAP case counts
-log "make check-packages"
-make -C build check-packages >ci-logs/check-packages.log 2>&1
-pkg_rc=$?
-grep -E '^(not ok|Bail out)' ci-logs/check-packages.log
-grep -A30 -E '^not ok' ci-logs/check-packages.log | grep '^#' | head -30
-pkg_passed=$(grep -c '^ok ' ci-logs/check-packages.log)
-pkg_failed=$(grep -cE '^(not ok|Bail out)' ci-logs/check-packages.log)
-[ "$pkg_rc" -eq 0 ] || [ "$pkg_failed" -ne 0 ] || pkg_failed=1
-echo "== check-packages: $pkg_passed passed, $pkg_failed failed"
-PASSED=$((PASSED + pkg_passed)) FAILED=$((FAILED + pkg_failed))
+step check-packages --tap make -C build check-packages
 # every fuzz target for CI_FUZZ_SECONDS (default 20) from the committed corpus: a finding fails the step
 # and fuzz/run.sh prints its input (the long campaign: fuzz/run.sh --long, fuzz/README.md)
 fuzz_campaign() {
