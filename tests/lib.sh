@@ -61,6 +61,16 @@ check() {
 
 diag() { echo "# $*"; }
 
+# is DESCRIPTION GOT WANT: passes when GOT is WANT, else says both.
+is() {
+	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got:  $2"; diag "want: $3"; fi
+}
+
+# wait_file FILE [SECONDS]: waits until FILE is not empty, at most SECONDS (default 10); fails if it stays empty.
+wait_file() {
+	timeout "${2:-10}" sh -c "until [ -s '$1' ]; do sleep 0.05; done"
+}
+
 skip_all() {
 	echo "1..0 # SKIP $*"
 	exit 0
@@ -136,6 +146,27 @@ make_server_cert() {
 			-CAcreateserial -days 2 -extfile "$SCRATCH/$1.ext" -out "$SCRATCH/$1.pem" 2>/dev/null
 }
 
+# start_idp CONFIG_JSON [SECONDS]: the test OpenID Provider (oidc_device_server.py) over HTTPS on 127.0.0.1,
+# with a test CA ($SCRATCH/ca.pem), its signing key $SCRATCH/idp.pem (kid k1, in $IDP/jwks.json) and a key
+# not in its JWKS ($SCRATCH/bad.pem); CONFIG_JSON goes to $IDP/config.json, its output to $SCRATCH/idp.log.
+# Sets IDP, IDP_PID and DISS (its issuer URL); the server stops by itself after SECONDS (default 600).
+start_idp() {
+	IDP="$SCRATCH/idp"
+	mkdir -m 755 "$IDP"
+	make_test_ca ca && make_server_cert server ca IP:127.0.0.1 &&
+		"$JWT_MINT" keygen ES256 "$SCRATCH/idp.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/bad.pem" &&
+		"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" >"$IDP/jwks.json" ||
+		{ echo "Bail out! cannot make certificates and keys"; exit 1; }
+	chmod 644 "$IDP/jwks.json"
+	echo "$1" >"$IDP/config.json"
+	"${PYTHON:-python3}" "$TOP_SRCDIR/tests/oidc_device_server.py" --root "$IDP" --cert "$SCRATCH/server.pem" \
+		--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" \
+		--bad-key "$SCRATCH/bad.pem" --timeout "${2:-600}" >"$SCRATCH/idp.log" 2>&1 &
+	IDP_PID=$!
+	wait_file "$IDP/port" || { echo "Bail out! oidc_device_server.py did not start"; exit 1; }
+	DISS="https://127.0.0.1:$(cat "$IDP/port")"
+}
+
 # closed_port: sets CLOSED_PORT to a loopback TCP port where nothing listens and nothing else can (a socket
 # bound to it but never listening, held by a helper that exits with this shell): a stand-in for an IdP
 # that is down, instead of a fixed port some host may serve.
@@ -149,7 +180,7 @@ parent = os.getppid()
 open(sys.argv[1], "w").write("%d\n" % s.getsockname()[1])
 while os.getppid() == parent:
     time.sleep(1)' "$SCRATCH/closed_port" </dev/null >/dev/null 2>&1 &
-	timeout 10 sh -c "until [ -s '$SCRATCH/closed_port' ]; do sleep 0.05; done" ||
+	wait_file "$SCRATCH/closed_port" ||
 		{ echo "Bail out! closed_port: the helper did not start"; exit 1; }
 	CLOSED_PORT=$(cat "$SCRATCH/closed_port")
 }

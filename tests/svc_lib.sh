@@ -159,7 +159,7 @@ os.write(1, b"ready\n")
 while True:
     out.write(s.recv(65536).rstrip(b"\0\n") + b"\n")' "$SCRATCH/syslog" >"$SCRATCH/syslog.ready" &
 	SYSLOG_PID=$!
-	timeout 10 sh -c "until [ -s '$SCRATCH/syslog.ready' ]; do sleep 0.1; done" ||
+	wait_file "$SCRATCH/syslog.ready" ||
 		{ echo "Bail out! the syslog listener did not start"; exit 1; }
 }
 
@@ -219,11 +219,6 @@ svc_token_file() {
 	echo "$SCRATCH/$1.token"
 }
 
-# is DESCRIPTION GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got:  $2"; diag "want: $3"; fi
-}
-
 # svc_start_sshd PORT: sshd -D with $SCRATCH/sshd_config on 127.0.0.1:PORT (log in $SCRATCH/sshd.log), its pid
 # added to SVC_PIDS for svc_cleanup; waits at most 20 s until it accepts connections.
 svc_start_sshd() {
@@ -244,27 +239,10 @@ while True:
         time.sleep(0.1)' "$port" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
 }
 
-# svc_start_idp CONFIG_JSON: the test OpenID Provider (oidc_device_server.py) over HTTPS on 127.0.0.1, with
-# a test CA ($SCRATCH/ca.pem), its signing key $SCRATCH/idp.pem (kid k1, in $IDP/jwks.json) and a key not in
-# its JWKS ($SCRATCH/bad.pem); CONFIG_JSON goes to $IDP/config.json. Sets IDP, IDP_PID and DISS (its issuer URL);
-# the server is stopped at exit (SVC_PIDS) and by itself after 600 s.
+# svc_start_idp CONFIG_JSON: start_idp (lib.sh), the server stopped at exit (SVC_PIDS).
 svc_start_idp() {
-	IDP="$SCRATCH/idp"
-	mkdir -m 755 "$IDP"
-	make_test_ca ca && make_server_cert server ca IP:127.0.0.1 &&
-		"$JWT_MINT" keygen ES256 "$SCRATCH/idp.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/bad.pem" &&
-		"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" >"$IDP/jwks.json" ||
-		{ echo "Bail out! cannot make certificates and keys"; exit 1; }
-	chmod 644 "$IDP/jwks.json"
-	echo "$1" >"$IDP/config.json"
-	"${PYTHON:-python3}" "$TOP_SRCDIR/tests/oidc_device_server.py" --root "$IDP" --cert "$SCRATCH/server.pem" \
-		--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" \
-		--bad-key "$SCRATCH/bad.pem" --timeout 600 >"$SCRATCH/idp.log" 2>&1 &
-	IDP_PID=$!
+	start_idp "$1"
 	SVC_PIDS="$SVC_PIDS $IDP_PID"
-	timeout 10 sh -c "until [ -s '$IDP/port' ]; do sleep 0.1; done" ||
-		{ echo "Bail out! oidc_device_server.py did not start"; exit 1; }
-	DISS="https://127.0.0.1:$(cat "$IDP/port")"
 }
 
 # svc_need_sshd: skips unless the OpenSSH client and server are installed; sets SSHD.

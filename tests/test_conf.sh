@@ -29,7 +29,6 @@ for f in "$CONF_DIR"/pam.d/*; do
 		[ "$m" = pam_jwt.so ] || [ -f "$PAMDIR/$m" ] || missing="$missing $(basename "$f"):$m"
 	done
 done
-is() { if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got: $2"; fi; }
 is "every module conf/pam.d names is installed (in $PAMDIR)" "$missing" ""
 n=$(grep -h 'pam_jwt\.so' "$CONF_DIR"/pam.d/* | grep -vc '^#')
 [ "$n" -ge 8 ]

@@ -10,30 +10,13 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$PYTHON" ] || skip_all "no $PYTHON"
 command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
 make_scratch
-SERVER_PID=""
-trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$SCRATCH"' EXIT
-IDP="$SCRATCH/idp"
-mkdir -m 755 "$IDP" "$SCRATCH/cache" "$SCRATCH/state"
-
-# is DESCRIPTION GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got:  $2"; diag "want: $3"; fi
-}
+IDP_PID=""
+trap '[ -n "$IDP_PID" ] && kill "$IDP_PID" 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$SCRATCH"' EXIT
+mkdir -m 755 "$SCRATCH/cache" "$SCRATCH/state"
 
 # ---- the IdP: a CA, its server certificate, a signing key in the JWKS and one that is not ----
-make_test_ca ca && make_server_cert server ca IP:127.0.0.1 &&
-	"$JWT_MINT" keygen ES256 "$SCRATCH/idp.pem" && "$JWT_MINT" keygen ES256 "$SCRATCH/bad.pem" &&
-	"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" >"$IDP/jwks.json" ||
-	{ echo "Bail out! cannot make certificates and keys"; exit 1; }
-"$PYTHON" "$TOP_SRCDIR/tests/oidc_device_server.py" --root "$IDP" --cert "$SCRATCH/server.pem" \
-	--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" --bad-key "$SCRATCH/bad.pem" \
-	--timeout 900 &
-SERVER_PID=$!
-i=0
-while [ ! -s "$IDP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$IDP/port" ] || { echo "Bail out! oidc_device_server.py did not start"; exit 1; }
-PORT=$(cat "$IDP/port")
-ISS="https://127.0.0.1:$PORT"
+start_idp '{}' 900
+ISS=$DISS
 
 # conf FILE [EXTRA ISSUER LINES...]: a configuration for the test IdP, keys by discovery.
 conf() {
@@ -514,8 +497,7 @@ for _ in range(3):
     s.handle_request()
 PYEOF
 	opaque_pid=$!
-	i=0
-	while [ ! -s "$SCRATCH/opaque/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	wait_file "$SCRATCH/opaque/port"
 	{
 		printf '[global]\nstate_dir = %s\ncache_dir = %s\n' "$SCRATCH/state" "$SCRATCH/cache"
 		printf '[issuer opaque]\nissuer = http://127.0.0.1:%s\naudience = pam-cli\nalgorithms = ES256\n' \

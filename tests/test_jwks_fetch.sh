@@ -18,12 +18,7 @@ serve() {
 	"$PYTHON" "$TOP_SRCDIR/tests/https_server.py" --root "$1" --cert "$SCRATCH/$2.pem" \
 		--key "$SCRATCH/$2.key" --timeout 600 &
 	SERVER_PIDS="$SERVER_PIDS $!"
-	i=0
-	while [ ! -s "$1/port" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -s "$1/port" ]
+	wait_file "$1/port"
 }
 
 make_test_ca ca && make_test_ca otherca && make_server_cert server ca IP:127.0.0.1 && make_server_cert wrongname ca DNS:wrong.example ||

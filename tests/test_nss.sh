@@ -55,10 +55,6 @@ conf "$PRE" "nss_preauth = yes"
 
 login() { "$TOOL" login "$1" "$ISS" "$2" 2>>"$SCRATCH/log"; }
 call() { "$TOOL" call "$MOD" "$@" 2>>"$SCRATCH/log"; }
-# is DESCRIPTION GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; diag "got:  $2"; diag "want: $3"; fi
-}
 
 # ---- the ABI: libc only, _nss_jwt_* only, soname .so.2 ----
 needed=$(needed_libs "$MOD" | tr '\n' ' ')
