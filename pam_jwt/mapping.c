@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +22,7 @@
 #include "mapping.h"
 #include "store/last_login.h"
 #include "store/store_read.h"
+#include "trusted_file.h"
 
 /* What one mapping run works with: the store loaded for writing (us), or, for a returning login, the store
  * on disk read-only (view), where whatever would change it sets need_write instead. */
@@ -701,15 +703,37 @@ static struct {
 } cached = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Brings the cached view up to date for dir. Called with cached.lock held. */
+/* After this process validated users.db whole, records it in users.checked (root only: the file carries
+ * trust), so that the next fresh process on the host (the next SSH connection, every NSS client) opens this
+ * version of the store in O(1) instead of validating it again (store_format.h). Once per store version; a
+ * failure only costs the next process the whole validation, so it is not an error of the login. */
+static void mark_checked(const char *dir, struct pj_store *base)
+{
+	struct pj_store_checked rec;
+	struct pj_error ignored;
+	char path[PATH_MAX];
+
+	if (!base->checked_whole || geteuid() != 0 ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, PJ_STORE_CHECKED_FILE) >= sizeof(path))
+		return;
+	store_checked_record(base, &rec);
+	(void)atomic_write_file(path, &rec, sizeof(rec), 0644, &ignored);
+	base->checked_whole = false;
+}
+
 static int cached_refresh(const char *dir)
 {
+	int r;
+
 	if (strcmp(cached.dir, dir) != 0) {
 		view_close(&cached.view);
 		if (strlen(dir) >= sizeof(cached.dir))
 			return -ENAMETOOLONG;
 		strcpy(cached.dir, dir);
 	}
-	return view_refresh(dir, &cached.view);
+	if ((r = view_refresh(dir, &cached.view)) == 0)
+		mark_checked(dir, &cached.view.base);
+	return r;
 }
 
 void mapping_unload(void)

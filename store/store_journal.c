@@ -294,7 +294,8 @@ bool view_group_member(const struct pj_view *v, const struct pj_group_ref *g, ui
 		}
 		/* the base's member list for a base group; in a delta, its users that name the gid */
 		u = level == 0 ? store_group_member(st, g->g, i) : &st->users[i];
-		if ((level == 0 || has_gid(st, u, gid)) && !view_shadowed(v, level, store_str(st, u->name))) {
+		if (u != NULL && (level == 0 || has_gid(st, u, gid)) &&
+		    !view_shadowed(v, level, store_str(st, u->name))) {
 			*name = store_str(st, u->name);
 			(*cursor)++;
 			return true;

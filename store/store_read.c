@@ -149,13 +149,15 @@ static bool check_order(const struct pj_store *st)
 	return true;
 }
 
-int store_check_buffer(const void *data, size_t len, struct pj_store *st)
+/* The O(1) part of the validation: the header, its sections inside the file, the string table's end, the
+ * header's own strings; st points into data afterwards. Every lookup stays inside the file from here on. */
+static int store_attach(const void *data, size_t len, struct pj_store *st)
 {
 	const struct pj_store_header *h = data;
 
 	memset(st, 0, sizeof(*st));
 	if (len < sizeof(*h) || len > PJ_STORE_MAX_SIZE || ((uintptr_t)data % 8) != 0 ||
-	    !check_header(h, len) || h->checksum != checksum(data, len))
+	    !check_header(h, len))
 		goto bad;
 	st->size = len;
 	st->base = data;
@@ -172,6 +174,18 @@ int store_check_buffer(const void *data, size_t len, struct pj_store *st)
 	    (h->id_salt != 0 && !idmap_salt_ok(store_str(st, h->id_salt))) ||
 	    !idmap_home_template_ok(store_str(st, h->home_template)) ||
 	    !idmap_shell_ok(store_str(st, h->shell)))
+		goto bad;
+	return 0;
+bad:
+	memset(st, 0, sizeof(*st));
+	return -EINVAL;
+}
+
+int store_check_buffer(const void *data, size_t len, struct pj_store *st)
+{
+	const struct pj_store_header *h = data;
+
+	if (store_attach(data, len, st) != 0 || h->checksum != checksum(data, len))
 		goto bad;
 	for (uint32_t i = 0; i < h->n_users; i++) {
 		if (!check_user(st, &st->users[i]))
@@ -230,6 +244,37 @@ int store_open_file(const char *dir, const char *name, int flags, struct stat *s
 	return fd;
 }
 
+static uint64_t checked_sum(const struct pj_store_checked *rec)
+{
+	return idmap_fnv1a64(rec, offsetof(struct pj_store_checked, checksum));
+}
+
+void store_checked_record(const struct pj_store *st, struct pj_store_checked *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->magic = PJ_STORE_CHECKED_MAGIC;
+	rec->file = st->file;
+	rec->store_checksum = st->hdr->checksum;
+	rec->checksum = checked_sum(rec);
+}
+
+/* Whether a trusted dir/users.checked records the file of sb, whose header is h, as validated whole. */
+static bool checked_before(const char *dir, const struct stat *sb, const struct pj_store_header *h)
+{
+	struct pj_store_checked rec;
+	struct stat msb;
+	ssize_t n;
+	int fd;
+
+	if ((fd = store_open_file(dir, PJ_STORE_CHECKED_FILE, O_RDONLY, &msb)) < 0)
+		return false;
+	n = msb.st_size == (off_t)sizeof(rec) ? read(fd, &rec, sizeof(rec)) : -1;
+	close(fd);
+	return n == (ssize_t)sizeof(rec) && rec.magic == PJ_STORE_CHECKED_MAGIC &&
+	       rec.checksum == checked_sum(&rec) && store_file_id_same(&rec.file, sb) &&
+	       rec.store_checksum == h->checksum;
+}
+
 int store_open(const char *dir, struct pj_store *st)
 {
 	struct stat sb;
@@ -248,7 +293,11 @@ int store_open(const char *dir, struct pj_store *st)
 	close(fd);
 	if (r < 0)
 		return r;
-	if ((r = store_check_buffer(map, (size_t)sb.st_size, st)) < 0) {
+	if (store_attach(map, (size_t)sb.st_size, st) == 0 && checked_before(dir, &sb, st->hdr))
+		r = 0;
+	else if ((r = store_check_buffer(map, (size_t)sb.st_size, st)) == 0)
+		st->checked_whole = true;
+	if (r < 0) {
 		munmap(map, (size_t)sb.st_size);
 		return r;
 	}
@@ -287,9 +336,12 @@ bool store_same_file(const struct pj_store *st, const struct stat *sb)
 	return st->map != NULL && store_file_id_same(&st->file, sb) && store_trusted_stat(sb, S_IFREG);
 }
 
+/* The lookups below check every index they follow even though store_check_buffer validated them: a store
+ * opened through users.checked was validated by another process, and a disk that damages it afterwards
+ * must cost a wrong answer at most, never a read outside the file (the string table ends in a NUL). */
 const char *store_str(const struct pj_store *st, uint32_t ref)
 {
-	return st->strings + ref;
+	return ref < st->hdr->strings_len ? st->strings + ref : "";
 }
 
 const struct pj_store_user *store_user_by_name(const struct pj_store *st, const char *name)
@@ -315,7 +367,10 @@ const struct pj_store_user *store_user_by_uid(const struct pj_store *st, uint32_
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct pj_store_user *u = &st->users[st->uidx[mid]];
+		const struct pj_store_user *u;
+		if (st->uidx[mid] >= st->hdr->n_users)
+			return NULL;
+		u = &st->users[st->uidx[mid]];
 		if (u->uid == uid)
 			return u;
 		if (uid < u->uid)
@@ -349,7 +404,10 @@ const struct pj_store_group *store_group_by_gid(const struct pj_store *st, uint3
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct pj_store_group *g = &st->groups[st->gidx[mid]];
+		const struct pj_store_group *g;
+		if (st->gidx[mid] >= st->hdr->n_groups)
+			return NULL;
+		g = &st->groups[st->gidx[mid]];
 		if (g->gid == gid)
 			return g;
 		if (gid < g->gid)
@@ -362,14 +420,16 @@ const struct pj_store_group *store_group_by_gid(const struct pj_store *st, uint3
 
 const uint32_t *store_user_gids(const struct pj_store *st, const struct pj_store_user *u, size_t *n)
 {
-	*n = u->n_gids;
-	return st->ids + u->gids_first;
+	*n = slice_ok(st, u->gids_first, u->n_gids) ? u->n_gids : 0;
+	return *n > 0 ? st->ids + u->gids_first : st->ids;
 }
 
 const struct pj_store_user *store_group_member(const struct pj_store *st, const struct pj_store_group *g,
                                                uint32_t i)
 {
-	return &st->users[st->ids[g->members_first + i]];
+	uint64_t at = (uint64_t)g->members_first + i;
+
+	return at < st->hdr->n_ids && st->ids[at] < st->hdr->n_users ? &st->users[st->ids[at]] : NULL;
 }
 
 bool store_id_taken(const struct pj_store *st, uint32_t id)

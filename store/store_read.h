@@ -33,6 +33,14 @@ struct store_file_id store_file_id_of(const struct stat *sb);
 /* Whether sb describes the file id was taken of, unchanged. */
 bool store_file_id_same(const struct store_file_id *id, const struct stat *sb);
 
+/* users.checked (see store_format.h): which users.db a root process validated whole. */
+struct pj_store_checked {
+	uint64_t magic; /* PJ_STORE_CHECKED_MAGIC */
+	struct store_file_id file;
+	uint64_t store_checksum; /* the checksum field of that users.db's header */
+	uint64_t checksum;       /* FNV-1a 64 of the fields above */
+};
+
 /* A validated store: either an mmap of the file (store_open) or a caller's buffer (store_check_buffer).
  * Every pointer below points into that memory and every offset in it has been checked. */
 struct pj_store {
@@ -48,6 +56,9 @@ struct pj_store {
 	const char *strings;
 	struct store_file_id
 	    file; /* which file this is, so that a cached mapping notices it being replaced */
+	/* store_open validated the whole file (no users.checked matched it): a root process of the library
+	 * may record that with store_checked_record + an atomic write of users.checked */
+	bool checked_whole;
 };
 
 /* What makes a file that carries trust (config, key cache, user store) untrusted, in the order checked. */
@@ -73,10 +84,15 @@ int store_open_file(const char *dir, const char *name, int flags, struct stat *s
 
 /* Opens dir/users.db: checks dir (a directory owned by root, not writable by group or others), opens the
  * file O_RDONLY|O_NOFOLLOW|O_CLOEXEC, checks it after open with fstat (regular, root-owned, not writable
- * by group or others), maps it read-only and validates it. The file descriptor is closed again.
+ * by group or others), maps it read-only and validates it: the whole file, unless a trusted users.checked
+ * records this very file as validated (then the header and its bounds only; see store_format.h). The file
+ * descriptor is closed again.
  * Returns 0, -ENOENT (no store), -EPERM (untrusted), -EINVAL (damaged: bad magic, version, size,
  * checksum, offset, order...), or another -errno. st is zeroed on failure. */
 int store_open(const char *dir, struct pj_store *st);
+
+/* The users.checked record for st, which store_open validated whole (st->checked_whole). */
+void store_checked_record(const struct pj_store *st, struct pj_store_checked *rec);
 
 /* Validates len bytes at data as a store, without copying: st points into data afterwards.
  * Returns 0 or -EINVAL. */
@@ -90,7 +106,7 @@ void store_close(struct pj_store *st);
  * or made writable by others since it was validated must be opened and validated again. */
 bool store_same_file(const struct pj_store *st, const struct stat *sb);
 
-/* The string at offset ref (validated by the open). */
+/* The string at offset ref; "" for an offset outside the string table. */
 const char *store_str(const struct pj_store *st, uint32_t ref);
 
 const struct pj_store_user *store_user_by_name(const struct pj_store *st, const char *name);
@@ -101,7 +117,7 @@ const struct pj_store_group *store_group_by_gid(const struct pj_store *st, uint3
 /* A user's supplementary gids (*n of them). */
 const uint32_t *store_user_gids(const struct pj_store *st, const struct pj_store_user *u, size_t *n);
 
-/* The i-th member of g (i < g->n_members). */
+/* The i-th member of g (i < g->n_members); NULL where the member list points outside the store. */
 const struct pj_store_user *store_group_member(const struct pj_store *st, const struct pj_store_group *g,
                                                uint32_t i);
 

@@ -935,7 +935,8 @@ static void test_returning(void)
 	struct pj_view v;
 	char out[4096], lock[PATH_MAX], *show[] = {"user", "show", "rita", NULL};
 	const struct pj_store_user *u;
-	struct stat before[2], after[2], sb;
+	struct stat before[2], after[2], sb, mark;
+	struct pj_store opened;
 	struct pj_error err;
 	enum pj_acct a = PJ_ACCT_NOT_OURS;
 	int fd;
@@ -948,6 +949,17 @@ static void test_returning(void)
 	   "a returning login with unchanged claims: users.db and users.journal untouched (inode, size, "
 	   "mtime, "
 	   "ctime)");
+	/* the logins validated the store whole once and recorded that: the next fresh process (the next SSH
+	 * connection, every NSS client) opens this store in O(1); a returning login does not write it again
+	 */
+	snprintf(lock, sizeof(lock), "%s/users.checked", cfg->state_dir);
+	ok(stat(lock, &mark) == 0 && mark.st_uid == 0 && (mark.st_mode & 07777) == 0644 &&
+	       store_open(cfg->state_dir, &opened) == 0 && !opened.checked_whole,
+	   "users.checked: root-owned, 0644, and a fresh open of the store uses it");
+	store_close(&opened);
+	ok(login_at(cfg, ISS, claims, NOW + 7200, &err) == PJ_OK && stat(lock, &sb) == 0 &&
+	       same_file(&mark, &sb),
+	   "a returning login leaves users.checked as it was");
 	/* the durable mark lost (a crash, or the writer of rita's entry still syncing): the login makes the
 	 * entry durable itself before it succeeds (group commit, userstore.c), still without a store write */
 	snprintf(lock, sizeof(lock), "%s/users.lock", cfg->state_dir);

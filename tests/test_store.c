@@ -18,6 +18,7 @@
 #include "store/store_read.h"
 #include "tap.h"
 #include "testkit.h"
+#include "pam_jwt/trusted_file.h"
 #include "pam_jwt/userstore.h"
 
 static char tmpdir[] = "/tmp/test_store.XXXXXX";
@@ -601,6 +602,100 @@ static void test_same_file(void)
 	store_close(&st);
 }
 
+/* Writes dir/users.checked recording dir/users.db as validated whole, whatever it holds (the library only
+ * ever writes it after store_open validated that very file: mapping.c's mark_checked). */
+static void write_checked(const char *dir, uint64_t store_checksum_delta)
+{
+	struct pj_store fake = {0};
+	struct pj_store_header h;
+	struct pj_store_checked rec;
+	struct pj_error err;
+	struct stat sb;
+	char *db = tk_strf("%s/users.db", dir), *mark = tk_strf("%s/users.checked", dir);
+	int fd = open(db, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &sb) != 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		abort();
+	close(fd);
+	h.checksum += store_checksum_delta;
+	fake.hdr = &h;
+	fake.file = store_file_id_of(&sb);
+	store_checked_record(&fake, &rec);
+	if (atomic_write_file(mark, &rec, sizeof(rec), 0644, &err) != PJ_OK)
+		abort();
+	free(db);
+	free(mark);
+}
+
+/* users.checked: a fresh process opens a version of the store that a root process validated whole in O(1);
+ * any change of the file, or a marker that is not trusted, damaged or for another file, means the whole
+ * validation again. Lookups stay inside the file even on a store opened that way. */
+static void test_checked(void)
+{
+	struct pj_error err;
+	struct pj_store st;
+	struct pj_store_header *h;
+	struct userstore *us;
+	unsigned char *data;
+	size_t len;
+	char *dir = path_in("chk"), *db = path_in("chk/users.db"), *mark = path_in("chk/users.checked");
+	int fd;
+
+	mkdir(dir, 0755);
+	us = sample(dir, true, 3);
+	ok(userstore_commit(us, 1, &err) == PJ_OK, "a store to mark (%s)", err.reason);
+	userstore_close(us);
+	ok(store_open(dir, &st) == 0 && st.checked_whole, "no users.checked: validated whole");
+	store_close(&st);
+	write_checked(dir, 0);
+	ok(store_open(dir, &st) == 0 && !st.checked_whole && store_user_by_name(&st, "alice") != NULL,
+	   "users.checked for this very file: opened without the whole validation, lookups answer");
+	store_close(&st);
+
+	/* the marker is trusted as the store is: shown on a damaged file it names (never written so by us) */
+	if ((fd = open(db, O_RDONLY)) < 0 || (len = (size_t)lseek(fd, 0, SEEK_END)) == 0 ||
+	    (data = malloc(len)) == NULL || pread(fd, data, len, 0) != (ssize_t)len)
+		abort();
+	close(fd);
+	h = (struct pj_store_header *)data;
+	((struct pj_store_user *)(data + h->users_off))[0].name = 0xfffffff0u; /* outside the string table */
+	((struct pj_store_group *)(data + h->groups_off))[0].members_first = 0xfffffff0u;
+	((struct pj_store_group *)(data + h->groups_off))[0].n_members = 1;
+	if (atomic_write_file(db, data, len, 0644, &err) != PJ_OK)
+		abort();
+	free(data);
+	ok(store_open(dir, &st) == -EINVAL, "a damaged store, the marker of the old file: refused");
+	write_checked(dir, 0);
+	ok(store_open(dir, &st) == 0 && !st.checked_whole, "a marker naming the damaged file: opened");
+	ok(strcmp(store_str(&st, st.users[0].name), "") == 0 &&
+	       store_group_member(&st, &st.groups[0], 0) == NULL,
+	   "a string offset and a member index outside the store: answered empty, never read");
+	ok(store_user_by_name(&st, "bob") != NULL && store_user_by_uid(&st, 400002) != NULL &&
+	       store_group_by_gid(&st, 500001) != NULL,
+	   "the other lookups still answer");
+	store_close(&st);
+	chmod(db, 0644); /* the same mode: only the ctime moves */
+	ok(store_open(dir, &st) == -EINVAL,
+	   "the file's ctime moved since the marker: validated whole, refused");
+
+	write_checked(dir, 0);
+	ok(chown(mark, 65534, 65534) == 0 && store_open(dir, &st) == -EINVAL,
+	   "users.checked not owned by root: ignored");
+	ok(chown(mark, 0, 0) == 0 && chmod(mark, 0666) == 0 && store_open(dir, &st) == -EINVAL,
+	   "users.checked writable by others: ignored");
+	chmod(mark, 0644);
+	ok(store_open(dir, &st) == 0, "(control) the same marker trusted again: opened");
+	store_close(&st);
+	write_checked(dir, 1);
+	ok(store_open(dir, &st) == -EINVAL, "a marker for another checksum: ignored");
+	write_checked(dir, 0);
+	if ((fd = open(mark, O_RDWR)) < 0 ||
+	    pwrite(fd, "\x01", 1, offsetof(struct pj_store_checked, file.ino)) != 1)
+		abort();
+	close(fd);
+	ok(store_open(dir, &st) == -EINVAL, "a damaged marker: ignored");
+}
+
 static void test_trust(void)
 {
 	struct pj_error err;
@@ -757,6 +852,7 @@ int main(void)
 	test_structure();
 	test_trust();
 	test_same_file();
+	test_checked();
 	test_race();
 	test_kill();
 	return tap_done();
