@@ -37,11 +37,6 @@
 
 extern char **environ;
 
-static char *token_path(const char *dir, const char *user)
-{
-	return tk_strf("%s/tokens/%s", dir, user);
-}
-
 static char *user_name(long i)
 {
 	return tk_strf("u%05ld", i);
@@ -61,7 +56,7 @@ static int cmd_scene(const char *dir, const char *module, long nusers)
 	for (long i = -1; i < nusers; i++) {
 		char *user = i < 0 ? strdup("alice") : user_name(i);
 		char *t = bk_token(JWS_RS256, key, user, now);
-		p = token_path(dir, user);
+		p = bk_token_path(dir, user);
 		bk_write(p, t, 0600);
 		free(p);
 		free(t);
@@ -95,47 +90,6 @@ static struct variant variants[] = {
 };
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
 
-/* Runs one login_proc and returns its exit status; *us receives the wall time, *pam what it printed, *cpu its
- * CPU time. */
-static int spawn_login(const char *proc, const char *dir, const char *service, const char *user,
-                       const char *preload, double *us, double *pam, double *cpu)
-{
-	struct rusage ru;
-	char *tok = token_path(dir, user), *pre = preload ? tk_strf("LD_PRELOAD=%s", preload) : NULL;
-	char *confdir = tk_strf("%s/pam.d", dir);
-	char *argv[] = {(char *)proc, confdir, (char *)service, (char *)user, tok, NULL};
-	char *envp[] = {pre, NULL};
-	char buf[64];
-	posix_spawn_file_actions_t fa;
-	int pipefd[2], status = -1;
-	ssize_t n;
-	pid_t pid;
-	double t0;
-
-	if (pipe2(pipefd, O_CLOEXEC) != 0)
-		bk_die("pipe: %s", strerror(errno));
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	t0 = bk_now();
-	if (posix_spawn(&pid, proc, &fa, NULL, argv, pre ? envp : envp + 1) != 0)
-		bk_die("cannot run %s", proc);
-	close(pipefd[1]);
-	n = read(pipefd[0], buf, sizeof(buf) - 1);
-	if (wait4(pid, &status, 0, &ru) != pid)
-		bk_die("wait4: %s", strerror(errno));
-	*us = (bk_now() - t0) * 1e6;
-	*cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-	close(pipefd[0]);
-	buf[n > 0 ? n : 0] = '\0';
-	*pam = atof(buf);
-	posix_spawn_file_actions_destroy(&fa);
-	free(tok);
-	free(pre);
-	free(confdir);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static int cmd_cold(const char *dir, const char *proc, int reps)
 {
 	double diff[MAX_REPS], curl[MAX_REPS], other[MAX_REPS], cpudiff[MAX_REPS], sshd[MAX_REPS],
@@ -149,16 +103,16 @@ static int cmd_cold(const char *dir, const char *proc, int reps)
 	/* warm the page cache for every variant */
 	for (size_t v = 0; v < N_VARIANTS; v++)
 		for (int i = 0; i < 3; i++)
-			if ((rc = spawn_login(proc, dir, variants[v].service, "alice", variants[v].preload,
-			                      &variants[v].us[0], &variants[v].pam[0],
-			                      &variants[v].cpu[0])) != 0)
+			if ((rc = bk_spawn_login(proc, dir, variants[v].service, "alice", variants[v].preload,
+			                         &variants[v].us[0], &variants[v].pam[0],
+			                         &variants[v].cpu[0])) != 0)
 				bk_die("the %s login failed: exit %d (a PAM code; 1xx: login_proc)",
 				       variants[v].name, rc);
 	for (int r = 0; r < reps; r++)
 		for (size_t k = 0; k < N_VARIANTS; k++) {
 			struct variant *v = &variants[r % 2 ? N_VARIANTS - 1 - k : k];
-			if ((rc = spawn_login(proc, dir, v->service, "alice", v->preload, &v->us[r],
-			                      &v->pam[r], &v->cpu[r])) != 0)
+			if ((rc = bk_spawn_login(proc, dir, v->service, "alice", v->preload, &v->us[r],
+			                         &v->pam[r], &v->cpu[r])) != 0)
 				bk_die("the %s login failed: exit %d (a PAM code; 1xx: login_proc)", v->name,
 				       rc);
 		}
@@ -214,7 +168,7 @@ static int cmd_parallel(const char *dir, const char *proc, const char *service, 
 			for (long i = first + w; i < first + n; i += p) {
 				char *user = user_name(i);
 				double us, pam, cpu;
-				if (spawn_login(proc, dir, service, user, NULL, &us, &pam, &cpu) != 0)
+				if (bk_spawn_login(proc, dir, service, user, NULL, &us, &pam, &cpu) != 0)
 					bad++;
 				free(user);
 			}
@@ -231,7 +185,7 @@ static int cmd_parallel(const char *dir, const char *proc, const char *service, 
 /* Verifies user's token and records the login in the store, as the module's store update does. */
 static int record_one(const struct pj_config *cfg, const char *dir, const char *user)
 {
-	char *path = token_path(dir, user), *tok = NULL;
+	char *path = bk_token_path(dir, user), *tok = NULL;
 	size_t len;
 	struct pj_identity id;
 	struct pj_error err;
@@ -309,7 +263,7 @@ static double phase(double *t)
 /* Where a cold login's time goes, in this fresh process: prints microseconds per phase. */
 static int cmd_phases(const char *dir)
 {
-	char *conf = tk_strf("%s/pam_jwt.conf", dir), *path = token_path(dir, "alice"), tok[16385] = "";
+	char *conf = tk_strf("%s/pam_jwt.conf", dir), *path = bk_token_path(dir, "alice"), tok[16385] = "";
 	struct pj_config *cfg;
 	const struct jwk_set *set;
 	struct keystore_ref *ref;

@@ -6,8 +6,11 @@
  *     pam_permit on one handle (REPS each, medians);
  *   - first login: pam_authenticate of new users (a handle each), and the store work alone
  *     (mapping_record_login of a verified identity, journal append or fold included);
- *   - the store: its size on disk, opening it in a fresh view (what a fresh process's first lookup pays)
- *     and a lookup in an open view.
+ *   - the store: its size on disk, opening it in a fresh view (what a fresh process's first lookup pays:
+ *     validated whole, then again after the logins left users.checked) and a lookup in an open view;
+ *   - cold returning login: a fresh bench/login_proc per login (BENCH_LOGIN_PROC), sshd-like (libcrypto and
+ *     json-c already linked, the user looked up first), alice's unchanged token, against pam_permit in the
+ *     same kind of process, interleaved: what every SSH connection pays at this store size.
  * Prints "scale KEY VALUE" lines per size for report.py. */
 #include "config.h"
 
@@ -182,6 +185,56 @@ static double first_store(const struct pj_config *cfg, EVP_PKEY *key, long size,
 	return median(t, n);
 }
 
+/* Cold returning logins, pam_jwt and pam_permit interleaved (ABAB), each a fresh login_proc as sshd's
+ * connection process would be; prints their median wall times and the median of the per-pair differences. */
+static void cold(const char *dir, const char *proc, long size, int reps)
+{
+	static const char *const sshd_libs = "libcrypto.so.3 libjson-c.so.5";
+	const char *service[2] = {"jwt", "permit"};
+	double *t[2], *diff = calloc((size_t)reps, sizeof(*diff)), pam, cpu;
+	int rc;
+
+	t[0] = calloc((size_t)reps, sizeof(double));
+	t[1] = calloc((size_t)reps, sizeof(double));
+	if (t[0] == NULL || t[1] == NULL || diff == NULL)
+		bk_die("out of memory");
+	for (int k = 0; k < 2; k++) /* warm-up: the page cache, and alice's first login records her */
+		if ((rc = bk_spawn_login(proc, dir, service[k], "alice", sshd_libs, &t[k][0], &pam, &cpu)) !=
+		    0)
+			bk_die("cold %s login of alice failed: exit %d", service[k], rc);
+	for (int r = 0; r < reps; r++) {
+		for (int k = 0; k < 2; k++) {
+			int v = r % 2 ? 1 - k : k;
+			if ((rc = bk_spawn_login(proc, dir, service[v], "alice", sshd_libs, &t[v][r], &pam,
+			                         &cpu)) != 0)
+				bk_die("cold %s login of alice failed: exit %d", service[v], rc);
+		}
+		diff[r] = t[0][r] - t[1][r];
+	}
+	printf("scale %ld cold_diff_us %.1f\n", size, bk_median(diff, (size_t)reps));
+	printf("scale %ld cold_jwt_us %.1f\n", size, bk_median(t[0], (size_t)reps));
+	printf("scale %ld cold_permit_us %.1f\n", size, bk_median(t[1], (size_t)reps));
+	free(t[0]);
+	free(t[1]);
+	free(diff);
+}
+
+/* What a fresh process's first lookup pays to open the store: median µs of 5 opens. */
+static double open_us(const char *state)
+{
+	double t[5];
+	struct pj_view v;
+
+	for (int i = 0; i < 5; i++) {
+		double t0 = bk_now();
+		if (view_open(state, &v) != 0)
+			bk_die("view_open");
+		t[i] = (bk_now() - t0) * 1e6;
+		view_close(&v);
+	}
+	return bk_median(t, 5);
+}
+
 static void lookups(const char *state, long size)
 {
 	struct pj_user_ref ref;
@@ -210,6 +263,7 @@ static void lookups(const char *state, long size)
 
 int main(int argc, char **argv)
 {
+	const char *proc = getenv("BENCH_LOGIN_PROC");
 	char *conf, *state, *tok_rs, *tok_es;
 	struct pj_config *cfg;
 	struct pj_error err;
@@ -218,7 +272,9 @@ int main(int argc, char **argv)
 	int reps;
 
 	if (argc < 4)
-		bk_die("usage: bench_scale DIR REPS SIZE...");
+		bk_die("usage: BENCH_LOGIN_PROC=bench/login_proc bench_scale DIR REPS SIZE...");
+	if (proc == NULL)
+		bk_die("BENCH_LOGIN_PROC: the login_proc program for the cold logins");
 	reps = atoi(argv[2]);
 	conf = tk_strf("%s/pam_jwt.conf", argv[1]);
 	state = tk_strf("%s/state", argv[1]);
@@ -242,10 +298,14 @@ int main(int argc, char **argv)
 		       returning(argv[1], "jwt", "alice", tok_es, reps));
 		printf("scale %ld returning_permit_us %.1f\n", size,
 		       returning(argv[1], "permit", "alice", tok_rs, reps));
+		/* alice is recorded by now: these are returning logins in fresh processes */
+		cold(argv[1], proc, size, reps > 100 ? 100 : reps);
 		/* each handle loads pam_jwt.so afresh: at a million users that is a second per login */
 		printf("scale %ld first_pam_us %.1f\n", size,
 		       first_pam(argv[1], rs, size, size >= 1000000 ? 5 : FIRST_LOGINS));
 		printf("scale %ld first_store_us %.1f\n", size, first_store(cfg, rs, size, FIRST_LOGINS));
+		/* the logins above left users.checked for the store they last validated whole */
+		printf("scale %ld open_checked_us %.1f\n", size, open_us(state));
 		fflush(stdout);
 	}
 	clear_state(state);

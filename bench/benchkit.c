@@ -4,11 +4,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "benchkit.h"
 #include "pam_jwt/jwks_cache.h"
@@ -211,4 +216,50 @@ void bk_scene(const char *dir, const char *module, time_t now)
 	p = tk_strf("%s/pam.d/permit", dir);
 	bk_write(p, "auth required pam_permit.so\naccount required pam_permit.so\n", 0644);
 	free(p);
+}
+
+char *bk_token_path(const char *dir, const char *user)
+{
+	return tk_strf("%s/tokens/%s", dir, user);
+}
+
+/* Runs one login_proc and returns its exit status; *us receives the wall time, *pam what it printed, *cpu its
+ * CPU time. */
+int bk_spawn_login(const char *proc, const char *dir, const char *service, const char *user,
+                   const char *preload, double *us, double *pam, double *cpu)
+{
+	struct rusage ru;
+	char *tok = bk_token_path(dir, user), *pre = preload ? tk_strf("LD_PRELOAD=%s", preload) : NULL;
+	char *confdir = tk_strf("%s/pam.d", dir);
+	char *argv[] = {(char *)proc, confdir, (char *)service, (char *)user, tok, NULL};
+	char *envp[] = {pre, NULL};
+	char buf[64];
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], status = -1;
+	ssize_t n;
+	pid_t pid;
+	double t0;
+
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
+		bk_die("pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	t0 = bk_now();
+	if (posix_spawn(&pid, proc, &fa, NULL, argv, pre ? envp : envp + 1) != 0)
+		bk_die("cannot run %s", proc);
+	close(pipefd[1]);
+	n = read(pipefd[0], buf, sizeof(buf) - 1);
+	if (wait4(pid, &status, 0, &ru) != pid)
+		bk_die("wait4: %s", strerror(errno));
+	*us = (bk_now() - t0) * 1e6;
+	*cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+	close(pipefd[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	*pam = atof(buf);
+	posix_spawn_file_actions_destroy(&fa);
+	free(tok);
+	free(pre);
+	free(confdir);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -47,6 +47,15 @@ double bk_cpu(void);
 /* The median of n values (sorts v). */
 double bk_median(double *v, size_t n);
 
+/* dir/tokens/user: where `bench_login scene` leaves user's token. malloc'd. */
+char *bk_token_path(const char *dir, const char *user);
+
+/* One cold login: runs proc (bench/login_proc) for user of service against dir's pam.d and token, with
+ * preload (NULL: nothing) as LD_PRELOAD, and returns its exit status; *us receives the wall time from spawn
+ * to exit, *pam what it printed (pam_start to pam_end), *cpu its CPU time. */
+int bk_spawn_login(const char *proc, const char *dir, const char *service, const char *user,
+                   const char *preload, double *us, double *pam, double *cpu);
+
 void bk_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -115,7 +115,7 @@ done
 # ---- 5. scale: one process, stores of SCALE_SIZES users: returning and first logins, size, lookups ----
 say "5/5 login cost against store size ($SCALE_SIZES users)"
 "$B/bench_login" scene "$WORK/scale" "$MODULE" 0
-"$B/bench_scale" "$WORK/scale" "$SCALE_REPS" $SCALE_SIZES >>"$RAW"
+BENCH_LOGIN_PROC="$B/login_proc" "$B/bench_scale" "$WORK/scale" "$SCALE_REPS" $SCALE_SIZES >>"$RAW"
 
 echo "elapsed_s $(($(date +%s) - T0))" >>"$RAW"
 echo "machine $(nproc) cores, $(uname -r), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >>"$RAW"
