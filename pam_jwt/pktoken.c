@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "b64url.h"
+#include "claims.h"
 #include "json_go.h"
 #include "json_strict.h"
 #include "jwk.h"
@@ -185,12 +186,10 @@ static pj_status find_issuer(const struct pj_config *cfg, json_object *payload, 
 {
 	const char *iss;
 	size_t len;
+	pj_status r;
 
-	switch (json_get_string(payload, "iss", &iss, &len)) {
-	case JSON_GET_OK: break;
-	case JSON_GET_ABSENT: return pj_fail(err, PJ_ERR_TOKEN, "no iss claim");
-	default: return pj_fail(err, PJ_ERR_TOKEN, "iss is not a string");
-	}
+	if ((r = claims_get_iss(payload, &iss, &len, err)) != PJ_OK)
+		return r;
 	if ((*out = config_find_issuer(cfg, iss, len)) == NULL)
 		return pj_fail(err, PJ_ERR_TOKEN, "iss is not a configured issuer");
 	if ((*out)->opkssh_client_id == NULL)
