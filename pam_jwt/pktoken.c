@@ -243,7 +243,8 @@ static pj_status check_aud(const struct pj_config *cfg, json_object *payload, co
 	return pj_fail(err, PJ_ERR_TOKEN, "aud is not opkssh_client_id of issuer %s", issuer->name);
 }
 
-/* opkssh_expiration: iat-based (opkssh's 12h/24h/48h/1week) or exp (oidc). *until: when it stops. */
+/* opkssh_expiration: iat-based (opkssh's 12h/24h/48h/1week) or exp (oidc). *until: when it stops. The
+ * leeway is moved to the side of now (as in claims.c), so no claim's value can overflow a comparison. */
 static pj_status check_time(json_object *payload, const struct pj_issuer *issuer, time_t now, int64_t *until,
                             struct pj_error *err)
 {
@@ -252,14 +253,14 @@ static pj_status check_time(json_object *payload, const struct pj_issuer *issuer
 	if (json_object_object_get_ex(payload, "nbf", NULL)) {
 		if (json_get_int64(payload, "nbf", &nbf) != JSON_GET_OK)
 			return pj_fail(err, PJ_ERR_TOKEN, "nbf is not a number");
-		if ((int64_t)now < nbf - issuer->leeway)
+		if ((int64_t)now + issuer->leeway < nbf)
 			return pj_fail(err, PJ_ERR_TOKEN, "not yet valid (nbf)");
 	}
 	if (issuer->opkssh_max_age == 0) {
 		if (json_get_int64(payload, "exp", &exp) != JSON_GET_OK)
 			return pj_fail(err, PJ_ERR_TOKEN,
 			               "no exp claim (a number), which opkssh_expiration oidc needs");
-		if ((int64_t)now >= exp + issuer->leeway)
+		if ((int64_t)now - issuer->leeway >= exp)
 			return pj_fail(err, PJ_ERR_TOKEN, "expired (exp, opkssh_expiration oidc)");
 		*until = exp;
 		return PJ_OK;

@@ -1,10 +1,11 @@
-/* test_pktoken.c: the pieces behind opkssh logins: Go's JSON form, the certificate parser, PK Token form. */
+/* test_pktoken.c: the pieces behind opkssh logins: Go's JSON form, the certificate parser, the PK Token. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -15,6 +16,7 @@
 #include "pam_jwt/pktoken.h"
 #include "pam_jwt/sshcert.h"
 #include "tap.h"
+#include "testkit.h"
 
 /* ---- json_go ---- */
 
@@ -359,11 +361,194 @@ out:
 	EVP_PKEY_free(key);
 }
 
+/* ---- pktoken: signed PK Tokens, the rules after the OP's signature ---- */
+
+#define PK_NOW 1700000000LL
+
+/* One signed PK Token: the OP's ID token (ES256, kid "op") and the CIC signed by the user's key. Members
+ * left NULL take the good value; "-" leaves a claim out. */
+struct pk_spec {
+	const char *iss, *aud, *sub, *iat, *exp, *nbf;
+	const char *cic;     /* the CIC header's members but upk; NULL: alg ES256, rz, typ CIC */
+	const char *upk_alg; /* upk's alg; NULL: ES256 */
+	bool upk_string;     /* upk a string, not a JWK */
+	bool wrong_nonce;    /* a nonce that is not the commitment */
+	bool cic_by_other;   /* the CIC signed by another key than upk */
+};
+
+struct pk_keys {
+	EVP_PKEY *op, *user, *other;
+};
+
+static void member(char *buf, size_t len, size_t *n, const char *name, const char *value, const char *dflt)
+{
+	const char *v = value != NULL ? value : dflt;
+
+	if (strcmp(v, "-") != 0)
+		*n += (size_t)snprintf(buf + *n, len - *n, "%s\"%s\":%s", *n > 1 ? "," : "", name, v);
+}
+
+/* base64url(SHA3-256(Go's JSON of header)), as the OP's nonce commits to it. */
+static char *commitment(const char *header)
+{
+	unsigned char digest[32];
+	unsigned int dlen = 0;
+	char why[PJ_REASON_MAX], *go_json = go(header, why, sizeof(why)), *out = NULL;
+
+	if (go_json != NULL && EVP_Digest(go_json, strlen(go_json), digest, &dlen, EVP_sha3_256(), NULL) == 1)
+		out = b64url_encode(digest, dlen);
+	free(go_json);
+	return out;
+}
+
+/* "payload:protOP:sigOP:protCIC:sigCIC" (a compact JWS split at its dots gives the parts). */
+static char *make_pk(const struct pk_keys *k, const struct pk_spec *c)
+{
+	char payload[1024], iat[32], exp[32], *upk, *cic, *nonce, *op_jws, *cic_jws, *out, *d1, *d2, *c1;
+	size_t n = 1;
+
+	upk = tk_jwk_json(k->user, NULL, c->upk_alg ? c->upk_alg : "ES256", NULL);
+	cic = tk_strf("{%s,\"upk\":%s}", c->cic ? c->cic : "\"alg\":\"ES256\",\"rz\":\"r1\",\"typ\":\"CIC\"",
+	              c->upk_string ? "\"upk\"" : upk);
+	nonce = c->wrong_nonce ? strdup("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") : commitment(cic);
+	snprintf(iat, sizeof(iat), "%lld", PK_NOW - 60);
+	snprintf(exp, sizeof(exp), "%lld", PK_NOW + 300);
+	payload[0] = '{';
+	member(payload, sizeof(payload), &n, "iss", c->iss, "\"https://t.example\"");
+	member(payload, sizeof(payload), &n, "aud", c->aud, "\"c\"");
+	member(payload, sizeof(payload), &n, "sub", c->sub, "\"s-alice\"");
+	member(payload, sizeof(payload), &n, "iat", c->iat, iat);
+	member(payload, sizeof(payload), &n, "exp", c->exp, exp);
+	member(payload, sizeof(payload), &n, "nbf", c->nbf, "-");
+	n += (size_t)snprintf(payload + n, sizeof(payload) - n, ",\"nonce\":\"%s\"}", nonce ? nonce : "");
+	op_jws = tk_sign(JWS_ES256, k->op, "{\"alg\":\"ES256\",\"kid\":\"op\",\"typ\":\"JWT\"}", payload);
+	cic_jws = tk_sign(JWS_ES256, c->cic_by_other ? k->other : k->user, cic, payload);
+	/* op_jws = H.P.S, cic_jws = C.P.T: the PK Token is P:H:S:C:T */
+	d1 = strchr(op_jws, '.');
+	d2 = strchr(d1 + 1, '.');
+	c1 = strchr(cic_jws, '.');
+	out = tk_strf("%.*s:%.*s:%s:%.*s:%s", (int)(d2 - d1 - 1), d1 + 1, (int)(d1 - op_jws), op_jws, d2 + 1,
+	              (int)(c1 - cic_jws), cic_jws, strrchr(cic_jws, '.') + 1);
+	free(upk);
+	free(cic);
+	free(nonce);
+	free(op_jws);
+	free(cic_jws);
+	return out;
+}
+
+static const struct pk_case {
+	struct pk_spec spec;
+	const char *want, *what;
+} pk_cases[] = {
+    {{.iss = "\"https://nobody.example\""}, "iss is not a configured issuer", "an unknown iss is refused"},
+    {{.iss = "\"https://n.example\""}, "takes no opkssh certificates", "an issuer without opkssh_client_id"},
+    {{.aud = "\"d\""}, "aud is not opkssh_client_id of issuer t", "another aud is refused"},
+    {{.aud = "[\"d\",1]"}, "not a string", "an aud array holding a number is refused"},
+    {{.aud = "\"o-client\""}, "opkssh_client_id of issuer o, not of issuer t", "another issuer's client id"},
+    {{.sub = "\"\""}, "sub is missing", "an empty sub is refused"},
+    {{.sub = "-"}, "sub is missing", "no sub is refused"},
+    {{.iat = "-"}, "no iat claim", "no iat is refused (opkssh_expiration 24h)"},
+    {{.iat = "1700001000"}, "iat is in the future", "an iat beyond the leeway is refused"},
+    {{.iat = "1699900000"}, "expired by opkssh_expiration", "an iat older than 24h is refused"},
+    {{.nbf = "1700001000"}, "not yet valid (nbf)", "an nbf beyond the leeway is refused"},
+    {{.nbf = "\"x\""}, "nbf is not a number", "a string nbf is refused"},
+    {{.iss = "\"https://o.example\"", .aud = "\"o-client\"", .exp = "1699999000"},
+     "expired (exp, opkssh_expiration oidc)",
+     "opkssh_expiration oidc: an exp past is refused"},
+    {{.iss = "\"https://o.example\"", .aud = "\"o-client\"", .exp = "-"},
+     "no exp claim",
+     "opkssh_expiration oidc: no exp is refused"},
+    {{.cic = "\"alg\":\"ES384\",\"rz\":\"r1\",\"typ\":\"CIC\""},
+     "CIC: alg ES384 is not",
+     "a CIC alg other than ES256, EdDSA, RS256 is refused"},
+    {{.cic = "\"alg\":\"ES256\",\"typ\":\"CIC\""}, "CIC: rz is missing", "a CIC without rz"},
+    {{.cic = "\"alg\":\"ES256\",\"rz\":\"\",\"typ\":\"CIC\""},
+     "CIC: rz is missing",
+     "a CIC with an empty rz"},
+    {{.cic = "\"alg\":\"ES256\",\"crit\":[\"x\"],\"rz\":\"r1\",\"typ\":\"CIC\""},
+     "CIC: crit is not supported",
+     "a CIC with crit is refused"},
+    {{.upk_string = true}, "CIC: upk is missing or not an object", "a CIC whose upk is not an object"},
+    {{.upk_alg = "RS256"}, "CIC: upk.alg is not the CIC's alg ES256", "upk.alg other than the CIC's alg"},
+    {{.wrong_nonce = true}, "nonce is not the commitment", "a nonce that is not the commitment"},
+    {{.cic_by_other = true}, "CIC signature: ", "a CIC signed by another key than upk"},
+};
+
+static void test_pktoken_signed(void)
+{
+	char dir[] = "/tmp/test_pktoken.XXXXXX", *jwk, *conf = NULL, *pk;
+	struct pk_keys k = {tk_keygen(JWS_ES256), tk_keygen(JWS_ES256), tk_keygen(JWS_ES256)};
+	struct pk_spec far = {.nbf = "-9223372036854775808"}, oidc_far = {.iss = "\"https://o.example\"",
+	                                                                  .aud = "\"o-client\"",
+	                                                                  .exp = "9223372036854775807"};
+	struct pj_config *cfg = NULL;
+	struct pj_identity id;
+	struct pj_error err;
+	pj_status r;
+
+	if (mkdtemp(dir) == NULL || k.op == NULL || k.user == NULL || k.other == NULL) {
+		ok(0, "pktoken: test keys and directory");
+		goto out;
+	}
+	jwk = tk_jwk_json(k.op, "op", "ES256", NULL);
+	tk_write_file(tk_path(dir, "op.jwks"), tk_strf("{\"keys\":[%s]}", jwk), 0644);
+	free(jwk);
+	conf = tk_strf("[issuer t]\nissuer = https://t.example\naudience = a\njwks_file = %s\n"
+	               "algorithms = ES256\nopkssh_client_id = c\n"
+	               "[issuer o]\nissuer = https://o.example\naudience = a\njwks_file = %s\n"
+	               "algorithms = ES256\nopkssh_client_id = o-client\nopkssh_expiration = oidc\n"
+	               "[issuer n]\nissuer = https://n.example\naudience = a\njwks_file = %s\n"
+	               "algorithms = ES256\n",
+	               tk_path(dir, "op.jwks"), tk_path(dir, "op.jwks"), tk_path(dir, "op.jwks"));
+	if (config_parse("test", conf, strlen(conf), &cfg, &err) != PJ_OK) {
+		ok(0, "pktoken: test configuration: %s", err.reason);
+		goto out;
+	}
+	pk = make_pk(&k, &(struct pk_spec){0});
+	r = pktoken_verify(cfg, NULL, pk, strlen(pk), k.user, (time_t)PK_NOW, &id, &err);
+	ok(r == PJ_OK && id.issuer == &cfg->issuers[0] && strcmp(id.sub, "s-alice") == 0 &&
+	       id.exp == PK_NOW - 60 + 86400,
+	   "pktoken: a good PK Token is accepted, good for 24h after iat (%s)", r == PJ_OK ? "" : err.reason);
+	pj_identity_free(&id);
+	pkt_refused(cfg, k.other, pk, "the certificate's key is not the PK Token's upk",
+	            "a good PK Token for another key is refused");
+	free(pk);
+	for (size_t i = 0; i < sizeof(pk_cases) / sizeof(pk_cases[0]); i++) {
+		pk = make_pk(&k, &pk_cases[i].spec);
+		pkt_refused(cfg, k.user, pk, pk_cases[i].want, pk_cases[i].what);
+		free(pk);
+	}
+	/* claims at the ends of int64: compared without overflow (the leeway moves to the side of now) */
+	pk = make_pk(&k, &far);
+	r = pktoken_verify(cfg, NULL, pk, strlen(pk), k.user, (time_t)PK_NOW, &id, &err);
+	ok(r == PJ_OK, "pktoken: nbf at the least int64 is long past (%s)", r == PJ_OK ? "" : err.reason);
+	pj_identity_free(&id);
+	free(pk);
+	pk = make_pk(&k, &oidc_far);
+	r = pktoken_verify(cfg, NULL, pk, strlen(pk), k.user, (time_t)PK_NOW, &id, &err);
+	ok(r == PJ_OK && id.exp == INT64_MAX,
+	   "pktoken: opkssh_expiration oidc, exp at the largest int64 (%s)", r == PJ_OK ? "" : err.reason);
+	pj_identity_free(&id);
+	free(pk);
+out:
+	if (dir[sizeof(dir) - 7] != 'X') {
+		unlink(tk_path(dir, "op.jwks"));
+		rmdir(dir);
+	}
+	free(conf);
+	config_free(cfg);
+	EVP_PKEY_free(k.op);
+	EVP_PKEY_free(k.user);
+	EVP_PKEY_free(k.other);
+}
+
 int main(void)
 {
 	test_json_go();
 	test_real_commitment();
 	test_sshcert();
 	test_pktoken_form();
+	test_pktoken_signed();
 	return tap_done();
 }
