@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "dpop.h"
 #include "dpop_client.h"
 #include "jws_sign.h"
+#include "trusted_file.h"
 
 pj_status dpop_key_generate(const char *alg, EVP_PKEY **out, struct pj_error *err)
 {
@@ -36,30 +36,17 @@ pj_status dpop_key_generate(const char *alg, EVP_PKEY **out, struct pj_error *er
 
 pj_status dpop_key_save(const char *path, EVP_PKEY *key, struct pj_error *err)
 {
-	char tmp[PATH_MAX];
-	pj_status r = PJ_OK;
-	FILE *f;
-	int fd;
+	BIO *pem = BIO_new(BIO_s_secmem()); /* the private key: cleared when freed */
+	const char *data;
+	long len;
+	pj_status r;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >= sizeof(tmp))
-		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", path);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot create: %s", tmp, strerror(errno));
-	if (fchmod(fd, 0600) != 0 || (f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		unlink(tmp);
-		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot write: %s", tmp, strerror(errno));
-	}
-	if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0)
-		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot write the key", tmp);
-	if (fclose(f) != 0 && r == PJ_OK)
-		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot write: %s", tmp, strerror(errno));
-	if (r == PJ_OK && rename(tmp, path) != 0)
-		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot rename: %s", path, strerror(errno));
-	if (r != PJ_OK)
-		unlink(tmp);
+	if (pem == NULL || PEM_write_bio_PrivateKey(pem, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (len = BIO_get_mem_data(pem, &data)) <= 0)
+		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot write the key", path);
+	else
+		r = atomic_write_file(path, data, (size_t)len, 0600, err);
+	BIO_free(pem);
 	ERR_clear_error();
 	return r;
 }

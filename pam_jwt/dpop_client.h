@@ -13,8 +13,8 @@
 /* A new key pair: alg "ES256" (P-256) or "EdDSA" (Ed25519). Refusals: PJ_ERR_CONFIG for another alg. */
 pj_status dpop_key_generate(const char *alg, EVP_PKEY **out, struct pj_error *err);
 
-/* Writes the private key as PKCS#8 PEM, mode 0600, atomically (a temp file created O_EXCL|O_NOFOLLOW, then
- * renamed over path). */
+/* Writes the private key as PKCS#8 PEM, mode 0600, atomically (atomic_write_file: a temp file created
+ * O_EXCL|O_NOFOLLOW, fsync'd, renamed over path). */
 pj_status dpop_key_save(const char *path, EVP_PKEY *key, struct pj_error *err);
 
 /* Reads a private key written by dpop_key_save: a regular file (no symlink), owned by this user, with no
