@@ -96,11 +96,7 @@ pj_status login_record_put(const struct pj_config *cfg, const struct pj_identity
 	if (trusted_file_read(path, PJ_LOGIN_RECORD_MAX, &old, &old_len, err) == PJ_OK && old_len == len &&
 	    memcmp(old, text, len) == 0)
 		goto out;
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		r = pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot create: %s", dir, strerror(errno));
-		goto out;
-	}
-	if ((r = trusted_dir_check(dir, err)) == PJ_OK)
+	if ((r = trusted_dir_make(dir, err)) == PJ_OK)
 		r = atomic_write_file(path, text, len, 0644, err);
 out:
 	free(old);

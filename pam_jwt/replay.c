@@ -71,18 +71,6 @@ static off_t table_size(uint32_t n_slots)
 	return (off_t)PJ_REPLAY_HDR_SIZE + (off_t)n_slots * PJ_REPLAY_SLOT_SIZE;
 }
 
-/* The directory as the user store makes it (0755 whatever the umask), then held to the trust rules. */
-static pj_status ensure_dir(const char *dir, struct pj_error *err)
-{
-	if (mkdir(dir, 0755) == 0) {
-		if (chmod(dir, 0755) != 0)
-			return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot chmod: %s", dir, strerror(errno));
-	} else if (errno != EEXIST) {
-		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot create: %s", dir, strerror(errno));
-	}
-	return trusted_dir_check(dir, err);
-}
-
 /* A new empty table: made whole under a temporary name, synced, then linked to its name (link fails when
  * another process got there first, and then that table is used), so no one ever sees a half-made table. */
 static pj_status create_table(const char *dir, const char *path, uint32_t n_slots, struct pj_error *err)
@@ -135,7 +123,7 @@ static pj_status open_table(const char *dir, uint32_t n_slots, bool create, int 
 			return PJ_OK;
 		if (++tries > 2)
 			return pj_fail(err, PJ_ERR_SYSTEM, "%s: disappears as it is made", path);
-		if ((r = ensure_dir(dir, err)) != PJ_OK ||
+		if ((r = trusted_dir_make(dir, err)) != PJ_OK ||
 		    (r = create_table(dir, path, n_slots, err)) != PJ_OK)
 			return r;
 	}

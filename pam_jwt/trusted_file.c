@@ -85,6 +85,18 @@ out:
 	return r;
 }
 
+pj_status trusted_dir_make(const char *path, struct pj_error *err)
+{
+	/* chmod: the umask narrowed mkdir's mode */
+	if (mkdir(path, 0755) == 0) {
+		if (chmod(path, 0755) != 0)
+			return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot chmod: %s", path, strerror(errno));
+	} else if (errno != EEXIST) {
+		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot create: %s", path, strerror(errno));
+	}
+	return trusted_dir_check(path, err);
+}
+
 /* Reads fd to EOF into a buffer of at most max_size bytes; one byte more means the file is too large. */
 static pj_status read_bounded(int fd, const char *path, size_t max_size, size_t hint, char **data,
                               size_t *len, struct pj_error *err)

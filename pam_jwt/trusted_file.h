@@ -16,6 +16,11 @@ pj_status trusted_file_check_fd(int fd, const char *path, struct pj_error *err);
 /* Checks a directory path the same way (a directory, owned by root, not writable by group or others). */
 pj_status trusted_dir_check(const char *path, struct pj_error *err);
 
+/* Creates the directory path when it is missing, mode 0755 whatever the umask (what root writes there, the
+ * user store above all, is read by processes that are not root), then trusted_dir_check. Its parent must
+ * exist. */
+pj_status trusted_dir_make(const char *path, struct pj_error *err);
+
 /* Opens path with O_RDONLY|O_NOFOLLOW|O_CLOEXEC, checks it with trusted_file_check_fd and reads it whole.
  * Files larger than max_size are refused. *data is malloc'd and NUL-terminated (not counted in *len).
  * A missing file: PJ_ERR_CONFIG, err->reason says so and errno-style detail; untrusted: PJ_ERR_CONFIG. */

@@ -561,14 +561,8 @@ static pj_status take_lock(struct userstore *us, struct pj_error *err)
 	char path[PATH_MAX];
 	pj_status r;
 
-	/* chmod: the umask narrowed mkdir's mode, and NSS in processes not run as root must read users.db */
-	if (mkdir(us->dir, 0755) == 0) {
-		if (chmod(us->dir, 0755) != 0)
-			return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot chmod: %s", us->dir, strerror(errno));
-	} else if (errno != EEXIST) {
-		return pj_fail(err, PJ_ERR_SYSTEM, "%s: cannot create: %s", us->dir, strerror(errno));
-	}
-	if ((r = trusted_dir_check(us->dir, err)) != PJ_OK)
+	/* NSS in processes not run as root must read users.db */
+	if ((r = trusted_dir_make(us->dir, err)) != PJ_OK)
 		return r;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", us->dir, PJ_STORE_LOCK) >= sizeof(path))
 		return pj_fail(err, PJ_ERR_CONFIG, "%s: path too long", us->dir);

@@ -795,6 +795,20 @@ static void test_account(void)
 	       strstr(logbuf, "account frank refused: [service default]") != NULL,
 	   "acct_mgmt: [service default] applies to a PAM service without a section, logged");
 	ok(account("jwt-acct", "frank") == PAM_SUCCESS, "a service without rules still admits him");
+	/* the login records' directory, made afresh by a login under a restrictive umask, is 0755 like the
+	 * store's (its records are 0644) */
+	{
+		char *logins = tk_strf("%s/logins", path), *rm = tk_strf("rm -rf '%s'", logins);
+		mode_t old_mask = umask(077);
+		struct stat st;
+
+		ok(system(rm) == 0 && authenticate("jwt", "frank", frank) == PAM_SUCCESS &&
+		       stat(logins, &st) == 0 && (st.st_mode & 07777) == 0755,
+		   "a login under umask 077 makes the login records' directory 0755");
+		umask(old_mask);
+		free(rm);
+		free(logins);
+	}
 	free(frank);
 	free(path);
 }

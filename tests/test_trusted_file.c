@@ -174,6 +174,31 @@ static void test_dir(void)
 	dir_refused(p("d_missing"), "cannot be opened: No such file or directory", "missing directory");
 }
 
+static void test_dir_make(void)
+{
+	struct pj_error err;
+	struct stat st;
+	mode_t old_mask = umask(077);
+
+	pj_error_clear(&err);
+	ok(trusted_dir_make(p("m_new"), &err) == PJ_OK && stat(p("m_new"), &st) == 0 && S_ISDIR(st.st_mode) &&
+	       (st.st_mode & 07777) == 0755,
+	   "trusted_dir_make creates a 0755 directory despite umask 077");
+	umask(old_mask);
+	ok(trusted_dir_make(p("m_new"), &err) == PJ_OK, "and takes it as it is the next time");
+	make_dir(p("m_700"), 0700, 0);
+	ok(trusted_dir_make(p("m_700"), &err) == PJ_OK && stat(p("m_700"), &st) == 0 &&
+	       (st.st_mode & 07777) == 0700,
+	   "an existing directory's mode is left alone");
+	make_dir(p("m_gw"), 0775, 0);
+	ok(trusted_dir_make(p("m_gw"), &err) == PJ_ERR_CONFIG &&
+	       strstr(err.reason, "writable by group or others") != NULL,
+	   "an existing group-writable directory is refused: %s", err.reason);
+	ok(trusted_dir_make(p("m_none/sub"), &err) == PJ_ERR_SYSTEM &&
+	       strstr(err.reason, "cannot create") != NULL && access(p("m_none"), F_OK) != 0,
+	   "a missing parent is an error, and is not created");
+}
+
 static void test_atomic_write(void)
 {
 	struct pj_error err;
@@ -245,6 +270,7 @@ int main(void)
 	}
 	test_read();
 	test_dir();
+	test_dir_make();
 	test_atomic_write();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
