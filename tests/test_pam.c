@@ -252,6 +252,11 @@ static void setup(void)
 	conf = tk_strf("auth required %s config=%s/openstate.conf\n", module_path, dir);
 	write_file("jwt-openstate", conf, 0644);
 	free(conf);
+	conf = tk_strf("account [ignore=1 default=bad] %s config=%s/openstate.conf\naccount required "
+	               "pam_deny.so\naccount required pam_permit.so\n",
+	               module_path, dir);
+	write_file("jwt-acct-openstate-probe", conf, 0644);
+	free(conf);
 }
 
 static char *mint(enum jws_alg_id a, const char *iss, const char *user, long exp_delta)
@@ -795,6 +800,11 @@ static void test_account(void)
 	       strstr(logbuf, "account frank refused: [service default]") != NULL,
 	   "acct_mgmt: [service default] applies to a PAM service without a section, logged");
 	ok(account("jwt-acct", "frank") == PAM_SUCCESS, "a service without rules still admits him");
+	logbuf[0] = '\0';
+	ok(account("jwt-acct-openstate-probe", "frank") == PAM_SUCCESS &&
+	       strstr(logbuf, "account check for frank") != NULL && strstr(logbuf, "openstate") != NULL,
+	   "acct_mgmt: a store that cannot be trusted: PAM_IGNORE (documented: local accounts keep working), "
+	   "logged");
 	/* the login records' directory, made afresh by a login under a restrictive umask, is 0755 like the
 	 * store's (its records are 0644) */
 	{
