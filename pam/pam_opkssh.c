@@ -78,8 +78,18 @@ int pam_opkssh_session(pam_handle_t *pamh, const struct pj_config *cfg, const st
 
 	*handled = false;
 	memset(&login, 0, sizeof(login));
-	if (info == NULL || strlen(info) > AUTH_INFO_MAX)
+	if (info == NULL)
 		return PAM_SUCCESS;
+	/* the caller saw a certificate in it: one that is not read is not let through unchecked */
+	if (strnlen(info, AUTH_INFO_MAX + 1) > AUTH_INFO_MAX) {
+		*handled = true;
+		pj_logf(
+		    log, LOG_NOTICE,
+		    "opkssh certificate for %s at the session step: refused: SSH_AUTH_INFO_0 is longer than "
+		    "%d bytes",
+		    user, AUTH_INFO_MAX);
+		return PAM_SESSION_ERR;
+	}
 	if ((cursor = copy = strdup(info)) == NULL)
 		return PAM_BUF_ERR;
 	while (next_cert_line(&cursor, &type, &b64) != NULL) {

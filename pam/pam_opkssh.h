@@ -17,7 +17,7 @@
  * the user store (mapping_record_login: binding, uid, groups). *handled is false when there is no such
  * certificate. On success *accepted (zeroed by the caller; pj_identity_free it) holds the last verified
  * identity, for the session's PAM_JWT_* environment. Returns PAM_SUCCESS, or a failure code (PAM_SESSION_ERR)
- * when the certificate is refused or cannot be recorded. */
+ * when the certificate is refused or cannot be recorded, or SSH_AUTH_INFO_0 is too long to be read. */
 int pam_opkssh_session(pam_handle_t *pamh, const struct pj_config *cfg, const struct pj_log *log,
                        const char *user, const char *service, bool *handled, struct pj_identity *accepted);
 

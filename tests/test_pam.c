@@ -911,6 +911,27 @@ static void test_session_groups_separator(void)
 	free(t);
 }
 
+/* The session step reads the opkssh certificates sshd names in SSH_AUTH_INFO_0 (pam/pam_opkssh.c); one it
+ * cannot read, for the variable's size, is a refusal, not a session left unrecorded. */
+static void test_session_auth_info_too_long(void)
+{
+	struct pam_conv c = {conv, NULL};
+	pam_handle_t *pamh = NULL;
+	static const char head[] = "SSH_AUTH_INFO_0=publickey ssh-ed25519-cert-v01@openssh.com ";
+	size_t n = sizeof(head) - 1 + 300 * 1024;
+	char *env = malloc(n + 1);
+
+	memcpy(env, head, sizeof(head) - 1);
+	memset(env + sizeof(head) - 1, 'A', n - (sizeof(head) - 1));
+	env[n] = '\0';
+	pam_start_confdir("jwt-session", "alice", &c, dir, &pamh);
+	pam_putenv(pamh, env);
+	ok(pam_open_session(pamh, 0) == PAM_SESSION_ERR,
+	   "a certificate in an SSH_AUTH_INFO_0 over 256 KiB: the session step refuses (PAM_SESSION_ERR)");
+	pam_end(pamh, PAM_SUCCESS);
+	free(env);
+}
+
 static void test_setcred(void)
 {
 	struct pam_conv c = {conv, NULL};
@@ -1092,6 +1113,7 @@ int main(void)
 	test_user_store();
 	test_account();
 	test_session_env();
+	test_session_auth_info_too_long();
 	test_session_groups_separator();
 	test_setcred();
 	test_dpop();
