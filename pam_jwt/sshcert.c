@@ -181,7 +181,8 @@ static pj_status read_principals(const unsigned char *s, size_t n, struct sshcer
 }
 
 /* Critical options or extensions: (string name, string data) pairs, data empty or one nested string.
- * Critical options are only counted: a certificate carrying any is refused by the caller. */
+ * Critical options are only checked for form and number: sshd enforces them itself (force-command,
+ * source-address; a certificate with one it does not know is refused), and they can only restrict. */
 static pj_status read_options(const unsigned char *s, size_t n, bool critical, struct sshcert *c,
                               struct pj_error *err)
 {
@@ -227,8 +228,6 @@ static pj_status read_options(const unsigned char *s, size_t n, bool critical, s
 		e->value[innerlen] = '\0';
 		e->value_len = innerlen;
 	}
-	if (critical)
-		c->n_critical = count;
 	return PJ_OK;
 }
 

@@ -34,7 +34,6 @@ struct sshcert {
 	size_t n_principals;
 	struct sshcert_ext *extensions;
 	size_t n_extensions;
-	size_t n_critical;
 	unsigned char *ca_blob; /* the signature key as a wire blob (for "cert-authority <type> <base64>") */
 	size_t ca_blob_len;
 	char *ca_type;    /* its type string */
