@@ -270,12 +270,7 @@ static int answer_first(const char *prompt)
 	bool last = false;
 	int rc;
 
-	if (!askpass_peer(prompt, &peer))
-		die("%s", "the prompt's (user@host) prefix is malformed: not answering");
-	if (!askpass_host_allowed(&peer))
-		die("not sending the token to %s: the host is not in PAM_JWT_HOSTS or "
-		    "~/.config/pam_jwt/hosts",
-		    peer.host);
+	guard(prompt, &peer);
 	askpass_cache_drop();
 	len = load_token(token);
 	if (!askpass_dpop_prompt(prompt, nonce, sizeof(nonce), service, sizeof(service)) ||

@@ -12,7 +12,6 @@
 #include <json-c/json.h>
 
 #include "cli_common.h"
-#include "cli_common.h"
 #include "cli_dpop.h"
 #include "pam_jwt/dpop.h"
 #include "pam_jwt/dpop_client.h"
