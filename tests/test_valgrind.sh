@@ -31,8 +31,8 @@ vg "bad JSON" "eyJhbGciOiJSUzI1NiIsImtpZCI6IlJTMjU2In0x.e30.AAAA" 1
 # pam-jwt authorized-keys (sshd's AuthorizedKeysCommand) on an opkssh certificate: parser, PK Token, identity.
 vg_keys() { # NAME CERT_FILE USER EXPECTED_EXIT
 	set -- "$1" "$(cut -d' ' -f1 "$2")" "$(cut -d' ' -f2 "$2")" "$3" "$4"
-	"$VALGRIND" -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$PAM_JWT" \
-		authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain "$4" "$3" "$2" >"$SCRATCH/vg.out" 2>&1
+	memcheck "$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain "$4" "$3" "$2" \
+		>"$SCRATCH/vg.out" 2>&1
 	rc=$?
 	[ $rc -eq "$5" ]
 	ok $? "authorized-keys, $1, under valgrind: exit $rc, no memory errors or leaks"
