@@ -62,32 +62,31 @@ static int fail_now(const char *name)
 	return 1;
 }
 
+/* The failing call returns ret with errno set to err. */
+#define FAIL_AT(name, err, ret)                                                                              \
+	do {                                                                                                 \
+		if (fail_now(name)) {                                                                        \
+			errno = (err);                                                                       \
+			return ret;                                                                          \
+		}                                                                                            \
+	} while (0)
 #define REAL(type, name, args) ((type(*) args)dlsym(RTLD_NEXT, #name))
 
 void *malloc(size_t size)
 {
-	if (fail_now("malloc")) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	FAIL_AT("malloc", ENOMEM, NULL);
 	return __libc_malloc(size);
 }
 
 void *calloc(size_t n, size_t size)
 {
-	if (fail_now("calloc")) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	FAIL_AT("calloc", ENOMEM, NULL);
 	return __libc_calloc(n, size);
 }
 
 void *realloc(void *p, size_t size)
 {
-	if (fail_now("realloc")) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	FAIL_AT("realloc", ENOMEM, NULL);
 	return __libc_realloc(p, size);
 }
 
@@ -99,10 +98,7 @@ int open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = (mode_t)va_arg(ap, int);
 	va_end(ap);
-	if (fail_now("open")) {
-		errno = EIO;
-		return -1;
-	}
+	FAIL_AT("open", EIO, -1);
 	return REAL(int, open, (const char *, int, ...))(path, flags, mode);
 }
 
@@ -114,63 +110,42 @@ int openat(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = (mode_t)va_arg(ap, int);
 	va_end(ap);
-	if (fail_now("openat")) {
-		errno = EIO;
-		return -1;
-	}
+	FAIL_AT("openat", EIO, -1);
 	return REAL(int, openat, (int, const char *, int, ...))(dirfd, path, flags, mode);
 }
 
 ssize_t read(int fd, void *buf, size_t len)
 {
-	if (fail_now("read")) {
-		errno = EIO;
-		return -1;
-	}
+	FAIL_AT("read", EIO, -1);
 	return REAL(ssize_t, read, (int, void *, size_t))(fd, buf, len);
 }
 
 ssize_t write(int fd, const void *buf, size_t len)
 {
-	if (fail_now("write")) {
-		errno = ENOSPC;
-		return -1;
-	}
+	FAIL_AT("write", ENOSPC, -1);
 	return REAL(ssize_t, write, (int, const void *, size_t))(fd, buf, len);
 }
 
 int fsync(int fd)
 {
-	if (fail_now("fsync")) {
-		errno = EIO;
-		return -1;
-	}
+	FAIL_AT("fsync", EIO, -1);
 	return REAL(int, fsync, (int))(fd);
 }
 
 int rename(const char *from, const char *to)
 {
-	if (fail_now("rename")) {
-		errno = EIO;
-		return -1;
-	}
+	FAIL_AT("rename", EIO, -1);
 	return REAL(int, rename, (const char *, const char *))(from, to);
 }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (fail_now("mmap")) {
-		errno = ENOMEM;
-		return MAP_FAILED;
-	}
+	FAIL_AT("mmap", ENOMEM, MAP_FAILED);
 	return REAL(void *, mmap, (void *, size_t, int, int, int, off_t))(addr, len, prot, flags, fd, off);
 }
 
 int flock(int fd, int op)
 {
-	if (fail_now("flock")) {
-		errno = EWOULDBLOCK;
-		return -1;
-	}
+	FAIL_AT("flock", EWOULDBLOCK, -1);
 	return REAL(int, flock, (int, int))(fd, op);
 }
