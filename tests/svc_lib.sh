@@ -262,6 +262,15 @@ svc_lands() {
 		"uid=$uid gid=$uid groups=$3 $1 "
 }
 
+# svc_session_env USER ISSUER GROUPS DESCRIPTION: the session that printed its environment to $SCRATCH/out
+# had PAM_JWT_USER, _SUBJECT (sub-USER), _ISSUER, _GROUPS and _EXP from USER's token.
+svc_session_env() {
+	grep -q "^PAM_JWT_USER=$1$" "$SCRATCH/out" && grep -q "^PAM_JWT_SUBJECT=sub-$1$" "$SCRATCH/out" &&
+		grep -q "^PAM_JWT_ISSUER=$2$" "$SCRATCH/out" && grep -q "^PAM_JWT_GROUPS=$3$" "$SCRATCH/out" &&
+		grep -q "^PAM_JWT_EXP=[0-9]*$" "$SCRATCH/out"
+	ok $? "$4"
+}
+
 # svc_sshd LINES: sshd on a free loopback port (PORT), with its own host key and $SCRATCH/sshd_config made of
 # the settings every test wants (loopback, no root, no StrictModes, no DNS, quiet, VERBOSE log) and LINES;
 # checked with sshd -t, then started (svc_start_sshd).

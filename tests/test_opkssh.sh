@@ -143,10 +143,8 @@ is "in her new home" "$(sed -n 2p "$SCRATCH/out")" "home=/home/tess"
 is "her home was made for her (pam_mkhomedir after pam_jwt's session step)" "$(stat -c %u /home/tess)" "$UID_T"
 is "the session's SSH_USER_AUTH names the certificate (ExposeAuthInfo yes)" "$(sed -n 3p "$SCRATCH/out")" \
 	"publickey ecdsa-sha2-nistp256-cert-v01@openssh.com"
-grep -q "^PAM_JWT_USER=tess$" "$SCRATCH/out" && grep -q "^PAM_JWT_SUBJECT=sub-tess$" "$SCRATCH/out" &&
-	grep -q "^PAM_JWT_ISSUER=$DISS$" "$SCRATCH/out" && grep -q "^PAM_JWT_GROUPS=devs$" "$SCRATCH/out" &&
-	grep -q "^PAM_JWT_EXP=[0-9]*$" "$SCRATCH/out"
-ok $? "the session has PAM_JWT_ISSUER, _SUBJECT, _USER, _GROUPS and _EXP from the certificate's PK Token"
+svc_session_env tess "$DISS" devs \
+	"the session has PAM_JWT_ISSUER, _SUBJECT, _USER, _GROUPS and _EXP from the certificate's PK Token"
 "$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -q tess
 ok $? "the session step recorded her in the user store"
 logged "opkssh certificate for tess at the session step: accepted, login recorded"

@@ -60,11 +60,8 @@ svc_lands tess "$PRE_UID" devs
 UID_T=$(getent passwd tess | cut -d: -f3)
 is "in her new home (pam_mkhomedir)" "$(sed -n 2p "$SCRATCH/out")" "home=/home/tess pwd=/home/tess"
 is "her home belongs to her" "$(stat -c %u /home/tess)" "$UID_T"
-grep -q "^PAM_JWT_USER=tess$" "$SCRATCH/out" && grep -q "^PAM_JWT_SUBJECT=sub-tess$" "$SCRATCH/out" &&
-	grep -q "^PAM_JWT_ISSUER=$ISS$" "$SCRATCH/out" && grep -q "^PAM_JWT_GROUPS=devs$" "$SCRATCH/out" &&
-	grep -q "^PAM_JWT_EXP=[0-9]*$" "$SCRATCH/out"
-is "the session has PAM_JWT_ISSUER, _SUBJECT, _USER, _GROUPS and _EXP (carried out of sshd's PAM child)" \
-	"$?" 0
+svc_session_env tess "$ISS" devs \
+	"the session has PAM_JWT_ISSUER, _SUBJECT, _USER, _GROUPS and _EXP (carried out of sshd's PAM child)"
 is "one prompt, \"(tess@127.0.0.1) JWT: \"" "$(cat "$SCRATCH/prompts")" "(tess@127.0.0.1) JWT: "
 
 logged "accepted token for tess: issuer=test"
