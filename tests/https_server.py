@@ -16,12 +16,12 @@ The server listens on 127.0.0.1 only and exits by itself after --timeout seconds
 import argparse
 import http.server
 import os
-import socket
-import socketserver
 import ssl
 import sys
 import threading
 import time
+
+import tls_server
 
 HUGE_BYTES = 100 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -50,11 +50,7 @@ class Counters:
             self._write(name, text)
 
     def _write(self, name, value):
-        path = os.path.join(self.dir, name)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%s\n" % value)
-        os.replace(tmp, path)
+        tls_server.write_atomic(os.path.join(self.dir, name), "%s\n" % value)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -115,23 +111,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake happens here, in the connection's own thread, so a client that never
-        # completes it cannot stall the accept loop.
+class Server(tls_server.Server):
+    def on_connection(self):
         self.counters.incr("_connections")
-        request.settimeout(self.timeout_s)
-        try:
-            conn = self.ctx.wrap_socket(request, server_side=True)
-        except (OSError, ssl.SSLError):
-            return
-        try:
-            self.RequestHandlerClass(conn, client_address, self)
-        except (OSError, ssl.SSLError):
-            pass
 
 
 def main():
@@ -142,30 +124,12 @@ def main():
     ap.add_argument("--timeout", type=float, default=300.0)
     args = ap.parse_args()
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
+    def setup(server):
+        server.root = args.root
+        server.timeout_s = min(args.timeout, 60.0)
+        server.counters = Counters(args.root)
 
-    server = Server(("127.0.0.1", 0), Handler, bind_and_activate=True)
-    server.ctx = ctx
-    server.root = args.root
-    server.port = server.server_address[1]
-    server.timeout_s = min(args.timeout, 60.0)
-    server.counters = Counters(args.root)
-
-    # Bounded life: the server goes away even if the test that started it dies.
-    timer = threading.Timer(args.timeout, lambda: os._exit(0))
-    timer.daemon = True
-    timer.start()
-
-    tmp = os.path.join(args.root, "port.tmp")
-    with open(tmp, "w") as f:
-        f.write("%d\n" % server.port)
-    os.replace(tmp, os.path.join(args.root, "port"))
-    try:
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return tls_server.serve(Handler, args.root, args.cert, args.key, args.timeout, setup, Server)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,6 @@ import http.server
 import json
 import os
 import secrets
-import socketserver
-import ssl
 import subprocess
 import sys
 import threading
@@ -50,15 +48,10 @@ import time
 import traceback
 import urllib.parse
 
+from tls_server import serve, write_atomic
+
 MAX_BODY = 65536
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 class State:
@@ -396,22 +389,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return answer
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def finish_request(self, request, client_address):
-        request.settimeout(30)
-        try:
-            conn = self.ctx.wrap_socket(request, server_side=True)
-        except (OSError, ssl.SSLError):
-            return
-        try:
-            self.RequestHandlerClass(conn, client_address, self)
-        except (OSError, ssl.SSLError):
-            pass
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
@@ -425,23 +402,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args()
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.tls_key)
-    server = Server(("127.0.0.1", 0), Handler, bind_and_activate=True)
-    server.ctx = ctx
-    server.port = server.server_address[1]
-    server.state = State(args)
-
-    # bounded life: the server goes away even if the test that started it dies
-    timer = threading.Timer(args.timeout, lambda: os._exit(0))
-    timer.daemon = True
-    timer.start()
-    write_atomic(os.path.join(args.root, "port"), "%d\n" % server.port)
-    try:
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(Handler, args.root, args.cert, args.tls_key, args.timeout,
+                 lambda server: setattr(server, "state", State(args)))
 
 
 if __name__ == "__main__":
