@@ -262,4 +262,26 @@ gid=$(getent group team9 | cut -d: -f3)
 [ -n "$gid" ] && [ "$gid" != "$G" ]
 ok $? "a managed group hashing to another source's gid $G gets another ($gid)"
 
+# ---- another source's names that appear after the first login: asked at every login, not only at the first
+# (an LDAP group added later with the user's or a managed group's name would pass for ours in sudo's %group) ----
+LENA='{"sub":"l-1","preferred_username":"lena","groups":["team9"]}'
+login "$CONF" "$LENA"
+is "lena again: a returning login" "$?" 0
+is "lena is in the managed team9 ($gid)" "$(call initgroups lena "$uid")" "SUCCESS 0 $uid $gid"
+echo "team9:x:7777:" >>"$SCRATCH/ldap/group"
+login "$CONF" "$LENA"
+is "another source's group team9 appears: lena still logs in" "$?" 0
+is "but is no longer in the managed team9" "$(call initgroups lena "$uid")" "SUCCESS 0 $uid"
+echo "lena:x:7778:" >>"$SCRATCH/ldap/group"
+why=$("$TOOL" login "$CONF" "$ISS" "$LENA" 2>&1 >/dev/null)
+is "another source's group lena appears: lena's next login is refused" \
+	"$(echo "$why" | grep -c 'lena is a group of another NSS source (gid 7778)')" 1
+sed -i '/^lena:/d' "$SCRATCH/ldap/group"
+login "$CONF" "$LENA"
+is "that group gone: lena logs in again" "$?" 0
+echo "lena:x:7779:7779::/home/lena:/bin/sh" >>"$SCRATCH/ldap/passwd"
+why=$("$TOOL" login "$CONF" "$ISS" "$LENA" 2>&1 >/dev/null)
+is "another source's user lena appears: lena's next login is refused" \
+	"$(echo "$why" | grep -c 'lena resolves to uid 7779 through NSS')" 1
+
 done_testing
