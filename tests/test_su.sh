@@ -117,6 +117,15 @@ as_nobody_generic ned "$SCRATCH/ned.in"
 [ $? -ne 0 ] && logged "ned is not in the user store, and this process (uid 65534) is not root"
 ok $? "a user not stored yet is refused by a caller that is not root, with the reason logged"
 is "and not recorded" "$("$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf" | grep -c '^ned')" 0
+# an added user not bound yet: its first token login binds it, which only a caller that can write may do
+"$PAM_JWT" user add nora --config "$SCRATCH/pam_jwt.conf" >/dev/null
+ok $? "pam-jwt user add nora (not bound to an identity)"
+printf '%s\n' "$(svc_token nora '["devs"]')" >"$SCRATCH/nora.in"
+log_mark
+as_nobody_generic nora "$SCRATCH/nora.in"
+[ $? -ne 0 ] && logged "user nora is not bound to an identity yet, and this process (uid 65534) is not root"
+ok $? "an unbound user is refused by a caller that is not root, with the reason logged"
+is "and stays unbound" "$("$PAM_JWT" user show nora --config "$SCRATCH/pam_jwt.conf" | grep -c 'not bound')" 2
 
 # ---- account: why conf/pam.d/common-account ----
 generic adam /dev/null acct_mgmt
