@@ -1032,6 +1032,64 @@ static void test_returning(void)
 	config_free(cfg);
 }
 
+/* state_dir's users.db and users.journal put back from the copies saved as NAME.backup. */
+static bool restore_store(const char *dir)
+{
+	static const char *const names[] = {"users.db", "users.journal"};
+	char backup[PATH_MAX], next[PATH_MAX];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(backup, sizeof(backup), "%s/%s.backup", dir, names[i]);
+		snprintf(next, sizeof(next), "%s/%s.new", dir, names[i]);
+		tk_copy_file(backup, next, 0644);
+		if (rename(next, tk_path(dir, names[i])) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* A users.db restored from a backup hands out again the last-login slots of the users created after the
+ * backup, and users.last (not restored) still holds their records: a record counts only while its uid and
+ * creation time are the user's too. Users created in the same second are common (a team's first logins). */
+static void test_restored_store(void)
+{
+	struct pj_config *cfg = cfg_make("s19", "account_max_age = 3600\n", "");
+	const char *dir = cfg->state_dir;
+	const char *cat = "{\"sub\":\"c-1\",\"preferred_username\":\"cat\"}";
+	const struct pj_store_user *u = NULL;
+	uint32_t cat_slot = 0, cat_uid = 0;
+	enum pj_acct a = PJ_ACCT_NOT_OURS;
+	struct pj_error err;
+
+	ok(login_at(cfg, ISS, "{\"sub\":\"b-1\",\"preferred_username\":\"bea\"}", NOW, &err) == PJ_OK,
+	   "bea's first login (%s)", err.reason);
+	tk_copy_file(tk_path(dir, "users.db"), tk_path(dir, "users.db.backup"), 0644);
+	tk_copy_file(tk_path(dir, "users.journal"), tk_path(dir, "users.journal.backup"), 0644);
+	ok(login_at(cfg, ISS, cat, NOW, &err) == PJ_OK &&
+	       login_at(cfg, ISS, cat, NOW + 7200, &err) == PJ_OK && (u = user(cfg, "cat")) != NULL &&
+	       u->last_login == NOW + 7200,
+	   "cat, created in the same second, logs in again two hours later (users.last)");
+	if (u != NULL) {
+		cat_slot = u->slot;
+		cat_uid = u->uid;
+	}
+	ok(restore_store(dir) && user(cfg, "cat") == NULL,
+	   "the store restored from the backup taken before cat");
+	ok(login_at(cfg, ISS, "{\"sub\":\"d-1\",\"preferred_username\":\"dan\"}", NOW, &err) == PJ_OK &&
+	       (u = user(cfg, "dan")) != NULL && u->slot == cat_slot && u->created == NOW &&
+	       u->uid != cat_uid,
+	   "dan, created in that second too, gets cat's old slot (%u)", cat_slot);
+	ok(mapping_acct_check(cfg, "dan", NOW + 3601, &a, &err) == PJ_OK && a == PJ_ACCT_EXPIRED,
+	   "cat's record in users.last is not dan's: dan's account expires an hour after his own login");
+	ok(restore_store(dir) && login_at(cfg, ISS, cat, NOW + 60, &err) == PJ_OK &&
+	       (u = user(cfg, "cat")) != NULL && u->slot == cat_slot && u->uid == cat_uid &&
+	       u->created == NOW + 60,
+	   "restored again: cat is created anew, with the same uid and slot");
+	ok(mapping_acct_check(cfg, "cat", NOW + 60 + 3601, &a, &err) == PJ_OK && a == PJ_ACCT_EXPIRED,
+	   "nor is the old cat's record the new cat's: it expires an hour after its own first login");
+	config_free(cfg);
+}
+
 /* A returning login reads none of the local account files while they are unchanged; a change is seen by
  * the next login. */
 static void test_local_scans(void)
@@ -1196,6 +1254,7 @@ int main(void)
 	test_one_lookup();
 	test_acct();
 	test_returning();
+	test_restored_store();
 	test_local_scans();
 	test_race();
 	test_cli();
