@@ -171,15 +171,6 @@ static char *compact_token(const struct pkt *p, const struct pkt_sig *s, size_t 
 	return t;
 }
 
-static pj_status note_string(json_object *obj, const char *key, char **out)
-{
-	const char *s;
-
-	if (*out != NULL || json_get_string(obj, key, &s, NULL) != JSON_GET_OK)
-		return PJ_OK;
-	return (*out = strdup(s)) == NULL ? PJ_ERR_NOMEM : PJ_OK;
-}
-
 /* The issuer whose PK Tokens these are: iss names a configured issuer that sets opkssh_client_id. */
 static pj_status find_issuer(const struct pj_config *cfg, json_object *payload, const struct pj_issuer **out,
                              struct pj_error *err)
@@ -313,10 +304,7 @@ static pj_status verify_op(const struct pj_config *cfg, const struct pj_log *log
 	if ((token = compact_token(p, p->op, &len)) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	r = jws_parse(token, len, cfg->max_token_size, jws, err);
-	if (jws->header != NULL && note_string(jws->header, "kid", &id->kid) != PJ_OK)
-		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	if (jws->payload != NULL && (note_string(jws->payload, "iss", &id->iss) != PJ_OK ||
-	                             note_string(jws->payload, "sub", &id->sub) != PJ_OK))
+	if (pj_note_claimed(jws, id) != PJ_OK)
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	if (r != PJ_OK) {
 		snprintf(inner, sizeof(inner), "%s", err ? err->reason : "");

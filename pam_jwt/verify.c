@@ -30,8 +30,7 @@ static pj_status note_string(json_object *obj, const char *key, char **out, stru
 	return PJ_OK;
 }
 
-/* Records alg, kid, iss and sub as the token states them, for logging. */
-static pj_status note_claimed(const struct jws_token *jws, struct pj_identity *id)
+pj_status pj_note_claimed(const struct jws_token *jws, struct pj_identity *id)
 {
 	struct pj_error ignored;
 	const char *alg;
@@ -106,7 +105,7 @@ pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log,
 	r = jws_parse(token, len, cfg->max_token_size, &jws, err);
 	/* What the token claims, kept for the log line whatever happens next (even when parsing failed late).
 	 */
-	if (note_claimed(&jws, id) != PJ_OK && r == PJ_OK)
+	if (pj_note_claimed(&jws, id) != PJ_OK && r == PJ_OK)
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	if (r != PJ_OK)
 		goto out;

@@ -34,6 +34,10 @@ pj_status pj_verify_signature(const struct pj_config *cfg, const struct pj_log *
                               const struct jws_token *jws, const struct pj_issuer *issuer, time_t now,
                               struct pj_error *err);
 
+/* Records alg, kid, iss and sub as jws states them (whatever of it was parsed), into id for the log line.
+ * PJ_ERR_NOMEM when out of memory. */
+pj_status pj_note_claimed(const struct jws_token *jws, struct pj_identity *id);
+
 /* The identity step on id->claims (verified) and id->issuer: username (must equal pam_user unless NULL,
  * not root nor a system account) and groups. */
 pj_status pj_map_identity(struct pj_identity *id, const char *pam_user, struct pj_error *err);
