@@ -131,6 +131,30 @@ is "a PK Token for the local account nobody: status 1, nothing printed, and why"
 	"$?:$(cat "$SCRATCH/line"):$(grep -c 'nobody is a local account or group' "$SCRATCH/why")" "1::1"
 "$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" nobody "$2" "$1" >"$SCRATCH/line" 2>/dev/null
 is "and without --explain: nothing printed, status 0" "$?:$(cat "$SCRATCH/line")" "0:"
+# principals: the user's own name is the one printed; none at all gives no principals="..."; a certificate
+# for other principals only, or signed by another key than its own, is refused (nothing printed).
+# keys_by NAME SIGNER [ssh-keygen options]: NAME-cert.pub for user.pub with tess's PK Token, signed by SIGNER.
+keys_by() {
+	name=$1 signer=$2
+	shift 2
+	cp "$SCRATCH/user.pub" "$SCRATCH/$name.pub" &&
+		ssh-keygen -q -s "$SCRATCH/$signer.pem" -I "$name" -O "extension:openpubkey-pkt=$P" "$@" "$SCRATCH/$name.pub"
+}
+# authkeys NAME: what pam-jwt authorized-keys --explain prints for tess and NAME-cert.pub ("STATUS:LINE").
+authkeys() {
+	set -- $(cat "$SCRATCH/$1-cert.pub")
+	"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain tess "$2" "$1" >"$SCRATCH/line" 2>"$SCRATCH/why"
+	echo "$?:$(cut -d' ' -f1 "$SCRATCH/line")"
+}
+keys_by named user -n bob,tess,opkssh-wildcard && keys_by none user && keys_by bob user -n bob &&
+	keys_by byca other -n opkssh-wildcard || { echo "Bail out! ssh-keygen -s failed"; exit 1; }
+is "a certificate naming tess (and others): principals=\"tess\"" "$(authkeys named)" '0:cert-authority,principals="tess"'
+is "a certificate with no principals: a cert-authority line without principals=" "$(authkeys none)" \
+	"0:cert-authority"
+is "a certificate for bob only: refused, and why" "$(authkeys bob):$(grep -c 'principals name neither tess nor opkssh-wildcard' "$SCRATCH/why")" \
+	"1::1"
+is "a certificate signed by another key (a CA): refused, and why" \
+	"$(authkeys byca):$(grep -c 'certificate is signed by another key' "$SCRATCH/why")" "1::1"
 set -- $(cat "$SCRATCH/good-cert.pub")
 
 log_mark
