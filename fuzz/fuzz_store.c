@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/idmap.h"
 #include "store/store_format.h"
 #include "store/store_journal.h"
 #include "store/store_read.h"
@@ -66,19 +67,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* FNV-1a 64 with the checksum field as zero, as the writer computes it (store_format.h). */
-static uint64_t fnv(const unsigned char *p, size_t n)
-{
-	size_t at = offsetof(struct pj_store_header, checksum);
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= i >= at && i < at + 8 ? 0 : p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* A found user: every string readable, its groups, and found again by name and uid (as the same entry: names
  * are unique in each image, and the newest image holding a name answers for it). */
 static void touch_user(const struct pj_view *v, const struct pj_user_ref *r)
@@ -118,12 +106,14 @@ static void touch_group(const struct pj_view *v, const struct pj_group_ref *g)
 /* Fixes file_size and the checksum of a store image so mutations reach the structural checks. */
 static void fix_image(unsigned char *img, size_t size)
 {
-	uint64_t fs = size, sum;
+	uint64_t fs = size, sum = 0;
 
 	if (size < sizeof(struct pj_store_header))
 		return;
 	memcpy(img + offsetof(struct pj_store_header, file_size), &fs, sizeof(fs));
-	sum = fnv(img, size);
+	/* as the writer computes it (store_format.h): over the file with the checksum field zero */
+	memcpy(img + offsetof(struct pj_store_header, checksum), &sum, sizeof(sum));
+	sum = idmap_fnv1a64(img, size);
 	memcpy(img + offsetof(struct pj_store_header, checksum), &sum, sizeof(sum));
 }
 
