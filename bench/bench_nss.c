@@ -1,6 +1,6 @@
+/* bench_nss.c: NSS lookups through glibc, the user store (nsswitch "jwt") against glibc's files module. */
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* bench_nss.c: NSS lookups through glibc against the user store (nsswitch "jwt") and against glibc's files
- * module on passwd/group files of the same size, interleaved in one process; plus store building and adding.
+/* Against passwd/group files of the same size, interleaved in one process; plus store building and adding.
  *   bench_nss build DIR NUSERS NGROUPS PASSWD GROUP
  *       a store in DIR (users u000000.., each in 3 of the NGROUPS groups g00000..) and the same entries
  *       appended to copies of /etc/passwd and /etc/group written to PASSWD and GROUP

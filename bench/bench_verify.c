@@ -1,11 +1,12 @@
+/* bench_verify.c: token verification throughput per alg on one core with warm keys. */
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* bench_verify.c: token verification throughput per alg on one core with warm keys: pj_verify_token (decode,
- * JSON, key lookup, signature, claims: the path issue #6 names; with BENCH_FULL=1 in the environment the
- * whole pj_verify, whose identity step adds one getpwnam_r through the host's NSS) against a bare
- * EVP_DigestVerify of the same signature with the very same key object (the limit), and against libjwt 1.10's
- * jwt_decode on the same tokens, interleaved round by round so noise hits every side alike. Usage:
- * bench_verify SCENE_DIR [SECONDS_PER_BLOCK [ROUNDS [ALG]]] (ALG: that alg only); prints one line per alg and
- * method. bench_verify SCENE_DIR profile ALG N: N pj_verify calls only, for perf or callgrind. */
+/* pj_verify_token (decode, JSON, key lookup, signature, claims: the path issue #6 names; with BENCH_FULL=1 in
+ * the environment the whole pj_verify, whose identity step adds one getpwnam_r through the host's NSS)
+ * against a bare EVP_DigestVerify of the same signature with the very same key object (the limit), and
+ * against libjwt 1.10's jwt_decode on the same tokens, interleaved round by round so noise hits every side
+ * alike. Usage: bench_verify SCENE_DIR [SECONDS_PER_BLOCK [ROUNDS [ALG]]] (ALG: that alg only); prints one
+ * line per alg and method. bench_verify SCENE_DIR profile ALG N: N pj_verify calls only, for perf or
+ * callgrind. */
 #include "config.h"
 
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 #!/bin/sh
-# install-deps.sh: installs what `make bench` needs beyond the build (libjwt for the comparison, gnuplot for
+# install-deps.sh: installs what `make bench` needs beyond the build on Debian 12; run as root.
 # SPDX-License-Identifier: BSD-3-Clause
-# the chart, strace to count network calls, valgrind for profiles) on Debian 12; run as root.
+# libjwt for the comparison, gnuplot for the chart, strace to count network calls, valgrind for profiles.
 set -e
 export DEBIAN_FRONTEND=noninteractive
 PKGS="libjwt-dev gnuplot-nox strace valgrind util-linux"

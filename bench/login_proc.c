@@ -1,6 +1,7 @@
+/* login_proc.c: one cold login as an sshd child makes it, timed. */
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* login_proc.c: one cold login as an sshd child makes it: the user looked up (sshd does that before PAM, so
- * the NSS modules are loaded by then), then pam_start, pam_authenticate, pam_end, and exit.
+/* The user looked up (sshd does that before PAM, so the NSS modules are loaded by then), then pam_start,
+ * pam_authenticate, pam_end, and exit.
  * Usage: login_proc CONFDIR SERVICE USER TOKENFILE. Links libpam only; the service's modules bring the rest.
  * Prints the microseconds spent from pam_start to pam_end and exits with the pam_authenticate result.
  * login_proc --dlopen MODULE: prints the microseconds libpam's dlopen(MODULE, RTLD_NOW) takes here. */

@@ -1,8 +1,9 @@
 #!/bin/sh
-# nss.sh: the NSS part of `make bench`, in a private mount namespace so the host is not touched: for each
+# nss.sh: the NSS part of `make bench`, in a private mount namespace so the host is not touched.
 # SPDX-License-Identifier: BSD-3-Clause
-# store size, a store and passwd/group files of the same entries, then bench_nss lookup with the store bound
-# over the module's compiled-in /var/lib/pam_jwt and the files bound over /etc/passwd and /etc/group.
+# For each store size, a store and passwd/group files of the same entries, then bench_nss lookup with the
+# store bound over the module's compiled-in /var/lib/pam_jwt and the files bound over /etc/passwd and
+# /etc/group.
 # Usage: nss.sh BUILDDIR SCENE WORK ROUNDS BLOCK_SECONDS SIZE...   (prints bench_nss lines, with the round)
 set -e
 if [ "${PJ_BENCH_NS:-}" != 1 ]; then

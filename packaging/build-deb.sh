@@ -1,7 +1,7 @@
 #!/bin/sh
-# build-deb.sh: builds the Debian packages from the committed tree (git archive HEAD) in a temporary
+# build-deb.sh: builds the Debian packages from the committed tree (git archive HEAD) in a temporary copy.
 # SPDX-License-Identifier: BSD-3-Clause
-# copy, so the checkout is never configured or cleaned by dpkg-buildpackage.
+# So the checkout is never configured or cleaned by dpkg-buildpackage.
 #
 #   packaging/build-deb.sh [OUTDIR] [dpkg-buildpackage options]     (default options: -us -uc -b)
 #

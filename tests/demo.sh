@@ -1,7 +1,8 @@
 #!/bin/sh
-# demo.sh: builds pam_jwt, makes a demo issuer (key + JWKS), mints tokens and logs in through pamtester
+# demo.sh: builds pam_jwt, makes a demo issuer, mints tokens and logs in through pamtester.
 # SPDX-License-Identifier: BSD-3-Clause
-# with a test /etc/pam.d inside a private mount namespace (the host's /etc is not changed).
+# The issuer is a key and its JWKS; the logins go through a test /etc/pam.d inside a private mount namespace
+# (the host's /etc is not changed).
 set -eu
 cd "$(dirname "$0")/.."
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -1,7 +1,8 @@
+/* device-pam.c: a PAM application for the device flow tests. */
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* device-pam.c: a PAM application for the device flow tests: authenticates USER through SERVICE in CONFDIR,
- * shows every message on stderr, answers prompts with lines from stdin, and keeps what libpam sends to
- * syslog in LOGFILE (so the tests can read the module's log lines without a syslog daemon). */
+/* Authenticates USER through SERVICE in CONFDIR, shows every message on stderr, answers prompts with lines
+ * from stdin, and keeps what libpam sends to syslog in LOGFILE (so the tests can read the module's log lines
+ * without a syslog daemon). */
 #include "config.h"
 
 #include <stdarg.h>

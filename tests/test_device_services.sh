@@ -1,8 +1,8 @@
 #!/bin/sh
-# test_device_services.sh: the device flow (mode=device, mode=auto) through the real sshd with
+# test_device_services.sh: the device flow (mode=device, mode=auto) through the real sshd and sudo.
 # SPDX-License-Identifier: BSD-3-Clause
-# keyboard-interactive and through the real sudo, in the private mount namespace of the service tests
-# (svc_lib.sh), against the test OpenID Provider (oidc_device_server.py); the test plays the person.
+# sshd with keyboard-interactive, in the private mount namespace of the service tests (svc_lib.sh), against
+# the test OpenID Provider (oidc_device_server.py); the test plays the person.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$TOP_SRCDIR/tests/svc_lib.sh"
 

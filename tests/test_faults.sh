@@ -1,9 +1,10 @@
 #!/bin/sh
-# test_faults.sh: fault injection: the Nth call of malloc, calloc, realloc, open, openat, read, write, fsync,
+# test_faults.sh: fault injection along a token verification: no crash, and a refusal or the right answer.
 # SPDX-License-Identifier: BSD-3-Clause
-# rename, mmap or flock fails (tests/faultinj.c, preloaded) along a token verification (pam-jwt verify,
-# which runs pj_verify as pam_jwt.so does). For every fault point: no crash, and the answer is a refusal or
-# exactly the fault-free one. (The PAM login with its store update is not swept yet: issue #12.)
+# The Nth call of malloc, calloc, realloc, open, openat, read, write, fsync, rename, mmap or flock fails
+# (tests/faultinj.c, preloaded) in pam-jwt verify, which runs pj_verify as pam_jwt.so does. For every fault
+# point: no crash, and the answer is a refusal or exactly the fault-free one. (The PAM login with its store
+# update is not swept yet: issue #12.)
 . "$(dirname "$0")/lib.sh"
 
 need_root

@@ -1,7 +1,7 @@
 #!/bin/sh
-# test_opkssh.sh: logins with opkssh-format certificates (PK Token in openpubkey-pkt) through the real sshd
+# test_opkssh.sh: logins with opkssh-format certificates (PK Token in openpubkey-pkt) through the real sshd.
 # SPDX-License-Identifier: BSD-3-Clause
-# with conf/sshd_config.d/pam_jwt_opkssh.conf (pam-jwt authorized-keys as AuthorizedKeysCommand) and the
+# sshd with conf/sshd_config.d/pam_jwt_opkssh.conf (pam-jwt authorized-keys as AuthorizedKeysCommand) and the
 # stock ssh client; the PK Token comes from the test OpenID Provider's authorization-code flow with the
 # commitment as nonce, built as opkssh's client builds it (opk_client.py), in a private mount namespace.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# test_pamtester.sh: pamtester logs in with tokens of every algorithm through a test /etc/pam.d, bound over
+# test_pamtester.sh: pamtester logs in with tokens of every algorithm through a test /etc/pam.d.
 # SPDX-License-Identifier: BSD-3-Clause
-# the real one inside a private mount namespace (the host's /etc is never touched).
+# The test /etc/pam.d is bound over the real one inside a private mount namespace (the host's /etc is never
+# touched).
 . "$(dirname "$0")/lib.sh"
 
 need_root

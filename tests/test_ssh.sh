@@ -1,8 +1,8 @@
 #!/bin/sh
-# test_ssh.sh: logins through the real OpenSSH server and client: sshd on 127.0.0.1 with conf/pam.d/sshd
+# test_ssh.sh: logins through the real OpenSSH server and client.
 # SPDX-License-Identifier: BSD-3-Clause
-# and conf/sshd_config.d/pam_jwt.conf, the ssh client with pam-jwt-askpass as SSH_ASKPASS, in a private
-# mount namespace (see svc_lib.sh).
+# sshd on 127.0.0.1 with conf/pam.d/sshd and conf/sshd_config.d/pam_jwt.conf, the ssh client with
+# pam-jwt-askpass as SSH_ASKPASS, in a private mount namespace (see svc_lib.sh).
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$TOP_SRCDIR/tests/svc_lib.sh"
 

@@ -1,8 +1,8 @@
 #!/bin/sh
-# test_su.sh: su (util-linux, setuid, run by nobody) and a generic service through pamtester, both with
+# test_su.sh: su (util-linux, setuid, run by nobody) and a generic service through pamtester.
 # SPDX-License-Identifier: BSD-3-Clause
-# conf/pam.d/common-auth and common-account under Debian's own /etc/pam.d/su, reading the token from
-# standard input a line per prompt as a person pasting parts would; in a private mount namespace.
+# Both with conf/pam.d/common-auth and common-account under Debian's own /etc/pam.d/su, reading the token
+# from standard input a line per prompt as a person pasting parts would; in a private mount namespace.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$TOP_SRCDIR/tests/svc_lib.sh"
 
