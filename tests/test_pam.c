@@ -192,6 +192,7 @@ static void setup(void)
 	write_service("jwt-badclaim", "require_claim=acr");
 	write_service("jwt-emptyarg", "require_groups=");
 	write_service("jwt-repeated", "debug debug");
+	write_service("jwt-emptyprompt", "prompt=");
 	write_service("jwt-svc", "");
 	write_service("jwt-svc-alias", "service=jwt-svc");
 	write_service("jwt-svc-nosuch", "service=nosuch");
@@ -664,6 +665,11 @@ static void test_authorization(void)
 	   "an empty argument: PAM_SERVICE_ERR");
 	ok(authenticate("jwt-repeated", "alice", devs) == PAM_SERVICE_ERR,
 	   "a repeated argument: PAM_SERVICE_ERR");
+	logbuf[0] = '\0';
+	ok(authenticate("jwt-emptyprompt", "alice", devs) == PAM_SERVICE_ERR &&
+	       strstr(logbuf, "malformed or repeated module argument: prompt=") != NULL,
+	   "an empty prompt= (which nothing after the argument parser would refuse): PAM_SERVICE_ERR, "
+	   "logged");
 	free(mfa);
 	/* [service NAME] sections of pam_jwt.conf */
 	mfa = mint_claims("alice", "sub-alice", 300, ",\"acr\":\"mfa\",\"groups\":[\"admins\"]");
