@@ -338,6 +338,19 @@ static void test_rules(void)
 		}
 		cfg = saved;
 	}
+	{
+		/* an issuer's require_dpop alone (no dpop = yes, no service rule) must offer the nonce too,
+		 * or every token of that issuer is refused for want of one */
+		struct pj_config *own = NULL;
+		struct pj_error err;
+		char *conf = kstrf("[issuer t]\nissuer = " ISS "\naudience = pam\nalgorithms = ES256\n"
+		                   "jwks_file = %s\nrequire_dpop = yes\n",
+		                   cfg->issuers[0].jwks_file);
+
+		ok(config_parse("issuer.conf", conf, strlen(conf), &own, &err) == PJ_OK && own->dpop_offered,
+		   "an [issuer] require_dpop alone offers DPoP");
+		config_free(own);
+	}
 	expect(token(ISS, ",\"cnf\":{\"x5t#S256\":\"abc\"}"), NULL, "sshd", now, false, PJ_ERR_TOKEN,
 	       "cnf binds the token to something other than a DPoP key",
 	       "a certificate-bound token (cnf x5t#S256)");
