@@ -283,6 +283,17 @@ static void test_refusals(void)
 		       PJ_ERR_TOKEN, "DPoP proof: ", "a proof signed by a key other than its jwk");
 		free(members);
 	}
+	{
+		/* PJ_DPOP_PROOF_MAX bounds a proof before anything in it is decoded */
+		char pad[PJ_DPOP_PROOF_MAX + 1];
+
+		memset(pad, 'a', sizeof(pad) - 1);
+		pad[sizeof(pad) - 1] = '\0';
+		expect(t,
+		       hand_proof(JWS_ES256, client_es, kstrf(",\"pad\":\"%s\"", pad), claims(t, NULL, NULL)),
+		       "sshd", now, false, PJ_ERR_TOKEN, "more than max_token_size 8192",
+		       "a proof over PJ_DPOP_PROOF_MAX bytes");
+	}
 	expect(t, good_proof(client_es, t, htu, NONCE), "sshd", now, true, PJ_OK, NULL, "control: by hand");
 	{
 		struct pj_dpop_expect x = {.service = "sshd", .nonce = NULL, .now = now};
@@ -356,6 +367,8 @@ static void test_rules(void)
 	       "a certificate-bound token (cnf x5t#S256)");
 	expect(token(ISS, ",\"cnf\":\"x\""), NULL, "sshd", now, false, PJ_ERR_TOKEN, "cnf is not an object",
 	       "cnf not an object");
+	expect(token(ISS, ",\"cnf\":{\"jkt\":\"abc\"}"), kstrf("%s", "x.y.z"), "sshd", now, false,
+	       PJ_ERR_TOKEN, "no 43-character jkt", "a cnf.jkt that cannot be a SHA-256 thumbprint");
 }
 
 /* RFC 7638 section 3.1: the example RSA key and its thumbprint. */
