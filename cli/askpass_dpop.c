@@ -2,9 +2,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <signal.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -275,6 +277,34 @@ static bool cache_path(char *path, size_t len, bool create)
 	return true;
 }
 
+/* Answers left in dir (path's directory) by runs whose ssh is gone, a login given up between parts: they
+ * hold a token, so they are removed before a new answer is kept. */
+static void cache_sweep(const char *path)
+{
+	char dir[4200], *slash, *end;
+	struct dirent *e;
+	long pid;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return;
+	*slash = '\0';
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "answer.", 7) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(e->d_name + 7, &end, 10);
+		if (errno != 0 || *end != '\0' || pid <= 0 || pid > INT_MAX || pid == (long)getppid())
+			continue;
+		if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 void askpass_cache_put(const char *answer, size_t len)
 {
 	char path[4200];
@@ -284,6 +314,7 @@ void askpass_cache_put(const char *answer, size_t len)
 		askpass_die("%s",
 		            "no private directory to keep the answer's parts in ($XDG_RUNTIME_DIR/pam_jwt or "
 		            "~/.cache/pam_jwt, mode 0700)");
+	cache_sweep(path);
 	unlink(path);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		askpass_die("cannot create %s", path);

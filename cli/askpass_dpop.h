@@ -42,7 +42,9 @@ size_t askpass_dpop_answer(const char *token, size_t len, const char *key, const
                            const char *nonce, const char *service, char *out, size_t outlen);
 
 /* The cache of a DPoP answer between the runs that send its parts (each run answers one prompt, and a
- * proof cannot be made twice alike): $XDG_RUNTIME_DIR (else ~/.cache)/pam_jwt/answer.PPID, 0600. */
+ * proof cannot be made twice alike): $XDG_RUNTIME_DIR (else ~/.cache)/pam_jwt/answer.PPID, 0600. Dropped
+ * after the last part; put removes the answers of runs whose ssh (PPID) is gone, a login given up between
+ * parts. */
 void askpass_cache_put(const char *answer, size_t len);
 bool askpass_cache_get(char *out, size_t outlen, size_t *len);
 void askpass_cache_drop(void);

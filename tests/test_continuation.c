@@ -598,6 +598,19 @@ static void test_askpass_dpop(void)
 	snprintf(e_prog, sizeof(e_prog), "PAM_JWT_PROGRAM=%s/pam-jwt", top);
 	snprintf(e_run, sizeof(e_run), "XDG_RUNTIME_DIR=%s", run);
 	char *env[] = {e_tok, e_prog, e_run, "PAM_JWT_HOSTS=db1.example.com", NULL};
+	/* what a login given up between parts leaves (its ssh gone), and one of a live process (pid 1) */
+	char stale[400], live[400];
+	pid_t gone = fork();
+
+	if (gone == 0)
+		_exit(0);
+	waitpid(gone, NULL, 0);
+	snprintf(stale, sizeof(stale), "%s/pam_jwt", run);
+	mkdir(stale, 0700);
+	snprintf(stale, sizeof(stale), "%s/pam_jwt/answer.%ld", run, (long)gone);
+	snprintf(live, sizeof(live), "%s/pam_jwt/answer.1", run);
+	tk_write_file(stale, "eyJstale~proof", 0600);
+	tk_write_file(live, "eyJlive~proof", 0600);
 	n = round_trip_from("(alice@db1.example.com) [DPoP nonce=N0nce_1-x service=sshd] JWT: ", env, 16384,
 	                    &joined, &longest);
 	ok(n == 2 && joined != NULL && longest <= 511 &&
@@ -630,6 +643,9 @@ static void test_askpass_dpop(void)
 		snprintf(cache, sizeof(cache), "%s/pam_jwt/answer.%ld", run, (long)getpid());
 		ok(access(cache, F_OK) != 0, "the parts' cache is gone after the last part");
 	}
+	ok(access(stale, F_OK) != 0 && access(live, F_OK) == 0,
+	   "an answer left by a run whose ssh is gone was removed; a live process's was kept");
+	unlink(live);
 	run_askpass("(alice@db1.example.com) JWT: ", env, &r);
 	ok(r.status == 0 && strcmp(r.out, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl\n") == 0,
 	   "a prompt without a nonce gets the token alone");
