@@ -188,12 +188,15 @@ static size_t sign_proof(const char *token, size_t len, const char *key, const c
 	int in[2], res[2], status;
 	size_t got = 0;
 	ssize_t n;
-	pid_t pid;
+	pid_t pid, waited;
 
 	if (prog == NULL || prog[0] == '\0')
 		prog = PJ_BINDIR "/pam-jwt";
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0)
 		askpass_die("%s", "cannot make pipes");
+	/* a caller that ignores SIGCHLD (kept across exec) would have the signer reaped unseen: its status
+	 * decides */
+	signal(SIGCHLD, SIG_DFL);
 	if ((pid = fork()) < 0)
 		askpass_die("%s", "cannot fork");
 	if (pid == 0) {
@@ -218,9 +221,9 @@ static size_t sign_proof(const char *token, size_t len, const char *key, const c
 		if (n > 0)
 			got += (size_t)n;
 	close(res[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (waited != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		askpass_die("%s dpop proof failed (key %s)", prog, key);
 	while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == '\r'))
 		got--;

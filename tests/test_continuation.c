@@ -7,6 +7,7 @@
 #include <pty.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,7 +28,8 @@
 
 static char dir[] = "/tmp/pj_cont_XXXXXX";
 static char *askpass;
-static uid_t run_uid; /* run_askpass runs askpass as this user (and group), 0: as is */
+static uid_t run_uid;            /* run_askpass runs askpass as this user (and group), 0: as is */
+static bool run_sigchld_ignored; /* run_askpass starts askpass with SIGCHLD ignored (inherited by exec) */
 
 static char *fake_token(size_t len)
 {
@@ -147,6 +149,8 @@ static void run_askpass(const char *prompt, char *const env[], struct run *r)
 		setsid(); /* no controlling terminal: /dev/tty cannot be opened */
 		if (run_uid != 0 && (setgroups(0, NULL) != 0 || setgid(run_uid) != 0 || setuid(run_uid) != 0))
 			_exit(126);
+		if (run_sigchld_ignored)
+			signal(SIGCHLD, SIG_IGN);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		close(out[0]);
@@ -646,6 +650,24 @@ static void test_askpass_dpop(void)
 	ok(access(stale, F_OK) != 0 && access(live, F_OK) == 0,
 	   "an answer left by a run whose ssh is gone was removed; a live process's was kept");
 	unlink(live);
+	/* a caller that ignores SIGCHLD (kept across exec): the signer is still waited for, its status read
+	 */
+	free(joined);
+	run_sigchld_ignored = true;
+	n = round_trip_from("(alice@db1.example.com) [DPoP nonce=N0nce_2-x service=sshd] JWT: ", env, 16384,
+	                    &joined, &longest);
+	run_sigchld_ignored = false;
+	ok(n == 2 && joined != NULL && strstr(joined, "~eyJ") != NULL,
+	   "started with SIGCHLD ignored, askpass still answers token~proof (%d parts)", n);
+	free(joined);
+	joined = NULL;
+	chmod(keypath, 0644);
+	run_sigchld_ignored = true;
+	run_askpass("(alice@db1.example.com) [DPoP nonce=abc service=sshd] JWT: ", env, &r);
+	run_sigchld_ignored = false;
+	ok(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "dpop proof failed"),
+	   "and a signer that fails (a key others may read) is still a failure: no answer");
+	chmod(keypath, 0600);
 	run_askpass("(alice@db1.example.com) JWT: ", env, &r);
 	ok(r.status == 0 && strcmp(r.out, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl\n") == 0,
 	   "a prompt without a nonce gets the token alone");
