@@ -311,6 +311,7 @@ static void cache_sweep(const char *path)
 void askpass_cache_put(const char *answer, size_t len)
 {
 	char path[4200];
+	bool written;
 	int fd;
 
 	if (!cache_path(path, sizeof(path), true))
@@ -321,8 +322,11 @@ void askpass_cache_put(const char *answer, size_t len)
 	unlink(path);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		askpass_die("cannot create %s", path);
-	if (write(fd, answer, len) != (ssize_t)len || close(fd) != 0)
+	written = write(fd, answer, len) == (ssize_t)len;
+	if (close(fd) != 0 || !written) {
+		unlink(path); /* no part of the token stays behind */
 		askpass_die("cannot write %s", path);
+	}
 }
 
 bool askpass_cache_get(char *out, size_t outlen, size_t *len)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ static char dir[] = "/tmp/pj_cont_XXXXXX";
 static char *askpass;
 static uid_t run_uid;            /* run_askpass runs askpass as this user (and group), 0: as is */
 static bool run_sigchld_ignored; /* run_askpass starts askpass with SIGCHLD ignored (inherited by exec) */
+static long run_fsize_max; /* > 0: askpass runs with RLIMIT_FSIZE at this many bytes (writes beyond fail) */
 
 static char *fake_token(size_t len)
 {
@@ -151,6 +153,13 @@ static void run_askpass(const char *prompt, char *const env[], struct run *r)
 			_exit(126);
 		if (run_sigchld_ignored)
 			signal(SIGCHLD, SIG_IGN);
+		if (run_fsize_max > 0) {
+			struct rlimit fsize = {(rlim_t)run_fsize_max, (rlim_t)run_fsize_max};
+
+			signal(SIGXFSZ, SIG_IGN); /* a write past the limit then fails instead of killing */
+			if (setrlimit(RLIMIT_FSIZE, &fsize) != 0)
+				_exit(126);
+		}
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		close(out[0]);
@@ -668,6 +677,17 @@ static void test_askpass_dpop(void)
 	ok(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "dpop proof failed"),
 	   "and a signer that fails (a key others may read) is still a failure: no answer");
 	chmod(keypath, 0600);
+	/* the answer cannot be kept whole (a full disk): nothing of it stays behind */
+	run_fsize_max = 100;
+	run_askpass("(alice@db1.example.com) [DPoP nonce=N0nce_3-x service=sshd] JWT: ", env, &r);
+	run_fsize_max = 0;
+	{
+		char cache[400];
+		snprintf(cache, sizeof(cache), "%s/pam_jwt/answer.%ld", run, (long)getpid());
+		ok(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "cannot write") &&
+		       access(cache, F_OK) != 0,
+		   "an answer that cannot be written whole: no answer, and no part of it left in the cache");
+	}
 	run_askpass("(alice@db1.example.com) JWT: ", env, &r);
 	ok(r.status == 0 && strcmp(r.out, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl\n") == 0,
 	   "a prompt without a nonce gets the token alone");
