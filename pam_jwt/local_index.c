@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,22 +43,10 @@ struct li_entry {
 
 _Static_assert(sizeof(struct li_header) == 144, "local index header layout");
 
+/* FNV-1a 64 of the whole file with the header's checksum field taken as zero. */
 static uint64_t checksum(const unsigned char *data, size_t len)
 {
-	struct li_header h;
-	uint64_t sum;
-	unsigned char *copy;
-
-	/* the header with its checksum zeroed, then the rest: FNV-1a is a running hash, so hash a copy */
-	if ((copy = malloc(len)) == NULL)
-		return 0;
-	memcpy(copy, data, len);
-	memcpy(&h, copy, sizeof(h));
-	h.checksum = 0;
-	memcpy(copy, &h, sizeof(h));
-	sum = idmap_fnv1a64(copy, len);
-	free(copy);
-	return sum;
+	return idmap_fnv1a64_zeroed(data, len, offsetof(struct li_header, checksum));
 }
 
 static void fold(const char *in, char *out, size_t outlen)

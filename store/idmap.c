@@ -35,6 +35,16 @@ uint64_t idmap_fnv1a64(const void *data, size_t len)
 	return fnv1a64_more(FNV64_BASIS, data, len);
 }
 
+uint64_t idmap_fnv1a64_zeroed(const void *data, size_t len, size_t at)
+{
+	static const unsigned char zero[8];
+	const unsigned char *p = data;
+	uint64_t h = fnv1a64_more(FNV64_BASIS, p, at);
+
+	h = fnv1a64_more(h, zero, sizeof(zero));
+	return fnv1a64_more(h, p + at + sizeof(zero), len - at - sizeof(zero));
+}
+
 uint64_t idmap_hash(const char *salt, const char *name)
 {
 	size_t slen = salt ? strlen(salt) : 0;

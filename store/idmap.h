@@ -33,6 +33,10 @@
  * and every version must compute the same ids. Not cryptographic. */
 uint64_t idmap_fnv1a64(const void *data, size_t len);
 
+/* idmap_fnv1a64 of len bytes at data as if the 8 bytes at offset at were zero: the checksum of a file that
+ * holds it at at (at + 8 <= len), computed over the file as read, without a copy. */
+uint64_t idmap_fnv1a64_zeroed(const void *data, size_t len, size_t at);
+
 /* The hash of name that ids start from. Without a salt (NULL or ""): FNV-1a-64(name), as before id_salt
  * existed. With one: FNV-1a-64(salt NUL name NUL salt), so that whoever does not know the fleet's id_salt
  * cannot pick a name that lands on a chosen id (an aimed collision). FNV-1a is no PRF: the salt makes aiming

@@ -14,24 +14,6 @@
 #include "idmap.h"
 #include "store_read.h"
 
-static uint64_t checksum(const unsigned char *base, size_t size)
-{
-	static const unsigned char zero[8];
-	size_t at = offsetof(struct pj_store_header, checksum);
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *parts[3] = {base, zero, base + at + 8};
-	size_t lens[3] = {at, 8, size - at - 8};
-
-	/* FNV-1a over the file with the checksum field taken as zero (the same as idmap_fnv1a64, chained). */
-	for (int k = 0; k < 3; k++) {
-		for (size_t i = 0; i < lens[k]; i++) {
-			h ^= parts[k][i];
-			h *= 0x100000001b3ULL;
-		}
-	}
-	return h;
-}
-
 /* A section of count elements of elsize bytes at off: aligned, after the header, inside the file. */
 static bool section_ok(size_t size, uint32_t off, uint64_t count, size_t elsize)
 {
@@ -185,7 +167,8 @@ int store_check_buffer(const void *data, size_t len, struct pj_store *st)
 {
 	const struct pj_store_header *h = data;
 
-	if (store_attach(data, len, st) != 0 || h->checksum != checksum(data, len))
+	if (store_attach(data, len, st) != 0 ||
+	    h->checksum != idmap_fnv1a64_zeroed(data, len, offsetof(struct pj_store_header, checksum)))
 		goto bad;
 	for (uint32_t i = 0; i < h->n_users; i++) {
 		if (!check_user(st, &st->users[i]))

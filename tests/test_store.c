@@ -35,6 +35,9 @@ static void test_fnv(void)
 	ok(idmap_fnv1a64("", 0) == 0xcbf29ce484222325ULL, "fnv1a64(\"\") is the offset basis");
 	ok(idmap_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL, "fnv1a64(\"a\")");
 	ok(idmap_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL, "fnv1a64(\"foobar\")");
+	ok(idmap_fnv1a64_zeroed("foobar\1\2\3\4\5\6\7\10baz", 17, 6) ==
+	       idmap_fnv1a64("foobar\0\0\0\0\0\0\0\0baz", 17),
+	   "fnv1a64 with a checksum field taken as zero");
 	ok(idmap_candidate(NULL, "alice", 200000, 2000200000, 0) == 247576420,
 	   "alice -> 247576420 in the default range");
 	ok(idmap_candidate(NULL, "bob", 200000, 2000200000, 0) == 1684536869,
