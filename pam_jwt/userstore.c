@@ -1081,7 +1081,12 @@ static void journal_header(struct pj_journal_header *h, uint32_t generation)
  *   No record is written to a journal of an older generation after the fold (writers open the journal by
  *   name under the lock), so none can be missed by it.
  * - An fdatasync that fails (EIO) fails the login; Linux reports a writeback error to every descriptor
- *   opened before it (errseq), so writers whose records shared the failed flush all fail.
+ *   opened before it (errseq), so writers whose records shared the failed flush all fail. It reports it
+ *   once, though: the pages of the failed flush count as written, and a later fdatasync (another writer's,
+ *   or userstore_durable's on a descriptor opened since) returns 0 without them, so the record (and every
+ *   record after it, which readers only reach through it) would pass for durable. The writer whose flush
+ *   failed therefore folds (fold_after_failed_sync): the new base holds what readers see, fsync'd, and its
+ *   generation tells every mark reader that the old journal is covered.
  * - The one reader that reports success on a record without writing: a returning login with an unchanged
  *   entry (mapping.c). It must not succeed on a record that a crash could still take away, so it asks
  *   userstore_durable, which reads the durable mark below and, when the mark does not cover the entry,
@@ -1323,10 +1328,25 @@ out:
 	return r;
 }
 
+/* After a failed fdatasync of the journal (see the durability notes above): the whole store, as readers see
+ * it, into a new base under the lock. Best effort: the login has failed already. */
+static void fold_after_failed_sync(const char *dir, int64_t now)
+{
+	struct userstore *full;
+	struct pj_error ignored;
+
+	if (userstore_open(dir, true, &full, &ignored) != PJ_OK)
+		return;
+	if (userstore_commit(full, now, &ignored) != PJ_OK) {
+		/* the disk refuses the fold too: readers sync for themselves */
+	}
+	userstore_close(full);
+}
+
 /* The second half of a journal append, once the record is in the file: releases the store lock, so that
  * the next writer appends while this one waits for the disk, then makes the record durable. The lock file
  * stays open for the durable mark; the userstore holds no lock afterwards (a second commit is refused). */
-static pj_status sync_after_unlock(struct userstore *us, int fd, struct pj_error *err)
+static pj_status sync_after_unlock(struct userstore *us, int fd, int64_t now, struct pj_error *err)
 {
 	char path[PATH_MAX];
 	struct stat sb;
@@ -1342,6 +1362,8 @@ static pj_status sync_after_unlock(struct userstore *us, int fd, struct pj_error
 	close(fd);
 	close(us->lock_fd);
 	us->lock_fd = -1;
+	if (r != PJ_OK)
+		fold_after_failed_sync(us->dir, now);
 	return r;
 }
 
@@ -1387,7 +1409,7 @@ static pj_status append_changes(struct userstore *us, int64_t now, bool *too_big
 		*too_big = true;
 	else if ((r = journal_append(us, data, len, &sync_fd, err)) == PJ_OK) {
 		if (sync_fd >= 0)
-			r = sync_after_unlock(us, sync_fd, err);
+			r = sync_after_unlock(us, sync_fd, now, err);
 		if (r == PJ_OK)
 			us->written = now;
 	}

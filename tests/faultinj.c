@@ -132,6 +132,12 @@ int fsync(int fd)
 	return REAL(int, fsync, (int))(fd);
 }
 
+int fdatasync(int fd)
+{
+	FAIL_AT("fdatasync", EIO, -1);
+	return REAL(int, fdatasync, (int))(fd);
+}
+
 int rename(const char *from, const char *to)
 {
 	FAIL_AT("rename", EIO, -1);
