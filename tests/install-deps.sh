@@ -7,7 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config libssl-dev libjson-c-
  libpam0g-dev libqrencode-dev zbar-tools pamtester valgrind openssl ca-certificates python3 python3-cryptography util-linux procps binutils
  openssh-server openssh-client sudo clang-format mandoc
  debhelper dh-nss dpkg-dev fakeroot lintian
- clang libclang-rt-14-dev clang-tools cppcheck gcovr"
+ clang libclang-rt-14-dev clang-tools cppcheck gcovr locales"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -17,3 +17,5 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+# test_json_strict checks that numbers do not follow the locale: it needs one with a decimal comma
+locale -a 2>/dev/null | grep -qiE '^(de_DE|fr_FR)\.utf-?8$' || localedef -i de_DE -f UTF-8 de_DE.UTF-8
