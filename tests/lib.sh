@@ -167,6 +167,21 @@ start_idp() {
 	DISS="https://127.0.0.1:$(cat "$IDP/port")"
 }
 
+# idp_person FILE ACTION LOGIN: waits (at most 120 s) for the device flow's instructions in FILE, opens the URL
+# shown there (the last one) as LOGIN and takes ACTION at the test IdP (approve, deny, badkey: start_idp), as the
+# person at the browser would.
+idp_person() {
+	timeout 120 sh -c "until grep -q 'enter the code' '$1' 2>/dev/null; do sleep 0.05; done" ||
+		{ diag "no instructions in $1"; return 1; }
+	code=$(sed -n 's/.*and enter the code \(.*\)$/\1/p' "$1" | tail -1)
+	url=$(sed -n 's/.*To sign in, open \(.*\)$/\1/p' "$1" | tail -1)
+	"${PYTHON:-python3}" - "$url?user_code=$code&login=$3&action=$2" "$SCRATCH/ca.pem" <<'EOF'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+urllib.request.urlopen(sys.argv[1], context=ctx, timeout=10).read()
+EOF
+}
+
 # closed_port: sets CLOSED_PORT to a loopback TCP port where nothing listens and nothing else can (a socket
 # bound to it but never listening, held by a helper that exits with this shell): a stand-in for an IdP
 # that is down, instead of a fixed port some host may serve.

@@ -37,24 +37,6 @@ conf "$CONF" "audience = pam-cli" "device_client_id = pam-cli" "device_timeout =
 idp_config() { printf '%s\n' "$1" >"$IDP/config.json"; }
 count() { cat "$IDP/count/$1" 2>/dev/null || echo 0; }
 
-# person ACTION LOGIN: waits for the instructions on $SCRATCH/err, opens the URL shown there as LOGIN and
-# takes ACTION (approve, deny, badkey), as the person at the browser would.
-person() {
-	i=0
-	until grep -q 'enter the code' "$SCRATCH/err" 2>/dev/null || [ $i -ge 2400 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	code=$(sed -n 's/^and enter the code \(.*\)$/\1/p' "$SCRATCH/err")
-	url=$(sed -n 's/^To sign in, open \(.*\)$/\1/p' "$SCRATCH/err")
-	[ -n "$code" ] && [ -n "$url" ] || { diag "no instructions shown"; return 1; }
-	"$PYTHON" - "$url?user_code=$code&login=$2&action=$1" "$SCRATCH/ca.pem" <<'EOF'
-import ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-urllib.request.urlopen(sys.argv[1], context=ctx, timeout=10).read()
-EOF
-}
-
 # cli_login ACTION LOGIN [ARGS...]: pam-jwt login in the background, the person acting (ACTION "" : nobody
 # does anything), then its exit status in $rc, stdout in $SCRATCH/out, stderr in $SCRATCH/err.
 cli_login() {
@@ -64,7 +46,7 @@ cli_login() {
 	: >"$SCRATCH/err"
 	"$PAM_JWT" login "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" &
 	pid=$!
-	[ -z "$action" ] || person "$action" "$who"
+	[ -z "$action" ] || idp_person "$SCRATCH/err" "$action" "$who"
 	wait $pid
 	rc=$?
 	cat "$SCRATCH/err" "$SCRATCH/out" >>"$SCRATCH/all_err"
@@ -379,7 +361,7 @@ if unshare -m true 2>/dev/null && [ -x "$DEVICE_PAM" ] && [ -e "$NSS_SO" ]; then
 		ns ${PAM_LOGIN_WRAP:-} "$DEVICE_PAM" "$SCRATCH/pam.d" "$3" "$4" "$SCRATCH/syslog" <"$SCRATCH/input" \
 			>"$SCRATCH/out" 2>"$SCRATCH/err" &
 		pid=$!
-		[ -z "$1" ] || person "$1" "$2"
+		[ -z "$1" ] || idp_person "$SCRATCH/err" "$1" "$2"
 		wait $pid
 		rc=$?
 		cat "$SCRATCH/err" "$SCRATCH/out" >>"$SCRATCH/all_err"

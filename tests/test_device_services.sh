@@ -16,7 +16,6 @@ svc_syslog
 
 # ---- the IdP over HTTPS on 127.0.0.1 ----
 svc_start_idp '{"interval": 1}'
-count() { cat "$IDP/count/$1" 2>/dev/null || echo 0; }
 
 # The configuration: the device issuer, the store and NSS of the namespace, no service rules.
 DCONF="$SCRATCH/device.conf"
@@ -46,20 +45,6 @@ device_pamd() {
 		echo "@include common-account"
 		echo "@include common-session-noninteractive"
 	} >"$SCRATCH/pam.d/$1"
-}
-
-# person FILE ACTION LOGIN: waits for the instructions in FILE, opens the URL shown there as LOGIN and
-# takes ACTION (approve, deny), as the person at the browser would.
-person() {
-	timeout 20 sh -c "until grep -q 'enter the code' '$1' 2>/dev/null; do sleep 0.05; done" ||
-		{ diag "no instructions in $1"; return 1; }
-	code=$(sed -n 's/.*and enter the code \(.*\)$/\1/p' "$1" | tail -1)
-	url=$(sed -n 's/.*To sign in, open \(.*\)$/\1/p' "$1" | tail -1)
-	"$PYTHON" - "$url?user_code=$code&login=$3&action=$2" "$SCRATCH/ca.pem" <<'EOF'
-import ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-urllib.request.urlopen(sys.argv[1], context=ctx, timeout=10).read()
-EOF
 }
 
 # ---- sshd: keyboard-interactive, mode=device ----
@@ -95,7 +80,7 @@ sshd_getent passwd dora >/dev/null
 is "dora is unknown to the host; nss_preauth resolves her name for sshd" "$?" 0
 log_mark
 sshc dora 'id -un; id -Gn'
-person "$SCRATCH/prompts" approve dora
+idp_person "$SCRATCH/prompts" approve dora
 wait $spid
 rc=$?
 is "ssh, mode=device: dora signs in with the browser and is in (exit $rc)" "$rc:$(head -1 "$SCRATCH/out")" "0:dora"
@@ -115,7 +100,7 @@ DORA_UID=$(getent passwd dora | cut -d: -f3)
 
 log_mark
 sshc dora
-person "$SCRATCH/prompts" approve eve
+idp_person "$SCRATCH/prompts" approve eve
 wait $spid
 rc=$?
 [ $rc -ne 0 ] && logged "refused token for dora: token is for user eve, not dora"
@@ -127,7 +112,7 @@ grep -q "Approve it only if you are signing in to .* as dora yourself" "$SCRATCH
 ok $? "ssh: the instructions name the host and the user"
 log_mark
 sshc dora
-person "$SCRATCH/prompts" deny dora
+idp_person "$SCRATCH/prompts" deny dora
 wait $spid
 rc=$?
 [ $rc -ne 0 ] && logged "the sign-in was denied at the IdP" && grep -q 'The sign-in was denied' "$SCRATCH/err"
@@ -137,7 +122,7 @@ ok $? "ssh: denied at the IdP: refused, and the client shows it (exit $rc)"
 device_pamd sshd auto
 log_mark
 sshc dora 'id -un'
-person "$SCRATCH/prompts" approve dora
+idp_person "$SCRATCH/prompts" approve dora
 wait $spid
 rc=$?
 is "ssh, mode=auto: Enter, then the browser (exit $rc)" "$rc:$(cat "$SCRATCH/out")" "0:dora"
@@ -161,7 +146,7 @@ sudo_as() {
 }
 log_mark
 sudo_as dora
-person "$SCRATCH/sudo.err" approve dora
+idp_person "$SCRATCH/sudo.err" approve dora
 wait $spid
 rc=$?
 is "sudo, mode=device: dora approves in the browser and runs id as root (exit $rc)" \
@@ -173,7 +158,7 @@ logged "device flow sign-in for dora with issuer idp" && logged "accepted token 
 ok $? "sudo's syslog: a device sign-in and an accepted token for dora"
 log_mark
 sudo_as dora
-person "$SCRATCH/sudo.err" approve eve
+idp_person "$SCRATCH/sudo.err" approve eve
 wait $spid
 rc=$?
 [ $rc -ne 0 ] && cat "$SCRATCH/sudo.out" "$SCRATCH/sudo.err" |
