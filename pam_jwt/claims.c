@@ -31,71 +31,57 @@ static pj_status check_iss(json_object *payload, const struct pj_issuer *issuer,
 	return PJ_OK;
 }
 
-/* The configured audiences with %h / %H expanded to this host's names (looked up once, when needed). */
-struct audiences {
-	const struct pj_issuer *issuer;
-	struct pj_host_names names;
-	bool names_known;
-};
-
-static pj_status audience_configured(struct audiences *a, const char *aud, size_t len, bool *found,
-                                     struct pj_error *err)
+/* The aud claim's i-th value: the string itself, or the i-th element of the array. */
+static json_object *aud_value(json_object *aud, size_t i)
 {
-	char want[2 * PJ_HOST_MAX + 1024];
-	const char *w;
-	pj_status r;
-
-	*found = false;
-	for (size_t i = 0; i < a->issuer->n_audiences && !*found; i++) {
-		w = a->issuer->audiences[i];
-		if (strchr(w, '%') != NULL) {
-			if ((r = pj_host_expand(w, &a->names, &a->names_known, want, sizeof(want), err)) !=
-			    PJ_OK)
-				return r;
-			w = want;
-		}
-		*found = strlen(w) == len && memcmp(w, aud, len) == 0;
-	}
-	return PJ_OK;
+	return json_object_is_type(aud, json_type_array) ? json_object_array_get_idx(aud, i) : aud;
 }
 
-/* aud: a string, or an array of strings (RFC 7519 4.1.3); one of them must be a configured audience. */
+/* aud: a string, or an array of strings (RFC 7519 4.1.3); one of them must be a configured audience, with
+ * %h / %H expanded to this host's names. The audiences with a %H come last: a %H of a short host name asks
+ * the resolver, which a token that matches another audience never waits for. */
 static pj_status check_aud(json_object *payload, const struct pj_issuer *issuer, struct pj_error *err)
 {
-	struct audiences a = {.issuer = issuer};
+	char want[2 * PJ_HOST_MAX + 1024];
+	struct pj_host_names names;
+	bool names_known = false;
 	json_object *aud;
-	bool found = false;
+	const char *w;
 	pj_status r;
-	size_t n;
+	size_t n = 1;
 
 	if (!json_object_object_get_ex(payload, "aud", &aud))
 		return pj_fail(err, PJ_ERR_TOKEN, "no aud claim");
-	if (json_object_get_type(aud) == json_type_string) {
-		if ((r = audience_configured(&a, json_object_get_string(aud),
-		                             (size_t)json_object_get_string_len(aud), &found, err)) != PJ_OK)
-			return r;
-		if (found)
-			return PJ_OK;
-		return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience%s",
-		               a.names_known ? " (for this host)" : "");
-	}
-	if (json_object_get_type(aud) != json_type_array)
+	if (json_object_is_type(aud, json_type_array)) {
+		n = json_object_array_length(aud);
+		for (size_t j = 0; j < n; j++)
+			if (!json_object_is_type(json_object_array_get_idx(aud, j), json_type_string))
+				return pj_fail(err, PJ_ERR_TOKEN, "aud holds a value that is not a string");
+	} else if (!json_object_is_type(aud, json_type_string)) {
 		return pj_fail(err, PJ_ERR_TOKEN, "aud is neither a string nor an array of strings");
-	n = json_object_array_length(aud);
-	for (size_t i = 0; i < n; i++)
-		if (json_object_get_type(json_object_array_get_idx(aud, i)) != json_type_string)
-			return pj_fail(err, PJ_ERR_TOKEN, "aud holds a value that is not a string");
-	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(aud, i);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < issuer->n_audiences; i++) {
+			w = issuer->audiences[i];
+			if ((strstr(w, "%H") != NULL) != (pass == 1))
+				continue;
+			if (strchr(w, '%') != NULL) {
+				if ((r = pj_host_expand(w, &names, &names_known, want, sizeof(want), err)) !=
+				    PJ_OK)
+					return r;
+				w = want;
+			}
+			for (size_t j = 0; j < n; j++) {
+				json_object *v = aud_value(aud, j);
 
-		if ((r = audience_configured(&a, json_object_get_string(e),
-		                             (size_t)json_object_get_string_len(e), &found, err)) != PJ_OK)
-			return r;
-		if (found)
-			return PJ_OK;
+				if ((size_t)json_object_get_string_len(v) == strlen(w) &&
+				    memcmp(json_object_get_string(v), w, strlen(w)) == 0)
+					return PJ_OK;
+			}
+		}
 	}
 	return pj_fail(err, PJ_ERR_TOKEN, "aud does not name a configured audience%s",
-	               a.names_known ? " (for this host)" : "");
+	               names_known ? " (for this host)" : "");
 }
 
 /* A NumericDate claim: absent is allowed here (the caller decides), anything but a JSON number is refused. */

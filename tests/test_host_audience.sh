@@ -80,6 +80,14 @@ on hostc ssh:hostc.example.org
 ok $? "%H: ssh:hostc.example.org is accepted on hostc"
 grep -qx hostc "$SCRATCH/nss/hosts.log"
 ok $? "after the resolver was asked for hostc"
+rm -f "$SCRATCH/nss/hosts.log"
+sed -i 's/^audience = .*/audience = ssh:%H login:%h/' "$SCRATCH/pam_jwt.conf"
+on hostc login:hostc
+ok $? "audience = ssh:%H login:%h: login:hostc is accepted on hostc"
+[ ! -e "$SCRATCH/nss/hosts.log" ]
+ok $? "without asking the resolver (the %H audience comes last)"
+on hostc ssh:hostc.example.org
+ok $? "and ssh:hostc.example.org (%H) is accepted too"
 sed -i 's/^audience = .*/audience = ssh:%x/' "$SCRATCH/pam_jwt.conf"
 "$PAM_JWT" check-config --config "$SCRATCH/pam_jwt.conf" >"$SCRATCH/out" 2>&1
 [ $? -eq 2 ] && grep -q "'%' starts %h (short host name), %H (fully qualified) or %% only" "$SCRATCH/out"
