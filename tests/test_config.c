@@ -735,6 +735,24 @@ static void test_replay_keys(void)
 	    "max_token_age too large");
 }
 
+/* Issue #14: opkssh_expiration takes opkssh's policy names only. */
+static void test_opkssh_keys(void)
+{
+	static const char text[] = "[global]\nopkssh_expiration = 1week\n" ISS_A
+	                           "[issuer b]\nissuer = https://b.example.com\naudience = pam\n"
+	                           "jwks_file = /etc/pam_jwt/b.jwks\nopkssh_expiration = oidc\n";
+	struct pj_config *cfg = parse_ok(text, "opkssh_expiration");
+
+	if (cfg != NULL) {
+		ok(config_find_issuer_by_name(cfg, "a")->opkssh_max_age == 7 * 86400 &&
+		       config_find_issuer_by_name(cfg, "b")->opkssh_max_age == 0,
+		   "opkssh_expiration: 1week from [global] is 7 days, oidc is 0 (the ID token's exp)");
+		config_free(cfg);
+	}
+	bad(ISS_A "opkssh_expiration = 2h\n", 5, "\"2h\" is none of 12h, 24h, 48h, 1week, oidc",
+	    "opkssh_expiration other than opkssh's policies");
+}
+
 int main(void)
 {
 	test_full();
@@ -752,6 +770,7 @@ int main(void)
 	test_device_keys();
 	test_services();
 	test_replay_keys();
+	test_opkssh_keys();
 	config_free(NULL);
 	ok(config_find_issuer(NULL, "x", 1) == NULL && config_find_issuer_by_name(NULL, "x") == NULL,
 	   "lookups on NULL config");
