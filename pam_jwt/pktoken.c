@@ -145,12 +145,10 @@ static pj_status split(const char *pkt, size_t len, struct pkt *p, struct pj_err
 	if (counts[SIG_OP] != 1)
 		return pj_fail(err, PJ_ERR_TOKEN, "PK Token: %zu OP signatures; exactly one is allowed",
 		               counts[SIG_OP]);
+	/* at most three signatures (seven parts): with one OP and one CIC, at most one COS */
 	if (counts[SIG_CIC] != 1)
 		return pj_fail(err, PJ_ERR_TOKEN, "PK Token: %zu CIC signatures; exactly one is allowed",
 		               counts[SIG_CIC]);
-	if (counts[SIG_COS] > 1)
-		return pj_fail(err, PJ_ERR_TOKEN, "PK Token: %zu COS signatures; at most one is allowed",
-		               counts[SIG_COS]);
 	return PJ_OK;
 }
 

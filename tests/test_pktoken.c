@@ -313,6 +313,8 @@ static const struct form_case {
     {"P:O:s:C:s:S:s", "ID token: issuer t", "seven parts (a COS) get as far as the OP's keys"},
     {"P:C:s:C:s", "0 OP signatures", "no OP signature is refused"},
     {"P:O:s:O:s", "2 OP signatures", "two OP signatures are refused"},
+    {"P:O:s:S:s", "0 CIC signatures", "no CIC signature is refused"},
+    {"P:O:s:C:s:C:s", "2 CIC signatures", "two CIC signatures are refused"},
     {"P:X:s:C:s", "typ XYZ", "an unknown typ is refused"},
     {"P:G:s:C:s", "GQ256", "a GQ256 OP signature is refused as not supported"},
     {"P:O:s:C:s.a.b", "refreshed ID token", "a refreshed ID token of two segments is refused"},
