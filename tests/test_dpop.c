@@ -411,6 +411,32 @@ static void test_client_keys(void)
 	   "a key readable by the group is refused: %s", err.reason);
 	ok(dpop_key_generate("RS256", &back, &err) == PJ_ERR_CONFIG, "RS256 keys are not made: %s",
 	   err.reason);
+	chmod(path, 0600);
+	{
+		char *link = tk_strf("%s/dpop.link", dir), *p384 = tk_strf("%s/p384.key", dir),
+		     *text = tk_strf("%s/text.key", dir);
+		EVP_PKEY *other = tk_keygen(JWS_ES384);
+
+		unlink(link);
+		ok(symlink(path, link) == 0 && dpop_key_load(link, &back, &err) == PJ_ERR_CONFIG &&
+		       back == NULL && strstr(err.reason, "cannot open"),
+		   "a key reached through a symlink is refused: %s", err.reason);
+		ok(chown(path, 65534, 65534) == 0 && dpop_key_load(path, &back, &err) == PJ_ERR_CONFIG &&
+		       back == NULL && strstr(err.reason, "of yours"),
+		   "another user's key file is refused: %s", err.reason);
+		ok(other != NULL && tk_key_save(other, p384) == 0 && chmod(p384, 0600) == 0 &&
+		       dpop_key_load(p384, &back, &err) == PJ_ERR_CONFIG && back == NULL &&
+		       strstr(err.reason, "neither P-256"),
+		   "a P-384 key is refused: %s", err.reason);
+		tk_write_file(text, "not a key\n", 0600);
+		ok(dpop_key_load(text, &back, &err) == PJ_ERR_CONFIG && back == NULL &&
+		       strstr(err.reason, "not a PEM private key"),
+		   "a file that is no PEM private key is refused: %s", err.reason);
+		EVP_PKEY_free(other);
+		free(link);
+		free(p384);
+		free(text);
+	}
 	EVP_PKEY_free(k);
 	free(path);
 }
