@@ -118,9 +118,11 @@ pj_status jws_parse_typed(const char *token, size_t len, size_t max_len, enum jw
 	pj_status r;
 
 	memset(out, 0, sizeof(*out));
+	/* max_len is max_token_size for tokens, a fixed bound for DPoP proofs: the reason names which */
 	if (len > max_len)
 		return pj_fail(err, jws_looks_like_jwt(token, len) ? PJ_ERR_TOKEN : PJ_ERR_NOT_JWT,
-		               "token is %zu bytes, more than max_token_size %zu", len, max_len);
+		               "%s is %zu bytes, more than %s %zu", typ == JWS_TYP_DPOP ? "it" : "token", len,
+		               typ == JWS_TYP_DPOP ? "the proof limit of" : "max_token_size", max_len);
 	if (!jws_looks_like_jwt(token, len))
 		return pj_fail(err, PJ_ERR_NOT_JWT, "input is not a JWT");
 	for (size_t i = 0; i < len; i++)

@@ -291,7 +291,7 @@ static void test_refusals(void)
 		pad[sizeof(pad) - 1] = '\0';
 		expect(t,
 		       hand_proof(JWS_ES256, client_es, kstrf(",\"pad\":\"%s\"", pad), claims(t, NULL, NULL)),
-		       "sshd", now, false, PJ_ERR_TOKEN, "more than max_token_size 8192",
+		       "sshd", now, false, PJ_ERR_TOKEN, "bytes, more than the proof limit of 8192",
 		       "a proof over PJ_DPOP_PROOF_MAX bytes");
 	}
 	expect(t, good_proof(client_es, t, htu, NONCE), "sshd", now, true, PJ_OK, NULL, "control: by hand");
