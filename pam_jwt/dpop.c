@@ -22,9 +22,6 @@
 
 #define SHOW 80 /* bytes of an untrusted value quoted (escaped) in a reason */
 
-/* Members only a private or symmetric JWK carries (RFC 7518 6.2.2, 6.3.2, 6.4.1; RFC 8037 "d"). */
-static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
-
 pj_status dpop_nonce_new(char out[PJ_DPOP_NONCE_LEN + 1], struct pj_error *err)
 {
 	unsigned char raw[16];
@@ -114,17 +111,19 @@ static pj_status proof_key(const struct jws_token *jws, const char *jkt, struct 
                            struct pj_error *err)
 {
 	char thumb[PJ_DPOP_THUMBPRINT_LEN + 8], why[256];
+	const char *secret;
 	json_object *jwk;
 	pj_status r;
 
 	if (json_get_object(jws->header, "jwk", &jwk) != JSON_GET_OK)
 		return pj_fail(err, PJ_ERR_TOKEN, "DPoP proof: no jwk object in its header");
-	for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
-		if (json_object_object_get_ex(jwk, private_members[i], NULL))
-			return pj_fail(
-			    err, PJ_ERR_TOKEN,
-			    "DPoP proof: header jwk holds private or symmetric key material (\"%s\")",
-			    private_members[i]);
+	/* jwk_parse_one refuses such a key as well; this names the member (RFC 7518 6.4.1: "k", symmetric) */
+	if ((secret = jwk_private_member(jwk)) == NULL && json_object_object_get_ex(jwk, "k", NULL))
+		secret = "k";
+	if (secret != NULL)
+		return pj_fail(err, PJ_ERR_TOKEN,
+		               "DPoP proof: header jwk holds private or symmetric key material (\"%s\")",
+		               secret);
 	if ((r = jwk_parse_one(jwk, key)) != PJ_OK)
 		return pj_fail(err, r, "out of memory");
 	if (!jwk_fits_alg(key, jws->alg, why, sizeof(why)))

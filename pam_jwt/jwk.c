@@ -25,6 +25,14 @@
 /* Members that only a private JWK carries (RFC 7518 6.2.2, 6.3.2; OKP "d" from RFC 8037). */
 static const char *const jwk_private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth"};
 
+const char *jwk_private_member(json_object *obj)
+{
+	for (size_t i = 0; i < sizeof(jwk_private_members) / sizeof(jwk_private_members[0]); i++)
+		if (json_object_object_get_ex(obj, jwk_private_members[i], NULL))
+			return jwk_private_members[i];
+	return NULL;
+}
+
 /* Marks key unusable with a reason; the first reason recorded is kept. */
 __attribute__((format(printf, 2, 3))) static void jwk_skip(struct jwk *key, const char *fmt, ...)
 {
@@ -446,11 +454,9 @@ static pj_status jwk_parse_entry(json_object *obj, struct jwk *key)
 		jwk_skip(key, "no \"kty\"");
 		return PJ_OK;
 	}
-	for (size_t i = 0; i < sizeof(jwk_private_members) / sizeof(jwk_private_members[0]); i++) {
-		if (json_object_object_get_ex(obj, jwk_private_members[i], NULL)) {
-			jwk_skip(key, "private key material published");
-			return PJ_OK;
-		}
+	if (jwk_private_member(obj) != NULL) {
+		jwk_skip(key, "private key material published");
+		return PJ_OK;
 	}
 	if (!jwk_check_usage(obj, key))
 		return PJ_OK;

@@ -67,6 +67,9 @@ pj_status jwk_set_select(const struct jwk_set *set, const struct jws_alg *alg, c
  * unusable key has usable = false and a skip_reason. Only allocation failure is an error. jwk_clear frees
  * what it filled. */
 pj_status jwk_parse_one(json_object *obj, struct jwk *key);
+
+/* The first member of obj that only a private RSA, EC or OKP JWK carries ("d", "p", ...), or NULL. */
+const char *jwk_private_member(json_object *obj);
 void jwk_clear(struct jwk *key);
 
 /* True when the set holds a usable key with this kid (for deciding whether a refresh could help). */
