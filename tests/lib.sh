@@ -82,6 +82,12 @@ done_testing() {
 	[ "$tap_failed" -eq 0 ]
 }
 
+# need_pamtester: skips unless pamtester is installed (configure's PAMTESTER, else from PATH); sets PAMTESTER.
+need_pamtester() {
+	[ -n "${PAMTESTER:-}" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) ||
+		skip_all "pamtester not installed"
+}
+
 need_root() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (trust checks want root-owned files; namespaces)"
 }

@@ -262,6 +262,18 @@ svc_lands() {
 		"uid=$uid gid=$uid groups=$3 $1 "
 }
 
+# svc_generic: the PAM service pam-jwt-generic, nothing but common-auth and common-account, as any service that
+# includes them (svc_install_pamd common-auth common-account first, for pam_jwt's lines in them).
+svc_generic() {
+	printf '@include common-auth\n@include common-account\n' >"$SCRATCH/pam.d/pam-jwt-generic"
+}
+
+# svc_generic_login USER TOKEN [OUT]: USER authenticates to pam-jwt-generic through pamtester, TOKEN typed at
+# the prompt (need_pamtester); pamtester's output in OUT (default $SCRATCH/out).
+svc_generic_login() {
+	printf '%s\n' "$2" | timeout 30 "$PAMTESTER" pam-jwt-generic "$1" authenticate >"${3:-$SCRATCH/out}" 2>&1
+}
+
 # svc_session_env USER ISSUER GROUPS DESCRIPTION: the session that printed its environment to $SCRATCH/out
 # had PAM_JWT_USER, _SUBJECT (sub-USER), _ISSUER, _GROUPS and _EXP from USER's token.
 svc_session_env() {

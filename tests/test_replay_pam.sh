@@ -4,13 +4,13 @@
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$TOP_SRCDIR/tests/svc_lib.sh"
 
-[ -n "$PAMTESTER" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) || skip_all "pamtester not installed"
+need_pamtester
 svc_enter "$0" "$@"
 svc_setup
 svc_syslog
 sed -i 's/^groups_claim = groups$/groups_claim = groups\nreplay_protection = jti\nmax_token_age = 10m/' \
 	"$SCRATCH/pam_jwt.conf"
-printf '@include common-auth\n@include common-account\n' >"$SCRATCH/pam.d/pam-jwt-generic"
+svc_generic
 svc_install_pamd common-auth
 
 # token USER JTI [IAT]: an ES256 token with that jti ("-": none), issued at IAT (default @now).
@@ -20,9 +20,7 @@ token() {
 	"$JWT_MINT" sign ES256 "$SCRATCH/ES256.pem" ES256 \
 		"{\"iss\":\"$ISS\",\"aud\":\"pam\",\"sub\":\"sub-$1\",\"exp\":@now+300,\"iat\":${3:-@now},\"preferred_username\":\"$1\",\"groups\":[\"devs\"]$jti}"
 }
-login() { # USER TOKEN [OUT]
-	printf '%s\n' "$2" | timeout 30 "$PAMTESTER" pam-jwt-generic "$1" authenticate >"${3:-$SCRATCH/out}" 2>&1
-}
+login() { svc_generic_login "$@"; }
 
 T1=$(token dana jti-1)
 log_mark

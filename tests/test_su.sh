@@ -9,7 +9,7 @@
 SU=$(command -v su) || skip_all "no su"
 [ -u "$SU" ] || skip_all "su is not setuid"
 command -v setpriv >/dev/null 2>&1 || skip_all "no setpriv (util-linux)"
-[ -n "$PAMTESTER" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) || skip_all "pamtester not installed"
+need_pamtester
 svc_enter "$0" "$@"
 # su resolves its target user before PAM runs, as sshd does: a first login through su needs pre-auth
 # entries for su too (they go to sshd only by default)
@@ -18,7 +18,7 @@ svc_setup
 svc_syslog
 [ -f /etc/pam.d/su ] || skip_all "no /etc/pam.d/su"
 svc_install_pamd common-auth common-account
-printf '@include common-auth\n@include common-account\n' >"$SCRATCH/pam.d/pam-jwt-generic"
+svc_generic
 
 # lines TOKEN PART_SIZE: the token as a person would paste it, a part per line, as pam-jwt-askpass makes
 # them: "JWT: " gets part 1, "JWT (continued, part N): " part N, until a part has no trailing '\'.

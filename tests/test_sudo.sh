@@ -8,7 +8,7 @@
 SUDO=/usr/bin/sudo
 [ -x "$SUDO" ] && [ -u "$SUDO" ] || skip_all "no setuid sudo (apt-get install sudo)"
 command -v setpriv >/dev/null 2>&1 || skip_all "no setpriv (util-linux)"
-[ -n "$PAMTESTER" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) || skip_all "pamtester not installed"
+need_pamtester
 svc_enter "$0" "$@"
 svc_setup
 svc_syslog
@@ -26,12 +26,10 @@ EOF
 chmod 0440 "$SCRATCH/sudoers"
 mount --bind "$SCRATCH/sudoers" /etc/sudoers || skip_all "cannot bind /etc/sudoers"
 # A generic service for the first logins: whatever includes common-auth (here conf/pam.d/common-auth).
-printf '@include common-auth\n@include common-account\n' >"$SCRATCH/pam.d/pam-jwt-generic"
+svc_generic
 
 # login USER TOKEN: a first login through pamtester (records the user and the groups).
-login() {
-	printf '%s\n' "$2" | timeout 30 "$PAMTESTER" pam-jwt-generic "$1" authenticate >"$SCRATCH/pamtester.out" 2>&1
-}
+login() { svc_generic_login "$1" "$2" "$SCRATCH/pamtester.out"; }
 
 # as USER TOKEN_FILE COMMAND...: runs COMMAND as USER with their groups and a clean environment, with
 # pam-jwt-askpass reading TOKEN_FILE; output in $SCRATCH/out and $SCRATCH/err.
