@@ -12,15 +12,22 @@ sed -i 's/^audience = pam$/audience = ssh:%H login:%h/' "$SCRATCH/pam_jwt.conf"
 printf '127.0.1.1 hostc.example.org hostc\n' >"$SCRATCH/hosts"
 printf 'hosts: files\n' >"$SCRATCH/nsswitch.conf"
 
-# on HOSTNAME AUD: pam-jwt verify, in a namespace whose host name is HOSTNAME (and whose /etc/hosts names
-# hostc.example.org), of a token for alice with that aud; output in $SCRATCH/out.
+# verify_on HOSTNAME [ARGS...]: pam-jwt verify ARGS of $SCRATCH/token, in a namespace whose host name is
+# HOSTNAME and whose /etc/hosts (names hostc.example.org) and nsswitch.conf are ours; output in $SCRATCH/out.
+verify_on() {
+	h=$1
+	shift
+	unshare -u -m sh -c 'mount --make-rprivate / && mount --bind "$1/hosts" /etc/hosts &&
+		mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && hostname "$2" && shift 2 && exec "$@"' - \
+		"$SCRATCH" "$h" "$PAM_JWT" verify --config "$SCRATCH/pam_jwt.conf" "$@" <"$SCRATCH/token" \
+		>"$SCRATCH/out" 2>&1
+}
+# on HOSTNAME AUD: verify_on HOSTNAME of a token for alice with that aud.
 on() {
 	"$JWT_MINT" sign ES256 "$SCRATCH/ES256.pem" ES256 \
 		"{\"iss\":\"$ISS\",\"aud\":\"$2\",\"sub\":\"s\",\"exp\":@now+300,\"preferred_username\":\"alice\"}" \
 		>"$SCRATCH/token"
-	unshare -u -m sh -c 'mount --make-rprivate / && mount --bind "$1/hosts" /etc/hosts &&
-		mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && hostname "$2" &&
-		exec "$3" verify --config "$1/pam_jwt.conf" <"$1/token"' - "$SCRATCH" "$1" "$PAM_JWT" >"$SCRATCH/out" 2>&1
+	verify_on "$1"
 }
 
 on hosta.example.com ssh:hosta.example.com
@@ -51,10 +58,7 @@ dpop_on() { # HOSTNAME HTU_HOST: pam-jwt verify --dpop in that namespace, for a 
 		>"$SCRATCH/token"
 	printf '%s' "$(cat "$SCRATCH/token")" | "$PAM_JWT" dpop proof --key "$SCRATCH/client.key" --htu "pam://$2/sshd" \
 		--nonce n >"$SCRATCH/proof"
-	unshare -u -m sh -c 'mount --make-rprivate / && mount --bind "$1/hosts" /etc/hosts &&
-		mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && hostname "$2" &&
-		exec "$3" verify --config "$1/pam_jwt.conf" --dpop "$(cat "$1/proof")" --nonce n <"$1/token"' - \
-		"$SCRATCH" "$1" "$PAM_JWT" >"$SCRATCH/out" 2>&1
+	verify_on "$1" --dpop "$(cat "$SCRATCH/proof")" --nonce n
 }
 dpop_on hostc hostc.example.org
 ok $? "DPoP: on hostc a proof for hostc.example.org (the resolver's name) is accepted"
