@@ -106,14 +106,12 @@ static void touch_group(const struct pj_view *v, const struct pj_group_ref *g)
 /* Fixes file_size and the checksum of a store image so mutations reach the structural checks. */
 static void fix_image(unsigned char *img, size_t size)
 {
-	uint64_t fs = size, sum = 0;
+	uint64_t fs = size, sum;
 
 	if (size < sizeof(struct pj_store_header))
 		return;
 	memcpy(img + offsetof(struct pj_store_header, file_size), &fs, sizeof(fs));
-	/* as the writer computes it (store_format.h): over the file with the checksum field zero */
-	memcpy(img + offsetof(struct pj_store_header, checksum), &sum, sizeof(sum));
-	sum = idmap_fnv1a64(img, size);
+	sum = idmap_fnv1a64_zeroed(img, size, offsetof(struct pj_store_header, checksum)); /* as the reader */
 	memcpy(img + offsetof(struct pj_store_header, checksum), &sum, sizeof(sum));
 }
 
