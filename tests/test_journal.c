@@ -549,6 +549,37 @@ static void test_durable(void)
 	view_close(&v);
 }
 
+/* The mark names the journal's inode: a journal made again for the same base (the old one's header damaged,
+ * so the next writer starts a new one, renamed over it) begins again at its header, and a mark of the old one
+ * covers nothing of it, however far it reaches. */
+static void test_durable_new_journal(void)
+{
+	const char *dir = path_in("durable2");
+	unsigned char old_mark[64];
+	struct pj_user_ref u;
+	struct pj_view v;
+	size_t n_old;
+	int fd;
+
+	ok(add_user(dir, false, "nbase", 341001, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "nrec1", 341002, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "nrec2", 341003, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "nrec3", 341004, NULL, 0) == PJ_OK,
+	   "a base and three journal records");
+	n_old = lock_bytes(dir, old_mark, sizeof(old_mark));
+	fd = open(path_in("durable2/users.journal"), O_WRONLY);
+	ok(fd >= 0 && pwrite(fd, "X", 1, 0) == 1 && close(fd) == 0 &&
+	       add_user(dir, true, "nrec4", 341005, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "nrec5", 341006, NULL, 0) == PJ_OK && view_open(dir, &v) == 0 &&
+	       view_user_by_name(&v, "nrec5", &u) && u.level == 2 &&
+	       userstore_known_durable(dir, &v, u.level),
+	   "the journal's header damaged: the next writers start a new one for the same base, marked");
+	lock_put_bytes(dir, old_mark, n_old);
+	ok(n_old > 0 && !userstore_known_durable(dir, &v, u.level),
+	   "the old journal's mark, which reaches further, covers nothing of the new one");
+	view_close(&v);
+}
+
 int main(void)
 {
 	if (geteuid() != 0)
@@ -559,6 +590,7 @@ int main(void)
 	test_torn_tail();
 	test_fold();
 	test_durable();
+	test_durable_new_journal();
 	test_race();
 	test_kill();
 	test_full_fs();
