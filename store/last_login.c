@@ -84,7 +84,8 @@ int last_login_put(const char *dir, uint32_t slot, uint32_t uid, int64_t created
 	if ((fd = open_trusted(dir, O_RDWR | O_CREAT)) < 0)
 		return fd;
 	header_make(&h);
-	/* a new (or torn new) file gets its header; a file with another header is not ours to reuse */
+	/* a new, torn or damaged header is written (again): records are checked one by one (uid, slot,
+	 * created, checksum), so what lies behind a header that was not ours counts for no user */
 	if (!header_ok(fd) && pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		r = -EIO;
 	rec.check = record_check(&rec);
