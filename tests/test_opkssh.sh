@@ -155,6 +155,11 @@ is "a certificate for bob only: refused, and why" "$(authkeys bob):$(grep -c 'pr
 	"1::1"
 is "a certificate signed by another key (a CA): refused, and why" \
 	"$(authkeys byca):$(grep -c 'certificate is signed by another key' "$SCRATCH/why")" "1::1"
+cp "$SCRATCH/user.pub" "$SCRATCH/flag.pub" &&
+	ssh-keygen -q -s "$SCRATCH/user.pem" -I flag -n opkssh-wildcard -O extension:openpubkey-pkt "$SCRATCH/flag.pub" ||
+	{ echo "Bail out! ssh-keygen -s failed"; exit 1; }
+is "a certificate whose openpubkey-pkt is empty (a flag): refused, and why" \
+	"$(authkeys flag):$(grep -c 'openpubkey-pkt is empty or holds a NUL byte' "$SCRATCH/why")" "1::1"
 set -- $(cat "$SCRATCH/good-cert.pub")
 
 log_mark
