@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-[ -n "$PAMTESTER" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) || skip_all "pamtester not installed"
+need_pamtester
 unshare -m true 2>/dev/null || skip_all "cannot create a mount namespace"
 command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
 make_scratch

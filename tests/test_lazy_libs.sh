@@ -7,7 +7,7 @@
 
 need_root
 [ -f "$PAM_MODULE" ] || skip_all "pam_jwt.so not built"
-[ -n "$PAMTESTER" ] && [ -x "$PAMTESTER" ] || PAMTESTER=$(command -v pamtester) || skip_all "pamtester not installed"
+need_pamtester
 unshare -m true 2>/dev/null || skip_all "cannot create a mount namespace"
 soname() { sed -n "s/^#define $1 \"\\(.*\\)\"\$/\\1/p" "$TOP_BUILDDIR/config.h"; }
 CURL_SO=$(soname PJ_CURL_SONAME)
