@@ -753,6 +753,22 @@ static void test_opkssh_keys(void)
 	    "opkssh_expiration other than opkssh's policies");
 }
 
+/* Issue #14: id_salt and nss_preauth_programs are held to what the user store can carry. */
+static void test_store_keys(void)
+{
+	bad("[global]\nid_salt = short\n" ISS_A, 2, "id_salt: want 16 to 256 printable ASCII characters",
+	    "an id_salt shorter than 16 characters");
+	bad("[global]\nid_salt = 0123456789abcdef:0\n" ISS_A, 2, "id_salt: want 16 to 256",
+	    "an id_salt holding ':'");
+	bad("[global]\nnss_preauth_programs = sshd a/b\n" ISS_A, 2,
+	    "nss_preauth_programs: a/b is not a program name", "a program name holding '/'");
+	bad("[global]\nnss_preauth_programs = sshd sixteen-bytes-xx\n" ISS_A, 2,
+	    "nss_preauth_programs: sixteen-bytes-xx is not a program name",
+	    "a program name longer than /proc/PID/comm holds");
+	bad("[global]\nnss_preauth_programs = a b c d e f g h i j k l m n o p q\n" ISS_A, 2,
+	    "nss_preauth_programs: at most 16 programs", "17 programs");
+}
+
 int main(void)
 {
 	test_full();
@@ -771,6 +787,7 @@ int main(void)
 	test_services();
 	test_replay_keys();
 	test_opkssh_keys();
+	test_store_keys();
 	config_free(NULL);
 	ok(config_find_issuer(NULL, "x", 1) == NULL && config_find_issuer_by_name(NULL, "x") == NULL,
 	   "lookups on NULL config");
