@@ -1225,6 +1225,22 @@ static pj_status check_device(const struct cf_doc *d, const struct cf_section *s
 	return PJ_OK;
 }
 
+/* A value that may name this host (audience, device_resource, device_audience): '%' starts %h, %H or %%
+ * only; a refusal names the key's line. NULL is fine. */
+static pj_status check_host_escapes(const struct cf_doc *d, const struct cf_section *s,
+                                    const struct pj_issuer *iss, const char *key, const char *value,
+                                    const struct cf_ctx *c)
+{
+	char q[CF_SHOW];
+
+	if (value == NULL || pj_host_escapes_valid(value))
+		return PJ_OK;
+	return cf_fail(c, source_line(d, s, key_index(key)),
+	               "[issuer %s]: %s \"%s\": '%%' starts %%h (short host name), %%H (fully qualified) or "
+	               "%%%% only",
+	               iss->name, key, show(q, value));
+}
+
 /* Rules between keys of one issuer, and against the issuers before it. */
 static pj_status check_issuer(const struct cf_doc *d, const struct cf_section *s, const struct pj_config *cfg,
                               const struct pj_issuer *iss, const struct cf_ctx *c)
@@ -1250,17 +1266,11 @@ static pj_status check_issuer(const struct cf_doc *d, const struct cf_section *s
 	                         source_line(d, s, key_index("issuer")))) != PJ_OK)
 		return r;
 	for (size_t i = 0; i < iss->n_audiences; i++)
-		if (!pj_host_escapes_valid(iss->audiences[i]))
-			return cf_fail(c, source_line(d, s, key_index("audience")),
-			               "[issuer %s]: audience \"%s\": '%%' starts %%h (short host name), %%H "
-			               "(fully qualified) or %%%% only",
-			               iss->name, show(q, iss->audiences[i]));
-	if ((iss->device_resource != NULL && !pj_host_escapes_valid(iss->device_resource)) ||
-	    (iss->device_audience != NULL && !pj_host_escapes_valid(iss->device_audience)))
-		return cf_fail(
-		    c, s->line,
-		    "[issuer %s]: device_resource / device_audience: '%%' starts %%h, %%H or %%%% only",
-		    iss->name);
+		if ((r = check_host_escapes(d, s, iss, "audience", iss->audiences[i], c)) != PJ_OK)
+			return r;
+	if ((r = check_host_escapes(d, s, iss, "device_resource", iss->device_resource, c)) != PJ_OK ||
+	    (r = check_host_escapes(d, s, iss, "device_audience", iss->device_audience, c)) != PJ_OK)
+		return r;
 	for (const struct pj_issuer *o = cfg->issuers; o < iss; o++)
 		if (strcmp(o->issuer, iss->issuer) == 0)
 			return cf_fail(c, source_line(d, s, key_index("issuer")),

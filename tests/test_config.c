@@ -634,6 +634,12 @@ static void test_device_keys(void)
 	bad(ISS_D "device_client_id = a b\n", 4, "must be a single word", "device_client_id is one word");
 	bad(ISS_D "device_client_id = cli-1\ndevice_resource = api\n", 5, "is not a URL",
 	    "device_resource is a URL");
+	bad(ISS_D "device_client_id = cli-1\ndevice_resource = https://%x.example.com/\n", 5,
+	    "device_resource \"https://%x.example.com/\": '%' starts %h (short host name), %H",
+	    "device_resource: an unknown '%' escape, on its line");
+	bad(ISS_D "device_client_id = cli-1\n\ndevice_audience = api-%u\n", 6,
+	    "device_audience \"api-%u\": '%' starts %h",
+	    "device_audience: an unknown '%' escape, on its line");
 	bad("[issuer d]\nissuer = http://d.example.com\naudience = cli-1\njwks_file = /k\ndevice_client_id = "
 	    "cli-1\n",
 	    2, "used for discovery by the device flow",
