@@ -81,26 +81,30 @@ int cli_authkeys_main(int argc, char **argv)
 	struct pj_error err;
 	char *line = NULL;
 	pj_status status;
+	bool bad_usage = false;
 	int c, rc = CLI_EXIT_USAGE;
 
 	memset(&login, 0, sizeof(login));
+	openlog("pam-jwt", LOG_PID, LOG_AUTHPRIV);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 's': service = optarg; break;
 		case 'e': sink.explain = true; break;
-		default: usage(); return CLI_EXIT_USAGE;
+		default: bad_usage = true; break;
 		}
 	}
-	if (argc - optind != 3) {
+	/* A wrong AuthorizedKeysCommand line: as for every refusal, status 0 under sshd (see below) */
+	if (bad_usage || argc - optind != 3) {
 		usage();
-		return CLI_EXIT_USAGE;
+		pj_logf(&log, LOG_ERR, "authorized-keys: usage error (the AuthorizedKeysCommand line?)");
+		rc = sink.explain ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+		goto out;
 	}
 	user = argv[optind];
 	key = argv[optind + 1];
 	type = argv[optind + 2];
-	openlog("pam-jwt", LOG_PID, LOG_AUTHPRIV);
 	/* A plain key is not ours to judge: nothing printed, and nothing logged for every key a client tries.
 	 */
 	if (!is_certificate_type(type)) {

@@ -119,6 +119,13 @@ is "tess's certificate for user adam: refused, nothing printed, status 0 (sshd w
 is "a configuration that cannot be read: nothing printed, status 0 (logged)" "$?:$(cat "$SCRATCH/line")" "0:"
 "$PAM_JWT" authorized-keys --config "$SCRATCH/nonexistent.conf" --explain tess "$2" "$1" >/dev/null 2>&1
 is "and with --explain status 2" "$?" 2
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" tess "$2" "$1" extra >"$SCRATCH/line" 2>/dev/null
+is "a command line with a word too many (a wrong AuthorizedKeysCommand): nothing printed, status 0" \
+	"$?:$(cat "$SCRATCH/line")" "0:"
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --bogus tess "$2" "$1" >"$SCRATCH/line" 2>/dev/null
+is "an unknown option: nothing printed, status 0" "$?:$(cat "$SCRATCH/line")" "0:"
+"$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain tess "$2" >/dev/null 2>&1
+is "and with --explain, a usage error is status 2" "$?" 2
 "$PAM_JWT" authorized-keys --config "$SCRATCH/pam_jwt.conf" --explain adam "$2" "$1" >"$SCRATCH/line" 2>"$SCRATCH/why"
 is "with --explain: status 1 and why" "$?:$(cat "$SCRATCH/line"):$(grep -c 'token is for user tess, not adam' "$SCRATCH/why")" \
 	"1::1"
