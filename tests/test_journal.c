@@ -580,6 +580,38 @@ static void test_durable_new_journal(void)
 	view_close(&v);
 }
 
+/* A record names its journal's generation again: one of another generation (never written so by a writer)
+ * ends the valid records, as a torn one does. */
+static void test_record_generation(void)
+{
+	const char *dir = path_in("recgen");
+	const off_t first = sizeof(struct pj_journal_header);
+	struct pj_journal_record rec = {0};
+	struct pj_view v;
+	off_t second;
+	bool patched;
+	int fd;
+
+	ok(add_user(dir, false, "gbase", 342001, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "grec1", 342002, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "grec2", 342003, NULL, 0) == PJ_OK && view_open(dir, &v) == 0 &&
+	       v.n_deltas == 2,
+	   "a base and two journal records");
+	view_close(&v);
+	fd = open(path_in("recgen/users.journal"), O_RDWR);
+	patched = fd >= 0 && pread(fd, &rec, sizeof(rec), first) == (ssize_t)sizeof(rec);
+	second = first + (off_t)sizeof(rec) + rec.size;
+	patched = patched && pread(fd, &rec, sizeof(rec), second) == (ssize_t)sizeof(rec);
+	rec.generation++;
+	patched = patched && pwrite(fd, &rec, sizeof(rec), second) == (ssize_t)sizeof(rec);
+	if (fd >= 0)
+		close(fd);
+	ok(patched && view_open(dir, &v) == 0 && v.n_deltas == 1 && has_user(dir, "grec1") &&
+	       !has_user(dir, "grec2"),
+	   "a record of another generation: readers stop before it");
+	view_close(&v);
+}
+
 int main(void)
 {
 	if (geteuid() != 0)
@@ -591,6 +623,7 @@ int main(void)
 	test_fold();
 	test_durable();
 	test_durable_new_journal();
+	test_record_generation();
 	test_race();
 	test_kill();
 	test_full_fs();
