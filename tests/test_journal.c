@@ -612,6 +612,24 @@ static void test_record_generation(void)
 	view_close(&v);
 }
 
+/* A journal newer than its base (a reader that opened the base just before a fold, then the fold's new
+ * journal) is never read against the old base, nor ignored (its records would be missing from the answers):
+ * the view is opened again, and a base that stays older fails to open. */
+static void test_newer_journal(void)
+{
+	const char *dir = path_in("newgen");
+	struct pj_view v;
+
+	ok(add_user(dir, false, "ng1", 343001, NULL, 0) == PJ_OK, "a base of generation 1");
+	tk_copy_file(path_in("newgen/users.db"), path_in("newgen/users.db.gen1"), 0644);
+	ok(add_user(dir, false, "ng2", 343002, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "ng3", 343003, NULL, 0) == PJ_OK,
+	   "a fold (generation 2) and a record in its journal");
+	ok(rename(path_in("newgen/users.db.gen1"), path_in("newgen/users.db")) == 0 &&
+	       view_open(dir, &v) == -EAGAIN,
+	   "the generation 1 base put back under that journal: the view does not open");
+}
+
 int main(void)
 {
 	if (geteuid() != 0)
@@ -624,6 +642,7 @@ int main(void)
 	test_durable();
 	test_durable_new_journal();
 	test_record_generation();
+	test_newer_journal();
 	test_race();
 	test_kill();
 	test_full_fs();
