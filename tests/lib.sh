@@ -206,6 +206,13 @@ while os.getppid() == parent:
 	CLOSED_PORT=$(cat "$SCRATCH/closed_port")
 }
 
+# sshd_getent ARGS: getent under the process name sshd, which nss_preauth answers (by /proc/self/comm) as
+# it answers sshd.
+sshd_getent() {
+	[ -x "$SCRATCH/as-sshd/sshd" ] || { mkdir -p "$SCRATCH/as-sshd" && cp "$(command -v getent)" "$SCRATCH/as-sshd/sshd"; }
+	"$SCRATCH/as-sshd/sshd" "$@"
+}
+
 # memcheck COMMAND...: COMMAND under valgrind memcheck, which exits 99 on a memory error or a definitely or
 # indirectly lost block (VALGRIND from configure, else from PATH).
 memcheck() {

@@ -106,13 +106,6 @@ EOF
 		{ echo "Bail out! pam-jwt user init failed"; exit 1; }
 }
 
-# sshd_getent ARGS: getent under the process name sshd, which nss_preauth answers (by /proc/self/comm) as
-# it answers sshd.
-sshd_getent() {
-	[ -x "$SCRATCH/as-sshd/sshd" ] || { mkdir -p "$SCRATCH/as-sshd" && cp "$(command -v getent)" "$SCRATCH/as-sshd/sshd"; }
-	"$SCRATCH/as-sshd/sshd" "$@"
-}
-
 # svc_san_preload: in a sanitizer build (lib.sh), the ASan runtime goes into /etc/ld.so.preload, which
 # ld.so honours for setuid programs too (sudo, su): /etc becomes an overlay whose upper layer is on the
 # namespace's /run tmpfs (the host's /etc is never written).
