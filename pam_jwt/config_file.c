@@ -357,7 +357,8 @@ static pj_status parse_url(const struct cf_key *k, const char *value, void *base
 	return set_string(k, value, base, c);
 }
 
-bool config_claim_path_ok(const char *path, size_t n)
+/* A dotted path to a claim ("realm_access.roles", n bytes): no empty component, no space, tab or NUL. */
+static bool config_claim_path_ok(const char *path, size_t n)
 {
 	if (n == 0 || path[0] == '.' || path[n - 1] == '.')
 		return false;

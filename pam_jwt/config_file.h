@@ -175,14 +175,11 @@ pj_status config_parse(const char *path, const char *text, size_t len, struct pj
 
 void config_free(struct pj_config *cfg);
 
-/* Parses "path=value" (len bytes): the path is a dotted claim path (config_claim_path_ok) without a comma,
- * the value is non-empty and holds no space, tab or comma. Refusals: PJ_ERR_CONFIG. Used for require_claim
- * in [service] sections and in module arguments alike. */
+/* Parses "path=value" (len bytes): the path is a dotted claim path (no empty component, no space, tab, NUL
+ * or comma), the value is non-empty and holds no space, tab or comma. Refusals: PJ_ERR_CONFIG. Used for
+ * require_claim in [service] sections and in module arguments alike. */
 pj_status config_parse_claim_rule(const char *text, size_t len, struct pj_claim_rule *out,
                                   struct pj_error *err);
-
-/* A dotted path to a claim ("realm_access.roles", n bytes): no empty component, no space, tab or NUL. */
-bool config_claim_path_ok(const char *path, size_t n);
 
 /* Frees a NULL-terminated list of strings (every list of the configuration). NULL is fine. */
 void config_list_free(char **list);

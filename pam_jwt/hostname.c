@@ -65,11 +65,6 @@ pj_status pj_host_names_get(struct pj_host_names *out, struct pj_error *err)
 	return PJ_OK;
 }
 
-bool pj_host_pattern(const char *value)
-{
-	return strstr(value, "%h") != NULL || strstr(value, "%H") != NULL;
-}
-
 bool pj_host_escapes_valid(const char *value)
 {
 	for (const char *p = strchr(value, '%'); p != NULL; p = strchr(p + 2, '%'))

@@ -26,9 +26,6 @@ pj_status pj_host_names_get(struct pj_host_names *out, struct pj_error *err);
 pj_status pj_host_names_local(struct pj_host_names *out, struct pj_error *err);
 void pj_host_names_resolve(struct pj_host_names *names);
 
-/* Whether value holds %h or %H (and so names this host). */
-bool pj_host_pattern(const char *value);
-
 /* Whether value's '%' escapes are all %h, %H or %% (the config check). */
 bool pj_host_escapes_valid(const char *value);
 
