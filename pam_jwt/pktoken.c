@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include "b64url.h"
-#include "claims.h"
 #include "json_go.h"
 #include "json_strict.h"
 #include "jwk.h"
@@ -169,18 +168,15 @@ static char *compact_token(const struct pkt *p, const struct pkt_sig *s, size_t 
 	return t;
 }
 
-/* The issuer whose PK Tokens these are: iss names a configured issuer that sets opkssh_client_id. */
+/* The issuer whose PK Tokens these are: iss names a configured issuer (as for a token) that sets
+ * opkssh_client_id. */
 static pj_status find_issuer(const struct pj_config *cfg, json_object *payload, const struct pj_issuer **out,
                              struct pj_error *err)
 {
-	const char *iss;
-	size_t len;
 	pj_status r;
 
-	if ((r = claims_get_iss(payload, &iss, &len, err)) != PJ_OK)
+	if ((r = pj_find_issuer(cfg, payload, out, err)) != PJ_OK)
 		return r;
-	if ((*out = config_find_issuer(cfg, iss, len)) == NULL)
-		return pj_fail(err, PJ_ERR_TOKEN, "iss is not a configured issuer");
 	if ((*out)->opkssh_client_id == NULL)
 		return pj_fail(err, PJ_ERR_TOKEN,
 		               "issuer %s takes no opkssh certificates (no opkssh_client_id)", (*out)->name);

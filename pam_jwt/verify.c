@@ -47,9 +47,8 @@ pj_status pj_note_claimed(const struct jws_token *jws, struct pj_identity *id)
 	return PJ_OK;
 }
 
-/* The issuer section named by the (not yet verified) iss claim: only its keys may verify the token. */
-static pj_status find_issuer(const struct pj_config *cfg, json_object *payload, const struct pj_issuer **out,
-                             struct pj_error *err)
+pj_status pj_find_issuer(const struct pj_config *cfg, json_object *payload, const struct pj_issuer **out,
+                         struct pj_error *err)
 {
 	const char *iss;
 	size_t len;
@@ -109,7 +108,7 @@ pj_status pj_verify_token(const struct pj_config *cfg, const struct pj_log *log,
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	if (r != PJ_OK)
 		goto out;
-	if ((r = find_issuer(cfg, jws.payload, &id->issuer, err)) != PJ_OK)
+	if ((r = pj_find_issuer(cfg, jws.payload, &id->issuer, err)) != PJ_OK)
 		goto out;
 	if ((r = pj_verify_signature(cfg, log, &jws, id->issuer, now, err)) != PJ_OK)
 		goto out;

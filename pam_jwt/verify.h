@@ -34,6 +34,11 @@ pj_status pj_verify_signature(const struct pj_config *cfg, const struct pj_log *
                               const struct jws_token *jws, const struct pj_issuer *issuer, time_t now,
                               struct pj_error *err);
 
+/* The [issuer] section named by the (not yet verified) iss claim of payload: only its keys may verify the
+ * token. Refusals: PJ_ERR_TOKEN (no iss, not a string, not a configured issuer). */
+pj_status pj_find_issuer(const struct pj_config *cfg, json_object *payload, const struct pj_issuer **out,
+                         struct pj_error *err);
+
 /* Records alg, kid, iss and sub as jws states them (whatever of it was parsed), into id for the log line.
  * PJ_ERR_NOMEM when out of memory. */
 pj_status pj_note_claimed(const struct jws_token *jws, struct pj_identity *id);
