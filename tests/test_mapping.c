@@ -1127,6 +1127,15 @@ static void test_local_scans(void)
 	account_file_opens = 0;
 	ok(login(cfg, claims, &err) == PJ_OK && account_file_opens == 0, "then cached again (%d opens)",
 	   account_file_opens);
+
+	/* a local group Lena appears: sudo would take it for lena's, so her returning login, unchanged
+	 * otherwise, is refused (NSS does not match names ignoring case: only the local names do) */
+	tk_write_text(files.group, "root:x:0:\nwheel:x:0:\nsudo:x:27:\nstaff:x:50:\ndocker:x:999:\n"
+	                           "carol:x:250000:\nlocalgrp:x:260000:\nLena:x:270001:\n");
+	ok(login(cfg, claims, &err) == PJ_ERR_USER && strstr(err.reason, "local account or group") != NULL,
+	   "a local group Lena appears: lena's returning login is refused (%s)", err.reason);
+	tk_write_text(files.group, group_text);
+	usleep(150000);
 	config_free(cfg);
 }
 
