@@ -37,6 +37,18 @@ out=$(printf '%s' "$(mint "$SCRATCH" ES256 "$ISS" newcomer)" | "$PAM_JWT" verify
 [ $? -eq 0 ] && [ "$(stat -c '%i %s %Y' "$SCRATCH/users.db")" = "$before" ] &&
 	! "$PAM_JWT" user show newcomer --config "$CONF" >/dev/null 2>&1
 ok $? "a name a first login could record is accepted, and verify records nothing"
+"$TOP_BUILDDIR/tests/nss-tool" login "$CONF" "$ISS" '{"sub":"sub-gwen","preferred_username":"gwen","groups":["crew"]}' 2>/dev/null
+out=$(mint "$SCRATCH" ES256 "$ISS" crew | "$PAM_JWT" verify --config "$CONF" --user crew 2>&1)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'crew is the name of a managed group'
+ok $? "the name of a managed group (crew, gwen's): refused as a first login would be (exit $rc)"
+sed 's/^groups_claim = groups$/&\nuid_claim = uid/' "$CONF" >"$SCRATCH/uid_claim.conf"
+out=$("$JWT_MINT" sign ES256 "$SCRATCH/ES256.pem" ES256 \
+	"{\"iss\":\"$ISS\",\"aud\":\"pam\",\"sub\":\"sub-gwen\",\"exp\":@now+300,\"iat\":@now,\"preferred_username\":\"gwen\",\"uid\":2000000001}" |
+	"$PAM_JWT" verify --config "$SCRATCH/uid_claim.conf" --user gwen 2>&1)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "uid claim 2000000001 differs from gwen's uid"
+ok $? "a uid claim other than the stored user's uid: refused (exit $rc)"
 
 out=$(mint "$SCRATCH" ES256 "$ISS" alice -3600 | "$PAM_JWT" verify --config "$CONF")
 rc=$?
