@@ -92,11 +92,20 @@ need_root() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (trust checks want root-owned files; namespaces)"
 }
 
-# A scratch directory, removed at exit.
+# A scratch directory, removed at exit (kept when KEEP is set, for a look afterwards), after the servers the
+# test started (their pids in STOP_PIDS) are stopped.
 make_scratch() {
 	SCRATCH=$(mktemp -d /tmp/pam_jwt_test.XXXXXX)
 	chmod 755 "$SCRATCH"
-	trap 'rm -rf "$SCRATCH"' EXIT
+	trap 'stop_pids; [ -n "${KEEP:-}" ] || rm -rf "$SCRATCH"' EXIT
+}
+
+# stop_pids: stops the processes in STOP_PIDS (the EXIT traps run it).
+stop_pids() {
+	for p in ${STOP_PIDS:-}; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 }
 
 ALL_ALGS="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"
@@ -155,7 +164,8 @@ make_server_cert() {
 # start_idp CONFIG_JSON [SECONDS]: the test OpenID Provider (oidc_device_server.py) over HTTPS on 127.0.0.1,
 # with a test CA ($SCRATCH/ca.pem), its signing key $SCRATCH/idp.pem (kid k1, in $IDP/jwks.json) and a key
 # not in its JWKS ($SCRATCH/bad.pem); CONFIG_JSON goes to $IDP/config.json, its output to $SCRATCH/idp.log.
-# Sets IDP, IDP_PID and DISS (its issuer URL); the server stops by itself after SECONDS (default 600).
+# Sets IDP, IDP_PID and DISS (its issuer URL); the server is stopped at exit (STOP_PIDS) and stops by itself
+# after SECONDS (default 600).
 start_idp() {
 	IDP="$SCRATCH/idp"
 	mkdir -m 755 "$IDP"
@@ -169,6 +179,7 @@ start_idp() {
 		--tls-key "$SCRATCH/server.key" --mint "$JWT_MINT" --key "$SCRATCH/idp.pem" \
 		--bad-key "$SCRATCH/bad.pem" --timeout "${2:-600}" >"$SCRATCH/idp.log" 2>&1 &
 	IDP_PID=$!
+	STOP_PIDS="${STOP_PIDS:-} $IDP_PID"
 	wait_file "$IDP/port" || { echo "Bail out! oidc_device_server.py did not start"; exit 1; }
 	DISS="https://127.0.0.1:$(cat "$IDP/port")"
 }

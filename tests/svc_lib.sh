@@ -156,13 +156,10 @@ while True:
 		{ echo "Bail out! the syslog listener did not start"; exit 1; }
 }
 
-# svc_cleanup (the EXIT trap): stops what the test started (SVC_PIDS, the syslog listener) and removes
+# svc_cleanup (the EXIT trap): stops what the test started (STOP_PIDS, the syslog listener) and removes
 # SCRATCH without leaving its file system.
 svc_cleanup() {
-	for p in ${SVC_PIDS:-} ${SYSLOG_PID:-}; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	STOP_PIDS="${STOP_PIDS:-} ${SYSLOG_PID:-}" stop_pids
 	umount -l "$SCRATCH/dev.host" 2>/dev/null
 	# PJ_TEST_LOG=FILE keeps the syslog and the servers' output for a look afterwards.
 	[ -z "${PJ_TEST_LOG:-}" ] || cat "$SCRATCH"/syslog "$SCRATCH"/*.log >"$PJ_TEST_LOG" 2>/dev/null
@@ -213,7 +210,7 @@ svc_token_file() {
 }
 
 # svc_start_sshd PORT: sshd -D with $SCRATCH/sshd_config on 127.0.0.1:PORT (log in $SCRATCH/sshd.log), its pid
-# added to SVC_PIDS for svc_cleanup; waits at most 20 s until it accepts connections.
+# added to STOP_PIDS for svc_cleanup; waits at most 20 s until it accepts connections.
 svc_start_sshd() {
 	port=$1
 	set --
@@ -222,7 +219,7 @@ svc_start_sshd() {
 	[ -z "${PJ_SAN_PRELOAD:-}" ] || set -- -o "SetEnv=ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS"
 	"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$port" "$@" 2>"$SCRATCH/sshd.log" &
 	SSHD_PID=$!
-	SVC_PIDS="$SVC_PIDS $SSHD_PID"
+	STOP_PIDS="${STOP_PIDS:-} $SSHD_PID"
 	timeout 20 "${PYTHON:-python3}" -c '
 import socket, sys, time
 while True:
@@ -230,12 +227,6 @@ while True:
         socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); break
     except OSError:
         time.sleep(0.1)' "$port" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
-}
-
-# svc_start_idp CONFIG_JSON: start_idp (lib.sh), the server stopped at exit (SVC_PIDS).
-svc_start_idp() {
-	start_idp "$1"
-	SVC_PIDS="$SVC_PIDS $IDP_PID"
 }
 
 # svc_need_sshd: skips unless the OpenSSH client and server are installed; sets SSHD.

@@ -10,8 +10,6 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$PYTHON" ] || skip_all "no $PYTHON"
 command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
 make_scratch
-IDP_PID=""
-trap '[ -n "$IDP_PID" ] && kill "$IDP_PID" 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$SCRATCH"' EXIT
 mkdir -m 755 "$SCRATCH/cache" "$SCRATCH/state"
 
 # ---- the IdP: a CA, its server certificate, a signing key in the JWKS and one that is not ----

@@ -15,7 +15,7 @@ svc_setup
 svc_syslog
 
 # ---- the IdP over HTTPS on 127.0.0.1 ----
-svc_start_idp '{"interval": 1}'
+start_idp '{"interval": 1}'
 
 # The configuration: the device issuer, the store and NSS of the namespace, no service rules.
 DCONF="$SCRATCH/device.conf"

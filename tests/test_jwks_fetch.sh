@@ -9,15 +9,13 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$PYTHON" ] || skip_all "no $PYTHON"
 command -v openssl >/dev/null 2>&1 || skip_all "no openssl CLI"
 make_scratch
-SERVER_PIDS=""
-trap 'for p in $SERVER_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$SCRATCH"' EXIT
 
 # serve DIR CERT: starts the server on DIR and waits for its port (at most 10 s).
 serve() {
 	mkdir -p "$1"
 	"$PYTHON" "$TOP_SRCDIR/tests/https_server.py" --root "$1" --cert "$SCRATCH/$2.pem" \
 		--key "$SCRATCH/$2.key" --timeout 600 &
-	SERVER_PIDS="$SERVER_PIDS $!"
+	STOP_PIDS="${STOP_PIDS:-} $!"
 	wait_file "$1/port"
 }
 

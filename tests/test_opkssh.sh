@@ -17,7 +17,7 @@ svc_syslog
 svc_install_pamd sshd
 
 # ---- the IdP over HTTPS on 127.0.0.1 ----
-svc_start_idp '{"client_id": "opkssh-client"}'
+start_idp '{"client_id": "opkssh-client"}'
 
 # The IdP's keys come through pam_jwt's key store (here its jwks_file); a second issuer whose opkssh
 # client id the first one's tokens must not pass for.
