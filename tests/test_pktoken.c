@@ -479,7 +479,7 @@ static const struct pk_case {
 
 static void test_pktoken_signed(void)
 {
-	char dir[] = "/tmp/test_pktoken.XXXXXX", *jwk, *conf = NULL, *pk;
+	char dir[] = "/tmp/test_pktoken.XXXXXX", *jwk, *jwks, *conf = NULL, *pk;
 	struct pk_keys k = {tk_keygen(JWS_ES256), tk_keygen(JWS_ES256), tk_keygen(JWS_ES256)};
 	struct pk_spec far = {.nbf = "-9223372036854775808"}, oidc_far = {.iss = "\"https://o.example\"",
 	                                                                  .aud = "\"o-client\"",
@@ -494,7 +494,9 @@ static void test_pktoken_signed(void)
 		goto out;
 	}
 	jwk = tk_jwk_json(k.op, "op", "ES256", NULL);
-	tk_write_file(tk_path(dir, "op.jwks"), tk_strf("{\"keys\":[%s]}", jwk), 0644);
+	jwks = tk_strf("{\"keys\":[%s]}", jwk);
+	tk_write_file(tk_path(dir, "op.jwks"), jwks, 0644);
+	free(jwks);
 	free(jwk);
 	conf = tk_strf("[issuer t]\nissuer = https://t.example\naudience = a\njwks_file = %s\n"
 	               "algorithms = ES256\nopkssh_client_id = c\n"
