@@ -76,7 +76,12 @@ suite() {
 		[ -f "$trs" ] || continue
 		if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
 			echo "== failures in $dir/${trs%.trs}.log:"
-			grep -E '^not ok|^#' "${trs%.trs}.log" | head -30
+			# a test that died without a failed case (a sanitizer report, a crash) shows its last lines
+			if grep -qE '^not ok|^Bail out' "${trs%.trs}.log"; then
+				grep -E '^not ok|^Bail out|^#' "${trs%.trs}.log" | head -30
+			else
+				tail -30 "${trs%.trs}.log"
+			fi
 		fi
 	done
 	tally "$dir" "$rc" "$(cat tests/*.trs 2>/dev/null | grep -cE '^:test-result: (PASS|XFAIL)')" \
