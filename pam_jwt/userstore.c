@@ -1240,11 +1240,35 @@ out:
 	return PJ_OK;
 }
 
+/* The generation a store started afresh (its users.db moved away: there is no base) counts on from: the
+ * durable mark's and the old journal's, if any. Starting again at 1, the mark of an older store would cover
+ * the new journal's records before their writers synced them (mark_covers: a newer generation covers all),
+ * and readers would take the old journal for a newer one than the base and fail (-EAGAIN). */
+static uint32_t fresh_generation(const struct userstore *us)
+{
+	struct pj_journal_header jh;
+	struct durable_mark m;
+	uint32_t gen = 0;
+	struct stat sb;
+	int fd;
+
+	if (us->lock_fd >= 0 && mark_read(us->lock_fd, &m))
+		gen = m.generation;
+	if ((fd = store_open_file(us->dir, PJ_JOURNAL_FILE, O_RDONLY, &sb)) >= 0) {
+		if (pread(fd, &jh, sizeof(jh), 0) == (ssize_t)sizeof(jh) &&
+		    memcmp(jh.magic, PJ_JOURNAL_MAGIC, sizeof(jh.magic)) == 0 && jh.generation > gen)
+			gen = jh.generation;
+		close(fd);
+	}
+	return gen;
+}
+
 /* Writes the whole store of a loaded us as a new base (generation + 1), then an empty journal for it. A
  * writer killed between the two leaves the new base with the old journal, which readers ignore (its
  * generation is the old base's) and the next writer replaces. */
 static pj_status fold(struct userstore *us, int64_t now, struct pj_error *err)
 {
+	uint32_t before = us->generation;
 	struct pj_journal_header jh;
 	char path[PATH_MAX];
 	unsigned char *data;
@@ -1252,17 +1276,17 @@ static pj_status fold(struct userstore *us, int64_t now, struct pj_error *err)
 	pj_status r;
 	struct pj_error ignored;
 
-	us->generation++;
+	us->generation = (before == 0 ? fresh_generation(us) : before) + 1;
 	if ((r = path_in_dir(us, PJ_STORE_FILE, path, sizeof(path), err)) != PJ_OK ||
 	    (r = userstore_serialize(us, now, &data, &len, err)) != PJ_OK) {
-		us->generation--;
+		us->generation = before;
 		return r;
 	}
 	remove_stale_temps(us);
 	r = atomic_write_file(path, data, len, 0644, err);
 	free(data);
 	if (r != PJ_OK) {
-		us->generation--;
+		us->generation = before;
 		return r;
 	}
 	us->written = now;

@@ -630,6 +630,44 @@ static void test_newer_journal(void)
 	   "the generation 1 base put back under that journal: the view does not open");
 }
 
+/* A store started afresh (users.db moved away, as the refusal of a damaged store advises) counts its
+ * generations on past the old store's mark and journal: the old mark covers none of the new journal's
+ * records, and the old journal never passes for one newer than the new base. */
+static void test_fresh_store(void)
+{
+	const char *dir = path_in("fresh");
+	unsigned char old_mark[64];
+	struct pj_user_ref u = {0};
+	struct pj_view v;
+	uint32_t old_gen = 0, gen = 0;
+	size_t n_old;
+
+	ok(add_user(dir, false, "fr1", 344001, NULL, 0) == PJ_OK &&
+	       add_user(dir, false, "fr2", 344002, NULL, 0) == PJ_OK &&
+	       add_user(dir, true, "fr3", 344003, NULL, 0) == PJ_OK && view_open(dir, &v) == 0 &&
+	       (old_gen = v.base.hdr->generation) == 2 && v.n_deltas == 1,
+	   "a store of generation 2 with a journal record");
+	view_close(&v);
+	n_old = lock_bytes(dir, old_mark, sizeof(old_mark));
+	if (rename(path_in("fresh/users.db"), path_in("fresh/users.db.moved")) == 0 &&
+	    add_user(dir, true, "fr4", 344004, NULL, 0) == PJ_OK && view_open(dir, &v) == 0) {
+		gen = v.n_deltas == 0 && has_user(dir, "fr4") && !has_user(dir, "fr3")
+		          ? v.base.hdr->generation
+		          : 0;
+		view_close(&v);
+	}
+	ok(gen > old_gen,
+	   "users.db moved away: the new store's first base is of generation %u, past the old %u", gen,
+	   old_gen);
+	ok(add_user(dir, true, "fr5", 344005, NULL, 0) == PJ_OK && view_open(dir, &v) == 0 &&
+	       view_user_by_name(&v, "fr5", &u) && u.level == 1,
+	   "a record in the new store's journal");
+	lock_put_bytes(dir, old_mark, n_old);
+	ok(n_old > 0 && !userstore_known_durable(dir, &v, u.level),
+	   "the old store's mark covers nothing of it");
+	view_close(&v);
+}
+
 int main(void)
 {
 	if (geteuid() != 0)
@@ -643,6 +681,7 @@ int main(void)
 	test_durable_new_journal();
 	test_record_generation();
 	test_newer_journal();
+	test_fresh_store();
 	test_race();
 	test_kill();
 	test_full_fs();
