@@ -209,24 +209,30 @@ svc_token_file() {
 	echo "$SCRATCH/$1.token"
 }
 
-# svc_start_sshd PORT: sshd -D with $SCRATCH/sshd_config on 127.0.0.1:PORT (log in $SCRATCH/sshd.log), its pid
-# added to STOP_PIDS for svc_cleanup; waits at most 20 s until it accepts connections.
+# svc_start_sshd: sshd -D with $SCRATCH/sshd_config on a free port of 127.0.0.1 (PORT; log in
+# $SCRATCH/sshd.log), its pid added to STOP_PIDS for svc_cleanup. It is ready once it has written its PidFile,
+# which sshd does after it listens: so the port answers for this sshd, not for a program that took the port
+# between our look for a free one and sshd's bind (then another port is tried).
 svc_start_sshd() {
-	port=$1
 	set --
 	# a sanitizer build: the sessions' programs keep the sanitizer options (sshd starts them with a clean
 	# environment, and the runtime is preloaded into them too)
 	[ -z "${PJ_SAN_PRELOAD:-}" ] || set -- -o "SetEnv=ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS"
-	"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$port" "$@" 2>"$SCRATCH/sshd.log" &
-	SSHD_PID=$!
-	STOP_PIDS="${STOP_PIDS:-} $SSHD_PID"
-	timeout 20 "${PYTHON:-python3}" -c '
-import socket, sys, time
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); break
-    except OSError:
-        time.sleep(0.1)' "$port" || { echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"; exit 1; }
+	for try in 1 2 3; do
+		PORT=$("${PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		[ "$try" != 1 ] || [ -z "${PJ_TEST_BUSY_PORT:-}" ] || PORT=$PJ_TEST_BUSY_PORT
+		rm -f "$SCRATCH/sshd.pid"
+		"$SSHD" -D -e -f "$SCRATCH/sshd_config" -p "$PORT" "$@" 2>"$SCRATCH/sshd.log" &
+		SSHD_PID=$!
+		STOP_PIDS="${STOP_PIDS:-} $SSHD_PID"
+		timeout 20 sh -c "until [ \"\$(cat '$SCRATCH/sshd.pid' 2>/dev/null)\" = $SSHD_PID ] ||
+			grep -q 'Cannot bind any address' '$SCRATCH/sshd.log'; do sleep 0.05; done"
+		[ "$(cat "$SCRATCH/sshd.pid" 2>/dev/null)" = "$SSHD_PID" ] && return 0
+		diag "sshd did not start on port $PORT (try $try): $(cat "$SCRATCH/sshd.log")"
+		grep -q 'Cannot bind any address' "$SCRATCH/sshd.log" || break
+	done
+	echo "Bail out! sshd did not start: $(cat "$SCRATCH/sshd.log")"
+	exit 1
 }
 
 # svc_need_sshd: skips unless the OpenSSH client and server are installed; sets SSHD.
@@ -267,11 +273,10 @@ svc_session_env() {
 	ok $? "$4"
 }
 
-# svc_sshd LINES: sshd on a free loopback port (PORT), with its own host key and $SCRATCH/sshd_config made of
+# svc_sshd LINES: sshd on a free loopback port (PORT: svc_start_sshd), with its own host key and $SCRATCH/sshd_config made of
 # the settings every test wants (loopback, no root, no StrictModes, no DNS, quiet, VERBOSE log) and LINES;
 # checked with sshd -t, then started (svc_start_sshd).
 svc_sshd() {
-	PORT=$("${PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	ssh-keygen -q -t ed25519 -N '' -f "$SCRATCH/hostkey" || { echo "Bail out! ssh-keygen failed"; exit 1; }
 	cat >"$SCRATCH/sshd_config" <<EOC
 ListenAddress 127.0.0.1
@@ -285,7 +290,7 @@ PrintLastLog no
 LogLevel VERBOSE
 $1
 EOC
-	"$SSHD" -t -f "$SCRATCH/sshd_config" -p "$PORT" 2>"$SCRATCH/sshd-t.log" ||
+	"$SSHD" -t -f "$SCRATCH/sshd_config" 2>"$SCRATCH/sshd-t.log" ||
 		{ echo "Bail out! sshd -t: $(cat "$SCRATCH/sshd-t.log")"; exit 1; }
-	svc_start_sshd "$PORT"
+	svc_start_sshd
 }
