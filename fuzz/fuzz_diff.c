@@ -1,9 +1,16 @@
 /* fuzz_diff.c: differential libFuzzer target: pam_jwt's decoders and signature checks against OpenSSL. */
+/* The first input byte picks the check: base64url (against OpenSSL's base64), ES256 and RS256 signatures
+ * (against OpenSSL with DER and the modulus length), JSON numbers (against POSIX regex for the RFC 8259
+ * grammar, OpenSSL's BIGNUM for integer range and value, strtod for reals). */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
+#include <math.h>
+#include <regex.h>
 
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
@@ -13,12 +20,15 @@
 #include "pam_jwt/error.h"
 #include "pam_jwt/jws_alg.h"
 #include "pam_jwt/jws_sig.h"
+#include "pam_jwt/json_strict.h"
 #include "testkit.h"
 
 static const unsigned char msg[] = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
 static EVP_PKEY *ec_key, *rsa_key;
 static unsigned char *ec_sig, *rsa_sig;
 static size_t ec_siglen, rsa_siglen;
+static regex_t json_number;
+static BIGNUM *int64_min, *uint64_max;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -26,7 +36,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if ((ec_key = tk_keygen(JWS_ES256)) == NULL || (rsa_key = tk_keygen(JWS_RS256)) == NULL ||
 	    (ec_sig = tk_sign_bytes(JWS_ES256, ec_key, msg, sizeof(msg) - 1, &ec_siglen)) == NULL ||
-	    (rsa_sig = tk_sign_bytes(JWS_RS256, rsa_key, msg, sizeof(msg) - 1, &rsa_siglen)) == NULL)
+	    (rsa_sig = tk_sign_bytes(JWS_RS256, rsa_key, msg, sizeof(msg) - 1, &rsa_siglen)) == NULL ||
+	    regcomp(&json_number, "^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?$",
+	            REG_EXTENDED | REG_NOSUB) != 0 ||
+	    BN_dec2bn(&int64_min, "-9223372036854775808") == 0 ||
+	    BN_dec2bn(&uint64_max, "18446744073709551615") == 0)
 		abort();
 	return 0;
 }
@@ -149,15 +163,89 @@ static void diff_sig(enum jws_alg_id id, const unsigned char *valid, size_t vali
 	free(sig);
 }
 
+/* The reference's view of a number text: whether it is valid, and then its value as text (integers, in
+ * decimal from a BIGNUM) or as a double (reals, from strtod). A number is valid when it matches RFC 8259's
+ * grammar and, as pam_jwt promises, an integer fits int64 or uint64 and a real is finite. */
+static int ref_number(const char *text, char **int_value, double *real_value)
+{
+	BIGNUM *bn = NULL;
+	char *end;
+	int ok = 0;
+
+	*int_value = NULL;
+	if (regexec(&json_number, text, 0, NULL, 0) != 0)
+		return 0;
+	if (strpbrk(text, ".eE") == NULL) {
+		if (BN_dec2bn(&bn, text) == 0)
+			abort();
+		if ((ok = BN_cmp(bn, int64_min) >= 0 && BN_cmp(bn, uint64_max) <= 0) &&
+		    (*int_value = BN_is_zero(bn) ? OPENSSL_strdup("0") : BN_bn2dec(bn)) == NULL)
+			abort();
+		BN_free(bn);
+		return ok;
+	}
+	*real_value = strtod(text, &end); /* the fuzzer runs in the C locale */
+	return *end == '\0' && isfinite(*real_value);
+}
+
+/* in: a number text, alone as the value of a member; pam_jwt's strict parser against the reference. Only
+ * inputs made of number characters are tried: anything else could make the object mean something else. */
+static void diff_number(const uint8_t *in, size_t len)
+{
+	char text[80], number[64], *ref_int = NULL, ours_text[32];
+	struct pj_error err = {0};
+	json_object *doc = NULL, *val = NULL;
+	double ref_real = 0;
+	int ours, ref;
+
+	if (len == 0 || len >= sizeof(number))
+		return;
+	for (size_t i = 0; i < len; i++)
+		if (strchr("0123456789+-.eE", in[i]) == NULL || in[i] == '\0')
+			return;
+	memcpy(number, in, len);
+	number[len] = '\0';
+	snprintf(text, sizeof(text), "{\"n\":%s}", number);
+	ours = json_strict_parse_object(text, strlen(text), 4, &doc, &err) == PJ_OK &&
+	       json_object_object_get_ex(doc, "n", &val);
+	ref = ref_number(number, &ref_int, &ref_real);
+	if (ours != ref) {
+		fprintf(stderr, "JSON number \"%s\": ", number);
+		disagree("JSON number", ours, ref);
+	}
+	if (ours && ref_int != NULL) {
+		if (!json_object_is_type(val, json_type_int))
+			disagree("JSON integer kept as an integer", 0, 1);
+		if (json_object_get_int64(val) < 0)
+			snprintf(ours_text, sizeof(ours_text), "%lld", (long long)json_object_get_int64(val));
+		else
+			snprintf(ours_text, sizeof(ours_text), "%llu",
+			         (unsigned long long)json_object_get_uint64(val));
+		if (strcmp(ours_text, ref_int) != 0) {
+			fprintf(stderr, "JSON integer \"%s\": pam_jwt %s, BIGNUM %s\n", number, ours_text,
+			        ref_int);
+			abort();
+		}
+	} else if (ours && (!json_object_is_type(val, json_type_double) ||
+	                    memcmp(&(double){json_object_get_double(val)}, &ref_real, sizeof(double)) != 0)) {
+		fprintf(stderr, "JSON real \"%s\": pam_jwt %.17g, strtod %.17g\n", number,
+		        json_object_get_double(val), ref_real);
+		abort();
+	}
+	OPENSSL_free(ref_int);
+	json_object_put(doc);
+}
+
 /* The first byte picks the check; the rest is its input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0: diff_b64url(data + 1, size - 1); break;
 	case 1: diff_sig(JWS_ES256, ec_sig, ec_siglen, data + 1, size - 1); break;
-	default: diff_sig(JWS_RS256, rsa_sig, rsa_siglen, data + 1, size - 1); break;
+	case 2: diff_sig(JWS_RS256, rsa_sig, rsa_siglen, data + 1, size - 1); break;
+	default: diff_number(data + 1, size - 1); break;
 	}
 	return 0;
 }
