@@ -188,4 +188,28 @@ for t in ecdsa ed25519 rsa; do
 done
 printf '%s' '{"alg":"ES256","rz":"00ff","typ":"CIC","upk":{"alg":"ES256","crv":"P-256","kty":"EC","x":"<&>","y":"\u2028"}}' \
 	>"$c/sshcert/cic.json"
+# device: a discovery document, then per POST a status character ('0' 200, '1' 400, '2' 401, '3' 503) and
+# the body, NUL-separated (fuzz/fuzz_device.c)
+mkdir -p "$c/device"
+disc='{"issuer":"https://idp.example","device_authorization_endpoint":"https://idp.example/device","token_endpoint":"https://idp.example/token"}'
+auth='0{"device_code":"dc-1","user_code":"WDJB-MJHT","verification_uri":"https://idp.example/v","verification_uri_complete":"https://idp.example/v?c=WDJB-MJHT","expires_in":600,"interval":5}'
+tok='0{"id_token":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln","token_type":"Bearer"}'
+# device_seed NAME PART...: the parts joined by NUL bytes
+device_seed() {
+	name=$1
+	shift
+	first=1
+	for part; do
+		[ -n "$first" ] || printf '\000'
+		printf '%s' "$part"
+		first=
+	done >"$c/device/$name"
+}
+device_seed approved "$disc" "$auth" '1{"error":"authorization_pending"}' '1{"error":"slow_down"}' "$tok"
+device_seed denied "$disc" "$auth" '1{"error":"authorization_pending"}' '1{"error":"access_denied"}'
+device_seed expired "$disc" "$auth" '1{"error":"expired_token"}'
+device_seed bad-client "$disc" '2{"error":"invalid_client"}'
+device_seed unavailable "$disc" "$auth" 3
+device_seed no-token "$disc" "$auth" '0{"access_token":"x"}'
+device_seed no-interval "$disc" "$(printf '%s' "$auth" | sed 's/,"interval":5//')" "$tok"
 du -sb "$c"

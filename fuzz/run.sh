@@ -14,7 +14,7 @@ out=${FUZZ_OUT:-$fz}
 secs=${1:?usage: fuzz/run.sh SECONDS|--long [TARGET...]}
 [ "$secs" != --long ] || secs=${LONG_SECONDS:-600}
 shift
-targets=${*:-jws json jwks b64url config store dpop sshcert continuation jwks_cache diff}
+targets=${*:-jws json jwks b64url config store dpop sshcert continuation jwks_cache diff device}
 jobs=${JOBS:-2}
 mkdir -p "$out/crashes" "$out/logs"
 export PJ_FUZZ_KEYS="$fz/keys"
