@@ -128,6 +128,7 @@ static pj_status ks_entry_find(const struct pj_issuer *iss, struct ks_entry **ou
 	struct ks_entry *e;
 	char *source;
 
+	/* out of memory only: no test reaches the refusal without fault injection (also below) */
 	if ((source = ks_source_name(iss)) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	for (e = ks_entries; e != NULL; e = e->next) {
@@ -262,6 +263,7 @@ static pj_status ks_adopt_set(struct ks_entry *e, struct jwk_set *set, char *tex
 	char *u = strdup(url);
 	pj_status r;
 
+	/* out of memory only (ks_entry_install too): no test reaches these without fault injection */
 	if (u == NULL) {
 		jwk_set_free(set);
 		free(text);
@@ -406,6 +408,7 @@ static pj_status ks_fetch(struct ks_ctx *c, struct pj_error *err)
 		r = pj_fail(err, r, "%s: %s", url, perr.reason);
 		goto out;
 	}
+	/* fails only when out of memory: no test reaches this goto without fault injection */
 	if ((r = ks_adopt_set(c->e, set, body.data, body.len, url, c->now, c->now + ks_ttl(iss, body.max_age),
 	                      err)) != PJ_OK)
 		goto out;
@@ -606,6 +609,7 @@ static pj_status ks_info_locked(const struct pj_config *cfg, const struct pj_iss
 		return pj_fail(err, PJ_ERR_CONFIG, "no issuer");
 	if ((r = ks_entry_find(issuer, &e, err)) != PJ_OK)
 		return r;
+	/* out of memory only: no test reaches the refusal without fault injection */
 	if ((info->source = strdup(e->source)) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	if (issuer->jwks_file != NULL) {
@@ -627,7 +631,8 @@ static pj_status ks_info_locked(const struct pj_config *cfg, const struct pj_iss
 		e->cur->refs++;
 		info->ref = e->cur;
 		info->set = e->cur->set;
-		/* status shows every key's verdict, OpenSSL's included */
+		/* status shows every key's verdict, OpenSSL's included (it fails only when out of memory: no
+		 * test reaches the refusal without fault injection) */
 		if (jwk_set_build_all(info->set) != PJ_OK && r == PJ_OK)
 			r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	}

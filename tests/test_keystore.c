@@ -3,12 +3,15 @@
 /* Fetches fail fast on a closed loopback port; the HTTPS scenarios are in jwks_net.c (test_jwks_fetch.sh). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -319,24 +322,38 @@ static struct pj_issuer down;
 static char *down_url, *down_source, *cache_path;
 static char *jwks_a;
 
-/* Puts a cache file for the "down" issuer as a past fetch would have left it. */
-static void plant_cache(time_t fetched, time_t fresh_until, time_t last_attempt, mode_t mode)
+/* Writes a cache file for the "down" issuer holding jwks, as a past fetch would have left it. */
+static pj_status write_cache(const char *jwks, time_t fetched, time_t fresh_until, time_t last_attempt,
+                             struct pj_error *err)
 {
 	struct jwks_cache c = {
 	    .source = down_source,
 	    .url = down_url,
-	    .jwks = jwks_a,
-	    .jwks_len = strlen(jwks_a),
+	    .jwks = (char *)jwks,
+	    .jwks_len = strlen(jwks),
 	    .fetched_at = fetched,
 	    .fresh_until = fresh_until,
 	    .last_attempt = last_attempt,
 	};
+
+	return jwks_cache_write(cache_path, &c, err);
+}
+
+/* Empties memory and plants a cache file holding jwks with the given times and mode. */
+static void plant_cache_of(const char *jwks, time_t fetched, time_t fresh_until, time_t last_attempt,
+                           mode_t mode)
+{
 	struct pj_error err = {0};
 
 	keystore_flush();
-	if (jwks_cache_write(cache_path, &c, &err) != PJ_OK)
+	if (write_cache(jwks, fetched, fresh_until, last_attempt, &err) != PJ_OK)
 		tap_diag("plant_cache: %s", err.reason);
 	chmod(cache_path, mode);
+}
+
+static void plant_cache(time_t fetched, time_t fresh_until, time_t last_attempt, mode_t mode)
+{
+	plant_cache_of(jwks_a, fetched, fresh_until, last_attempt, mode);
 }
 
 static pj_status get_down(const char *kid, time_t now, struct pj_error *err)
@@ -513,6 +530,298 @@ static void test_unprivileged(time_t t0)
 	free(lock);
 }
 
+/* Callers with nothing to load from: refused with the reason, no set handed out. */
+static void test_no_source(void)
+{
+	struct pj_issuer iss;
+	struct keystore_info info;
+	const struct jwk_set *set = NULL;
+	struct keystore_ref *ref = NULL;
+	struct pj_error err = {0};
+
+	ok(keystore_get(&cfg, NULL, NULL, time(NULL), &cap_log, &set, &ref, &err) == PJ_ERR_CONFIG &&
+	       set == NULL && ref == NULL && strcmp(err.reason, "no issuer") == 0,
+	   "no issuer: refused (%s)", err.reason);
+	ok(keystore_info_get(&cfg, NULL, time(NULL), &cap_log, &info, &err) == PJ_ERR_CONFIG &&
+	       info.source == NULL && info.set == NULL && strcmp(err.reason, "no issuer") == 0,
+	   "no issuer: status refused too (%s)", err.reason);
+	keystore_info_free(&info);
+	issuer_init(&iss, "nosource");
+	iss.issuer = NULL;
+	ok(keystore_get(&cfg, &iss, NULL, time(NULL), &cap_log, &set, &ref, &err) == PJ_ERR_CONFIG &&
+	       set == NULL && strcmp(err.reason, "issuer nosource: no key source") == 0,
+	   "an issuer without jwks_file, jwks_uri or issuer URL: refused (%s)", err.reason);
+	ok(keystore_refresh(&cfg, &iss, time(NULL), &cap_log, &err) == PJ_ERR_CONFIG &&
+	       strstr(err.reason, "no key source") != NULL,
+	   "and refreshing it is refused the same way");
+	keystore_flush();
+}
+
+/* pam-jwt jwks refresh re-reads a jwks_file even unchanged; status of a file that went away says why. */
+static void test_file_refresh_and_status(void)
+{
+	struct pj_issuer iss;
+	struct keystore_info info;
+	const struct jwk_set *s1 = NULL, *s2 = NULL;
+	struct keystore_ref *r1 = NULL, *r2 = NULL;
+	struct pj_error err = {0};
+	char *path = path_in("refresh.json");
+
+	issuer_init(&iss, "refresh");
+	iss.jwks_file = path;
+	tk_write_file(path, jwks_a, 0644);
+	ok(keystore_get(NULL, &iss, "a", time(NULL), &cap_log, &s1, &r1, &err) == PJ_OK, "jwks_file loaded");
+	ok(keystore_refresh(NULL, &iss, time(NULL), &cap_log, &err) == PJ_OK &&
+	       keystore_get(NULL, &iss, "a", time(NULL), &cap_log, &s2, &r2, &err) == PJ_OK && s2 != s1 &&
+	       jwk_set_has_kid(s2, "a"),
+	   "refresh of a jwks_file re-reads it even when unchanged (a new set)");
+	ok(keystore_info_get(NULL, &iss, time(NULL), &cap_log, &info, &err) == PJ_OK && info.set == s2 &&
+	       strncmp(info.source, "file:", 5) == 0 && info.fetched_at > 0 && info.last_error == NULL,
+	   "status of a jwks_file: its keys, source and mtime");
+	keystore_info_free(&info);
+	unlink(path);
+	ok(keystore_info_get(NULL, &iss, time(NULL), &cap_log, &info, &err) == PJ_ERR_NO_KEYS &&
+	       info.set == NULL && info.last_error != NULL && strstr(info.last_error, "jwks_file") != NULL &&
+	       strstr(info.last_error, strerror(ENOENT)) != NULL,
+	   "status of a jwks_file gone: no keys, and why (%s)", info.last_error ? info.last_error : "-");
+	keystore_info_free(&info);
+	keystore_release(r1);
+	keystore_release(r2);
+	keystore_flush();
+	free(path);
+}
+
+/* A cache path that cannot be made (too long): keys kept in memory, the rate limit kept there too. */
+static void test_memory_only(time_t t0)
+{
+	struct pj_config longcfg = cfg;
+	struct pj_error err = {0};
+	char *dir = malloc(PATH_MAX);
+	const struct jwk_set *set = NULL;
+	struct keystore_ref *ref = NULL;
+
+	memset(dir, 'd', PATH_MAX);
+	dir[0] = '/';
+	dir[PATH_MAX - 8] = '\0'; /* "DIR/down.json" is one byte over PATH_MAX */
+	longcfg.cache_dir = dir;
+	keystore_flush();
+	tk_log_clear();
+	ok(keystore_get(&longcfg, &down, "a", t0, &cap_log, &set, &ref, &err) == PJ_ERR_NO_KEYS &&
+	       strstr(err.reason, "no keys") != NULL,
+	   "cache path too long, IdP down: no keys (%s)", err.reason);
+	ok(tk_logged("keys kept in memory only") && tk_logged("cache path under") &&
+	       tk_logged("refresh failed"),
+	   "the memory-only keys and the failed fetch are logged");
+	tk_log_clear();
+	ok(keystore_get(&longcfg, &down, "a", t0 + 10, &cap_log, &set, &ref, &err) == PJ_ERR_NO_KEYS &&
+	       !tk_logged("refresh failed"),
+	   "memory only: the attempt still counts for jwks_refresh_interval");
+	keystore_flush();
+	free(dir);
+}
+
+/* A cache file whose key set cannot serve (not JSON, no usable key, over http_max_body): ignored, logged. */
+static void test_bad_cached_set(time_t t0)
+{
+	struct pj_error err = {0};
+
+	/* fresh by its times and the last attempt just made: only the set itself can make it refused */
+	plant_cache_of("{\"keys\":[", t0 - 10, t0 + 1000, t0 - 10, 0644);
+	tk_log_clear();
+	ok(get_down("a", t0, &err) == PJ_ERR_NO_KEYS && tk_logged("ignoring cache file") &&
+	       !tk_logged("refresh failed"),
+	   "cached key set not JSON: ignored, no keys, no fetch inside the interval (%s)", err.reason);
+	{
+		EVP_PKEY *small = tk_keygen_rsa(1024);
+		char *jwk = tk_jwk_json(small, "small", NULL, NULL);
+		char *doc = tk_strf("{\"keys\":[%s]}", jwk);
+
+		plant_cache_of(doc, t0 - 10, t0 + 1000, t0 - 10, 0644);
+		tk_log_clear();
+		ok(get_down("a", t0, &err) == PJ_ERR_NO_KEYS && tk_logged("ignoring cache file") &&
+		       tk_logged("no usable key"),
+		   "cached key set with no usable key: ignored, and why");
+		free(doc);
+		free(jwk);
+		EVP_PKEY_free(small);
+	}
+	plant_cache(t0 - 10, t0 + 1000, t0 - 10, 0644);
+	down.http_max_body = 16;
+	tk_log_clear();
+	ok(get_down("a", t0, &err) == PJ_ERR_NO_KEYS && tk_logged("key set too large"),
+	   "cached key set larger than http_max_body: ignored (a fetch could not have brought it)");
+	down.http_max_body = 1024 * 1024;
+	ok(get_down("a", t0, &err) == PJ_OK, "the same cache within the bound: served");
+	keystore_flush();
+}
+
+/* The cache file cannot be replaced (a directory stands there): the fetch outcome is kept in memory. */
+static void test_cache_unwritable(time_t t0)
+{
+	struct pj_error err = {0};
+	struct stat st;
+
+	keystore_flush();
+	unlink(cache_path);
+	mkdir(cache_path, 0755);
+	tk_log_clear();
+	ok(get_down("a", t0, &err) == PJ_ERR_NO_KEYS && tk_logged("refresh failed") &&
+	       tk_logged("cannot write cache"),
+	   "cache file not writable: the failure logged, no keys (%s)", err.reason);
+	ok(stat(cache_path, &st) == 0 && S_ISDIR(st.st_mode), "what stood there is left alone");
+	tk_log_clear();
+	ok(get_down("a", t0 + 10, &err) == PJ_ERR_NO_KEYS && !tk_logged("refresh failed"),
+	   "the attempt still counts in memory for jwks_refresh_interval");
+	rmdir(cache_path);
+	keystore_flush();
+}
+
+/* A cache directory that cannot be trusted or made: never written, keys kept in memory. */
+static void test_cache_dir_unusable(time_t t0)
+{
+	struct pj_config other = cfg;
+	struct pj_error err = {0};
+	const struct jwk_set *set = NULL;
+	struct keystore_ref *ref = NULL;
+	char *missing = path_in("missing/cache"), *open_dir = path_in("open"),
+	     *lock = path_in("open/down.lock");
+
+	other.cache_dir = missing;
+	keystore_flush();
+	tk_log_clear();
+	ok(keystore_get(&other, &down, "a", t0, &cap_log, &set, &ref, &err) == PJ_ERR_NO_KEYS &&
+	       tk_logged("cannot create") && tk_logged("cache not usable, keys kept in memory") &&
+	       tk_logged("refresh failed"),
+	   "cache_dir whose parent is missing: not made, keys kept in memory (%s)", err.reason);
+	ok(access(missing, F_OK) != 0, "and nothing made there");
+
+	mkdir(open_dir, 0777);
+	chmod(open_dir, 0777);
+	other.cache_dir = open_dir;
+	keystore_flush();
+	tk_log_clear();
+	ok(keystore_get(&other, &down, "a", t0, &cap_log, &set, &ref, &err) == PJ_ERR_NO_KEYS &&
+	       tk_logged("cache not usable, keys kept in memory") && tk_logged("writable"),
+	   "cache_dir writable by others: refused, keys kept in memory");
+	ok(access(lock, F_OK) != 0, "no lock file made in it");
+	rmdir(open_dir);
+	keystore_flush();
+	free(missing);
+	free(open_dir);
+	free(lock);
+}
+
+/* Another process holds the lock (fetching) past the wait: stale keys serve, no second fetch. */
+static void test_lock_held(time_t t0)
+{
+	struct pj_error err = {0};
+	char *lock = path_in("down.lock");
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	/* the wait is 2 * http_timeout + 1 s: 3 s with the smallest timeout */
+	down.http_timeout = 1;
+	plant_cache(t0 - 1000, t0 - 100, t0 - 1000, 0644);
+	ok(fd >= 0 && flock(fd, LOCK_EX) == 0, "the lock taken as another process would");
+	tk_log_clear();
+	ok(get_down("a", t0, &err) == PJ_OK && tk_logged("not refreshing") &&
+	       tk_logged("held by another process") && !tk_logged("refresh failed") &&
+	       tk_logged("using stale keys"),
+	   "lock held past the wait: no fetch, the stale keys serve (%s)", err.reason);
+	ok(cached_last_attempt() == t0 - 1000, "the holder's attempt is not recorded over");
+	keystore_flush();
+	ok(keystore_refresh(&cfg, &down, t0, &cap_log, &err) == PJ_ERR_NO_KEYS &&
+	       strstr(err.reason, "held by another process") != NULL,
+	   "pam-jwt jwks refresh while the lock is held: fails and says why (%s)", err.reason);
+	close(fd);
+	down.http_timeout = 5;
+	keystore_flush();
+	free(lock);
+}
+
+/* Whether process pid has path open (it is waiting for the lock on it). */
+static bool has_open(pid_t pid, const char *path)
+{
+	char dir[64], link[PATH_MAX + 64], target[PATH_MAX];
+	struct dirent *d;
+	bool found = false;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	if ((dp = opendir(dir)) == NULL)
+		return false;
+	while (!found && (d = readdir(dp)) != NULL) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%s", dir, d->d_name);
+		if ((n = readlink(link, target, sizeof(target) - 1)) > 0) {
+			target[n] = '\0';
+			found = strcmp(target, path) == 0;
+		}
+	}
+	closedir(dp);
+	return found;
+}
+
+/* The other process of test_refreshed_while_waiting: takes the lock, says so on ready, waits until the
+ * parent has the lock file open, writes a fresh cache and returns its exit status (the lock goes with it). */
+static int refresh_under_lock(const char *lock, int ready, time_t t0)
+{
+	const struct timespec poll = {0, 10000000L};
+	struct pj_error err = {0};
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int i;
+
+	if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready, "L", 1) != 1)
+		return 10;
+	for (i = 0; i < 6000 && !has_open(getppid(), lock); i++) /* bounded: 60 s, never a hang */
+		nanosleep(&poll, NULL);
+	if (i == 6000)
+		return 11;
+	return write_cache(jwks_a, t0 - 5, t0 + 1000, t0 - 5, &err) == PJ_OK ? 0 : 12;
+}
+
+/* Another process refreshes while this one waits for the lock: once it holds the lock it finds the fresh
+ * cache and fetches nothing. The other process writes the cache only when this one has the lock file open,
+ * i.e. after its own first look at the cache, so the order does not depend on timing. */
+static void test_refreshed_while_waiting(time_t t0)
+{
+	struct pj_error err = {0};
+	char *lock, *real;
+	int ready[2], status = -1;
+	pid_t pid;
+	char c = 0;
+
+	plant_cache(t0 - 1000, t0 - 100, t0 - 1000, 0644);
+	/* /proc shows the resolved path */
+	if ((real = realpath(scratch, NULL)) == NULL || pipe(ready) != 0) {
+		ok(0, "refreshed while waiting: realpath or pipe: %s", strerror(errno));
+		free(real);
+		return;
+	}
+	lock = tk_strf("%s/down.lock", real);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		int code = refresh_under_lock(lock, ready[1], t0);
+
+		free(lock);
+		free(real);
+		_exit(code);
+	}
+	close(ready[1]);
+	ok(read(ready[0], &c, 1) == 1 && c == 'L', "the other process holds the lock");
+	close(ready[0]);
+	tk_log_clear();
+	ok(get_down("a", t0, &err) == PJ_OK && !tk_logged("refresh failed") && !tk_logged("using stale keys"),
+	   "refreshed by another process while waiting: its fresh keys serve, no fetch (%s)", err.reason);
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the other process wrote the cache (status %d)",
+	   status);
+	ok(cached_last_attempt() == t0 - 5, "its attempt stays the last one on record");
+	keystore_flush();
+	free(lock);
+	free(real);
+}
+
 int main(void)
 {
 	time_t t0 = 1700000000;
@@ -548,6 +857,14 @@ int main(void)
 	test_unknown_kid(t0 + 100000);
 	test_outages(t0 + 200000);
 	test_unprivileged(t0 + 300000);
+	test_no_source();
+	test_file_refresh_and_status();
+	test_memory_only(t0 + 400000);
+	test_bad_cached_set(t0 + 500000);
+	test_cache_unwritable(t0 + 600000);
+	test_cache_dir_unusable(t0 + 700000);
+	test_lock_held(t0 + 800000);
+	test_refreshed_while_waiting(t0 + 900000);
 
 	keystore_flush();
 	EVP_PKEY_free(key_a);
