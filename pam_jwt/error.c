@@ -7,17 +7,16 @@
 
 #include "error.h"
 
-pj_status pj_fail(struct pj_error *err, pj_status status, const char *fmt, ...)
+void pj_error_set(struct pj_error *err, pj_status status, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (err == NULL)
-		return status;
+		return;
 	err->status = status;
 	va_start(ap, fmt);
 	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
 	va_end(ap);
-	return status;
 }
 
 void pj_error_clear(struct pj_error *err)
