@@ -322,7 +322,6 @@ static int ask_tty(const char *prompt)
 	struct termios saved, quiet;
 	char line[TTY_ANSWER_MAX + 2];
 	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY), have_term;
-	ssize_t n;
 	size_t len = 0;
 
 	if (fd < 0)
@@ -340,7 +339,7 @@ static int ask_tty(const char *prompt)
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		tcsetattr(fd, TCSAFLUSH, &quiet);
 	}
-	while (len < sizeof(line) - 1 && (n = read(fd, line + len, 1)) == 1 && line[len] != '\n')
+	while (len < sizeof(line) - 1 && read(fd, line + len, 1) == 1 && line[len] != '\n')
 		len++;
 	if (have_term && !echo) {
 		tcsetattr(fd, TCSAFLUSH, &saved);

@@ -257,7 +257,7 @@ static enum nss_status preauth(const struct pj_view *v, const char *name, struct
 	uint32_t uid;
 	int r;
 
-	if (!(top->hdr->flags & PJ_STORE_F_PREAUTH))
+	if (top == NULL || !(top->hdr->flags & PJ_STORE_F_PREAUTH)) /* no store (refresh_lookup_view) */
 		return notfound(errnop);
 	self_comm(comm, sizeof(comm));
 	if (!store_preauth_caller(top, comm))
@@ -266,8 +266,7 @@ static enum nss_status preauth(const struct pj_view *v, const char *name, struct
 		return unavail(errnop, r);
 	if (p != NULL && (r > 0 || p->uid != uid)) { /* the slot was taken since: keep the promise */
 		uid = p->uid;
-		if (top == NULL ||
-		    idmap_home(store_str(top, top->hdr->home_template), name, home, sizeof(home)) != 0)
+		if (idmap_home(store_str(top, top->hdr->home_template), name, home, sizeof(home)) != 0)
 			return unavail(errnop, -EINVAL);
 	} else if (r > 0) {
 		return notfound(errnop);

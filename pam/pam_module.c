@@ -663,7 +663,6 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	struct pj_error err;
 	enum pj_acct result = PJ_ACCT_NOT_OURS;
 	const char *user = NULL;
-	pj_status status;
 	int rc;
 
 	(void)flags;
@@ -671,7 +670,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		goto out;
 	/* A store that cannot be read is logged and leaves the decision to the other modules: the NSS module
 	 * cannot resolve its users then either, and local accounts must still work. */
-	if ((status = mapping_acct_check(cfg, user, time(NULL), &result, &err)) != PJ_OK)
+	if (mapping_acct_check(cfg, user, time(NULL), &result, &err) != PJ_OK)
 		pj_logf(&log, LOG_ERR, "account check for %s: %s", user, err.reason);
 	switch (result) {
 	case PJ_ACCT_OK: rc = account_rules(pamh, &args, cfg, &log, user); break;

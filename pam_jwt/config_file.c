@@ -456,6 +456,7 @@ static pj_status parse_number(const struct cf_key *k, const char *value, const s
 	long long v = 0, mult = 1;
 	char q[CF_SHOW];
 
+	*out = 0;
 	if (!is_digit(*s))
 		return cf_fail(c, line, "%s: \"%s\" is not %s", k->name, show(q, value), u->what);
 	for (; is_digit(*s); s++) {

@@ -24,7 +24,7 @@ static void put(struct gobuf *b, const char *s, size_t n)
 		b->st = pj_fail(b->err, PJ_ERR_TOKEN, "JSON re-serialised is over %d bytes", JSON_GO_MAX_OUT);
 		return;
 	}
-	if (b->len + n + 1 > b->cap) {
+	if (b->p == NULL || b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		char *np;
 

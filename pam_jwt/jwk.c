@@ -310,6 +310,10 @@ static pj_status jwk_build_ec(struct jwk *key)
 	OSSL_PARAM_BLD *bld = NULL;
 	pj_status r = PJ_ERR_NOMEM;
 
+	if (a == NULL) {
+		jwk_skip(key, "EC curve not supported");
+		return PJ_ERR_TOKEN;
+	}
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, a->group, 0) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, key->raw, key->raw_len))
@@ -329,7 +333,6 @@ out:
 /* RFC 8037: OKP with crv Ed25519 and a 32-byte x. X25519 is for key agreement, Ed448 is not supported. */
 static pj_status jwk_prepare_okp(json_object *obj, struct jwk *key)
 {
-	const struct jws_alg *a;
 	unsigned char *x = NULL;
 	size_t xlen = 0;
 	pj_status r = PJ_ERR_TOKEN;
@@ -338,7 +341,7 @@ static pj_status jwk_prepare_okp(json_object *obj, struct jwk *key)
 		jwk_skip(key, "OKP key without \"crv\"");
 		goto out;
 	}
-	if ((a = alg_for_curve(JWS_SIG_EDDSA, key->crv)) == NULL || strcmp(key->crv, "Ed25519") != 0) {
+	if (alg_for_curve(JWS_SIG_EDDSA, key->crv) == NULL || strcmp(key->crv, "Ed25519") != 0) {
 		jwk_skip(key, "OKP curve not supported");
 		goto out;
 	}
@@ -540,7 +543,7 @@ pj_status jwk_set_parse(const char *json, size_t len, struct jwk_set **out, stru
 	}
 	for (size_t i = 0; i < n; i++) {
 		set->n_keys = i + 1;
-		if ((r = jwk_parse_entry(json_object_array_get_idx(arr, i), &set->keys[i])) != PJ_OK) {
+		if (jwk_parse_entry(json_object_array_get_idx(arr, i), &set->keys[i]) != PJ_OK) {
 			r = pj_fail(err, PJ_ERR_NOMEM, "JWKS: out of memory");
 			goto out;
 		}
@@ -581,7 +584,7 @@ void jwk_set_free(struct jwk_set *set)
 {
 	if (set == NULL)
 		return;
-	for (size_t i = 0; i < set->n_keys; i++)
+	for (size_t i = 0; set->keys != NULL && i < set->n_keys; i++)
 		jwk_clear(&set->keys[i]);
 	free(set->keys);
 	pthread_mutex_destroy(&set->lock);

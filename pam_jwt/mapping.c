@@ -551,7 +551,6 @@ static pj_status token_gids(struct mctx *c, const struct pj_identity *id, const 
                             size_t *n, struct pj_error *err)
 {
 	const struct pj_issuer *is = id->issuer;
-	size_t cap = id->n_groups * (1 + is->n_group_map);
 	uint32_t gid;
 	pj_status r = PJ_OK;
 
@@ -559,7 +558,10 @@ static pj_status token_gids(struct mctx *c, const struct pj_identity *id, const 
 	*n = 0;
 	if (id->n_groups > PJ_GROUPS_MAX)
 		return pj_fail(err, PJ_ERR_USER, "%zu groups, more than %d", id->n_groups, PJ_GROUPS_MAX);
-	if (cap > 0 && (*gids = calloc(cap, sizeof(**gids))) == NULL)
+	if (id->n_groups == 0)
+		return PJ_OK;
+	/* each group gives at most one gid per group_map entry, or its managed one */
+	if ((*gids = calloc(id->n_groups * (1 + is->n_group_map), sizeof(**gids))) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < id->n_groups && r == PJ_OK && !c->need_write; i++) {
 		const char *g = id->groups[i];
@@ -940,13 +942,13 @@ static pj_status acct_check(const struct pj_config *cfg, const char *dir, struct
 		const struct pj_store_user *u = ref.u;
 		int64_t last = u->last_login;
 		struct pj_last lf;
-		if ((e = last_login_open(dir, &lf)) == 0) {
+		if (last_login_open(dir, &lf) == 0) {
 			int64_t later = last_login_get(&lf, u->slot, u->uid, u->created);
 			if (later > last)
 				last = later;
 			last_login_close(&lf);
 		}
-		uint32_t nss_uid;
+		uint32_t nss_uid = (uint32_t)-1; /* set by nss_id when it returns 1, and read only then */
 		int k;
 		/* an unreadable last-login file counts the store's time: expiring early is the safe side */
 		if (cfg->account_max_age > 0 && (last == 0 || now - last > cfg->account_max_age))

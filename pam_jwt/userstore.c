@@ -220,7 +220,7 @@ bool userstore_name_taken_nocase(const struct userstore *us, const char *name)
 	if (!us->view_mode)
 		return false;
 	/* users (and so their private groups) are lower case: one lookup */
-	for (i = 0; name[i] != '\0' && i < IDMAP_NAME_MAX; i++)
+	for (i = 0; i < IDMAP_NAME_MAX && name[i] != '\0'; i++)
 		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
 	lower[i] = '\0';
 	if (view_user_by_name(us->vp, lower, &ref))
