@@ -489,17 +489,23 @@ static bool stored_group(const struct mctx *c, const char *name, uint32_t *gid)
 }
 
 /* Whether no other NSS source (LDAP, SSSD...) has a group called name, but for our own entry (gid; 0 for a
- * group not stored yet): sudo and others match groups by name. Logs when it is not. */
-static bool nss_group_ours(const struct mctx *c, const char *name, uint32_t gid)
+ * group not stored yet): sudo and others match groups by name. Logs when it is not. A lookup that fails (a
+ * source that cannot answer now, no memory) fails the login, as check_nss_user does: skipping the group
+ * would drop the user's membership from the store for a passing error. */
+static pj_status nss_group_ours(const struct mctx *c, const char *name, uint32_t gid, bool *ours,
+                                struct pj_error *err)
 {
 	uint32_t nss_gid;
 	int k = nss_id(name, true, &nss_gid);
 
-	if (k == 0 || (k == 1 && gid != 0 && nss_gid == gid))
-		return true;
-	pj_logf(c->log, LOG_NOTICE, "IdP group %s skipped: %s", name,
-	        k < 0 ? "cannot look it up through NSS" : "a group of another NSS source has the name");
-	return false;
+	if (k < 0)
+		return pj_fail(err, k == -ENOMEM ? PJ_ERR_NOMEM : PJ_ERR_SYSTEM,
+		               "looking up group %s through NSS: %s", name, strerror(-k));
+	*ours = k == 0 || (gid != 0 && nss_gid == gid);
+	if (!*ours)
+		pj_logf(c->log, LOG_NOTICE,
+		        "IdP group %s skipped: a group of another NSS source has the name", name);
+	return PJ_OK;
 }
 
 /* A managed group for IdP group idp: its gid, created if needed. *gid = 0 means skipped (logged). On the
@@ -509,7 +515,7 @@ static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const c
 {
 	const char *prefix = is->group_prefix ? is->group_prefix : "";
 	char name[IDMAP_NAME_MAX + 1];
-	bool local, stored;
+	bool local, stored, ours = false;
 	pj_status r;
 
 	*gid = 0;
@@ -532,7 +538,9 @@ static pj_status managed_gid(struct mctx *c, const struct pj_issuer *is, const c
 		        local ? "local" : "pam_jwt");
 		return PJ_OK;
 	}
-	if (!nss_group_ours(c, name, *gid)) {
+	if ((r = nss_group_ours(c, name, *gid, &ours, err)) != PJ_OK)
+		return r;
+	if (!ours) {
 		*gid = 0;
 		return PJ_OK;
 	}

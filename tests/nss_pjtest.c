@@ -1,6 +1,8 @@
 /* nss_pjtest.c: libnss_pjtest.so.2, a stand-in for another NSS source (LDAP, SSSD) in tests: passwd and
  * group entries from $PJ_TEST_NSS_DIR/passwd and $PJ_TEST_NSS_DIR/group; host lookups, which it never
- * answers, are noted in $PJ_TEST_NSS_DIR/hosts.log (whether the resolver was asked). Never installed. */
+ * answers, are noted in $PJ_TEST_NSS_DIR/hosts.log (whether the resolver was asked). A group named in
+ * $PJ_TEST_NSS_DIR/unreachable (one a line) is looked up as a server that cannot answer now: TRYAGAIN,
+ * EAGAIN. Never installed. */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -78,9 +80,32 @@ enum nss_status _nss_pjtest_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, 
 	return lookup("passwd", false, NULL, uid, pw, buf, buflen, errnop);
 }
 
+/* Whether name is listed in $PJ_TEST_NSS_DIR/unreachable. */
+static bool unreachable(const char *name)
+{
+	const char *dir = getenv("PJ_TEST_NSS_DIR");
+	char path[PATH_MAX], line[256];
+	bool found = false;
+	FILE *f;
+
+	if (dir == NULL || snprintf(path, sizeof(path), "%s/unreachable", dir) >= (int)sizeof(path) ||
+	    (f = fopen(path, "re")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		found = strcmp(line, name) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
 enum nss_status _nss_pjtest_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen,
                                        int *errnop)
 {
+	if (unreachable(name)) {
+		*errnop = EAGAIN;
+		return NSS_STATUS_TRYAGAIN;
+	}
 	return lookup("group", true, name, 0, gr, buf, buflen, errnop);
 }
 

@@ -298,4 +298,32 @@ why=$("$TOOL" login "$CONF" "$ISS" "$LENA" 2>&1 >/dev/null)
 is "another source's user lena appears: lena's next login is refused" \
 	"$(echo "$why" | grep -c 'lena resolves to uid 7779 through NSS')" 1
 
+# ---- another source that cannot answer for a group now (a server down): the login fails and the store keeps
+# what it had; skipping the group would drop lena's membership for a passing error. The other source is
+# the last one asked for groups (jwt's answer would end the lookup before it, and its NOTFOUND hide the
+# error after it) ----
+sed -i '/^lena:/d' "$SCRATCH/ldap/passwd"
+printf 'passwd: files pjtest jwt\ngroup: files pjtest\nshadow: files\n' >"$SCRATCH/nsswitch.conf"
+echo "team7" >"$SCRATCH/ldap/unreachable"
+LENA7='{"sub":"l-1","preferred_username":"lena","groups":["team9","team7"]}'
+before=$(call initgroups lena "$uid")
+why=$("$TOOL" login "$CONF" "$ISS" "$LENA7" 2>&1 >/dev/null)
+is "a group the other source cannot look up now: the login is refused, saying why" \
+	"$(echo "$why" | grep -c 'looking up group team7 through NSS: Resource temporarily unavailable')" 1
+is "and lena's groups are unchanged" "$(call initgroups lena "$uid")" "$before"
+: >"$SCRATCH/ldap/unreachable"
+login "$CONF" "$LENA7"
+is "the source answers again: lena logs in" "$?" 0
+gid7=$(call getgrnam team7 | sed -n 's/^SUCCESS 0 team7:x:\([0-9]*\):.*/\1/p')
+[ -n "$gid7" ] && call initgroups lena "$uid" | grep -q " $gid7\\b"
+ok $? "and is in the managed team7 ($gid7)"
+echo "team7" >"$SCRATCH/ldap/unreachable"
+why=$("$TOOL" login "$CONF" "$ISS" "$LENA7" 2>&1 >/dev/null)
+is "cannot answer again: the returning login is refused" \
+	"$(echo "$why" | grep -c 'looking up group team7 through NSS')" 1
+call initgroups lena "$uid" | grep -q " $gid7\\b"
+ok $? "and lena keeps team7"
+: >"$SCRATCH/ldap/unreachable"
+printf 'passwd: files pjtest jwt\ngroup: files pjtest jwt\nshadow: files\n' >"$SCRATCH/nsswitch.conf"
+
 done_testing
