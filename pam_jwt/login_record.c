@@ -47,27 +47,50 @@ static bool claim_named(const struct pj_config *cfg, const char *key)
 	return false;
 }
 
-/* The record as JSON text (malloc'd): {"issuer":NAME,"groups":[...],"claims":{the named claims}}. */
+/* Adds value (NULL: out of memory) to obj under key (array when key is NULL), taking it: 0, or -1 with value
+ * put. */
+static int add(json_object *obj, const char *key, json_object *value)
+{
+	if (value != NULL &&
+	    (key ? json_object_object_add(obj, key, value) : json_object_array_add(obj, value)) == 0)
+		return 0;
+	json_object_put(value);
+	return -1;
+}
+
+/* The record as JSON text (malloc'd; NULL when out of memory): {"issuer":NAME,"groups":[...],"claims":{the
+ * named claims}}. Every allocation is checked: a record missing a group would be checked by the account
+ * step as the user's. */
 static char *record_text(const struct pj_config *cfg, const struct pj_identity *id)
 {
 	json_object *rec = json_object_new_object(), *groups = json_object_new_array(),
 	            *claims = json_object_new_object();
+	const char *json;
 	char *text = NULL;
 
 	if (rec == NULL || groups == NULL || claims == NULL)
 		goto out;
 	for (size_t i = 0; i < id->n_groups; i++)
-		json_object_array_add(groups, json_object_new_string(id->groups[i]));
+		if (add(groups, NULL, json_object_new_string(id->groups[i])) != 0)
+			goto out;
 	json_object_object_foreach(id->claims, key, value)
 	{
-		if (claim_named(cfg, key))
-			json_object_object_add(claims, key, json_object_get(value));
+		if (!claim_named(cfg, key))
+			continue;
+		/* a claim that is JSON null is added as null (value NULL) */
+		if (json_object_object_add(claims, key, json_object_get(value)) != 0) {
+			json_object_put(value);
+			goto out;
+		}
 	}
-	json_object_object_add(rec, "issuer", json_object_new_string(id->issuer->name));
-	json_object_object_add(rec, "groups", groups);
-	json_object_object_add(rec, "claims", claims);
-	groups = claims = NULL;
-	text = strdup(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN));
+	if (add(rec, "issuer", json_object_new_string(id->issuer->name)) != 0)
+		goto out;
+	/* rec takes them, whether the adding works or not */
+	if (add(rec, "groups", json_object_get(groups)) != 0 ||
+	    add(rec, "claims", json_object_get(claims)) != 0)
+		goto out;
+	if ((json = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN)) != NULL)
+		text = strdup(json);
 out:
 	json_object_put(groups);
 	json_object_put(claims);
