@@ -594,8 +594,13 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	pj_log_outcome(&log, &id, status, &err, user);
 	hint_truncation(&log, status, &ans);
 	rc = pam_code(status, &args);
-	if (rc == PAM_SUCCESS && (rc = remember_identity(pamh, &id)) != PAM_SUCCESS)
+	if (rc == PAM_SUCCESS && (rc = remember_identity(pamh, &id)) != PAM_SUCCESS) {
+		/* the log said "accepted" a moment ago: say why the login fails after all */
+		pj_logf(&log, LOG_ERR,
+		        "login of %s refused after all: cannot keep its identity for the session: %s", user,
+		        pam_strerror(pamh, rc));
 		clear_env(pamh);
+	}
 out:
 	pj_free_secret(token);
 	pam_dpop_end(&dpop);
