@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* PJ_FAULT_FUNC names the function, PJ_FAULT_N the call that fails (1 = the first); when that call is
@@ -154,4 +156,58 @@ int flock(int fd, int op)
 {
 	FAIL_AT("flock", EWOULDBLOCK, -1);
 	return REAL(int, flock, (int, int))(fd, op);
+}
+
+ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	FAIL_AT("pread", EIO, -1);
+	return REAL(ssize_t, pread, (int, void *, size_t, off_t))(fd, buf, len, off);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	FAIL_AT("pwrite", ENOSPC, -1);
+	return REAL(ssize_t, pwrite, (int, const void *, size_t, off_t))(fd, buf, len, off);
+}
+
+int ftruncate(int fd, off_t len)
+{
+	FAIL_AT("ftruncate", EIO, -1);
+	return REAL(int, ftruncate, (int, off_t))(fd, len);
+}
+
+int fstat(int fd, struct stat *st)
+{
+	FAIL_AT("fstat", EIO, -1);
+	return REAL(int, fstat, (int, struct stat *))(fd, st);
+}
+
+int mkdir(const char *path, mode_t mode)
+{
+	FAIL_AT("mkdir", EIO, -1);
+	return REAL(int, mkdir, (const char *, mode_t))(path, mode);
+}
+
+int link(const char *from, const char *to)
+{
+	FAIL_AT("link", EIO, -1);
+	return REAL(int, link, (const char *, const char *))(from, to);
+}
+
+int unlink(const char *path)
+{
+	FAIL_AT("unlink", EIO, -1);
+	return REAL(int, unlink, (const char *))(path);
+}
+
+FILE *fopen(const char *path, const char *mode)
+{
+	FAIL_AT("fopen", EIO, NULL);
+	return REAL(FILE *, fopen, (const char *, const char *))(path, mode);
+}
+
+ssize_t getrandom(void *buf, size_t len, unsigned flags)
+{
+	FAIL_AT("getrandom", EAGAIN, -1);
+	return REAL(ssize_t, getrandom, (void *, size_t, unsigned))(buf, len, flags);
 }

@@ -1,30 +1,47 @@
 #!/bin/sh
-# test_faults.sh: fault injection along a token verification: no crash, and a refusal or the right answer.
+# test_faults.sh: fault injection along a token verification and whole PAM logins: no crash, a refusal or the right answer.
 # SPDX-License-Identifier: BSD-3-Clause
-# The Nth call of malloc, calloc, realloc, open, openat, read, write, fsync, rename, mmap or flock fails
-# (tests/faultinj.c, preloaded) in pam-jwt verify, which runs pj_verify as pam_jwt.so does. For every fault
-# point: no crash, and the answer is a refusal or exactly the fault-free one. (The PAM login with its store
-# update is not swept yet: issue #12.)
+# The Nth call of one function fails (tests/faultinj.c, preloaded): malloc, calloc, realloc, open, openat,
+# read, write, pread, pwrite, fstat, fsync, fdatasync, ftruncate, rename, link, unlink, mkdir, fopen, mmap,
+# flock, getrandom. Swept, for every N (every k-th past MAX_POINTS calls of a function):
+#  - pam-jwt verify (pj_verify, as pam_jwt.so runs it): a refusal, or exactly the fault-free answer;
+#  - a whole PAM token login through libpam (tests/device-pam: pam_authenticate and pam_acct_mgmt with a
+#    test pam.d), a FIRST login (alice is added to a store that holds bob) and a RETURNING one: no crash;
+#    PAM_SUCCESS only with the store exactly as after the fault-free login, else a failure code; the store
+#    (read by pam-jwt user and by libnss_jwt.so.2) is the old or the new version; a fault-free login after
+#    it works and leaves the fault-free store; a refusal the module made is named in its log.
+# The test runs in a private mount namespace: the store is $SCRATCH/varlib/pam_jwt, bound over /var/lib
+# there, where libnss_jwt.so.2 (its path is compiled in) reads it.
 . "$(dirname "$0")/lib.sh"
 
 need_root
 san_skip_all "the interposer replaces malloc, as ASan does; the plain build runs it"
 FAULTINJ="$TOP_BUILDDIR/tests/.libs/faultinj.so"
+DEVICE_PAM="$TOP_BUILDDIR/tests/device-pam"
+NSS_TOOL="$TOP_BUILDDIR/tests/nss-tool"
+NSS_SO="$TOP_BUILDDIR/.libs/libnss_jwt.so.2"
 [ -e "$FAULTINJ" ] || skip_all "tests/faultinj.so is not built"
+if [ "${PJ_FAULTS_IN_NAMESPACE:-}" != 1 ]; then
+	unshare -m true 2>/dev/null || skip_all "cannot create a mount namespace here"
+	PJ_FAULTS_IN_NAMESPACE=1 exec unshare -m --propagation private sh "$0" "$@"
+fi
 make_scratch
 ISS=https://idp.example.com
 make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
 mint "$SCRATCH" ES256 "$ISS" alice >"$SCRATCH/token"
-FUNCS="malloc calloc realloc open openat read write fsync rename mmap flock"
-MAX_POINTS=${PJ_FAULT_MAX_POINTS:-120} # per function and path; longer sweeps take every k-th call
+FUNCS="malloc calloc realloc open openat read write pread pwrite fstat fsync fdatasync ftruncate rename link
+unlink mkdir fopen mmap flock getrandom"
+MAX_POINTS=${PJ_FAULT_MAX_POINTS:-100} # per function and path; longer sweeps take every k-th call
 
 # faulted FUNC N COMMAND...: COMMAND (a script that preloads faultinj.so into the program it runs, and only
-# there) with the Nth call of FUNC failing; exit status in $rc, output in
-# $SCRATCH/out; returns 1 when the Nth call was never reached (the sweep is over).
+# there) with the Nth call of FUNC failing, after PREPARE (a shell function: the state to start from); exit
+# status in $rc, output in $SCRATCH/out; returns 1 when the Nth call was never reached (the sweep is over).
+PREPARE=true
 faulted() {
 	f=$1 n=$2
 	shift 2
 	rm -f "$SCRATCH/fired"
+	"$PREPARE"
 	PJ_FAULT_FUNC=$f PJ_FAULT_N=$n PJ_FAULT_REPORT="$SCRATCH/fired" "$@" <"$SCRATCH/token" >"$SCRATCH/out" 2>&1
 	rc=$?
 	[ -e "$SCRATCH/fired" ]
@@ -46,30 +63,34 @@ calls() {
 
 POINTS=0
 # sweep NAME CHECK COMMAND...: every fault point of every function along COMMAND; CHECK (a shell function)
-# says whether the outcome of one is acceptable.
+# says whether the outcome of one is acceptable (the reason in $why when not).
 sweep() {
 	name=$1 check=$2
 	shift 2
-	bad=0 points=0
+	bad=0 points=0 per_func=""
 	for f in $FUNCS; do
 		total=$(calls "$f" "$@")
 		step=$(((total + MAX_POINTS - 1) / MAX_POINTS))
 		[ "$step" -ge 1 ] || step=1
-		n=1
+		n=1 fpoints=0
 		while [ "$n" -le "$total" ]; do
 			faulted "$f" "$n" "$@"
-			points=$((points + 1))
+			fpoints=$((fpoints + 1))
+			why="exit $rc"
 			if [ "$rc" -ge 128 ] || ! "$check"; then
 				bad=$((bad + 1))
-				[ "$bad" -gt 3 ] || diag "$name: $f call $n of $total: exit $rc: $(head -3 "$SCRATCH/out" | tr '\n' ' ')"
+				[ "$bad" -gt 3 ] || diag "$name: $f call $n of $total: $why: $(head -3 "$SCRATCH/out" | tr '\n' ' ')"
 			fi
 			n=$((n + step))
 		done
+		points=$((points + fpoints))
+		[ "$fpoints" -eq 0 ] || per_func="$per_func $f:$fpoints/$total"
 	done
 	POINTS=$((POINTS + points))
+	diag "$name: fault points (function:swept/calls):$per_func"
 	# no fault point at all would mean the interposer never fired: nothing was tested
 	[ "$bad" -eq 0 ] && [ "$points" -gt 0 ]
-	ok $? "$name: $points fault points, every outcome a refusal or the fault-free answer, no crash ($bad bad)"
+	ok $? "$name: $points fault points, every outcome acceptable, no crash ($bad bad)"
 }
 
 # ---- the token verification path (pam-jwt verify runs pj_verify, as pam_jwt.so does) ----
@@ -86,6 +107,112 @@ ok $? "fault-free: pam-jwt verify accepts the token"
 printf 'exec env LD_PRELOAD="%s" "%s" verify --config "%s"\n' "$FAULTINJ" "$PAM_JWT" "$SCRATCH/pam_jwt.conf" \
 	>"$SCRATCH/verify.sh"
 sweep "pam-jwt verify" is_ok_verify sh "$SCRATCH/verify.sh"
+
+# ---- a whole PAM token login: the first one (a new user in the store) and a returning one ----
+if [ ! -x "$DEVICE_PAM" ] || [ ! -x "$NSS_TOOL" ] || [ ! -e "$NSS_SO" ]; then
+	diag "tests/device-pam, tests/nss-tool or libnss_jwt.so.2 not built: no PAM login sweep"
+	diag "fault points exercised: $POINTS"
+	done_testing
+	exit
+fi
+STATE="$SCRATCH/varlib/pam_jwt"
+mkdir -m 755 "$SCRATCH/varlib" "$STATE" "$SCRATCH/pam.d" "$SCRATCH/snap"
+mount --make-rprivate / && mount --bind "$SCRATCH/varlib" /var/lib ||
+	{ echo "Bail out! cannot bind $SCRATCH/varlib over /var/lib"; exit 1; }
+sed -i "s|^state_dir = .*|state_dir = $STATE|" "$SCRATCH/pam_jwt.conf"
+printf 'auth required %s config=%s\naccount required %s config=%s\n' "$PAM_MODULE" "$SCRATCH/pam_jwt.conf" \
+	"$PAM_MODULE" "$SCRATCH/pam_jwt.conf" >"$SCRATCH/pam.d/pj-login"
+# login USER [TOKENFILE]: one fault-free PAM login (authenticate, account); its log in $SCRATCH/log.
+login() {
+	: >"$SCRATCH/log"
+	"$DEVICE_PAM" "$SCRATCH/pam.d" pj-login "$1" "$SCRATCH/log" <"${2:-$SCRATCH/token}" >"$SCRATCH/login.out" 2>&1
+}
+printf 'exec env LD_PRELOAD="%s" "%s" "%s" pj-login alice "%s"\n' "$FAULTINJ" "$DEVICE_PAM" "$SCRATCH/pam.d" \
+	"$SCRATCH/log" >"$SCRATCH/login.sh"
+
+# store_view: the store as its readers see it (pam-jwt user list and show, libnss_jwt.so.2), each time from
+# after $T0 shown as NEW (the old versions' times are all before it); in no particular order (the same
+# users and members in another order are the same store: a rewrite orders them anew).
+store_view() {
+	{
+		"$PAM_JWT" user list --config "$SCRATCH/pam_jwt.conf"
+		"$PAM_JWT" user show alice --config "$SCRATCH/pam_jwt.conf"
+		"$NSS_TOOL" call "$NSS_SO" getpwnam alice
+		"$NSS_TOOL" call "$NSS_SO" getpwnam bob
+		"$NSS_TOOL" call "$NSS_SO" getgrnam devs
+	} 2>&1 | awk -v t0="$T0" '
+	# a group entry (4 fields): its members sorted
+	/^SUCCESS 0 / && split($0, f, ":") == 4 {
+		m = split(f[4], mem, ",")
+		for (i = 2; i <= m; i++)
+			for (j = i; j > 1 && mem[j - 1] > mem[j]; j--) { x = mem[j]; mem[j] = mem[j - 1]; mem[j - 1] = x }
+		s = ""
+		for (i = 1; i <= m; i++) s = s (i > 1 ? "," : "") mem[i]
+		$0 = f[1] ":" f[2] ":" f[3] ":" s
+	}
+	{ for (i = 1; i <= NF; i++) if ($i ~ /^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/ && $i >= t0) $i = "NEW"; print }' | sort
+}
+restore() {
+	rm -rf "$STATE" && cp -a "$SCRATCH/snap/old" "$STATE" && : >"$SCRATCH/log"
+}
+
+# logged: whether the log names a cause (a line of pam_jwt, or of libpam when it could not load the module)
+# at LOG_NOTICE or above, but libpam's note on the missing "other" service every run has.
+logged() {
+	grep -v 'no default config other' "$SCRATCH/log" | grep -q '^<[0-5]> \(pam_jwt\|PAM \)'
+}
+
+# is_ok_login: the outcome of one faulted login (see the top).
+is_ok_login() {
+	view=$(store_view)
+	if [ "$view" != "$OLD_VIEW" ] && [ "$view" != "$NEW_VIEW" ]; then
+		why="store neither the old nor the new version: $(printf '%s' "$view" | head -c 300 | tr '\n' '|')"
+		return 1
+	fi
+	case $(grep '^result: ' "$SCRATCH/out") in
+	"result: Success")
+		[ "$rc" -eq 0 ] && [ "$view" = "$NEW_VIEW" ] || { why="success, but not the fault-free store"; return 1; } ;;
+	"result: "*)
+		[ "$rc" -eq 1 ] || { why="a failure with exit $rc"; return 1; }
+		REFUSED=$((REFUSED + 1))
+		logged || { why="refused, and the log does not say why"; return 1; } ;;
+	*) [ "$rc" -ne 0 ] || { why="exit 0 without a result"; return 1; } ;;
+	esac
+	if ! login alice; then
+		why="a fault-free login after it failed: $(tr '\n' ' ' <"$SCRATCH/log" | head -c 300)"
+		return 1
+	fi
+	[ "$(store_view)" = "$NEW_VIEW" ] || { why="a fault-free login after it left another store"; return 1; }
+}
+
+mint "$SCRATCH" ES256 "$ISS" bob >"$SCRATCH/bob.token"
+login bob "$SCRATCH/bob.token"
+ok $? "fault-free: bob logs in (the store the first login of alice starts from)"
+cp -a "$STATE" "$SCRATCH/snap/bob"
+# every time the old versions hold is before T0
+sleep 1
+T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for kind in first returning; do
+	rm -rf "$SCRATCH/snap/old"
+	cp -a "$SCRATCH/snap/bob" "$SCRATCH/snap/old"
+	if [ "$kind" = returning ]; then
+		restore && login alice && rm -rf "$SCRATCH/snap/old" && cp -a "$STATE" "$SCRATCH/snap/old"
+		sleep 1
+		T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	fi
+	restore
+	OLD_VIEW=$(store_view)
+	login alice && grep -q 'result: Success' "$SCRATCH/login.out"
+	ok $? "fault-free $kind login: PAM_SUCCESS"
+	NEW_VIEW=$(store_view)
+	[ "$OLD_VIEW" != "$NEW_VIEW" ] && echo "$NEW_VIEW" | grep -q "^SUCCESS 0 alice:"
+	ok $? "fault-free $kind login: the store changed, libnss_jwt.so.2 finds alice"
+	REFUSED=0
+	PREPARE=restore
+	sweep "PAM $kind token login" is_ok_login sh "$SCRATCH/login.sh"
+	PREPARE=true
+	diag "PAM $kind token login: $REFUSED of the fault points refused, each named in the log"
+done
 
 diag "fault points exercised: $POINTS"
 done_testing
