@@ -573,6 +573,8 @@ static void test_identity(void)
 	     "root refused by name"},
 	    {ISS, "\"preferred_username\":\"daemon\"", "daemon", PJ_ERR_USER, "system account",
 	     "system account refused"},
+	    {ISS, "\"preferred_username\":\"\"", NULL, PJ_ERR_USER, "bad length (0)",
+	     "empty username refused"},
 	    {"https://xform.example.com", "\"email\":\"Alice@Example.com\"", "alice", PJ_OK, NULL,
 	     "lowercase + strip_domain with an allowed domain accepted"},
 	    {"https://xform.example.com", "\"email\":\"alice@evil.example\"", "alice", PJ_ERR_USER,
@@ -625,6 +627,36 @@ static void test_claims_unit(void)
 	   "claims_check refuses an iss that is not the issuer's");
 	json_object_put(payload);
 	free(text);
+}
+
+/* identity_username on its own: the claim's length is bounded before any transform, and a buffer too
+ * small for the name is a refusal, never a cut name. */
+static void test_identity_unit(void)
+{
+	const struct pj_issuer *xform = config_find_issuer_by_name(cfg, "xform");
+	const struct pj_issuer *main_issuer = config_find_issuer_by_name(cfg, "main");
+	char domain[291], out[PJ_USERNAME_MAX + 1];
+	struct pj_error err;
+	char *text;
+	json_object *payload;
+
+	memset(domain, 'd', sizeof(domain) - 1);
+	domain[sizeof(domain) - 1] = '\0';
+	/* strip_domain would leave "alice": the 300-byte claim is refused first */
+	text = tk_strf("{\"email\":\"alice@%s\"}", domain);
+	payload = json_tokener_parse(text);
+	ok(identity_username(payload, xform, out, sizeof(out), &err) == PJ_ERR_USER &&
+	       strstr(err.reason, "bad length (296)") != NULL,
+	   "a username claim of 296 bytes refused before the domain is stripped (%s)", err.reason);
+	json_object_put(payload);
+	free(text);
+	payload = json_tokener_parse("{\"preferred_username\":\"alice\"}");
+	ok(identity_username(payload, main_issuer, out, 5, &err) == PJ_ERR_USER &&
+	       strcmp(err.reason, "username too long") == 0,
+	   "a name that does not fit the caller's buffer refused, never cut (%s)", err.reason);
+	ok(identity_username(payload, main_issuer, out, 6, &err) == PJ_OK && strcmp(out, "alice") == 0,
+	   "the same name in a buffer of its length + 1: alice");
+	json_object_put(payload);
 }
 
 /* Issue #13: max_token_age (iat required, not older than the limit) and the jti replay_protection needs. */
@@ -779,6 +811,7 @@ int main(void)
 	test_claims();
 	test_identity();
 	test_claims_unit();
+	test_identity_unit();
 	test_freshness();
 	test_groups_claim_shapes();
 	keystore_flush();
