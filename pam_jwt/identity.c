@@ -165,6 +165,7 @@ static pj_status split_groups(const char *text, char sep, const struct pj_issuer
 		if (*n == PJ_GROUPS_MAX)
 			return pj_fail(err, PJ_ERR_USER, "groups claim %s has more than %d entries",
 			               issuer->groups_claim, PJ_GROUPS_MAX);
+		/* out of memory only: no test reaches the refusal without fault injection */
 		if ((list[(*n)++] = strndup(p, (size_t)(stop - p))) == NULL)
 			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		p = end;
@@ -237,6 +238,7 @@ pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, 
 		 * leaked: the list owns it (identity_groups_free, or the caller through *groups) */
 		PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 		if ((list[i] = strdup(json_object_get_string(g))) == NULL) {
+			/* out of memory only: no test reaches this without fault injection */
 			identity_groups_free(list);
 			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		}
