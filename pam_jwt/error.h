@@ -28,13 +28,14 @@ struct pj_error {
 void pj_error_set(struct pj_error *err, pj_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* pj_error_set, then the status: `return pj_fail(err, PJ_ERR_X, "...")`. A macro, so that the compiler and the
- * static analyzers see which status comes back (a failure never reads as PJ_OK with its outputs unset). */
-#define pj_fail(err, status, ...)                                                                                 \
-	__extension__({                                                                                           \
-		pj_status pj_fail_status_ = (status);                                                             \
-		pj_error_set((err), pj_fail_status_, __VA_ARGS__);                                                \
-		pj_fail_status_;                                                                                  \
+/* pj_error_set, then the status: `return pj_fail(err, PJ_ERR_X, "...")`. A macro, so that the compiler and
+ * the static analyzers see which status comes back (a failure never reads as PJ_OK with its outputs unset).
+ */
+#define pj_fail(err, status, ...)                                                                            \
+	__extension__({                                                                                      \
+		pj_status pj_fail_status_ = (status);                                                        \
+		pj_error_set((err), pj_fail_status_, __VA_ARGS__);                                           \
+		pj_fail_status_;                                                                             \
 	})
 
 /* Clears err to PJ_OK with an empty reason. */
