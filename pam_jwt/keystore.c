@@ -99,7 +99,8 @@ static pj_status ks_parse_jwks(const char *text, size_t len, struct jwk_set **ou
 	*out = NULL;
 	if ((r = jwk_set_parse(text, len, &set, err)) != PJ_OK)
 		return r == PJ_ERR_NOMEM ? r : PJ_ERR_NO_KEYS;
-	/* builds keys only until one is usable (usually the first): the others when a token needs them */
+	/* builds keys only until one is usable (usually the first): the others when a token needs them; it
+	 * fails only when out of memory, which no test reaches without fault injection */
 	if ((r = jwk_set_any_usable(set, &any)) != PJ_OK || !any) {
 		jwk_set_free(set);
 		return r != PJ_OK ? pj_fail(err, r, "out of memory")
