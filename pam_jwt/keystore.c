@@ -359,8 +359,9 @@ out:
 }
 
 /* Writes memory's view to the cache file: the keys (the last good ones, never a bad response) and the
- * attempt that was just made. */
-static void ks_disk_store(struct ks_ctx *c)
+ * attempt that was just made. A failure is logged, and returned for pam-jwt jwks refresh, whose job the
+ * cache file is (a login goes on with the keys in memory). */
+static pj_status ks_disk_store(struct ks_ctx *c, struct pj_error *err)
 {
 	struct ks_entry *e = c->e;
 	struct jwks_cache dc = {
@@ -376,10 +377,12 @@ static void ks_disk_store(struct ks_ctx *c)
 	struct pj_error werr;
 
 	if (!c->disk || !c->privileged)
-		return;
+		return PJ_OK;
 	pj_error_clear(&werr);
-	if (jwks_cache_write(c->path, &dc, &werr) != PJ_OK)
-		pj_logf(c->log, LOG_WARNING, "issuer %s: cannot write cache: %s", c->iss->name, werr.reason);
+	if (jwks_cache_write(c->path, &dc, &werr) == PJ_OK)
+		return PJ_OK;
+	pj_logf(c->log, LOG_WARNING, "issuer %s: cannot write cache: %s", c->iss->name, werr.reason);
+	return pj_fail(err, PJ_ERR_SYSTEM, "issuer %s: cannot write cache: %s", c->iss->name, werr.reason);
 }
 
 static time_t ks_ttl(const struct pj_issuer *iss, long max_age)
@@ -431,11 +434,12 @@ out:
 	return r;
 }
 
-/* One refresh attempt: recorded (time and outcome) in memory and, for root, in the cache file. */
-static pj_status ks_refresh_once(struct ks_ctx *c, struct pj_error *err)
+/* One refresh attempt: recorded (time and outcome) in memory and, for root, in the cache file. force (pam-jwt
+ * jwks refresh): a cache file that could not be written fails it too. */
+static pj_status ks_refresh_once(struct ks_ctx *c, bool force, struct pj_error *err)
 {
 	struct pj_error ferr;
-	pj_status r;
+	pj_status r, w;
 
 	pj_error_clear(&ferr);
 	c->e->last_attempt = c->now;
@@ -443,8 +447,10 @@ static pj_status ks_refresh_once(struct ks_ctx *c, struct pj_error *err)
 	ks_set_error(c->e, r == PJ_OK ? NULL : ferr.reason);
 	if (r != PJ_OK)
 		pj_logf(c->log, LOG_WARNING, "issuer %s: key refresh failed: %s", c->iss->name, ferr.reason);
-	ks_disk_store(c);
-	return r == PJ_OK ? PJ_OK : pj_fail(err, r, "issuer %s: %s", c->iss->name, ferr.reason);
+	w = ks_disk_store(c, err);
+	if (r != PJ_OK)
+		return pj_fail(err, r, "issuer %s: %s", c->iss->name, ferr.reason);
+	return force ? w : PJ_OK;
 }
 
 /* Answers from what is held: fresh keys; stale ones within jwks_max_stale (with a warning); else no keys. */
@@ -524,6 +530,10 @@ static pj_status ks_remote_load(struct ks_ctx *c, const char *kid, bool force, s
 			}
 			pj_logf(c->log, LOG_WARNING, "issuer %s: cache not usable, keys kept in memory: %s",
 			        c->iss->name, lerr.reason);
+			/* a refresh is for the cache file: it fails without one */
+			if (force)
+				return pj_fail(err, PJ_ERR_SYSTEM, "issuer %s: cache not usable: %s",
+				               c->iss->name, lerr.reason);
 			c->disk = false;
 		} else {
 			ks_disk_adopt(c);
@@ -533,7 +543,7 @@ static pj_status ks_remote_load(struct ks_ctx *c, const char *kid, bool force, s
 			}
 		}
 	}
-	r = ks_refresh_once(c, err);
+	r = ks_refresh_once(c, force, err);
 	jwks_cache_unlock(lfd);
 	if (force)
 		return r;

@@ -43,7 +43,9 @@ pj_status keystore_info_get(const struct pj_config *cfg, const struct pj_issuer 
 void keystore_info_free(struct keystore_info *info);
 
 /* Fetches the issuer's keys now, ignoring freshness and jwks_refresh_interval (`pam-jwt jwks refresh`).
- * A jwks_file is just re-read. Returns the fetch's own failure (PJ_ERR_NO_KEYS with a reason). */
+ * A jwks_file is just re-read. Returns the fetch's own failure (PJ_ERR_NO_KEYS with a reason), or
+ * PJ_ERR_SYSTEM when the cache file (root only) cannot be locked or written: the keys are then fetched into
+ * memory only, which serves a login but is not what a refresh is for. */
 pj_status keystore_refresh(const struct pj_config *cfg, const struct pj_issuer *issuer, time_t now,
                            const struct pj_log *log, struct pj_error *err);
 

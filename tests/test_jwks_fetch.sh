@@ -132,6 +132,13 @@ if "$PAM_JWT" jwks status --config "$SCRATCH/cli.conf" >/dev/null 2>&1 ||
 	"$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" --expiring 1x >/dev/null 2>&1
 	[ $? -eq 2 ]
 	ok $? "pam-jwt jwks refresh --expiring with a bad number: usage error"
+	# the cache file is what a refresh is for (pam-jwt-refresh.service): one it cannot use or write fails it
+	chmod 0775 "$SCRATCH/clicache"
+	out=$("$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" 2>&1)
+	rc=$?
+	chmod 0755 "$SCRATCH/clicache"
+	[ $rc -ne 0 ] && echo "$out" | grep -q 'refresh failed: issuer cli: cache not usable: .*writable'
+	ok $? "pam-jwt jwks refresh: a group-writable cache directory fails the refresh, saying so (exit $rc)"
 	echo 500 >"$SCRATCH/idp/cli_jwks.json.status"
 	out=$("$PAM_JWT" jwks refresh --config "$SCRATCH/cli.conf" 2>&1)
 	rc=$?
