@@ -220,6 +220,45 @@ fail:
 	return NULL;
 }
 
+static bool same_string(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Whether the record read back (b) is the one written (a). */
+static bool same_record(const struct jwks_cache *a, const struct jwks_cache *b)
+{
+	if (!same_string(a->source, b->source) || a->last_attempt != b->last_attempt ||
+	    !same_string(a->last_error, b->last_error) || (a->jwks == NULL) != (b->jwks == NULL))
+		return false;
+	return a->jwks == NULL || (a->jwks_len == b->jwks_len && memcmp(a->jwks, b->jwks, a->jwks_len) == 0 &&
+	                           same_string(a->url, b->url) && a->fetched_at == b->fetched_at &&
+	                           a->fresh_until == b->fresh_until);
+}
+
+/* json-c drops what it cannot allocate while printing (a string comes out empty or cut short) without
+ * an error: the text is read back and compared with the record before it replaces the cache file, which
+ * would otherwise lose the keys for a passing allocation failure. */
+static pj_status check_encoded(const char *path, const char *text, size_t len, const struct jwks_cache *c,
+                               struct pj_error *err)
+{
+	struct jwks_cache back;
+	struct pj_error ferr;
+	json_object *doc = NULL;
+	pj_status r;
+
+	memset(&back, 0, sizeof(back));
+	if ((r = json_strict_parse_object(text, len, JWKS_CACHE_DEPTH, &doc, &ferr)) == PJ_OK)
+		r = cache_decode(doc, path, &back, &ferr);
+	if (r == PJ_OK && !same_record(c, &back))
+		r = PJ_ERR_NOMEM;
+	json_object_put(doc);
+	jwks_cache_clear(&back);
+	return r == PJ_OK ? PJ_OK
+	                  : pj_fail(err, r == PJ_ERR_NOMEM ? r : PJ_ERR_SYSTEM,
+	                            "cache file %s: the text made is not the record (out of memory?)", path);
+}
+
 pj_status jwks_cache_write(const char *path, const struct jwks_cache *c, struct pj_error *err)
 {
 	json_object *doc = NULL;
@@ -238,7 +277,8 @@ pj_status jwks_cache_write(const char *path, const struct jwks_cache *c, struct 
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	r = atomic_write_file(path, text, len, 0644, err);
+	if ((r = check_encoded(path, text, len, c, err)) == PJ_OK)
+		r = atomic_write_file(path, text, len, 0644, err);
 out:
 	json_object_put(doc);
 	return r;
