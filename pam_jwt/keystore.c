@@ -202,8 +202,9 @@ struct ks_ctx {
 	const struct pj_log *log;
 	struct ks_entry *e;
 	time_t now;
-	bool disk;       /* the issuer's name can name a cache file */
-	bool privileged; /* root: may take the lock and write the cache; others fetch into memory only */
+	bool disk;         /* the issuer's name can name a cache file */
+	bool privileged;   /* root: may take the lock and write the cache; others fetch into memory only */
+	bool disk_ignored; /* the cache file is there but was not read (untrusted, damaged, out of memory) */
 	char path[PATH_MAX];
 	char lock[PATH_MAX];
 };
@@ -319,6 +320,7 @@ static void ks_adopt_cached_set(struct ks_ctx *c, struct jwks_cache *dc)
 	    ks_parse_jwks(dc->jwks, dc->jwks_len, &set, &perr) != PJ_OK) {
 		pj_logf(c->log, LOG_WARNING, "issuer %s: ignoring cache file %s: %s", c->iss->name, c->path,
 		        perr.reason[0] ? perr.reason : "key set too large");
+		c->disk_ignored = true;
 		return;
 	}
 	if (ks_adopt_set(e, set, dc->jwks, dc->jwks_len, dc->url, (time_t)dc->fetched_at,
@@ -342,6 +344,7 @@ static void ks_disk_adopt(struct ks_ctx *c)
 		if (!missing)
 			pj_logf(c->log, LOG_WARNING, "issuer %s: ignoring cache: %s", c->iss->name,
 			        cerr.reason);
+		c->disk_ignored = !missing;
 		return;
 	}
 	if (strcmp(dc.source, c->e->source) != 0) {
@@ -378,6 +381,14 @@ static pj_status ks_disk_store(struct ks_ctx *c, struct pj_error *err)
 
 	if (!c->disk || !c->privileged)
 		return PJ_OK;
+	/* A file this process could not read may hold keys (its reading failed for want of memory, say):
+	 * only new keys replace it, never the record of a failed attempt. */
+	if (c->disk_ignored && e->jwks_text == NULL) {
+		pj_logf(c->log, LOG_WARNING,
+		        "issuer %s: cache file %s left as it is: it was not read, and no keys replace it",
+		        c->iss->name, c->path);
+		return PJ_OK;
+	}
 	pj_error_clear(&werr);
 	if (jwks_cache_write(c->path, &dc, &werr) == PJ_OK)
 		return PJ_OK;
