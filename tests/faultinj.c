@@ -1,4 +1,5 @@
-/* faultinj.c: an LD_PRELOAD interposer that makes the Nth call of one libc function fail (test_faults.sh). */
+/* faultinj.c: an LD_PRELOAD interposer that makes the Nth call of one libc, OpenSSL or libcurl function fail
+ * (test_faults.sh). */
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
@@ -14,6 +15,11 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 /* PJ_FAULT_FUNC names the function, PJ_FAULT_N the call that fails (1 = the first); when that call is
  * reached, PJ_FAULT_REPORT (a file) gets "fired", so the caller knows the sweep has not run past the last
@@ -73,6 +79,23 @@ static int fail_now(const char *name)
 		}                                                                                            \
 	} while (0)
 #define REAL(type, name, args) ((type(*) args)dlsym(RTLD_NEXT, #name))
+
+/* ---- OpenSSL: pam_jwt.so links libcrypto, so its calls bind to these definitions first. The real function:
+ * the next definition in the global scope (a program that links libcrypto: pam-jwt), else libcrypto's own,
+ * which libpam's dlopen of the module loaded locally (RTLD_NEXT does not see it then). ---- */
+static void *real_crypto(const char *name)
+{
+	void *fn = dlsym(RTLD_NEXT, name), *h;
+
+	if (fn == NULL && (h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_NOLOAD)) != NULL) {
+		fn = dlsym(h, name);
+		dlclose(h);
+	}
+	if (fn == NULL)
+		abort(); /* called, so libcrypto is loaded: cannot happen */
+	return fn;
+}
+#define CRYPTO(type, name, args) ((type(*) args)real_crypto(#name))
 
 void *malloc(size_t size)
 {
@@ -210,4 +233,121 @@ ssize_t getrandom(void *buf, size_t len, unsigned flags)
 {
 	FAIL_AT("getrandom", EAGAIN, -1);
 	return REAL(ssize_t, getrandom, (void *, size_t, unsigned))(buf, len, flags);
+}
+
+/* Failures as OpenSSL reports them; EVP_DigestVerify and EVP_PKEY_public_check_quick fail with -1 (an error,
+ * not a bad signature or key), which a caller testing for non-zero would take for success. */
+int EVP_DigestVerifyInit_ex(EVP_MD_CTX *ctx, EVP_PKEY_CTX **pctx, const char *mdname, OSSL_LIB_CTX *libctx,
+                            const char *props, EVP_PKEY *pkey, const OSSL_PARAM params[])
+{
+	FAIL_AT("EVP_DigestVerifyInit_ex", ENOMEM, 0);
+	return CRYPTO(int, EVP_DigestVerifyInit_ex,
+	              (EVP_MD_CTX *, EVP_PKEY_CTX **, const char *, OSSL_LIB_CTX *, const char *, EVP_PKEY *,
+	               const OSSL_PARAM[]))(ctx, pctx, mdname, libctx, props, pkey, params);
+}
+
+int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen, const unsigned char *tbs,
+                     size_t tbslen)
+{
+	FAIL_AT("EVP_DigestVerify", ENOMEM, -1);
+	return CRYPTO(int, EVP_DigestVerify,
+	              (EVP_MD_CTX *, const unsigned char *, size_t, const unsigned char *, size_t))(
+	    ctx, sig, siglen, tbs, tbslen);
+}
+
+int EVP_PKEY_fromdata(EVP_PKEY_CTX *ctx, EVP_PKEY **ppkey, int selection, OSSL_PARAM params[])
+{
+	FAIL_AT("EVP_PKEY_fromdata", ENOMEM, 0);
+	return CRYPTO(int, EVP_PKEY_fromdata,
+	              (EVP_PKEY_CTX *, EVP_PKEY **, int, OSSL_PARAM[]))(ctx, ppkey, selection, params);
+}
+
+EVP_PKEY_CTX *EVP_PKEY_CTX_new_from_name(OSSL_LIB_CTX *libctx, const char *name, const char *propquery)
+{
+	FAIL_AT("EVP_PKEY_CTX_new_from_name", ENOMEM, NULL);
+	return CRYPTO(EVP_PKEY_CTX *, EVP_PKEY_CTX_new_from_name,
+	              (OSSL_LIB_CTX *, const char *, const char *))(libctx, name, propquery);
+}
+
+int EVP_PKEY_public_check_quick(EVP_PKEY_CTX *ctx)
+{
+	FAIL_AT("EVP_PKEY_public_check_quick", ENOMEM, -1);
+	return CRYPTO(int, EVP_PKEY_public_check_quick, (EVP_PKEY_CTX *))(ctx);
+}
+
+EVP_MD_CTX *EVP_MD_CTX_new(void)
+{
+	FAIL_AT("EVP_MD_CTX_new", ENOMEM, NULL);
+	return CRYPTO(EVP_MD_CTX *, EVP_MD_CTX_new, (void))();
+}
+
+OSSL_PARAM *OSSL_PARAM_BLD_to_param(OSSL_PARAM_BLD *bld)
+{
+	FAIL_AT("OSSL_PARAM_BLD_to_param", ENOMEM, NULL);
+	return CRYPTO(OSSL_PARAM *, OSSL_PARAM_BLD_to_param, (OSSL_PARAM_BLD *))(bld);
+}
+
+BIGNUM *BN_bin2bn(const unsigned char *s, int len, BIGNUM *ret)
+{
+	FAIL_AT("BN_bin2bn", ENOMEM, NULL);
+	return CRYPTO(BIGNUM *, BN_bin2bn, (const unsigned char *, int, BIGNUM *))(s, len, ret);
+}
+
+/* ---- libcurl: pam_jwt loads it with dlopen and takes its functions with dlsym (lazy_lib.c), so no symbol
+ * can come first: dlsym itself is interposed and hands out these wrappers for the names below, which call
+ * what the real dlsym found. (The real dlsym is asked from here: RTLD_NEXT from another caller through this
+ * wrapper would search after faultinj.so, not after that caller; nothing pam_jwt loads uses it.) ---- */
+static CURLcode (*real_global_init)(long);
+static CURL *(*real_easy_init)(void);
+static CURLcode (*real_easy_perform)(CURL *);
+static struct curl_slist *(*real_slist_append)(struct curl_slist *, const char *);
+
+static CURLcode fi_curl_global_init(long flags)
+{
+	FAIL_AT("curl_global_init", ENOMEM, CURLE_FAILED_INIT);
+	return real_global_init(flags);
+}
+
+static CURL *fi_curl_easy_init(void)
+{
+	FAIL_AT("curl_easy_init", ENOMEM, NULL);
+	return real_easy_init();
+}
+
+static CURLcode fi_curl_easy_perform(CURL *h)
+{
+	FAIL_AT("curl_easy_perform", ECONNREFUSED, CURLE_COULDNT_CONNECT);
+	return real_easy_perform(h);
+}
+
+static struct curl_slist *fi_curl_slist_append(struct curl_slist *list, const char *line)
+{
+	FAIL_AT("curl_slist_append", ENOMEM, NULL);
+	return real_slist_append(list, line);
+}
+
+static void *(*real_dlsym)(void *, const char *);
+
+void *dlsym(void *handle, const char *name)
+{
+	void *fn;
+
+	if (real_dlsym == NULL &&
+	    (real_dlsym = (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34")) ==
+	        NULL &&
+	    (real_dlsym = (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5")) == NULL)
+		abort();
+	if ((fn = real_dlsym(handle, name)) == NULL || handle == RTLD_NEXT || handle == RTLD_DEFAULT)
+		return fn;
+#define WRAP(sym, real, wrapper)                                                                             \
+	if (strcmp(name, sym) == 0) {                                                                        \
+		memcpy(&real, &fn, sizeof(fn));                                                              \
+		return (void *)(wrapper);                                                                    \
+	}
+	WRAP("curl_global_init", real_global_init, fi_curl_global_init)
+	WRAP("curl_easy_init", real_easy_init, fi_curl_easy_init)
+	WRAP("curl_easy_perform", real_easy_perform, fi_curl_easy_perform)
+	WRAP("curl_slist_append", real_slist_append, fi_curl_slist_append)
+#undef WRAP
+	return fn;
 }

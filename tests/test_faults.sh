@@ -1,17 +1,24 @@
 #!/bin/sh
-# test_faults.sh: fault injection along a token verification and whole PAM logins: no crash, a refusal or the right answer.
+# test_faults.sh: fault injection along verification, whole PAM logins and a JWKS refresh: no crash, a refusal or the right answer.
 # SPDX-License-Identifier: BSD-3-Clause
 # The Nth call of one function fails (tests/faultinj.c, preloaded): malloc, calloc, realloc, open, openat,
 # read, write, pread, pwrite, fstat, fsync, fdatasync, ftruncate, rename, link, unlink, mkdir, fopen, mmap,
-# flock, getrandom. Swept, for every N (every k-th past MAX_POINTS calls of a function):
-#  - pam-jwt verify (pj_verify, as pam_jwt.so runs it): a refusal, or exactly the fault-free answer;
+# flock, getrandom; OpenSSL's EVP_DigestVerifyInit_ex, EVP_DigestVerify (-1), EVP_PKEY_fromdata,
+# EVP_PKEY_CTX_new_from_name, EVP_PKEY_public_check_quick (-1), EVP_MD_CTX_new, OSSL_PARAM_BLD_to_param,
+# BN_bin2bn; libcurl's curl_global_init, curl_easy_init, curl_easy_perform, curl_slist_append. Swept, for
+# every N (every k-th past MAX_POINTS calls of a function):
+#  - pam-jwt verify (pj_verify, as pam_jwt.so runs it): a refusal, or exactly the fault-free answer; and a
+#    forged token always refused (a failure taken for a match shows only there);
 #  - a whole PAM token login through libpam (tests/device-pam: pam_authenticate and pam_acct_mgmt with a
 #    test pam.d), a FIRST login (alice is added to a store that holds bob) and a RETURNING one: no crash;
 #    PAM_SUCCESS only with the store exactly as after the fault-free login, else a failure code; the store
 #    (read by pam-jwt user and by libnss_jwt.so.2) is the old or the new version; a fault-free login after
-#    it works and leaves the fault-free store; a refusal the module made is named in its log.
+#    it works and leaves the fault-free store; a refusal is named in the log;
+#  - pam-jwt jwks refresh from the test IdP (start_idp), the cache holding {k1} and the IdP serving {k1, k2}:
+#    exit 0 only with the new keys cached, else the reason; the cache file whole with the old or the new
+#    keys, nothing left beside it, and a k1 token still verifies from it.
 # The test runs in a private mount namespace: the store is $SCRATCH/varlib/pam_jwt, bound over /var/lib
-# there, where libnss_jwt.so.2 (its path is compiled in) reads it.
+# there, where libnss_jwt.so.2 (its path is compiled in) reads it. The device-flow login is not swept yet.
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -30,19 +37,23 @@ ISS=https://idp.example.com
 make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
 mint "$SCRATCH" ES256 "$ISS" alice >"$SCRATCH/token"
 FUNCS="malloc calloc realloc open openat read write pread pwrite fstat fsync fdatasync ftruncate rename link
-unlink mkdir fopen mmap flock getrandom"
+unlink mkdir fopen mmap flock getrandom EVP_DigestVerifyInit_ex EVP_DigestVerify EVP_PKEY_fromdata
+EVP_PKEY_CTX_new_from_name EVP_PKEY_public_check_quick EVP_MD_CTX_new OSSL_PARAM_BLD_to_param BN_bin2bn
+curl_global_init curl_easy_init curl_easy_perform curl_slist_append"
 MAX_POINTS=${PJ_FAULT_MAX_POINTS:-100} # per function and path; longer sweeps take every k-th call
 
 # faulted FUNC N COMMAND...: COMMAND (a script that preloads faultinj.so into the program it runs, and only
-# there) with the Nth call of FUNC failing, after PREPARE (a shell function: the state to start from); exit
-# status in $rc, output in $SCRATCH/out; returns 1 when the Nth call was never reached (the sweep is over).
+# there) with the Nth call of FUNC failing, after PREPARE (a shell function: the state to start from), its
+# input from TOKEN_FILE; exit status in $rc, output in $SCRATCH/out; returns 1 when the Nth call was never
+# reached (the sweep is over).
 PREPARE=true
+TOKEN_FILE="$SCRATCH/token"
 faulted() {
 	f=$1 n=$2
 	shift 2
 	rm -f "$SCRATCH/fired"
 	"$PREPARE"
-	PJ_FAULT_FUNC=$f PJ_FAULT_N=$n PJ_FAULT_REPORT="$SCRATCH/fired" "$@" <"$SCRATCH/token" >"$SCRATCH/out" 2>&1
+	PJ_FAULT_FUNC=$f PJ_FAULT_N=$n PJ_FAULT_REPORT="$SCRATCH/fired" "$@" <"$TOKEN_FILE" >"$SCRATCH/out" 2>&1
 	rc=$?
 	[ -e "$SCRATCH/fired" ]
 }
@@ -107,6 +118,18 @@ ok $? "fault-free: pam-jwt verify accepts the token"
 printf 'exec env LD_PRELOAD="%s" "%s" verify --config "%s"\n' "$FAULTINJ" "$PAM_JWT" "$SCRATCH/pam_jwt.conf" \
 	>"$SCRATCH/verify.sh"
 sweep "pam-jwt verify" is_ok_verify sh "$SCRATCH/verify.sh"
+# A forged token (signed by another key under the issuer's kid) stays refused under every fault: a failure
+# taken for success (EVP_DigestVerify's -1 as a match) gives the fault-free answer for a good token, so
+# only a bad one shows it.
+mkdir -m 755 "$SCRATCH/forger"
+"$JWT_MINT" keygen ES256 "$SCRATCH/forger/ES256.pem" || { echo "Bail out! cannot make keys"; exit 1; }
+mint "$SCRATCH/forger" ES256 "$ISS" alice >"$SCRATCH/forged"
+is_refused_verify() {
+	{ [ "$rc" -eq 1 ] || [ "$rc" -eq 2 ]; } && ! grep -q "^accepted" "$SCRATCH/out"
+}
+TOKEN_FILE="$SCRATCH/forged"
+sweep "pam-jwt verify, a forged token" is_refused_verify sh "$SCRATCH/verify.sh"
+TOKEN_FILE="$SCRATCH/token"
 
 # ---- a whole PAM token login: the first one (a new user in the store) and a returning one ----
 if [ ! -x "$DEVICE_PAM" ] || [ ! -x "$NSS_TOOL" ] || [ ! -e "$NSS_SO" ]; then
@@ -213,6 +236,68 @@ for kind in first returning; do
 	PREPARE=true
 	diag "PAM $kind token login: $REFUSED of the fault points refused, each named in the log"
 done
+
+# ---- a JWKS refresh (pam-jwt jwks refresh, keystore_refresh as the module runs it) from the test IdP ----
+# The cache holds {k1}; the IdP serves {k1, k2}. For every fault point: no crash; exit 0 only with the new
+# keys cached, else the reason on stderr; the cache file is whole (pam-jwt jwks status reads it) with the
+# old keys or the new ones, no temporary file is left beside it, and a k1 token still verifies from it.
+start_idp '{}'
+"$JWT_MINT" keygen ES256 "$SCRATCH/k2.pem" || { echo "Bail out! cannot make keys"; exit 1; }
+mkdir -m 755 "$SCRATCH/jcache" "$SCRATCH/jstate"
+cat >"$SCRATCH/jwks.conf" <<CONF
+# pam_jwt test configuration: keys from the test IdP
+[global]
+cache_dir = $SCRATCH/jcache
+state_dir = $SCRATCH/jstate
+[issuer fi]
+issuer = $DISS
+jwks_uri = $DISS/jwks
+audience = pam
+algorithms = ES256
+tls_ca_file = $SCRATCH/ca.pem
+CONF
+chmod 644 "$SCRATCH/jwks.conf"
+"$JWT_MINT" sign ES256 "$SCRATCH/idp.pem" k1 \
+	"{\"iss\":\"$DISS\",\"aud\":\"pam\",\"sub\":\"s1\",\"exp\":@now+3600,\"iat\":@now,\"preferred_username\":\"carol\"}" \
+	>"$SCRATCH/k1.token"
+# cached_keys: the kids pam-jwt jwks status reads from the cache, or "unreadable"
+cached_keys() {
+	"$PAM_JWT" jwks status --config "$SCRATCH/jwks.conf" >"$SCRATCH/status" 2>&1 &&
+		grep -o 'kid=[^ ]*' "$SCRATCH/status" | sort | tr '\n' ' ' || echo unreadable
+}
+"$PAM_JWT" jwks refresh --config "$SCRATCH/jwks.conf" >"$SCRATCH/out" 2>&1
+OLD_KEYS=$(cached_keys)
+is "fault-free: the first refresh caches the IdP's {k1}" "$OLD_KEYS" "kid=k1 "
+cp -a "$SCRATCH/jcache" "$SCRATCH/snap/jcache"
+"$JWT_MINT" jwks "$SCRATCH/idp.pem:k1:ES256" "$SCRATCH/k2.pem:k2:ES256" >"$IDP/jwks.json.new" &&
+	mv "$IDP/jwks.json.new" "$IDP/jwks.json"
+"$PAM_JWT" jwks refresh --config "$SCRATCH/jwks.conf" >"$SCRATCH/out" 2>&1
+NEW_KEYS=$(cached_keys)
+is "fault-free: a refresh caches the new {k1, k2}" "$NEW_KEYS" "kid=k1 kid=k2 "
+restore_cache() {
+	rm -rf "$SCRATCH/jcache" && cp -a "$SCRATCH/snap/jcache" "$SCRATCH/jcache"
+}
+is_ok_refresh() {
+	keys=$(cached_keys)
+	if [ "$keys" != "$OLD_KEYS" ] && [ "$keys" != "$NEW_KEYS" ]; then
+		why="the cache holds neither the old nor the new keys: $keys $(head -c 200 "$SCRATCH/status" | tr '\n' ' ')"
+		return 1
+	fi
+	if [ "$rc" -eq 0 ]; then
+		[ "$keys" = "$NEW_KEYS" ] || { why="exit 0, but the old keys cached"; return 1; }
+	else
+		grep -q '^pam-jwt: .' "$SCRATCH/out" || { why="failed without saying why"; return 1; }
+	fi
+	left=$(find "$SCRATCH/jcache" -mindepth 1 ! -name fi.json ! -name fi.lock)
+	[ -z "$left" ] || { why="left in the cache directory: $left"; return 1; }
+	"$PAM_JWT" verify --config "$SCRATCH/jwks.conf" <"$SCRATCH/k1.token" >"$SCRATCH/verify.out" 2>&1 ||
+		{ why="a k1 token no longer verifies: $(head -2 "$SCRATCH/verify.out" | tr '\n' ' ')"; return 1; }
+}
+printf 'exec env LD_PRELOAD="%s" "%s" jwks refresh --config "%s" --issuer fi\n' "$FAULTINJ" "$PAM_JWT" \
+	"$SCRATCH/jwks.conf" >"$SCRATCH/refresh.sh"
+PREPARE=restore_cache
+sweep "JWKS refresh" is_ok_refresh sh "$SCRATCH/refresh.sh"
+PREPARE=true
 
 diag "fault points exercised: $POINTS"
 done_testing
