@@ -336,7 +336,7 @@ static void free_session_id(struct session_id *s)
 	/* gcc 12's analyzer does not follow the loop above that frees every value and calls them leaked */
 	PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 	free(s);
-	PJ_ANALYZER_END
+	PJ_ANALYZER_END()
 }
 
 static void cleanup_session_id(pam_handle_t *pamh, void *data, int error_status)

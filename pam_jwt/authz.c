@@ -43,8 +43,8 @@ static pj_status add_csv_words(const char *what, const char *csv, char ***list, 
 		PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 		if (((*list)[*n] = strndup(s, len)) == NULL)
 			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-		(*n)++; /* before PJ_ANALYZER_END: after it, clang-format reads the macro as a call */
-		PJ_ANALYZER_END
+		PJ_ANALYZER_END()
+		(*n)++;
 		if (s[len] == '\0')
 			return PJ_OK;
 		s += len + 1;

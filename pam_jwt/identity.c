@@ -242,12 +242,12 @@ pj_status identity_groups(json_object *payload, const struct pj_issuer *issuer, 
 			identity_groups_free(list);
 			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
 		}
-		PJ_ANALYZER_END
+		PJ_ANALYZER_END()
 	}
 	*groups = list;
 	PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 	*n_groups = n;
-	PJ_ANALYZER_END
+	PJ_ANALYZER_END()
 	return PJ_OK;
 }
 

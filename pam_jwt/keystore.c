@@ -187,7 +187,7 @@ static pj_status ks_file_load(struct ks_entry *e, const struct pj_issuer *iss, c
 	PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 	if ((r = ks_entry_install(e, set, err)) != PJ_OK)
 		return r;
-	PJ_ANALYZER_END
+	PJ_ANALYZER_END()
 	e->have_stat = true;
 	e->file = store_file_id_of(&st);
 	pj_logf(log, LOG_DEBUG, "issuer %s: loaded %zu keys from %s", iss->name, e->cur->set->n_keys,
@@ -282,7 +282,7 @@ static pj_status ks_adopt_set(struct ks_entry *e, struct jwk_set *set, char *tex
 		free(u);
 		return r;
 	}
-	PJ_ANALYZER_END
+	PJ_ANALYZER_END()
 	free(e->jwks_text);
 	free(e->url);
 	e->jwks_text = text;
@@ -292,7 +292,7 @@ static pj_status ks_adopt_set(struct ks_entry *e, struct jwk_set *set, char *tex
 	e->fetched_at = fetched_at;
 	e->fresh_until = fresh_until;
 	return PJ_OK;
-	PJ_ANALYZER_END
+	PJ_ANALYZER_END()
 }
 
 static bool ks_same_text(const struct ks_entry *e, const struct jwks_cache *dc)

@@ -156,7 +156,7 @@ static pj_status take_groups(json_object *arr, struct pj_identity *id, struct pj
 		PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 		if ((id->groups[i] = strdup(json_object_get_string(g))) == NULL)
 			return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-		PJ_ANALYZER_END
+		PJ_ANALYZER_END()
 		id->n_groups++;
 	}
 	return PJ_OK;

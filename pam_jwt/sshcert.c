@@ -78,7 +78,7 @@ static pj_status rd_cstring(struct rd *r, const char *what, char **out, struct p
 	PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 	if ((*out = strndup((const char *)s, n)) == NULL)
 		return pj_fail(err, PJ_ERR_NOMEM, "out of memory");
-	PJ_ANALYZER_END
+	PJ_ANALYZER_END()
 	return PJ_OK;
 }
 

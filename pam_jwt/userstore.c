@@ -443,7 +443,7 @@ static pj_status put_user(struct userstore *us, const struct us_user *from, size
 	PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 	if ((r = userstore_set_gids(u, from->gids, from->n_gids, err)) != PJ_OK)
 		return r;
-	PJ_ANALYZER_END
+	PJ_ANALYZER_END()
 	*out = u;
 	return PJ_OK;
 }

@@ -242,7 +242,7 @@ static int push_id(struct idmap_local *l, size_t *cap, uint32_t id)
 	/* gcc 12's analyzer loses the array just stored in l->ids (idmap_local_free frees it): no leak */
 	PJ_ANALYZER_IGNORE("-Wanalyzer-malloc-leak")
 	l->ids[l->n++] = id;
-	PJ_ANALYZER_END
+	PJ_ANALYZER_END()
 	return 0;
 }
 
