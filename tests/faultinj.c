@@ -23,14 +23,54 @@
 
 /* PJ_FAULT_FUNC names the function, PJ_FAULT_N the call that fails (1 = the first); when that call is
  * reached, PJ_FAULT_REPORT (a file) gets "fired", so the caller knows the sweep has not run past the last
- * call. Calls made before the interposer has read its settings are counted from then on. */
+ * call. Calls made before the interposer has read its settings are counted from then on. With PJ_FAULT_COUNT
+ * (a file) instead, nothing fails: the calls of every function are counted, and written there at exit as
+ * "NAME COUNT" lines (one fault-free run gives every sweep's length). */
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 
-static const char *fault_func;
+static const char *fault_func, *count_path;
 static unsigned long fault_n, calls;
 static int ready, fired;
+
+/* Every function interposed, and its calls in counting mode. */
+static struct {
+	const char *name;
+	unsigned long n;
+} counts[] = {{"malloc", 0},
+              {"calloc", 0},
+              {"realloc", 0},
+              {"open", 0},
+              {"openat", 0},
+              {"read", 0},
+              {"write", 0},
+              {"fsync", 0},
+              {"fdatasync", 0},
+              {"rename", 0},
+              {"mmap", 0},
+              {"flock", 0},
+              {"pread", 0},
+              {"pwrite", 0},
+              {"ftruncate", 0},
+              {"fstat", 0},
+              {"mkdir", 0},
+              {"link", 0},
+              {"unlink", 0},
+              {"fopen", 0},
+              {"getrandom", 0},
+              {"EVP_DigestVerifyInit_ex", 0},
+              {"EVP_DigestVerify", 0},
+              {"EVP_PKEY_fromdata", 0},
+              {"EVP_PKEY_CTX_new_from_name", 0},
+              {"EVP_PKEY_public_check_quick", 0},
+              {"EVP_MD_CTX_new", 0},
+              {"OSSL_PARAM_BLD_to_param", 0},
+              {"BN_bin2bn", 0},
+              {"curl_global_init", 0},
+              {"curl_easy_init", 0},
+              {"curl_easy_perform", 0},
+              {"curl_slist_append", 0}};
 
 __attribute__((constructor)) static void fault_init(void)
 {
@@ -38,29 +78,59 @@ __attribute__((constructor)) static void fault_init(void)
 
 	fault_func = getenv("PJ_FAULT_FUNC");
 	fault_n = n ? strtoul(n, NULL, 10) : 0;
+	count_path = getenv("PJ_FAULT_COUNT");
 	ready = 1;
+}
+
+/* Writes len bytes of text to path (replaced) with the real open and write. */
+static int put_file(const char *path, const char *text, size_t len)
+{
+	int (*real_open)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+	ssize_t (*real_write)(int, const void *, size_t) =
+	    (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	int fd, r = -1;
+
+	if (path == NULL || real_open == NULL || real_write == NULL)
+		return -1;
+	if ((fd = real_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0) {
+		r = real_write(fd, text, len) == (ssize_t)len ? 0 : -1;
+		close(fd);
+	}
+	return r;
 }
 
 static void report(void)
 {
-	const char *path = getenv("PJ_FAULT_REPORT");
-	int (*real_open)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
-	ssize_t (*real_write)(int, const void *, size_t) =
-	    (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
-	int fd;
+	if (put_file(getenv("PJ_FAULT_REPORT"), "fired\n", 6) != 0)
+		fired = 2;
+}
 
-	if (path == NULL || real_open == NULL || real_write == NULL)
+__attribute__((destructor)) static void write_counts(void)
+{
+	char text[64 * sizeof(counts) / sizeof(counts[0])];
+	size_t len = 0;
+
+	if (count_path == NULL)
 		return;
-	if ((fd = real_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0) {
-		if (real_write(fd, "fired\n", 6) != 6)
-			fired = 2;
-		close(fd);
-	}
+	ready = 0;
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]) && len < sizeof(text); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s %lu\n", counts[i].name,
+		                        __atomic_load_n(&counts[i].n, __ATOMIC_RELAXED));
+	if (len < sizeof(text))
+		(void)put_file(count_path, text, len);
 }
 
 /* Whether this call of name is the one to fail. */
 static int fail_now(const char *name)
 {
+	if (ready && count_path != NULL) {
+		for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+			if (strcmp(counts[i].name, name) == 0) {
+				__atomic_add_fetch(&counts[i].n, 1, __ATOMIC_RELAXED);
+				break;
+			}
+		return 0;
+	}
 	if (!ready || fired || fault_func == NULL || strcmp(fault_func, name) != 0)
 		return 0;
 	if (++calls != fault_n)

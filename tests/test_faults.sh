@@ -58,11 +58,15 @@ faulted() {
 	[ -e "$SCRATCH/fired" ]
 }
 
-# calls FUNC COMMAND...: how many calls of FUNC the fault-free COMMAND makes (a fault far past the end).
+# calls FUNC COMMAND...: how many calls of FUNC the fault-free COMMAND makes: from $SCRATCH/counts, which one
+# counting run of the sweep wrote (faultinj.c's PJ_FAULT_COUNT), else by bisection (the highest N that fires).
 calls() {
 	f=$1
 	shift
-	# count by bisection: the highest N that fires
+	if [ -s "$SCRATCH/counts" ]; then
+		sed -n "s/^$f \([0-9]*\)\$/\1/p" "$SCRATCH/counts"
+		return
+	fi
 	lo=0 hi=1
 	while faulted "$f" "$hi" "$@"; do lo=$hi hi=$((hi * 2)); done
 	while [ $((hi - lo)) -gt 1 ]; do
@@ -79,6 +83,9 @@ sweep() {
 	name=$1 check=$2
 	shift 2
 	bad=0 points=0 per_func=""
+	rm -f "$SCRATCH/counts"
+	"$PREPARE"
+	PJ_FAULT_COUNT="$SCRATCH/counts" "$@" <"$TOKEN_FILE" >"$SCRATCH/out" 2>&1
 	for f in $FUNCS; do
 		total=$(calls "$f" "$@")
 		step=$(((total + MAX_POINTS - 1) / MAX_POINTS))
