@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_faults.sh: fault injection along verification, whole PAM logins and a JWKS refresh: no crash, a refusal or the right answer.
+# test_faults.sh: fault injection along verification, PAM token and device-flow logins, a JWKS refresh: no crash, a refusal or the right answer.
 # SPDX-License-Identifier: BSD-3-Clause
 # The Nth call of one function fails (tests/faultinj.c, preloaded): malloc, calloc, realloc, open, openat,
 # read, write, pread, pwrite, fstat, fsync, fdatasync, ftruncate, rename, link, unlink, mkdir, fopen, mmap,
@@ -16,9 +16,12 @@
 #    it works and leaves the fault-free store; a refusal is named in the log;
 #  - pam-jwt jwks refresh from the test IdP (start_idp), the cache holding {k1} and the IdP serving {k1, k2}:
 #    exit 0 only with the new keys cached, else the reason; the cache file whole with the old or the new
-#    keys, nothing left beside it, and a k1 token still verifies from it.
+#    keys, nothing left beside it, and a k1 token still verifies from it;
+#  - a device-flow login (mode=device) at the test IdP, the person approving: as the token login, but the
+#    store read by pam-jwt user only and no login after it, and at most DEVICE_MAX_POINTS (4) per function
+#    (each point that gets to polling takes the IdP's interval, a second).
 # The test runs in a private mount namespace: the store is $SCRATCH/varlib/pam_jwt, bound over /var/lib
-# there, where libnss_jwt.so.2 (its path is compiled in) reads it. The device-flow login is not swept yet.
+# there, where libnss_jwt.so.2 (its path is compiled in) reads it.
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -305,6 +308,92 @@ printf 'exec env LD_PRELOAD="%s" "%s" jwks refresh --config "%s" --issuer fi\n' 
 PREPARE=restore_cache
 sweep "JWKS refresh" is_ok_refresh sh "$SCRATCH/refresh.sh"
 PREPARE=true
+
+# ---- a device-flow login (mode=device): the module asks the test IdP for a code, the person approves it,
+# the module polls for the token, verifies it and adds dave to the store (erin is there before). For every
+# fault point: no crash; PAM_SUCCESS only with the store as after the fault-free login; the store the old or
+# the new version (pam-jwt user); a refusal named in the log. Each point that gets as far as polling takes a
+# second (the IdP's interval), so the sweep takes at most DEVICE_MAX_POINTS per function. ----
+DEVICE_MAX_POINTS=${PJ_FAULT_DEVICE_MAX_POINTS:-4}
+mkdir -m 755 "$SCRATCH/dstate" "$SCRATCH/dcache"
+cat >"$SCRATCH/device.conf" <<CONF
+# pam_jwt test configuration: device-flow logins at the test IdP
+[global]
+cache_dir = $SCRATCH/dcache
+state_dir = $SCRATCH/dstate
+[issuer idp]
+issuer = $DISS
+algorithms = ES256
+tls_ca_file = $SCRATCH/ca.pem
+audience = pam-cli
+device_client_id = pam-cli
+device_timeout = 20
+CONF
+chmod 644 "$SCRATCH/device.conf"
+printf 'auth required %s config=%s mode=device\naccount required pam_permit.so\n' "$PAM_MODULE" \
+	"$SCRATCH/device.conf" >"$SCRATCH/pam.d/pj-device"
+printf '{"interval": 1}\n' >"$IDP/config.json"
+printf '\n' >"$SCRATCH/enter"
+# device_login USER [PRELOAD]: device-pam through pj-device as USER (PRELOAD preloaded into it only), the
+# person at the browser approving once the instructions show; device-pam's output, then its exit status.
+device_login() {
+	: >"$SCRATCH/derr"
+	: >"$SCRATCH/log"
+	env ${2:+LD_PRELOAD="$2"} "$DEVICE_PAM" "$SCRATCH/pam.d" pj-device "$1" "$SCRATCH/log" \
+		<"$SCRATCH/enter" >"$SCRATCH/dout" 2>"$SCRATCH/derr" &
+	dpid=$!
+	while kill -0 "$dpid" 2>/dev/null; do
+		if grep -q 'enter the code' "$SCRATCH/derr"; then
+			idp_person "$SCRATCH/derr" approve "$1" >/dev/null 2>&1
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$dpid"
+	drc=$?
+	cat "$SCRATCH/dout" "$SCRATCH/derr"
+	return "$drc"
+}
+faulted_device_login() {
+	device_login dave "$FAULTINJ"
+}
+device_view() {
+	"$PAM_JWT" user show dave --config "$SCRATCH/device.conf" 2>&1 | awk -v t0="$T0" '
+	{ for (i = 1; i <= NF; i++) if ($i ~ /^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/ && $i >= t0) $i = "NEW"; print }'
+}
+restore_device() {
+	rm -rf "$SCRATCH/dstate" "$SCRATCH/dcache" && cp -a "$SCRATCH/snap/dstate" "$SCRATCH/dstate" &&
+		cp -a "$SCRATCH/snap/dcache" "$SCRATCH/dcache"
+}
+is_ok_device() {
+	view=$(device_view)
+	if [ "$view" != "$OLD_DVIEW" ] && [ "$view" != "$NEW_DVIEW" ]; then
+		why="store neither the old nor the new version: $(printf '%s' "$view" | head -c 200 | tr '\n' '|')"
+		return 1
+	fi
+	case $(grep '^result: ' "$SCRATCH/out") in
+	"result: Success")
+		[ "$rc" -eq 0 ] && [ "$view" = "$NEW_DVIEW" ] || { why="success, but not the fault-free store"; return 1; } ;;
+	"result: "*)
+		[ "$rc" -eq 1 ] || { why="a failure with exit $rc"; return 1; }
+		logged || { why="refused, and the log does not say why"; return 1; } ;;
+	*) [ "$rc" -ne 0 ] || { why="exit 0 without a result"; return 1; } ;;
+	esac
+}
+device_login erin >"$SCRATCH/out" 2>&1 && grep -q '^result: Success' "$SCRATCH/out"
+ok $? "fault-free: a device-flow login of erin (the store and key cache the sweep starts from)"
+cp -a "$SCRATCH/dstate" "$SCRATCH/snap/dstate" && cp -a "$SCRATCH/dcache" "$SCRATCH/snap/dcache"
+sleep 1
+T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+OLD_DVIEW=$(device_view)
+device_login dave >"$SCRATCH/out" 2>&1 && grep -q '^result: Success' "$SCRATCH/out"
+ok $? "fault-free: a device-flow login of dave: PAM_SUCCESS"
+NEW_DVIEW=$(device_view)
+[ "$OLD_DVIEW" != "$NEW_DVIEW" ] && echo "$NEW_DVIEW" | grep -q '^name: *dave$'
+ok $? "fault-free: dave is in the store after it"
+PREPARE=restore_device TOKEN_FILE="$SCRATCH/enter" SWEEP_MAX=$MAX_POINTS MAX_POINTS=$DEVICE_MAX_POINTS
+sweep "PAM device-flow login" is_ok_device faulted_device_login
+PREPARE=true TOKEN_FILE="$SCRATCH/token" MAX_POINTS=$SWEEP_MAX
 
 diag "fault points exercised: $POINTS"
 done_testing
