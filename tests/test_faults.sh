@@ -38,7 +38,9 @@ fi
 make_scratch
 ISS=https://idp.example.com
 make_issuer "$SCRATCH" "$ISS" || { echo "Bail out! cannot make keys"; exit 1; }
-mint "$SCRATCH" ES256 "$ISS" alice >"$SCRATCH/token"
+# valid for a day: the whole test, or a full sweep (PJ_FAULT_MAX_POINTS=1000000), takes longer than mint's
+# default 5 minutes on a slow machine, and an expired token would fail the logins after a fault point
+mint "$SCRATCH" ES256 "$ISS" alice 86400 >"$SCRATCH/token"
 FUNCS="malloc calloc realloc open openat read write pread pwrite fstat fsync fdatasync ftruncate rename link
 unlink mkdir fopen mmap flock getrandom EVP_DigestVerifyInit_ex EVP_DigestVerify EVP_PKEY_fromdata
 EVP_PKEY_CTX_new_from_name EVP_PKEY_public_check_quick EVP_MD_CTX_new OSSL_PARAM_BLD_to_param BN_bin2bn
@@ -133,7 +135,7 @@ sweep "pam-jwt verify" is_ok_verify sh "$SCRATCH/verify.sh"
 # only a bad one shows it.
 mkdir -m 755 "$SCRATCH/forger"
 "$JWT_MINT" keygen ES256 "$SCRATCH/forger/ES256.pem" || { echo "Bail out! cannot make keys"; exit 1; }
-mint "$SCRATCH/forger" ES256 "$ISS" alice >"$SCRATCH/forged"
+mint "$SCRATCH/forger" ES256 "$ISS" alice 86400 >"$SCRATCH/forged"
 is_refused_verify() {
 	{ [ "$rc" -eq 1 ] || [ "$rc" -eq 2 ]; } && ! grep -q "^accepted" "$SCRATCH/out"
 }
@@ -218,7 +220,7 @@ is_ok_login() {
 	[ "$(store_view)" = "$NEW_VIEW" ] || { why="a fault-free login after it left another store"; return 1; }
 }
 
-mint "$SCRATCH" ES256 "$ISS" bob >"$SCRATCH/bob.token"
+mint "$SCRATCH" ES256 "$ISS" bob 86400 >"$SCRATCH/bob.token"
 login bob "$SCRATCH/bob.token"
 ok $? "fault-free: bob logs in (the store the first login of alice starts from)"
 cp -a "$STATE" "$SCRATCH/snap/bob"
