@@ -33,6 +33,7 @@ extern void *__libc_realloc(void *, size_t);
 static const char *fault_func, *count_path;
 static unsigned long fault_n, calls;
 static int ready, fired;
+static __thread int internal; /* the interposer's own calls (finding libcrypto): never failed, not counted */
 
 /* Every function interposed, and its calls in counting mode. */
 static struct {
@@ -123,6 +124,8 @@ __attribute__((destructor)) static void write_counts(void)
 /* Whether this call of name is the one to fail. */
 static int fail_now(const char *name)
 {
+	if (internal)
+		return 0;
 	if (ready && count_path != NULL) {
 		for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 			if (strcmp(counts[i].name, name) == 0) {
@@ -155,12 +158,15 @@ static int fail_now(const char *name)
  * which libpam's dlopen of the module loaded locally (RTLD_NEXT does not see it then). ---- */
 static void *real_crypto(const char *name)
 {
-	void *fn = dlsym(RTLD_NEXT, name), *h;
+	void *fn, *h;
 
-	if (fn == NULL && (h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_NOLOAD)) != NULL) {
+	internal++;
+	if ((fn = dlsym(RTLD_NEXT, name)) == NULL &&
+	    (h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_NOLOAD)) != NULL) {
 		fn = dlsym(h, name);
 		dlclose(h);
 	}
+	internal--;
 	if (fn == NULL)
 		abort(); /* called, so libcrypto is loaded: cannot happen */
 	return fn;
@@ -407,7 +413,10 @@ void *dlsym(void *handle, const char *name)
 	        NULL &&
 	    (real_dlsym = (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5")) == NULL)
 		abort();
-	if ((fn = real_dlsym(handle, name)) == NULL || handle == RTLD_NEXT || handle == RTLD_DEFAULT)
+	internal++; /* the lookups the interposer makes to call through (REAL) fail nothing */
+	fn = real_dlsym(handle, name);
+	internal--;
+	if (fn == NULL || handle == RTLD_NEXT || handle == RTLD_DEFAULT)
 		return fn;
 #define WRAP(sym, real, wrapper)                                                                             \
 	if (strcmp(name, sym) == 0) {                                                                        \
