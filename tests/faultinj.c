@@ -29,11 +29,19 @@
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
+/* In the sanitizer build the allocator is ASan's (its runtime comes after this interposer in LD_PRELOAD):
+ * memory must come from it, which frees it and checks it for leaks at exit. */
+extern void *__interceptor_malloc(size_t) __attribute__((weak));
+extern void *__interceptor_calloc(size_t, size_t) __attribute__((weak));
+extern void *__interceptor_realloc(void *, size_t) __attribute__((weak));
 
 static const char *fault_func, *count_path;
 static unsigned long fault_n, calls;
 static int ready, fired;
-static __thread int internal; /* the interposer's own calls (finding libcrypto): never failed, not counted */
+/* the interposer's own calls (finding libcrypto): never failed, not counted. initial-exec: a preloaded
+ * library has static TLS, and the general model would call __tls_get_addr, which ASan intercepts and cannot
+ * serve before its runtime is initialised (its own start calls malloc here) */
+static __thread int internal __attribute__((tls_model("initial-exec")));
 
 /* Every function interposed, and its calls in counting mode. */
 static struct {
@@ -176,19 +184,19 @@ static void *real_crypto(const char *name)
 void *malloc(size_t size)
 {
 	FAIL_AT("malloc", ENOMEM, NULL);
-	return __libc_malloc(size);
+	return __interceptor_malloc ? __interceptor_malloc(size) : __libc_malloc(size);
 }
 
 void *calloc(size_t n, size_t size)
 {
 	FAIL_AT("calloc", ENOMEM, NULL);
-	return __libc_calloc(n, size);
+	return __interceptor_calloc ? __interceptor_calloc(n, size) : __libc_calloc(n, size);
 }
 
 void *realloc(void *p, size_t size)
 {
 	FAIL_AT("realloc", ENOMEM, NULL);
-	return __libc_realloc(p, size);
+	return __interceptor_realloc ? __interceptor_realloc(p, size) : __libc_realloc(p, size);
 }
 
 int open(const char *path, int flags, ...)
@@ -369,6 +377,10 @@ BIGNUM *BN_bin2bn(const unsigned char *s, int len, BIGNUM *ret)
 	return CRYPTO(BIGNUM *, BN_bin2bn, (const unsigned char *, int, BIGNUM *))(s, len, ret);
 }
 
+#ifndef __SANITIZE_ADDRESS__
+/* Not in the sanitizer build: ASan's runtime finds the functions it intercepts with dlsym(RTLD_NEXT), which
+ * answers relative to its caller, and called through here the caller would be this interposer. The
+ * libcurl points are then never reached there; the plain build sweeps them. */
 /* ---- libcurl: pam_jwt loads it with dlopen and takes its functions with dlsym (lazy_lib.c), so no symbol
  * can come first: dlsym itself is interposed and hands out these wrappers for the names below, which call
  * what the real dlsym found. (The real dlsym is asked from here: RTLD_NEXT from another caller through this
@@ -430,3 +442,4 @@ void *dlsym(void *handle, const char *name)
 #undef WRAP
 	return fn;
 }
+#endif

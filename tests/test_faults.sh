@@ -20,13 +20,27 @@
 #  - a device-flow login (mode=device) at the test IdP, the person approving: as the token login, but the
 #    store read by pam-jwt user only and no login after it, and at most DEVICE_MAX_POINTS (4) per function
 #    (each point that gets to polling takes the IdP's interval, a second).
+# In the sanitizer build the same sweeps run with ASan's allocator behind the interposer and LeakSanitizer
+# on (a leak on the path a fault took fails the point; tests/lsan-openssl.supp: one leak inside libcrypto),
+# at most 25 points per function, and without the libcurl points (faultinj.c cannot wrap dlsym there).
 # The test runs in a private mount namespace: the store is $SCRATCH/varlib/pam_jwt, bound over /var/lib
 # there, where libnss_jwt.so.2 (its path is compiled in) reads it.
 . "$(dirname "$0")/lib.sh"
 
 need_root
-san_skip_all "the interposer replaces malloc, as ASan does; the plain build runs it"
 FAULTINJ="$TOP_BUILDDIR/tests/.libs/faultinj.so"
+# FI_ENV: the environment of a faulted program (env's arguments, shell-quoted). In the sanitizer build the
+# interposer comes before ASan's runtime (its malloc hands out ASan's memory) and LeakSanitizer checks the
+# faulted program at exit: a leak on the path a fault took is status 86, which no check accepts. (Only our
+# programs get detect_leaks: the shells and tools around them are not ours.)
+FI_PRELOAD=$FAULTINJ
+FI_LEAKS=
+if [ -n "${PJ_SAN_PRELOAD:-}" ]; then
+	FI_PRELOAD="$FAULTINJ $PJ_SAN_PRELOAD"
+	# (whole stacks through libcrypto, which has no frame pointers: the suppression names a frame deep in it)
+	FI_LEAKS="ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=1:exitcode=86:fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$TOP_SRCDIR/tests/lsan-openssl.supp"
+fi
+FI_ENV="LD_PRELOAD=\"$FI_PRELOAD\" $FI_LEAKS"
 DEVICE_PAM="$TOP_BUILDDIR/tests/device-pam"
 NSS_TOOL="$TOP_BUILDDIR/tests/nss-tool"
 NSS_SO="$TOP_BUILDDIR/.libs/libnss_jwt.so.2"
@@ -45,7 +59,9 @@ FUNCS="malloc calloc realloc open openat read write pread pwrite fstat fsync fda
 unlink mkdir fopen mmap flock getrandom EVP_DigestVerifyInit_ex EVP_DigestVerify EVP_PKEY_fromdata
 EVP_PKEY_CTX_new_from_name EVP_PKEY_public_check_quick EVP_MD_CTX_new OSSL_PARAM_BLD_to_param BN_bin2bn
 curl_global_init curl_easy_init curl_easy_perform curl_slist_append"
-MAX_POINTS=${PJ_FAULT_MAX_POINTS:-100} # per function and path; longer sweeps take every k-th call
+# per function and path; longer sweeps take every k-th call (the sanitizer build, five times slower, 25)
+MAX_POINTS=${PJ_FAULT_MAX_POINTS:-${PJ_SAN_PRELOAD:+25}}
+MAX_POINTS=${MAX_POINTS:-100}
 
 # faulted FUNC N COMMAND...: COMMAND (a script that preloads faultinj.so into the program it runs, and only
 # there) with the Nth call of FUNC failing, after PREPARE (a shell function: the state to start from), its
@@ -127,7 +143,7 @@ is_ok_verify() {
 "$PAM_JWT" verify --config "$SCRATCH/pam_jwt.conf" <"$SCRATCH/token" >"$SCRATCH/want" 2>&1 &&
 	grep -q '^accepted' "$SCRATCH/want"
 ok $? "fault-free: pam-jwt verify accepts the token"
-printf 'exec env LD_PRELOAD="%s" "%s" verify --config "%s"\n' "$FAULTINJ" "$PAM_JWT" "$SCRATCH/pam_jwt.conf" \
+printf 'exec env %s "%s" verify --config "%s"\n' "$FI_ENV" "$PAM_JWT" "$SCRATCH/pam_jwt.conf" \
 	>"$SCRATCH/verify.sh"
 sweep "pam-jwt verify" is_ok_verify sh "$SCRATCH/verify.sh"
 # A forged token (signed by another key under the issuer's kid) stays refused under every fault: a failure
@@ -162,7 +178,7 @@ login() {
 	: >"$SCRATCH/log"
 	"$DEVICE_PAM" "$SCRATCH/pam.d" pj-login "$1" "$SCRATCH/log" <"${2:-$SCRATCH/token}" >"$SCRATCH/login.out" 2>&1
 }
-printf 'exec env LD_PRELOAD="%s" "%s" "%s" pj-login alice "%s"\n' "$FAULTINJ" "$DEVICE_PAM" "$SCRATCH/pam.d" \
+printf 'exec env %s "%s" "%s" pj-login alice "%s"\n' "$FI_ENV" "$DEVICE_PAM" "$SCRATCH/pam.d" \
 	"$SCRATCH/log" >"$SCRATCH/login.sh"
 
 # store_view: the store as its readers see it (pam-jwt user list and show, libnss_jwt.so.2), each time from
@@ -305,7 +321,7 @@ is_ok_refresh() {
 	"$PAM_JWT" verify --config "$SCRATCH/jwks.conf" <"$SCRATCH/k1.token" >"$SCRATCH/verify.out" 2>&1 ||
 		{ why="a k1 token no longer verifies: $(head -2 "$SCRATCH/verify.out" | tr '\n' ' ')"; return 1; }
 }
-printf 'exec env LD_PRELOAD="%s" "%s" jwks refresh --config "%s" --issuer fi\n' "$FAULTINJ" "$PAM_JWT" \
+printf 'exec env %s "%s" jwks refresh --config "%s" --issuer fi\n' "$FI_ENV" "$PAM_JWT" \
 	"$SCRATCH/jwks.conf" >"$SCRATCH/refresh.sh"
 PREPARE=restore_cache
 sweep "JWKS refresh" is_ok_refresh sh "$SCRATCH/refresh.sh"
@@ -341,7 +357,7 @@ printf '\n' >"$SCRATCH/enter"
 device_login() {
 	: >"$SCRATCH/derr"
 	: >"$SCRATCH/log"
-	env ${2:+LD_PRELOAD="$2"} "$DEVICE_PAM" "$SCRATCH/pam.d" pj-device "$1" "$SCRATCH/log" \
+	env ${2:+LD_PRELOAD="$2"} ${2:+$FI_LEAKS} "$DEVICE_PAM" "$SCRATCH/pam.d" pj-device "$1" "$SCRATCH/log" \
 		<"$SCRATCH/enter" >"$SCRATCH/dout" 2>"$SCRATCH/derr" &
 	dpid=$!
 	while kill -0 "$dpid" 2>/dev/null; do
@@ -357,7 +373,7 @@ device_login() {
 	return "$drc"
 }
 faulted_device_login() {
-	device_login dave "$FAULTINJ"
+	device_login dave "$FI_PRELOAD"
 }
 device_view() {
 	"$PAM_JWT" user show dave --config "$SCRATCH/device.conf" 2>&1 | awk -v t0="$T0" '
