@@ -2,11 +2,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/prctl.h>
 
 #include <json-c/json.h>
 
@@ -368,6 +371,12 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int c;
 
+	/* Tokens, DPoP private keys and device codes pass through this process: no core file may keep them,
+	 * and no other process of the same user may ptrace it to read them (as pam-jwt-askpass). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "pam-jwt: cannot make the process non-dumpable: %s\n", strerror(errno));
+		return CLI_EXIT_REFUSED;
+	}
 	/* "+": options before the command only; what follows it belongs to the subcommand */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {

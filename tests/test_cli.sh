@@ -142,6 +142,21 @@ ok $? "user: --uid with another action than add is a usage error (exit 2)"
 "$PAM_JWT" jwks status --bogus --config "$CONF" >/dev/null 2>&1
 [ $? -eq 2 ]
 ok $? "jwks: an unknown option is a usage error (exit 2)"
+# pam-jwt holds tokens and keys: it makes itself non-dumpable (no core file, no ptrace by the user's other
+# processes), which shows as /proc/PID/status belonging to root while it runs as nobody. A copy in the
+# scratch directory: nobody may not reach the build tree (a clone under /root, mode 0700).
+cp "$PAM_JWT" "$SCRATCH/pam-jwt-copy" && chmod 755 "$SCRATCH/pam-jwt-copy" && mkfifo -m 600 "$SCRATCH/stdin"
+# read-write: opening the FIFO does not wait for a writer, and the read waits for a token that never comes
+setpriv --reuid=65534 --regid=65534 --clear-groups "$SCRATCH/pam-jwt-copy" verify --config "$CONF" \
+	<>"$SCRATCH/stdin" >/dev/null 2>&1 &
+pid=$!
+# it is past its start once it waits in read(2) (system call 0) on its input
+timeout 20 sh -c "until [ \"\$(cut -d' ' -f1 /proc/$pid/syscall 2>/dev/null)\" = 0 ] &&
+	[ \"\$(readlink /proc/$pid/exe)\" = '$SCRATCH/pam-jwt-copy' ]; do sleep 0.05; done"
+owner=$(stat -c %u "/proc/$pid/status" 2>/dev/null)
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+is "pam-jwt, run by nobody, is not dumpable: no core file or ptrace of a token" "$owner" 0
 ASKPASS="$TOP_BUILDDIR/pam-jwt-askpass"
 "$ASKPASS" --version | grep -q '^pam-jwt-askpass [0-9]' && "$ASKPASS" -h | grep -q 'usage: pam-jwt-askpass'
 ok $? "pam-jwt-askpass --version and -h"
