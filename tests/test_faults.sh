@@ -213,22 +213,28 @@ logged() {
 	grep -v 'no default config other' "$SCRATCH/log" | grep -q '^<[0-5]> \(pam_jwt\|PAM \)'
 }
 
-# is_ok_login: the outcome of one faulted login (see the top).
-is_ok_login() {
-	view=$(store_view)
-	if [ "$view" != "$OLD_VIEW" ] && [ "$view" != "$NEW_VIEW" ]; then
-		why="store neither the old nor the new version: $(printf '%s' "$view" | head -c 300 | tr '\n' '|')"
+# judge_login VIEW OLD NEW: the outcome of one faulted PAM login (device-pam's "result:" line, exit status
+# $rc) whose store now reads VIEW: the old or the new store; success only with the new one; a refusal exits
+# 1 and is named in the log (counted in REFUSED).
+judge_login() {
+	if [ "$1" != "$2" ] && [ "$1" != "$3" ]; then
+		why="store neither the old nor the new version: $(printf '%s' "$1" | head -c 300 | tr '\n' '|')"
 		return 1
 	fi
 	case $(grep '^result: ' "$SCRATCH/out") in
 	"result: Success")
-		[ "$rc" -eq 0 ] && [ "$view" = "$NEW_VIEW" ] || { why="success, but not the fault-free store"; return 1; } ;;
+		[ "$rc" -eq 0 ] && [ "$1" = "$3" ] || { why="success, but not the fault-free store"; return 1; } ;;
 	"result: "*)
 		[ "$rc" -eq 1 ] || { why="a failure with exit $rc"; return 1; }
 		REFUSED=$((REFUSED + 1))
 		logged || { why="refused, and the log does not say why"; return 1; } ;;
 	*) [ "$rc" -ne 0 ] || { why="exit 0 without a result"; return 1; } ;;
 	esac
+}
+
+# is_ok_login: the outcome of one faulted login (see the top), then a fault-free login works after it.
+is_ok_login() {
+	judge_login "$(store_view)" "$OLD_VIEW" "$NEW_VIEW" || return 1
 	if ! login alice; then
 		why="a fault-free login after it failed: $(tr '\n' ' ' <"$SCRATCH/log" | head -c 300)"
 		return 1
@@ -384,19 +390,7 @@ restore_device() {
 		cp -a "$SCRATCH/snap/dcache" "$SCRATCH/dcache"
 }
 is_ok_device() {
-	view=$(device_view)
-	if [ "$view" != "$OLD_DVIEW" ] && [ "$view" != "$NEW_DVIEW" ]; then
-		why="store neither the old nor the new version: $(printf '%s' "$view" | head -c 200 | tr '\n' '|')"
-		return 1
-	fi
-	case $(grep '^result: ' "$SCRATCH/out") in
-	"result: Success")
-		[ "$rc" -eq 0 ] && [ "$view" = "$NEW_DVIEW" ] || { why="success, but not the fault-free store"; return 1; } ;;
-	"result: "*)
-		[ "$rc" -eq 1 ] || { why="a failure with exit $rc"; return 1; }
-		logged || { why="refused, and the log does not say why"; return 1; } ;;
-	*) [ "$rc" -ne 0 ] || { why="exit 0 without a result"; return 1; } ;;
-	esac
+	judge_login "$(device_view)" "$OLD_DVIEW" "$NEW_DVIEW"
 }
 device_login erin >"$SCRATCH/out" 2>&1 && grep -q '^result: Success' "$SCRATCH/out"
 ok $? "fault-free: a device-flow login of erin (the store and key cache the sweep starts from)"
