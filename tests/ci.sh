@@ -69,15 +69,24 @@ suite() {
 		cd "$TOP" && return
 	fi
 	log "make check in $dir"
-	make -j2 check >make-check.out 2>&1
+	# each test is bounded (tests/bounded.sh, PJ_TEST_TIMEOUT); the whole make check too, in case something
+	# outside a test hangs: CI must end with its counts, within its time
+	timeout -k 60 "${CI_CHECK_TIMEOUT:-2700}" make -j2 check >make-check.out 2>&1
 	rc=$?
 	grep -E '^(FAIL|ERROR|XPASS|#)' make-check.out | head -100
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "FAIL: make check in $dir did not finish within ${CI_CHECK_TIMEOUT:-2700} s; tests that had not ended:"
+		for log in tests/*.log; do [ -f "${log%.log}.trs" ] || echo "    ${log%.log}"; done
+	fi
 	for trs in tests/*.trs; do
 		[ -f "$trs" ] || continue
 		if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
 			echo "== failures in $dir/${trs%.trs}.log:"
+			# a test that hung shows bounded.sh's report: its processes and their stacks
+			if grep -q '^# .* did not finish within [0-9]* s' "${trs%.trs}.log"; then
+				sed -n '/^# .* did not finish within [0-9]* s/,$p' "${trs%.trs}.log" | cut -c1-200 | head -100
 			# a test that died without a failed case (a sanitizer report, a crash) shows its last lines
-			if grep -qE '^not ok|^Bail out' "${trs%.trs}.log"; then
+			elif grep -qE '^not ok|^Bail out' "${trs%.trs}.log"; then
 				grep -E '^not ok|^Bail out|^#' "${trs%.trs}.log" | head -30
 			else
 				tail -30 "${trs%.trs}.log"
