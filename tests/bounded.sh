@@ -14,20 +14,26 @@ case $limit in '' | *[!0-9]*) echo "Bail out! PJ_TEST_TIMEOUT is not a number of
 setsid "$@" &
 test_pid=$!
 
+# tool COMMAND...: a diagnostic tool, bounded, without a sanitizer runtime a test may have preloaded (ps
+# links libsystemd, whose constructor deadlocks with ASan's runtime preloaded)
+tool() {
+	env -u LD_PRELOAD timeout 60 "$@"
+}
+
 # stacks_of SESSION: the processes of SESSION, then up to four programs' stacks (gdb attaches and detaches)
 stacks_of() {
 	echo "# processes of the test (session $1):"
-	ps -s "$1" -o pid=,ppid=,etimes=,stat=,wchan:24=,args= 2>/dev/null | cut -c1-300 | sed 's/^/#   /'
+	tool ps -s "$1" -o pid=,ppid=,etimes=,stat=,wchan:24=,args= 2>/dev/null | cut -c1-300 | sed 's/^/#   /'
 	command -v gdb >/dev/null 2>&1 || return 0
 	n=0
-	for pid in $(ps -s "$1" -o pid= 2>/dev/null); do
+	for pid in $(tool ps -s "$1" -o pid= 2>/dev/null); do
 		case $(readlink "/proc/$pid/exe" 2>/dev/null) in
 		*/sh | */bash | */dash | */sleep | */timeout | */setsid | */unshare | */env | */cat | */tee | */*awk | */grep | */sed | */ps | "") continue ;;
 		esac
 		[ "$n" -lt 4 ] || break
 		n=$((n + 1))
-		echo "# stack of $(ps -o pid=,args= -p "$pid" 2>/dev/null | cut -c1-200):"
-		timeout 60 gdb -p "$pid" -batch -nx -ex 'thread apply all bt 30' 2>/dev/null |
+		echo "# stack of $(tool ps -o pid=,args= -p "$pid" 2>/dev/null | cut -c1-200):"
+		tool gdb -p "$pid" -batch -nx -ex 'thread apply all bt 30' 2>/dev/null |
 			grep -E '^(#|Thread)' | head -60 | sed 's/^/#   /'
 	done
 }
