@@ -18,6 +18,7 @@
 #include "json_strict.h"
 #include "jwk.h"
 #include "log.h"
+#include "ossl_nomem.h"
 
 #define JWK_RSA_E_MAX_BYTES 8
 #define JWK_KID_SHOW        80 /* kid as shown in reasons: escaped and truncated, it comes from outside */
@@ -222,8 +223,17 @@ static pj_status jwk_build_rsa(struct jwk *key)
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
 		goto out;
 	if ((key->pkey = pkey_fromdata("RSA", bld)) == NULL) {
+		if (ossl_nomem())
+			goto out;
 		jwk_skip(key, "OpenSSL refused the RSA key");
 		r = PJ_ERR_TOKEN;
+		goto out;
+	}
+	/* OpenSSL notes a key's size when it builds it; an allocation that failed then leaves 0, and every
+	 * signature would be refused for its length while the key lived: built again next time */
+	if (EVP_PKEY_get_size(key->pkey) != (key->bits + 7) / 8) {
+		EVP_PKEY_free(key->pkey);
+		key->pkey = NULL;
 		goto out;
 	}
 	r = PJ_OK;
@@ -318,9 +328,13 @@ static pj_status jwk_build_ec(struct jwk *key)
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, a->group, 0) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, key->raw, key->raw_len))
 		goto out;
-	r = PJ_ERR_TOKEN;
 	if ((key->pkey = pkey_fromdata("EC", bld)) == NULL || !pkey_public_ok(key->pkey)) {
+		EVP_PKEY_free(key->pkey);
+		key->pkey = NULL;
+		if (ossl_nomem())
+			goto out;
 		jwk_skip(key, "EC point is not a valid %s public key", key->crv);
+		r = PJ_ERR_TOKEN;
 		goto out;
 	}
 	key->bits = EVP_PKEY_get_bits(key->pkey);
@@ -362,6 +376,8 @@ static pj_status jwk_build_okp(struct jwk *key)
 {
 	if ((key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key->raw, key->raw_len)) ==
 	    NULL) {
+		if (ossl_nomem())
+			return PJ_ERR_NOMEM;
 		jwk_skip(key, "OpenSSL refused the Ed25519 key");
 		return PJ_ERR_TOKEN;
 	}
@@ -369,20 +385,29 @@ static pj_status jwk_build_okp(struct jwk *key)
 	return PJ_OK;
 }
 
+static pj_status jwk_build_once(struct jwk *key)
+{
+	ERR_clear_error(); /* a failure's cause is read from the queue (ossl_nomem) */
+	if (strcmp(key->kty, "RSA") == 0)
+		return jwk_build_rsa(key);
+	if (strcmp(key->kty, "EC") == 0)
+		return jwk_build_ec(key);
+	return jwk_build_okp(key);
+}
+
 /* Builds the EVP_PKEY of a checked key (pending): usable when OpenSSL takes it, else unusable with the
- * reason, as if the parse had found it. PJ_ERR_NOMEM leaves it pending. */
+ * reason, as if the parse had found it. PJ_ERR_NOMEM leaves it pending. A key OpenSSL refuses is tried
+ * once more before it is unusable for the set's life: OpenSSL does not always say that an allocation
+ * failed (a method it could not fetch reads as unsupported), and a passing shortage must not spoil a good
+ * key in a process that keeps its key set. */
 static pj_status jwk_build(struct jwk *key)
 {
 	pj_status r;
 
 	if (!key->pending)
 		return PJ_OK;
-	if (strcmp(key->kty, "RSA") == 0)
-		r = jwk_build_rsa(key);
-	else if (strcmp(key->kty, "EC") == 0)
-		r = jwk_build_ec(key);
-	else
-		r = jwk_build_okp(key);
+	if ((r = jwk_build_once(key)) == PJ_ERR_TOKEN)
+		r = jwk_build_once(key);
 	if (r == PJ_ERR_NOMEM)
 		return r;
 	key->pending = false;
@@ -596,9 +621,9 @@ static bool pkey_matches(const struct jwk *key, const struct jws_alg *alg)
 {
 	switch (alg->kind) {
 	case JWS_SIG_RSA_PKCS1:
-	case JWS_SIG_RSA_PSS: return EVP_PKEY_is_a(key->pkey, "RSA");
-	case JWS_SIG_ECDSA: return EVP_PKEY_is_a(key->pkey, "EC");
-	case JWS_SIG_EDDSA: return EVP_PKEY_is_a(key->pkey, "ED25519");
+	case JWS_SIG_RSA_PSS: return EVP_PKEY_get_id(key->pkey) == EVP_PKEY_RSA;
+	case JWS_SIG_ECDSA: return EVP_PKEY_get_id(key->pkey) == EVP_PKEY_EC;
+	case JWS_SIG_EDDSA: return EVP_PKEY_get_id(key->pkey) == EVP_PKEY_ED25519;
 	}
 	return false;
 }
