@@ -12,6 +12,7 @@
 #include <openssl/rsa.h>
 
 #include "jws_sig.h"
+#include "ossl_nomem.h"
 
 /* Longest OpenSSL group name we compare against ("prime256v1", "secp521r1"). */
 #define GROUP_NAME_MAX 64
@@ -26,23 +27,29 @@ static bool ec_group_is(EVP_PKEY *pkey, const char *group)
 	return strcmp(name, group) == 0;
 }
 
-/* The key must be of the very type the alg names: a JWKS could pair any key with any header. */
+/* The key must be of the very type the alg names: a JWKS could pair any key with any header. The type is
+ * the key's id, which asks OpenSSL for nothing (EVP_PKEY_is_a looks its name up, and can fail for want of
+ * memory: a good key would be called unfit); reading the EC group can, and says so (ossl_nomem). */
 static pj_status check_key(const struct jws_alg *alg, EVP_PKEY *pkey, struct pj_error *err)
 {
 	bool fits = false;
 
+	ERR_clear_error();
 	switch (alg->kind) {
 	case JWS_SIG_RSA_PKCS1:
 	case JWS_SIG_RSA_PSS:
 		/* Only plain RSA: JWKs never carry RSA-PSS-restricted keys. */
-		fits = EVP_PKEY_is_a(pkey, "RSA");
+		fits = EVP_PKEY_get_id(pkey) == EVP_PKEY_RSA;
 		break;
-	case JWS_SIG_ECDSA: fits = EVP_PKEY_is_a(pkey, "EC") && ec_group_is(pkey, alg->group); break;
-	case JWS_SIG_EDDSA: fits = EVP_PKEY_is_a(pkey, "ED25519"); break;
+	case JWS_SIG_ECDSA:
+		fits = EVP_PKEY_get_id(pkey) == EVP_PKEY_EC && ec_group_is(pkey, alg->group);
+		break;
+	case JWS_SIG_EDDSA: fits = EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519; break;
 	}
-	ERR_clear_error();
 	if (!fits)
-		return pj_fail(err, PJ_ERR_TOKEN, "key does not fit alg %s", alg->name);
+		return ossl_nomem() ? pj_fail(err, PJ_ERR_NOMEM, "out of memory checking the key")
+		                    : pj_fail(err, PJ_ERR_TOKEN, "key does not fit alg %s", alg->name);
+	ERR_clear_error();
 	return PJ_OK;
 }
 
@@ -187,6 +194,7 @@ pj_status jws_sig_verify(const struct jws_alg *alg, EVP_PKEY *pkey, const unsign
 		goto out;
 	if ((r = prepare_sig(alg, pkey, sig, siglen, der, &vsig, &vlen, err)) != PJ_OK)
 		goto out;
+	ERR_clear_error(); /* a failure's cause is read from the queue (ossl_nomem) */
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory verifying the signature");
 		goto out;
@@ -195,12 +203,17 @@ pj_status jws_sig_verify(const struct jws_alg *alg, EVP_PKEY *pkey, const unsign
 	if (EVP_DigestVerifyInit_ex(ctx, &pctx, alg->digest, NULL, NULL, pkey, NULL) != 1 ||
 	    ((alg->kind == JWS_SIG_RSA_PKCS1 || alg->kind == JWS_SIG_RSA_PSS) &&
 	     !set_rsa_params(alg, pctx))) {
-		r = pj_fail(err, PJ_ERR_TOKEN, "cannot verify %s with this key", alg->name);
+		/* the key fits the alg (check_key) and the alg fixes every parameter: nothing the token holds
+		 * makes this fail, only OpenSSL (a method it could not fetch, memory) */
+		r = ossl_nomem()
+		        ? pj_fail(err, PJ_ERR_NOMEM, "out of memory verifying the signature")
+		        : pj_fail(err, PJ_ERR_SYSTEM, "OpenSSL could not set up %s verification", alg->name);
 		goto out;
 	}
 	rc = EVP_DigestVerify(ctx, vsig, vlen, data, datalen);
 	if (rc != 1) {
-		r = pj_fail(err, PJ_ERR_TOKEN, "signature invalid");
+		r = ossl_nomem() ? pj_fail(err, PJ_ERR_NOMEM, "out of memory verifying the signature")
+		                 : pj_fail(err, PJ_ERR_TOKEN, "signature invalid");
 		goto out;
 	}
 	r = PJ_OK;
