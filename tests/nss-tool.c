@@ -395,6 +395,15 @@ static void *lookup_loop(void *p)
 	return NULL;
 }
 
+/* ASan's allocator (GCC 12) has no fork handler: a child forked while a thread refills its cache finds the
+ * allocator's lock held and hangs in its first malloc, whatever the module does (test_journal hung so).
+ * The sanitizer build leaves the forks to the plain build. */
+#ifdef __SANITIZE_ADDRESS__
+#define FORK_UNDER_THREADS 0
+#else
+#define FORK_UNDER_THREADS 1
+#endif
+
 /* A child forked while the lookup threads run (one may hold the module's lock at that moment) must still
  * be able to look up: 1 when it cannot (it would hang; SIGALRM ends it). */
 static int fork_lookup(const char *name)
@@ -436,7 +445,7 @@ static int cmd_threads(const char *dir, const char *name)
 	for (int i = 0; i < 200; i++) {
 		if (replace_store(dir, orig, len) != 0)
 			return 2;
-		if (i % 4 == 0 && forks_bad == 0) /* a hung child costs the alarm: stop at the first */
+		if (i % 4 == 0 && forks_bad == 0 && FORK_UNDER_THREADS) /* a hung child costs the alarm */
 			forks_bad += fork_lookup(name);
 	}
 	stop = 1;
@@ -446,8 +455,10 @@ static int cmd_threads(const char *dir, const char *name)
 		lookups += args[i].lookups;
 		bad += args[i].bad;
 	}
-	printf("threads: %ld lookups during 200 replacements, %ld wrong; %d forked children failed\n",
-	       lookups, bad, forks_bad);
+	printf("threads: %ld lookups during 200 replacements, %ld wrong; %s\n", lookups, bad,
+	       FORK_UNDER_THREADS
+	           ? (forks_bad ? "a forked child failed" : "50 forked children looked up")
+	           : "no forks (sanitizer build: ASan's allocator hangs a child forked under threads)");
 	return bad == 0 && lookups > 0 && forks_bad == 0 ? 0 : 1;
 }
 

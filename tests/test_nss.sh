@@ -177,7 +177,11 @@ is "the original store answers again after fuzzing" "$(getent passwd alice | cut
 # ---- threads: lookups while the store is replaced ----
 out=$("$TOOL" threads "$MOD" $STATE alice 2>&1)
 rc=$?
-is "8 threads look up while the store is replaced 200 times; children forked meanwhile can look up" "$rc" 0
+if [ -z "${PJ_SAN_PRELOAD:-}" ]; then
+	is "8 threads look up while the store is replaced 200 times; children forked meanwhile can look up" "$rc" 0
+else
+	is "8 threads look up while the store is replaced 200 times (the forks: plain build only, nss-tool.c)" "$rc" 0
+fi
 diag "$out"
 
 # ---- nss_preauth ----
