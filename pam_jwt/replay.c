@@ -127,7 +127,10 @@ static pj_status open_table(const char *dir, uint32_t n_slots, bool create, int 
 		    (r = create_table(dir, path, n_slots, err)) != PJ_OK)
 			return r;
 	}
-	if ((r = trusted_file_check_fd(*fd, path, err)) != PJ_OK)
+	/* the directory too, every time: whoever may write in it could remove the table, and with it every
+	 * jti it holds, or put another in its place */
+	if ((r = trusted_dir_check(dir, err)) != PJ_OK ||
+	    (r = trusted_file_check_fd(*fd, path, err)) != PJ_OK)
 		return r;
 	make_header(&want, n_slots);
 	if (fstat(*fd, &st) != 0)

@@ -93,6 +93,7 @@ static void test_trust(void)
 	struct pj_error err;
 	char *path = tk_strf("%s/main/%s", dir, PJ_REPLAY_FILE);
 	char *link_dir = tk_strf("%s/link", dir), *link_path = tk_strf("%s/link/%s", dir, PJ_REPLAY_FILE);
+	char *open_dir = tk_strf("%s/open", dir);
 	int fd;
 
 	chmod(path, 0644);
@@ -104,12 +105,19 @@ static void test_trust(void)
 	close(fd);
 	ok(record("main", "t1", &err) == PJ_ERR_CONFIG && strstr(err.reason, "not a replay table") != NULL,
 	   "a damaged table is refused, not rebuilt: %s", err.reason);
+	ok(record("open", "t1", &err) == PJ_OK, "a table in a directory of its own");
+	chmod(open_dir, 0775);
+	ok(record("open", "t2", &err) == PJ_ERR_CONFIG && strstr(err.reason, open_dir) != NULL,
+	   "once its directory is writable by its group, the table is refused: %s", err.reason);
+	chmod(open_dir, 0755);
+	ok(record("open", "t1", &err) == PJ_ERR_TOKEN, "and used again when it is not");
 	mkdir(link_dir, 0755);
 	ok(symlink(path, link_path) == 0, "a symlink in place of the table");
 	ok(record("link", "t1", &err) == PJ_ERR_CONFIG, "a symlinked table is refused: %s", err.reason);
 	free(path);
 	free(link_dir);
 	free(link_path);
+	free(open_dir);
 }
 
 /* N processes record the same jti at once: exactly one gets it. */
