@@ -263,7 +263,8 @@ static void ks_set_error(struct ks_entry *e, const char *reason)
 	snprintf(e->last_error, sizeof(e->last_error), "%s", reason != NULL ? reason : "");
 }
 
-/* Takes a parsed set with its text and times into the entry (owning text). */
+/* Takes a parsed set with its text and times into the entry. It owns set and text from the call on, refused
+ * (out of memory) or not: the caller forgets both either way. */
 static pj_status ks_adopt_set(struct ks_entry *e, struct jwk_set *set, char *text, size_t len,
                               const char *url, time_t fetched_at, time_t fresh_until, struct pj_error *err)
 {
@@ -323,9 +324,9 @@ static void ks_adopt_cached_set(struct ks_ctx *c, struct jwks_cache *dc)
 		c->disk_ignored = true;
 		return;
 	}
-	if (ks_adopt_set(e, set, dc->jwks, dc->jwks_len, dc->url, (time_t)dc->fetched_at,
-	                 (time_t)dc->fresh_until, &perr) == PJ_OK)
-		dc->jwks = NULL; /* now owned by the entry */
+	(void)ks_adopt_set(e, set, dc->jwks, dc->jwks_len, dc->url, (time_t)dc->fetched_at,
+	                   (time_t)dc->fresh_until, &perr);
+	dc->jwks = NULL; /* the entry's now, or freed by ks_adopt_set's refusal */
 }
 
 /* Brings memory up to date with the cache file, which other processes may have refreshed. A cache file that
@@ -433,10 +434,11 @@ static pj_status ks_fetch(struct ks_ctx *c, struct pj_error *err)
 		goto out;
 	}
 	/* fails only when out of memory: no test reaches this goto without fault injection */
-	if ((r = ks_adopt_set(c->e, set, body.data, body.len, url, c->now, c->now + ks_ttl(iss, body.max_age),
-	                      err)) != PJ_OK)
+	r = ks_adopt_set(c->e, set, body.data, body.len, url, c->now, c->now + ks_ttl(iss, body.max_age),
+	                 err);
+	body.data = NULL; /* the entry's now, or freed by ks_adopt_set's refusal */
+	if (r != PJ_OK)
 		goto out;
-	body.data = NULL; /* now owned by the entry */
 	pj_logf(c->log, LOG_INFO, "issuer %s: fetched %zu keys from %s, fresh for %lld s", iss->name,
 	        c->e->cur->set->n_keys, url, (long long)(c->e->fresh_until - c->now));
 out:
