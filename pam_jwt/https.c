@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "lazy_lib.h"
 #include "https.h"
@@ -323,6 +324,10 @@ static pj_status http_transfer(const struct https_opts *o, const char *url, cons
 	memset(out, 0, sizeof(*out));
 	out->max_age = -1;
 	*status = 0;
+	/* libcurl's TLS is OpenSSL's: after OpenSSL 3.0 failed to initialise its default context (out of
+	 * memory) it crashes at the first random number (a lock it never made); the answer is remembered */
+	if (OSSL_LIB_CTX_get0_global_default() == NULL)
+		return pj_fail(err, PJ_ERR_NOMEM, "OpenSSL could not initialise: out of memory");
 	if ((r = https_url_check(url, o->allow_http_loopback, err)) != PJ_OK ||
 	    (r = lazy_lib_get(LAZY_LIB_CURL, &api, err)) != PJ_OK)
 		return r;
