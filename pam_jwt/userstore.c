@@ -125,7 +125,10 @@ static struct us_user *view_user(struct userstore *us, const struct pj_user_ref 
 	struct pj_error ignored;
 	struct us_user *u;
 
-	return copy_user(us, ref->st, ref->u, &u, &ignored) == PJ_OK ? u : NULL;
+	if (copy_user(us, ref->st, ref->u, &u, &ignored) == PJ_OK)
+		return u;
+	us->lookup_failed = true;
+	return NULL;
 }
 
 struct us_user *userstore_user(struct userstore *us, const char *name)
@@ -157,9 +160,12 @@ static struct us_group *view_group(struct userstore *us, const struct pj_group_r
 {
 	struct pj_error ignored;
 
-	if (ref->g->flags & PJ_STORE_G_PRIVATE ||
-	    userstore_add_group(us, store_str(ref->st, ref->g->name), ref->g->gid, &ignored) != PJ_OK)
+	if (ref->g->flags & PJ_STORE_G_PRIVATE)
 		return NULL;
+	if (userstore_add_group(us, store_str(ref->st, ref->g->name), ref->g->gid, &ignored) != PJ_OK) {
+		us->lookup_failed = true;
+		return NULL;
+	}
 	us->groups[us->n_groups - 1].stored = true;
 	return &us->groups[us->n_groups - 1];
 }
@@ -1491,6 +1497,9 @@ pj_status userstore_commit(struct userstore *us, int64_t now, struct pj_error *e
 
 	if (us->lock_fd < 0)
 		return pj_fail(err, PJ_ERR_SYSTEM, "user store: written without its lock");
+	if (us->lookup_failed)
+		return pj_fail(err, PJ_ERR_NOMEM,
+		               "user store: out of memory reading an entry: nothing written");
 	if (!us->view_mode)
 		return fold(us, now, err);
 	if (us->vp->base.hdr != NULL && us->vp->n_deltas < PJ_JOURNAL_MAX_RECORDS && params_current(us)) {

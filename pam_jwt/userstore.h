@@ -56,6 +56,9 @@ struct userstore {
 	char *dir;
 	int lock_fd; /* flock'd state_dir/users.lock, or -1 for a read-only load */
 	bool view_mode;
+	/* view mode: a lookup could not copy an entry of the view (out of memory) and answered "none": what
+	 * was decided on that answer is wrong, so userstore_commit refuses */
+	bool lookup_failed;
 	struct pj_view view; /* view mode: the store on disk, as of taking the lock (unless borrowed) */
 	struct pj_view *vp;  /* the view in use: &view, or the caller's (userstore_open_view) */
 	uint32_t generation; /* the base's generation (0: none yet) */
