@@ -6,7 +6,7 @@
 # flock, getrandom; OpenSSL's EVP_DigestVerifyInit_ex, EVP_DigestVerify (-1), EVP_PKEY_fromdata,
 # EVP_PKEY_CTX_new_from_name, EVP_PKEY_public_check_quick (-1), EVP_MD_CTX_new, OSSL_PARAM_BLD_to_param,
 # BN_bin2bn; libcurl's curl_global_init, curl_easy_init, curl_easy_perform, curl_slist_append. Swept, for
-# every N (every k-th past MAX_POINTS calls of a function):
+# every N (past MAX_POINTS calls of a function, every k-th and the last TAIL_POINTS, 10):
 #  - pam-jwt verify (pj_verify, as pam_jwt.so runs it): a refusal, or exactly the fault-free answer; and a
 #    forged token always refused (a failure taken for a match shows only there);
 #  - a whole PAM token login through libpam (tests/device-pam: pam_authenticate and pam_acct_mgmt with a
@@ -62,6 +62,7 @@ curl_global_init curl_easy_init curl_easy_perform curl_slist_append"
 # per function and path; longer sweeps take every k-th call (the sanitizer build, five times slower, 25)
 MAX_POINTS=${PJ_FAULT_MAX_POINTS:-${PJ_SAN_PRELOAD:+25}}
 MAX_POINTS=${MAX_POINTS:-100}
+TAIL_POINTS=${PJ_FAULT_TAIL_POINTS:-10}
 
 # faulted FUNC N COMMAND...: COMMAND (a script that preloads faultinj.so into the program it runs, and only
 # there) with the Nth call of FUNC failing, after PREPARE (a shell function: the state to start from), its
@@ -120,7 +121,15 @@ sweep() {
 				bad=$((bad + 1))
 				[ "$bad" -gt 3 ] || diag "$name: $f call $n of $total: $why: $(head -3 "$SCRATCH/out" | tr '\n' ' ')"
 			fi
-			n=$((n + step))
+			# past the strided points, the last TAIL_POINTS calls each: what runs last (adopting a
+			# result, cleaning up) is where a fault the stride passed over did harm (a double free)
+			if [ "$n" -ge $((total - TAIL_POINTS)) ]; then
+				n=$((n + 1))
+			elif [ $((n + step)) -gt $((total - TAIL_POINTS)) ]; then
+				n=$((total - TAIL_POINTS + 1))
+			else
+				n=$((n + step))
+			fi
 		done
 		points=$((points + fpoints))
 		[ "$fpoints" -eq 0 ] || per_func="$per_func $f:$fpoints/$total"
@@ -403,9 +412,9 @@ ok $? "fault-free: a device-flow login of dave: PAM_SUCCESS"
 NEW_DVIEW=$(device_view)
 [ "$OLD_DVIEW" != "$NEW_DVIEW" ] && echo "$NEW_DVIEW" | grep -q '^name: *dave$'
 ok $? "fault-free: dave is in the store after it"
-PREPARE=restore_device TOKEN_FILE="$SCRATCH/enter" SWEEP_MAX=$MAX_POINTS MAX_POINTS=$DEVICE_MAX_POINTS
+PREPARE=restore_device TOKEN_FILE="$SCRATCH/enter" SWEEP_MAX=$MAX_POINTS MAX_POINTS=$DEVICE_MAX_POINTS SWEEP_TAIL=$TAIL_POINTS TAIL_POINTS=0
 sweep "PAM device-flow login" is_ok_device faulted_device_login
-PREPARE=true TOKEN_FILE="$SCRATCH/token" MAX_POINTS=$SWEEP_MAX
+PREPARE=true TOKEN_FILE="$SCRATCH/token" MAX_POINTS=$SWEEP_MAX TAIL_POINTS=$SWEEP_TAIL
 
 diag "fault points exercised: $POINTS"
 done_testing
