@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1232,6 +1233,147 @@ static void test_cli(void)
 	config_free(cfg);
 }
 
+/* ---- out of memory: the test program's own allocator (not in the sanitizer build, whose runtime owns
+ * malloc): when armed, the fail_at-th allocation from then on fails, once; every library of the process
+ * allocates through it ---- */
+#ifndef __SANITIZE_ADDRESS__
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static bool nomem_armed;
+static long nomem_at, nomem_calls;
+
+static bool nomem_now(void)
+{
+	return nomem_armed && ++nomem_calls == nomem_at;
+}
+
+void *malloc(size_t n)
+{
+	return nomem_now() ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	return nomem_now() ? NULL : __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+	return nomem_now() ? NULL : __libc_realloc(p, n);
+}
+
+/* One login of claims with the at-th allocation of mapping_record_login_files failing (0: none); *reached
+ * says whether it came to that allocation. */
+static pj_status nomem_login(const struct pj_config *cfg, const char *claims, long at, bool *reached,
+                             struct pj_error *err)
+{
+	struct pj_identity id;
+	pj_status r;
+
+	pj_error_clear(err);
+	if ((r = id_make(cfg, ISS, claims, &id, err)) != PJ_OK)
+		return r;
+	nomem_calls = 0;
+	nomem_at = at;
+	nomem_armed = at > 0;
+	r = mapping_record_login_files(cfg, &id, NOW, &test_log, &files, err);
+	nomem_armed = false;
+	*reached = at > 0 && nomem_calls >= at;
+	id_free(&id);
+	return r;
+}
+
+/* The whole store as bytes (base and journal as one image), or NULL. */
+static unsigned char *store_bytes(const char *dir, size_t *len)
+{
+	struct userstore *us;
+	unsigned char *data = NULL;
+	struct pj_error err;
+
+	if (userstore_open(dir, false, &us, &err) != PJ_OK)
+		return NULL;
+	if (userstore_serialize(us, 0, &data, len, &err) != PJ_OK)
+		data = NULL;
+	userstore_close(us);
+	return data;
+}
+
+static bool same_bytes(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+	return a != NULL && b != NULL && alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* Every allocation of a first login (nalice, added to a store that holds nbob, both in group nmdevs) fails
+ * in turn: the login is refused, or it succeeds with exactly the fault-free store; the store is the old
+ * one or that; a fault-free login after it gives that store. */
+static void test_nomem(void)
+{
+	struct pj_config *cfg = cfg_make("snm", "", "");
+	const char *bob = "{\"sub\":\"nm-b\",\"preferred_username\":\"nbob\",\"groups\":[\"nmdevs\"]}";
+	const char *alice = "{\"sub\":\"nm-a\",\"preferred_username\":\"nalice\",\"groups\":[\"nmdevs\"]}";
+	char *restore =
+	    tk_strf("rm -rf %s && cp -a %s %s", path_in("snm"), path_in("snm-old"), path_in("snm"));
+	unsigned char *old = NULL, *want = NULL, *got = NULL;
+	size_t old_len = 0, want_len = 0, got_len = 0;
+	long points = 0, refused = 0, bad = 0, bad_after = 0;
+	char first_bad[PJ_REASON_MAX + 64] = "";
+	struct pj_error err;
+	bool reached = false;
+	pj_status r;
+
+	ok(login(cfg, bob, &err) == PJ_OK &&
+	       system(tk_strf("cp -a %s %s", path_in("snm"), path_in("snm-old"))) == 0 &&
+	       (old = store_bytes(cfg->state_dir, &old_len)) != NULL &&
+	       nomem_login(cfg, alice, 0, &reached, &err) == PJ_OK &&
+	       (want = store_bytes(cfg->state_dir, &want_len)) != NULL &&
+	       !same_bytes(old, old_len, want, want_len),
+	   "out of memory: the fault-free first login of nalice beside nbob changes the store (%s)",
+	   err.reason);
+	for (long at = 1;; at++) {
+		if (system(restore) != 0)
+			break;
+		r = nomem_login(cfg, alice, at, &reached, &err);
+		if (!reached)
+			break;
+		points++;
+		refused += r != PJ_OK;
+		got = store_bytes(cfg->state_dir, &got_len);
+		if (r == PJ_OK ? !same_bytes(got, got_len, want, want_len)
+		               : !same_bytes(got, got_len, old, old_len) &&
+		                     !same_bytes(got, got_len, want, want_len)) {
+			if (bad++ == 0)
+				snprintf(first_bad, sizeof(first_bad), "allocation %ld: %s (%s)", at,
+				         r == PJ_OK ? "success with another store" : "neither store",
+				         err.reason);
+		}
+		free(got);
+		got = NULL;
+		r = nomem_login(cfg, alice, 0, &reached, &err);
+		got = store_bytes(cfg->state_dir, &got_len);
+		if (r != PJ_OK || !same_bytes(got, got_len, want, want_len))
+			bad_after++;
+		free(got);
+	}
+	ok(points > 100 && bad == 0,
+	   "out of memory: %ld allocations of a first login failed in turn: %ld refused, the rest the "
+	   "fault-free "
+	   "store; the store old or new each time (%ld not) %s",
+	   points, refused, bad, first_bad);
+	ok(points > 100 && bad_after == 0,
+	   "and a fault-free login after each gives the fault-free store (%ld not)", bad_after);
+	free(old);
+	free(want);
+	free(restore);
+	config_free(cfg);
+}
+#else
+static void test_nomem(void)
+{
+	tap_skip(2, "the sanitizer build's runtime owns malloc (test_faults.sh sweeps it there)");
+}
+#endif
+
 int main(void)
 {
 	if (geteuid() != 0)
@@ -1267,6 +1409,7 @@ int main(void)
 	test_local_scans();
 	test_race();
 	test_cli();
+	test_nomem();
 	store_close(&st);
 	free(snapshot);
 	return tap_done();
