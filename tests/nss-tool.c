@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <stddef.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,9 +391,19 @@ static void *lookup_loop(void *p)
 		if (nss.getgrgid(a->uid, &gr, buf, sizeof(buf), &e) != NSS_STATUS_SUCCESS ||
 		    strcmp(gr.gr_name, a->name) != 0)
 			a->bad++;
-		a->lookups++;
+		__atomic_add_fetch(&a->lookups, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
+}
+
+/* The lookups of the threads so far. */
+static long lookups_done(const struct thread_arg *args, int n)
+{
+	long sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += __atomic_load_n(&args[i].lookups, __ATOMIC_RELAXED);
+	return sum;
 }
 
 /* ASan's allocator (GCC 12) has no fork handler: a child forked while a thread refills its cache finds the
@@ -443,6 +454,11 @@ static int cmd_threads(const char *dir, const char *name)
 		pthread_create(&th[i], NULL, lookup_loop, &args[i]);
 	}
 	for (int i = 0; i < 200; i++) {
+		/* each replacement waits for a lookup after the one before: lookups and replacements
+		 * interleave however the threads are scheduled (without it, a sanitizer build once ran all
+		 * 200 first) */
+		for (long seen = lookups_done(args, 8); lookups_done(args, 8) == seen;)
+			sched_yield();
 		if (replace_store(dir, orig, len) != 0)
 			return 2;
 		if (i % 4 == 0 && forks_bad == 0 && FORK_UNDER_THREADS) /* a hung child costs the alarm */
