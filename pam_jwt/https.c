@@ -9,11 +9,11 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 
 #include "lazy_lib.h"
 #include "https.h"
 #include "https_url.h"
+#include "ossl_nomem.h"
 
 #define HTTPS_USER_AGENT  "pam_jwt/" PACKAGE_VERSION
 #define HTTPS_MAX_AGE_CAP (10L * 365 * 86400)
@@ -324,9 +324,7 @@ static pj_status http_transfer(const struct https_opts *o, const char *url, cons
 	memset(out, 0, sizeof(*out));
 	out->max_age = -1;
 	*status = 0;
-	/* libcurl's TLS is OpenSSL's: after OpenSSL 3.0 failed to initialise its default context (out of
-	 * memory) it crashes at the first random number (a lock it never made); the answer is remembered */
-	if (OSSL_LIB_CTX_get0_global_default() == NULL)
+	if (!ossl_initialised()) /* libcurl's TLS is OpenSSL's */
 		return pj_fail(err, PJ_ERR_NOMEM, "OpenSSL could not initialise: out of memory");
 	if ((r = https_url_check(url, o->allow_http_loopback, err)) != PJ_OK ||
 	    (r = lazy_lib_get(LAZY_LIB_CURL, &api, err)) != PJ_OK)

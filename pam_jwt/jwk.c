@@ -387,10 +387,7 @@ static pj_status jwk_build_okp(struct jwk *key)
 
 static pj_status jwk_build_once(struct jwk *key)
 {
-	/* OpenSSL 3.0 initialises its default library context once; when that fails (out of memory) it goes
-	 * on with a context without locks and crashes at the next key fetch: a failed initialisation (the
-	 * answer is remembered) leaves the key pending and OpenSSL alone */
-	if (OSSL_LIB_CTX_get0_global_default() == NULL)
+	if (!ossl_initialised()) /* the key stays pending, OpenSSL alone */
 		return PJ_ERR_NOMEM;
 	ERR_clear_error(); /* a failure's cause is read from the queue (ossl_nomem) */
 	if (strcmp(key->kty, "RSA") == 0)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 /* Empties OpenSSL's error queue and says whether it held an allocation failure. A key OpenSSL could not
@@ -20,6 +21,14 @@ static inline bool ossl_nomem(void)
 		if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
 			nomem = true;
 	return nomem;
+}
+
+/* Whether OpenSSL 3.0 initialised its default library context. When that fails (out of memory) it goes on
+ * with a context without locks and crashes at the next key fetch or random number (libcurl's TLS too);
+ * the answer is remembered, so a failure stays one: callers refuse before they touch OpenSSL. */
+static inline bool ossl_initialised(void)
+{
+	return OSSL_LIB_CTX_get0_global_default() != NULL;
 }
 
 #endif

@@ -14,6 +14,7 @@
 #include "jwk.h"
 #include "jws.h"
 #include "jws_sig.h"
+#include "ossl_nomem.h"
 #include "keystore.h"
 #include "verify.h"
 
@@ -77,10 +78,7 @@ pj_status pj_verify_signature(const struct pj_config *cfg, const struct pj_log *
 		            issuer->name);
 		goto out;
 	}
-	/* OpenSSL 3.0 initialises its default library context once; when that fails (out of memory) it goes
-	 * on with a context without locks and crashes at the first key fetch, so a failed initialisation is a
-	 * refusal here (the answer is remembered: it stays one) */
-	if (OSSL_LIB_CTX_get0_global_default() == NULL) {
+	if (!ossl_initialised()) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "OpenSSL could not initialise: out of memory");
 		goto out;
 	}
