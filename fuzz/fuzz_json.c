@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -32,21 +33,44 @@ static void get_all(json_object *obj, int depth)
 	(void)json_get_array(NULL, "x", &(json_object *){NULL});
 }
 
+/* The same text with JSON_STRICT_NAMES_IN_ROOT (as a token's header and payload are parsed) must give the
+ * same answer, reason and tree as without: a difference aborts. */
+static void same_with_names_in_root(const uint8_t *data, size_t size, pj_status want,
+                                    const struct pj_error *want_err, const char *want_tree)
+{
+	struct pj_error err = {0};
+	json_object *obj = NULL;
+	pj_status r = json_strict_parse_object_ext((const char *)data, size, JSON_STRICT_DEFAULT_DEPTH,
+	                                           JSON_STRICT_NAMES_IN_ROOT, &obj, &err);
+
+	if (r != want || (r != PJ_OK && (obj != NULL || strcmp(err.reason, want_err->reason) != 0)))
+		abort();
+	if (r != PJ_OK)
+		return;
+	get_all(obj, 0);
+	if (strcmp(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN), want_tree) != 0)
+		abort();
+	json_object_put(obj);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pj_error err = {0};
 	json_object *obj = NULL;
+	pj_status r =
+	    json_strict_parse_object((const char *)data, size, JSON_STRICT_DEFAULT_DEPTH, &obj, &err);
 
-	if (json_strict_parse_object((const char *)data, size, JSON_STRICT_DEFAULT_DEPTH, &obj, &err) !=
-	    PJ_OK) {
+	if (r != PJ_OK) {
 		if (obj != NULL)
 			abort(); /* a refusal leaves *out NULL */
+		same_with_names_in_root(data, size, r, &err, NULL);
 		return 0;
 	}
 	if (!json_object_is_type(obj, json_type_object))
 		abort();
 	get_all(obj, 0);
-	(void)json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	same_with_names_in_root(data, size, r, &err,
+	                        json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
 	json_object_put(obj);
 	return 0;
 }

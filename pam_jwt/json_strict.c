@@ -27,6 +27,10 @@ struct jv {
 	 * offset: decoding never lengthens the raw text, and the byte after it (closing quote, delimiter or
 	 * end) belongs to no other token, so copies never overlap and each lives as long as the parse. */
 	unsigned char *scratch;
+	/* NULL, or (JSON_STRICT_NAMES_IN_ROOT) len + 1 bytes laid out as the scratch, where member names are
+	 * copied instead, to stay with the tree (json-c then keeps the pointer:
+	 * JSON_C_OBJECT_ADD_CONSTANT_KEY) */
+	unsigned char *names;
 	locale_t c_locale; /* for strtod_l: the application's LC_NUMERIC must not change what a number is */
 	struct pj_error *err;
 };
@@ -222,12 +226,13 @@ static pj_status jv_escape(struct jv *v, size_t *i, size_t end, unsigned char *o
 	return PJ_OK;
 }
 
-/* The string with escapes (or an error) whose opening quote is at pos, decoded into the scratch. The
- * closing quote is found first, so an unterminated string is named as such whatever else is wrong. */
-static pj_status jv_string_escaped(struct jv *v, const char **p, size_t *len)
+/* The string with escapes (or an error) whose opening quote is at pos, decoded into base (the scratch or
+ * the names) at its own offset. The closing quote is found first, so an unterminated string is named as
+ * such whatever else is wrong. */
+static pj_status jv_string_escaped(struct jv *v, unsigned char *base, const char **p, size_t *len)
 {
 	size_t start = v->pos + 1, end, i, o = 0, n;
-	unsigned char *buf = v->scratch + start;
+	unsigned char *buf = base + start;
 	pj_status r;
 
 	for (end = start; end < v->len && v->s[end] != '"'; end++) {
@@ -261,8 +266,8 @@ static pj_status jv_string_escaped(struct jv *v, const char **p, size_t *len)
 
 /* The string whose opening quote is at pos, leaving pos after the closing quote; *p and *len receive its
  * decoded bytes, which never contain NUL. They point into the text when it has no escapes, unless
- * terminate asks for a NUL-terminated copy (member names, which json-c takes as C strings). */
-static pj_status jv_string(struct jv *v, bool terminate, const char **p, size_t *len)
+ * terminate asks for a NUL-terminated copy in base (member names, which json-c takes as C strings). */
+static pj_status jv_string(struct jv *v, unsigned char *terminate, const char **p, size_t *len)
 {
 	size_t start = v->pos + 1, end = start;
 	unsigned char *buf;
@@ -270,10 +275,10 @@ static pj_status jv_string(struct jv *v, bool terminate, const char **p, size_t 
 	while (end < v->len && v->s[end] != '"' && v->s[end] != '\\' && v->s[end] >= 0x20)
 		end++;
 	if (end >= v->len || v->s[end] != '"')
-		return jv_string_escaped(v, p, len);
+		return jv_string_escaped(v, terminate != NULL ? terminate : v->scratch, p, len);
 	*len = end - start;
-	if (terminate) {
-		buf = v->scratch + start;
+	if (terminate != NULL) {
+		buf = terminate + start;
 		memcpy(buf, v->s + start, *len);
 		buf[*len] = '\0';
 		*p = (const char *)buf;
@@ -405,7 +410,7 @@ static pj_status jv_member(struct jv *v, int depth, json_object *obj)
 	json_object *val = NULL;
 	pj_status r;
 
-	if ((r = jv_string(v, true, &name, &name_len)) != PJ_OK)
+	if ((r = jv_string(v, v->names != NULL ? v->names : v->scratch, &name, &name_len)) != PJ_OK)
 		return r;
 	if (json_object_object_get_ex(obj, name, NULL)) {
 		v->pos = at;
@@ -418,8 +423,11 @@ static pj_status jv_member(struct jv *v, int depth, json_object *obj)
 	jv_ws(v);
 	if ((r = jv_value(v, depth, &val)) != PJ_OK)
 		return r;
-	/* the name is in the scratch, untouched by the value's parse, which uses its own offsets */
-	if (json_object_object_add_ex(obj, name, val, JSON_C_OBJECT_ADD_KEY_IS_NEW) != 0) {
+	/* the name is in the scratch or the names, untouched by the value's parse, which uses its own
+	 * offsets; in the names it stays as long as the root */
+	if (json_object_object_add_ex(obj, name, val,
+	                              JSON_C_OBJECT_ADD_KEY_IS_NEW |
+	                                  (v->names != NULL ? JSON_C_OBJECT_ADD_CONSTANT_KEY : 0)) != 0) {
 		json_object_put(val);
 		return jv_nomem(v);
 	}
@@ -527,7 +535,7 @@ static pj_status jv_string_value(struct jv *v, json_object **out)
 	size_t len;
 	pj_status r;
 
-	if ((r = jv_string(v, false, &p, &len)) != PJ_OK)
+	if ((r = jv_string(v, NULL, &p, &len)) != PJ_OK)
 		return r;
 	if ((*out = json_object_new_string_len(p, (int)len)) == NULL)
 		return jv_nomem(v);
@@ -586,8 +594,16 @@ static pj_status jv_parse(struct jv *v, json_object **out)
 	return PJ_OK;
 }
 
-pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, json_object **out,
-                                   struct pj_error *err)
+/* json-c's user_delete of a root that owns its member names (JSON_STRICT_NAMES_IN_ROOT). json-c calls it
+ * before it frees the tree, which is fine: freeing a table never reads a constant key. */
+static void free_names(json_object *root, void *names)
+{
+	(void)root;
+	free(names);
+}
+
+pj_status json_strict_parse_object_ext(const char *text, size_t len, int max_depth, unsigned flags,
+                                       json_object **out, struct pj_error *err)
 {
 	struct jv v = {.s = (const unsigned char *)text, .len = len, .err = err};
 	unsigned char stack[JV_STACK_SCRATCH], *heap = NULL;
@@ -605,11 +621,26 @@ pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, 
 		v.scratch = stack;
 	else if ((v.scratch = heap = malloc(len + 1)) == NULL)
 		return jv_nomem(&v);
-	r = jv_parse(&v, out);
+	if ((flags & JSON_STRICT_NAMES_IN_ROOT) != 0 && (v.names = malloc(len + 1)) == NULL) {
+		r = jv_nomem(&v);
+		goto out;
+	}
+	if ((r = jv_parse(&v, out)) == PJ_OK && v.names != NULL) {
+		json_object_set_userdata(*out, v.names, free_names);
+		v.names = NULL;
+	}
+out:
 	if (v.c_locale != (locale_t)0)
 		freelocale(v.c_locale);
+	free(v.names); /* after a refusal: its partial tree is freed already */
 	free(heap);
 	return r;
+}
+
+pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, json_object **out,
+                                   struct pj_error *err)
+{
+	return json_strict_parse_object_ext(text, len, max_depth, 0, out, err);
 }
 
 /* ---- typed getters ---- */

@@ -30,6 +30,18 @@
 pj_status json_strict_parse_object(const char *text, size_t len, int max_depth, json_object **out,
                                    struct pj_error *err);
 
+/* Flags of json_strict_parse_object_ext. */
+enum json_strict_flags {
+	/* Every member name of the tree lives in one block the root owns (freed with it), instead of one
+	 * allocation per name: for a tree that is only ever kept whole, as a token's header and payload are.
+	 * A caller that asks for it must not keep any object inside the tree beyond the root's life. */
+	JSON_STRICT_NAMES_IN_ROOT = 1 << 0,
+};
+
+/* json_strict_parse_object with flags (enum json_strict_flags). */
+pj_status json_strict_parse_object_ext(const char *text, size_t len, int max_depth, unsigned flags,
+                                       json_object **out, struct pj_error *err);
+
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. Returns the offset of
  * the first byte that does not start a well-formed sequence, or len when all of text is well formed. The
  * one UTF-8 rule: JSON text and pam_jwt.conf lines are both held to it. */

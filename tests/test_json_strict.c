@@ -13,21 +13,46 @@
 #include "pam_jwt/json_strict.h"
 #include "tap.h"
 
-/* Parses text[0..len) with max_depth; returns the status and checks the out/err contract. */
-static pj_status parse_len(const char *text, size_t len, int max_depth, struct pj_error *err)
+/* Parses text[0..len) with max_depth and flags; returns the status and checks the out/err contract. On
+ * success *text_out (when not NULL) gets the tree as json-c writes it (malloc'd). */
+static pj_status parse_flags(const char *text, size_t len, int max_depth, unsigned flags,
+                             struct pj_error *err, char **text_out)
 {
 	json_object *obj = (json_object *)&obj; /* must be overwritten */
 	pj_status r;
 
 	pj_error_clear(err);
-	r = json_strict_parse_object(text, len, max_depth, &obj, err);
+	r = json_strict_parse_object_ext(text, len, max_depth, flags, &obj, err);
 	if (r == PJ_OK) {
 		if (!json_object_is_type(obj, json_type_object))
 			r = PJ_ERR_SYSTEM; /* makes the calling ok() fail */
+		else if (text_out != NULL)
+			*text_out = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
 		json_object_put(obj);
 	} else if (obj != NULL || err->status != r || err->reason[0] == '\0') {
 		r = PJ_ERR_SYSTEM;
 	}
+	return r;
+}
+
+/* Parses text[0..len) with max_depth both ways (names with the tree, names with the root): the two must give
+ * the same answer, reason and tree; returns the status. */
+static pj_status parse_len(const char *text, size_t len, int max_depth, struct pj_error *err)
+{
+	struct pj_error err_root;
+	char *tree = NULL, *tree_root = NULL;
+	pj_status r = parse_flags(text, len, max_depth, 0, err, &tree),
+	          r_root =
+	              parse_flags(text, len, max_depth, JSON_STRICT_NAMES_IN_ROOT, &err_root, &tree_root);
+
+	if (r_root != r || strcmp(err_root.reason, err->reason) != 0 ||
+	    (r == PJ_OK && (tree == NULL || tree_root == NULL || strcmp(tree, tree_root) != 0))) {
+		tap_diag("JSON_STRICT_NAMES_IN_ROOT differs: %d \"%s\" vs %d \"%s\"", r, err->reason, r_root,
+		         err_root.reason);
+		r = PJ_ERR_SYSTEM;
+	}
+	free(tree);
+	free(tree_root);
 	return r;
 }
 
@@ -603,6 +628,52 @@ static void test_getters(void)
 	json_object_put(obj);
 }
 
+/* True when every member name of obj and of the objects inside it lies in names[0..size). */
+static bool names_within(json_object *obj, const char *names, size_t size)
+{
+	if (json_object_is_type(obj, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(obj); i++)
+			if (!names_within(json_object_array_get_idx(obj, i), names, size))
+				return false;
+		return true;
+	}
+	if (!json_object_is_type(obj, json_type_object))
+		return true;
+	json_object_object_foreach(obj, key, val)
+	{
+		if (key < names || key + strlen(key) >= names + size || !names_within(val, names, size))
+			return false;
+	}
+	return true;
+}
+
+/* JSON_STRICT_NAMES_IN_ROOT: one block for every name (a token's header and payload then cost no allocation
+ * per claim name), owned by the root: the tree's names are in it, and freeing the root frees it (ASan and
+ * valgrind see a leak or a double free otherwise). */
+static void test_names_in_root(void)
+{
+	static const char text[] =
+	    "{\"iss\":\"i\",\"a\\u0062c\":{\"in\":[{\"deep\":1}],\"x\":2},\"groups\":[\"g\"]}";
+	struct pj_error err;
+	json_object *obj = NULL, *inner;
+	const char *names;
+
+	ok(json_strict_parse_object_ext(text, strlen(text), JSON_STRICT_DEFAULT_DEPTH,
+	                                JSON_STRICT_NAMES_IN_ROOT, &obj, &err) == PJ_OK,
+	   "names-in-root parse accepted");
+	names = json_object_get_userdata(obj);
+	ok(names != NULL && names_within(obj, names, sizeof(text)),
+	   "every name, nested and escaped ones too, lies in the root's one block");
+	ok(json_get_object(obj, "abc", &inner) == JSON_GET_OK && json_object_object_get_ex(inner, "x", NULL),
+	   "names are found by their decoded text");
+	json_object_put(obj);
+	obj = NULL;
+	ok(json_strict_parse_object(text, strlen(text), JSON_STRICT_DEFAULT_DEPTH, &obj, &err) == PJ_OK &&
+	       json_object_get_userdata(obj) == NULL,
+	   "without the flag the tree owns its names (no block on the root)");
+	json_object_put(obj);
+}
+
 int main(void)
 {
 	test_accepts();
@@ -619,5 +690,6 @@ int main(void)
 	test_tree_containers();
 	test_tree_long();
 	test_getters();
+	test_names_in_root();
 	return tap_done();
 }
