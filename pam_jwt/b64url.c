@@ -50,41 +50,51 @@ static pj_status b64url_check_chars(const char *in, size_t len, struct pj_error 
 	return PJ_OK;
 }
 
-pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen, struct pj_error *err)
+/* Bytes that len characters decode to: 3 per full quad plus 1 or 2 for a 2- or 3-character tail. Below len
+ * whenever len > 0, so a NUL after them cannot overflow. */
+static size_t decoded_len(size_t len)
 {
-	unsigned char *buf = NULL;
-	size_t n = 0, i, tail, need;
+	return len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+}
+
+/* The refusal of an input known to hold a character outside the alphabet: b64url_check_chars names it
+ * (the fallback only keeps this failing should the two ever disagree). */
+static pj_status bad_char(const char *in, size_t len, struct pj_error *err)
+{
+	pj_status r = b64url_check_chars(in, len, err);
+
+	return r != PJ_OK ? r : pj_fail(err, PJ_ERR_TOKEN, "invalid base64url character");
+}
+
+/* Decodes in (len characters, len % 4 != 1) into buf (decoded_len(len) + 1 bytes), in one pass: a character
+ * outside the alphabet has table value 0, and the first quad holding one sends the whole input to
+ * bad_char for the reason. */
+static pj_status decode_into(const char *in, size_t len, unsigned char *buf, size_t *outlen,
+                             struct pj_error *err)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = 0, i;
 	uint32_t acc = 0;
-	int bits = 0;
-	pj_status r;
+	int bits;
 
-	*out = NULL;
-	*outlen = 0;
-	if (in == NULL && len != 0)
-		return pj_fail(err, PJ_ERR_TOKEN, "base64url input missing");
-	if ((r = b64url_check_chars(in, len, err)) != PJ_OK)
-		return r;
-	tail = len % 4;
-	if (tail == 1)
-		return pj_fail(err, PJ_ERR_TOKEN, "base64url length %zu is impossible (1 mod 4)", len);
-	/* 3 bytes per full quad plus 1 or 2 for a 2- or 3-character tail; need < len whenever len > 0, so
-	 * need + 1 for the NUL cannot overflow. */
-	need = len / 4 * 3 + (tail ? tail - 1 : 0);
-	if ((buf = malloc(need + 1)) == NULL)
-		return pj_fail(err, PJ_ERR_NOMEM, "out of memory decoding base64url");
-	/* Every character is in the alphabet now: whole quads give 3 bytes each, then the tail. */
 	for (i = 0; i + 4 <= len; i += 4) {
-		const unsigned char *q = (const unsigned char *)in + i;
+		unsigned a = b64url_table[s[i]], b = b64url_table[s[i + 1]], c = b64url_table[s[i + 2]],
+		         d = b64url_table[s[i + 3]];
 
-		acc = (uint32_t)b64url_value(q[0]) << 18 | (uint32_t)b64url_value(q[1]) << 12 |
-		      (uint32_t)b64url_value(q[2]) << 6 | (uint32_t)b64url_value(q[3]);
+		if (a == 0 || b == 0 || c == 0 || d == 0)
+			return bad_char(in, len, err);
+		acc = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
 		buf[n++] = (unsigned char)(acc >> 16);
 		buf[n++] = (unsigned char)(acc >> 8);
 		buf[n++] = (unsigned char)acc;
 	}
 	acc = 0;
 	for (bits = 0; i < len; i++) {
-		acc = (acc << 6) | (uint32_t)b64url_value((unsigned char)in[i]);
+		unsigned v = b64url_table[s[i]];
+
+		if (v == 0)
+			return bad_char(in, len, err);
+		acc = (acc << 6) | (v - 1);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -93,14 +103,67 @@ pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t 
 		}
 	}
 	/* Leftover bits must be zero, or two different strings would decode to the same bytes. */
-	if (acc != 0) {
-		free(buf);
+	if (acc != 0)
 		return pj_fail(err, PJ_ERR_TOKEN, "base64url has non-zero trailing bits");
-	}
 	buf[n] = '\0';
-	*out = buf;
 	*outlen = n;
 	return PJ_OK;
+}
+
+/* The checks that come before any byte is decoded: input present, and a possible length (a bad character
+ * is named first, as a length of 1 mod 4 is often a symptom of one). */
+static pj_status check_input(const char *in, size_t len, struct pj_error *err)
+{
+	pj_status r;
+
+	if (in == NULL && len != 0)
+		return pj_fail(err, PJ_ERR_TOKEN, "base64url input missing");
+	if (len % 4 == 1) {
+		if ((r = b64url_check_chars(in, len, err)) != PJ_OK)
+			return r;
+		return pj_fail(err, PJ_ERR_TOKEN, "base64url length %zu is impossible (1 mod 4)", len);
+	}
+	return PJ_OK;
+}
+
+pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen, struct pj_error *err)
+{
+	unsigned char *buf;
+	pj_status r;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((r = check_input(in, len, err)) != PJ_OK)
+		return r;
+	if ((buf = malloc(decoded_len(len) + 1)) == NULL)
+		return pj_fail(err, PJ_ERR_NOMEM, "out of memory decoding base64url");
+	if ((r = decode_into(len ? in : "", len, buf, outlen, err)) != PJ_OK) {
+		free(buf);
+		*outlen = 0;
+		return r;
+	}
+	*out = buf;
+	return PJ_OK;
+}
+
+pj_status b64url_decode_buf(const char *in, size_t len, unsigned char *buf, size_t size, size_t *outlen,
+                            struct pj_error *err)
+{
+	pj_status r;
+
+	*outlen = 0;
+	if ((r = check_input(in, len, err)) != PJ_OK)
+		return r;
+	if (size < decoded_len(len) + 1)
+		return pj_fail(err, PJ_ERR_TOKEN, "base64url input of %zu characters too long here", len);
+	if ((r = decode_into(len ? in : "", len, buf, outlen, err)) != PJ_OK)
+		*outlen = 0;
+	return r;
+}
+
+size_t b64url_decoded_size(size_t len)
+{
+	return decoded_len(len) + 1;
 }
 
 char *b64url_encode(const unsigned char *in, size_t len)

@@ -14,6 +14,14 @@
 pj_status b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen,
                         struct pj_error *err);
 
+/* As b64url_decode, into buf (size bytes, at least b64url_decoded_size(len), else PJ_ERR_TOKEN): for a
+ * caller that decodes a short segment on its stack instead of the heap. */
+pj_status b64url_decode_buf(const char *in, size_t len, unsigned char *buf, size_t size, size_t *outlen,
+                            struct pj_error *err);
+
+/* The buffer b64url_decode_buf needs for len characters: the decoded bytes and a NUL. */
+size_t b64url_decoded_size(size_t len);
+
 /* Encodes len bytes into a malloc'd NUL-terminated string without padding; NULL on allocation failure. */
 char *b64url_encode(const unsigned char *in, size_t len);
 

@@ -11,7 +11,29 @@
 #include "pam_jwt/b64url.h"
 #include "tap.h"
 
-/* True when in[0..len) decodes to exactly want[0..wantlen). */
+/* b64url_decode_buf: the same bytes into a buffer of exactly b64url_decoded_size, and a buffer one byte
+ * short refused without a byte written. */
+static int decodes_to_buf(const char *in, size_t len, const void *want, size_t wantlen)
+{
+	size_t size = b64url_decoded_size(len), outlen = 7;
+	unsigned char *buf = malloc(size + 1);
+	struct pj_error err;
+	int good;
+
+	if (buf == NULL)
+		return 0;
+	memset(buf, 0xa5, size + 1);
+	pj_error_clear(&err);
+	good = size == wantlen + 1 &&
+	       b64url_decode_buf(in, len, buf, size - 1, &outlen, &err) == PJ_ERR_TOKEN && outlen == 0 &&
+	       buf[0] == 0xa5;
+	good = good && b64url_decode_buf(in, len, buf, size, &outlen, &err) == PJ_OK && outlen == wantlen &&
+	       memcmp(buf, want, wantlen) == 0 && buf[wantlen] == '\0' && buf[size] == 0xa5;
+	free(buf);
+	return good;
+}
+
+/* True when in[0..len) decodes to exactly want[0..wantlen), by b64url_decode and b64url_decode_buf. */
 static int decodes_to(const char *in, size_t len, const void *want, size_t wantlen)
 {
 	struct pj_error err;
@@ -25,6 +47,23 @@ static int decodes_to(const char *in, size_t len, const void *want, size_t wantl
 	good = outlen == wantlen && memcmp(out, want, wantlen) == 0 && out[outlen] == '\0' &&
 	       err.status == PJ_OK;
 	free(out);
+	return good && decodes_to_buf(in, len, want, wantlen);
+}
+
+/* b64url_decode_buf refuses it too, for the same reason, given room enough. */
+static int refused_buf(const char *in, size_t len, const char *why)
+{
+	size_t size = b64url_decoded_size(len), outlen = 7;
+	unsigned char *buf = malloc(size);
+	struct pj_error err;
+	int good;
+
+	if (buf == NULL)
+		return 0;
+	pj_error_clear(&err);
+	good = b64url_decode_buf(in, len, buf, size, &outlen, &err) == PJ_ERR_TOKEN && outlen == 0 &&
+	       strstr(err.reason, why) != NULL;
+	free(buf);
 	return good;
 }
 
@@ -40,8 +79,10 @@ static int refused(const char *in, size_t len, const char *why)
 	r = b64url_decode(in, len, &out, &outlen, &err);
 	if (r == PJ_OK)
 		free(out);
-	return r == PJ_ERR_TOKEN && err.status == PJ_ERR_TOKEN && out == NULL && outlen == 0 &&
-	       strstr(err.reason, why) != NULL;
+	if (!(r == PJ_ERR_TOKEN && err.status == PJ_ERR_TOKEN && out == NULL && outlen == 0 &&
+	      strstr(err.reason, why) != NULL))
+		return 0;
+	return refused_buf(in, len, why);
 }
 
 /* The reference encoding from OpenSSL's padded standard base64, translated to unpadded base64url. */
