@@ -16,32 +16,43 @@ bool jws_looks_like_jwt(const char *input, size_t len)
 	return len >= 4 && memcmp(input, "eyJ", 3) == 0 && memchr(input, '.', len) != NULL;
 }
 
-/* Decodes one segment and parses it as a strict JSON object. */
+/* Segments up to this many decoded bytes (every usual header and payload) are decoded on the stack: a
+ * login pays no allocation for them. */
+#define SEGMENT_STACK_MAX 2048
+
+/* Decodes one segment and parses it as a strict JSON object whose member names its root owns (the token's
+ * trees are kept whole: jws_token, pj_identity's claims). */
 static pj_status decode_json_segment(const char *seg, size_t len, const char *what, json_object **out,
                                      struct pj_error *err)
 {
-	unsigned char *raw = NULL;
+	unsigned char stack[SEGMENT_STACK_MAX], *raw = stack, *heap = NULL;
 	size_t rawlen = 0;
 	pj_status r;
 
-	if ((r = b64url_decode(seg, len, &raw, &rawlen, err)) != PJ_OK) {
+	if (b64url_decoded_size(len) > sizeof(stack)) {
+		r = b64url_decode(seg, len, &heap, &rawlen, err);
+		raw = heap;
+	} else {
+		r = b64url_decode_buf(seg, len, stack, sizeof(stack), &rawlen, err);
+	}
+	if (r != PJ_OK) {
 		char inner[PJ_REASON_MAX];
 		snprintf(inner, sizeof(inner), "%s", err ? err->reason : "");
 		r = pj_fail(err, r, "%s: %s", what, inner);
 		goto out;
 	}
-	if ((r = json_strict_parse_object((const char *)raw, rawlen, JSON_STRICT_DEFAULT_DEPTH, out, err)) !=
-	    PJ_OK) {
+	if ((r = json_strict_parse_object_ext((const char *)raw, rawlen, JSON_STRICT_DEFAULT_DEPTH,
+	                                      JSON_STRICT_NAMES_IN_ROOT, out, err)) != PJ_OK) {
 		char inner[PJ_REASON_MAX];
 		snprintf(inner, sizeof(inner), "%s", err ? err->reason : "");
 		r = pj_fail(err, r, "%s: %s", what, inner);
 		goto out;
 	}
 out:
-	if (raw != NULL) {
+	/* the payload is the user's claims: none of it stays behind in freed memory or on the stack */
+	if (raw != NULL)
 		explicit_bzero(raw, rawlen);
-		free(raw);
-	}
+	free(heap);
 	return r;
 }
 
@@ -125,9 +136,8 @@ pj_status jws_parse_typed(const char *token, size_t len, size_t max_len, enum jw
 		               typ == JWS_TYP_DPOP ? "the proof limit of" : "max_token_size", max_len);
 	if (!jws_looks_like_jwt(token, len))
 		return pj_fail(err, PJ_ERR_NOT_JWT, "input is not a JWT");
-	for (size_t i = 0; i < len; i++)
-		if (token[i] == '.')
-			dots++;
+	for (const char *p = token, *end = token + len; (p = memchr(p, '.', (size_t)(end - p))) != NULL; p++)
+		dots++;
 	if (dots == 4)
 		return pj_fail(err, PJ_ERR_TOKEN,
 		               "token has five segments (JWE): only signed JWTs are accepted");
