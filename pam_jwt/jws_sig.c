@@ -34,7 +34,6 @@ static pj_status check_key(const struct jws_alg *alg, EVP_PKEY *pkey, struct pj_
 {
 	bool fits = false;
 
-	ERR_clear_error();
 	switch (alg->kind) {
 	case JWS_SIG_RSA_PKCS1:
 	case JWS_SIG_RSA_PSS:
@@ -49,7 +48,6 @@ static pj_status check_key(const struct jws_alg *alg, EVP_PKEY *pkey, struct pj_
 	if (!fits)
 		return ossl_nomem() ? pj_fail(err, PJ_ERR_NOMEM, "out of memory checking the key")
 		                    : pj_fail(err, PJ_ERR_TOKEN, "key does not fit alg %s", alg->name);
-	ERR_clear_error();
 	return PJ_OK;
 }
 
@@ -190,11 +188,13 @@ pj_status jws_sig_verify(const struct jws_alg *alg, EVP_PKEY *pkey, const unsign
 		return pj_fail(err, PJ_ERR_TOKEN, "no signature, key or alg to verify with");
 	if (data == NULL)
 		data = empty; /* datalen is then 0 */
+	/* once, here: a failure's cause is read from the queue (ossl_nomem), and nothing between this and
+	 * OpenSSL's verify leaves anything in it but a failure that ends the check */
+	ERR_clear_error();
 	if ((r = check_key(alg, pkey, err)) != PJ_OK)
 		goto out;
 	if ((r = prepare_sig(alg, pkey, sig, siglen, der, &vsig, &vlen, err)) != PJ_OK)
 		goto out;
-	ERR_clear_error(); /* a failure's cause is read from the queue (ossl_nomem) */
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
 		r = pj_fail(err, PJ_ERR_NOMEM, "out of memory verifying the signature");
 		goto out;
