@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,21 +520,33 @@ static pj_status admit(pam_handle_t *pamh, const struct module_args *args, const
 	return mapping_record_login(cfg, id, time(NULL), log, err);
 }
 
-/* Whether this host runs OpenSSL in FIPS mode: the kernel says so (/proc/sys/crypto/fips_enabled), or the
- * environment names an OpenSSL configuration (OPENSSL_CONF) that may activate the FIPS provider. */
-static bool fips_host(void)
+/* The kernel's FIPS mode (/proc/sys/crypto/fips_enabled), read once per process: it is fixed at boot
+ * (fips=1 on the kernel command line), and a screen locker or sshd's monitor authenticating many times
+ * need not open it each time. */
+static pthread_once_t kernel_fips_once = PTHREAD_ONCE_INIT;
+static bool kernel_fips;
+
+static void read_kernel_fips(void)
 {
 	char c = '0';
 	FILE *f;
 
-	if (secure_getenv("OPENSSL_CONF") != NULL)
-		return true;
 	if ((f = fopen("/proc/sys/crypto/fips_enabled", "re")) != NULL) {
 		if (fread(&c, 1, 1, f) != 1)
 			c = '0';
 		fclose(f);
 	}
-	return c == '1';
+	kernel_fips = c == '1';
+}
+
+/* Whether this host runs OpenSSL in FIPS mode: the kernel says so, or the environment names an OpenSSL
+ * configuration (OPENSSL_CONF) that may activate the FIPS provider. */
+static bool fips_host(void)
+{
+	if (secure_getenv("OPENSSL_CONF") != NULL)
+		return true;
+	pthread_once(&kernel_fips_once, read_kernel_fips);
+	return kernel_fips;
 }
 
 /* OpenSSL reads the system's openssl.cnf at its first use unless told not to: about 0.3 ms of a cold login

@@ -7,7 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config libssl-dev libjson-c-
  libpam0g-dev libqrencode-dev zbar-tools pamtester valgrind openssl ca-certificates python3 python3-cryptography util-linux procps binutils
  openssh-server openssh-client sudo clang-format mandoc
  debhelper dh-nss dpkg-dev fakeroot lintian
- clang libclang-rt-14-dev clang-tools cppcheck gcovr locales"
+ clang libclang-rt-14-dev clang-tools cppcheck gcovr locales strace"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
