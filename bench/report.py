@@ -34,6 +34,8 @@ def parse(path):
         elif k == "profile" and len(w) == 4:
             prev = d["profile"][w[1]].get(w[2], 0)
             d["profile"][w[1]][w[2]] = max(prev, int(w[3]))
+        elif k == "allocs" and len(w) == 4:
+            d["misc"][("allocs", w[1])] = (int(w[2]) - int(w[3])) / 1000
         elif k == "dlopen":
             d["dlopen"][w[1]].append(float(w[2]))
         elif k == "netcount":
@@ -324,6 +326,11 @@ def main():
                 if any(vals):
                     f.write(f"| {fn} ({what}) | " + " | ".join("-" if v is None else f"{v / 200:,.0f}" for v in vals)
                             + " |\n")
+        allocs = {k[1]: v for k, v in d["misc"].items() if isinstance(k, tuple) and k[0] == "allocs"}
+        if allocs:
+            f.write("\nHeap allocations per verified token (pj_verify_token, malloc + calloc + realloc counted by "
+                    "tests/faultinj.so over 1,000 tokens, less none): " +
+                    ", ".join(f"{a} {v:.0f}" for a, v in sorted(allocs.items())) + ".\n")
         if "needed" in d["misc"]:
             f.write(f"\npam_jwt.so NEEDED: {' '.join(d['misc']['needed'])}\n")
         if d["strace"]:
