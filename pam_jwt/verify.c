@@ -86,8 +86,10 @@ pj_status pj_verify_signature(const struct pj_config *cfg, const struct pj_log *
 		goto out;
 	if ((r = jwk_set_select(set, jws->alg, jws->kid, &key, err)) != PJ_OK)
 		goto out;
-	r = jws_sig_verify(jws->alg, key->pkey, (const unsigned char *)jws->signing_input,
-	                   jws->signing_input_len, jws->signature, jws->signature_len, err);
+	/* the key jwk_set_select chose was built from its crv (jwk.c), which the check compares with the
+	 * alg's */
+	r = jws_sig_verify_crv(jws->alg, key->pkey, key->crv, (const unsigned char *)jws->signing_input,
+	                       jws->signing_input_len, jws->signature, jws->signature_len, err);
 out:
 	keystore_release(ref);
 	return r;

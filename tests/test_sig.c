@@ -407,6 +407,38 @@ static void test_curve_confusion(EVP_PKEY *p256)
 	   "P-256 key with ES384 (a signature OpenSSL alone would accept) refused");
 }
 
+/* jws_sig_verify_crv (pj_verify's call, with the JWK crv the key was built from): for ECDSA the curve is
+ * the crv named, compared with the alg's; a crv of another curve is refused as not fitting even though the
+ * key itself fits, and NULL reads the curve from OpenSSL as jws_sig_verify does. */
+static void test_verify_crv(EVP_PKEY *keys[JWS_ALG_COUNT][2])
+{
+	static const char *const other[] = {"P-384", "P-521", "P-256"}; /* for ES256, ES384, ES512 */
+
+	for (int i = JWS_ES256; i <= JWS_ES512; i++) {
+		const struct jws_alg *alg = jws_alg_by_id((enum jws_alg_id)i);
+		EVP_PKEY *key = keys[i][0];
+		size_t siglen = 0;
+		unsigned char *sig = tk_sign_bytes((enum jws_alg_id)i, key, data, DATALEN, &siglen);
+		struct pj_error err;
+
+		ok(sig != NULL &&
+		       jws_sig_verify_crv(alg, key, alg->crv, data, DATALEN, sig, siglen, &err) == PJ_OK,
+		   "%s: verified with its key named by crv %s", alg->name, alg->crv);
+		ok(jws_sig_verify_crv(alg, key, NULL, data, DATALEN, sig, siglen, &err) == PJ_OK,
+		   "%s: verified with crv NULL (the curve read from OpenSSL)", alg->name);
+		ok(jws_sig_verify_crv(alg, key, other[i - JWS_ES256], data, DATALEN, sig, siglen, &err) ==
+		           PJ_ERR_TOKEN &&
+		       strstr(err.reason, "does not fit") != NULL,
+		   "%s: a key said to be on %s refused as not fitting", alg->name, other[i - JWS_ES256]);
+		ok(jws_sig_verify_crv(alg, keys[JWS_RS256][0], alg->crv, data, DATALEN, sig, siglen, &err) ==
+		           PJ_ERR_TOKEN &&
+		       strstr(err.reason, "does not fit") != NULL,
+		   "%s: an RSA key named by crv %s still refused (the key's type is OpenSSL's)", alg->name,
+		   alg->crv);
+		free(sig);
+	}
+}
+
 /* The decoded length of a base64url JWK member, or 0. */
 static size_t member_len(json_object *jwk, const char *key)
 {
@@ -535,6 +567,7 @@ int main(void)
 	ok(mismatch(JWS_EDDSA, JWS_ES256, keys[JWS_EDDSA][0]),
 	   "Ed25519 key with ES256 refused as not fitting");
 	test_curve_confusion(keys[JWS_ES256][0]);
+	test_verify_crv(keys);
 
 	pss_key = keygen_rsa_pss();
 	ok(pss_key != NULL && mismatch(JWS_PS256, JWS_PS256, pss_key),
