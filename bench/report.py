@@ -102,12 +102,13 @@ NOTES = """How each part is set up:
 
 PROFILE_ROWS = [
     ("pj_verify_token", "everything"),
-    ("jws_sig_verify", "signature: key check, r||s to DER, EVP"),
+    ("jws_sig_verify_crv", "signature: key check, r||s to DER, EVP"),
     ("EVP_DigestVerifyInit_ex", "the bare side does this too"),
     ("EVP_DigestVerify", "the bare side does this too"),
     ("jws_parse", "split, base64url, JSON, header rules"),
-    ("b64url_decode", "three segments"),
-    ("json_strict_parse_object", "strict validator + json-c, header and payload"),
+    ("b64url_decode", "the signature"),
+    ("b64url_decode_buf", "header and payload, on the stack"),
+    ("json_strict_parse_object_ext", "strict validator + json-c, header and payload"),
     ("json_tokener_parse_ex", "json-c"),
     ("identity_check_user", "root / system-account check"),
     ("getpwnam_r", "NSS"),
