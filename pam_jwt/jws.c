@@ -49,9 +49,12 @@ static pj_status decode_json_segment(const char *seg, size_t len, const char *wh
 		goto out;
 	}
 out:
-	/* the payload is the user's claims: none of it stays behind in freed memory or on the stack */
-	if (raw != NULL)
-		explicit_bzero(raw, rawlen);
+	/* the payload is the user's claims: none of it stays behind in freed memory or on the stack (a failed
+	 * decode may have written part of the stack buffer) */
+	if (raw == stack)
+		explicit_bzero(stack, b64url_decoded_size(len));
+	else if (heap != NULL)
+		explicit_bzero(heap, rawlen);
 	free(heap);
 	return r;
 }
