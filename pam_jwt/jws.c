@@ -20,10 +20,8 @@ bool jws_looks_like_jwt(const char *input, size_t len)
  * login pays no allocation for them. */
 #define SEGMENT_STACK_MAX 2048
 
-/* Decodes one segment and parses it as a strict JSON object whose member names its root owns (the token's
- * trees are kept whole: jws_token, pj_identity's claims). */
-static pj_status decode_json_segment(const char *seg, size_t len, const char *what, json_object **out,
-                                     struct pj_error *err)
+pj_status jws_decode_json_segment(const char *seg, size_t len, const char *what, json_object **out,
+                                  struct pj_error *err)
 {
 	unsigned char stack[SEGMENT_STACK_MAX], *raw = stack, *heap = NULL;
 	size_t rawlen = 0;
@@ -150,12 +148,13 @@ pj_status jws_parse_typed(const char *token, size_t len, size_t max_len, enum jw
 	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
 	sig = dot2 + 1;
 
-	if ((r = decode_json_segment(token, (size_t)(dot1 - token), "header", &out->header, err)) != PJ_OK)
+	if ((r = jws_decode_json_segment(token, (size_t)(dot1 - token), "header", &out->header, err)) !=
+	    PJ_OK)
 		return r;
 	if ((r = check_header(out, typ, err)) != PJ_OK)
 		return r;
-	if ((r = decode_json_segment(dot1 + 1, (size_t)(dot2 - dot1 - 1), "payload", &out->payload, err)) !=
-	    PJ_OK)
+	if ((r = jws_decode_json_segment(dot1 + 1, (size_t)(dot2 - dot1 - 1), "payload", &out->payload,
+	                                 err)) != PJ_OK)
 		return r;
 	if ((size_t)(token + len - sig) == 0)
 		return pj_fail(err, PJ_ERR_TOKEN, "signature segment is empty");

@@ -41,6 +41,12 @@ pj_status jws_parse(const char *token, size_t len, size_t max_len, struct jws_to
  * its key is in the header "jwk", which dpop.c reads). */
 enum jws_typ_rule { JWS_TYP_LOGIN, JWS_TYP_DPOP };
 
+/* Decodes one base64url segment (a protected header, a payload) and parses it as a strict JSON object whose
+ * member names its root owns (JSON_STRICT_NAMES_IN_ROOT: the caller keeps the tree whole, never an inner
+ * object past the root). Refusals are "WHAT: reason". */
+pj_status jws_decode_json_segment(const char *seg, size_t len, const char *what, json_object **out,
+                                  struct pj_error *err);
+
 /* jws_parse with the typ rule given. */
 pj_status jws_parse_typed(const char *token, size_t len, size_t max_len, enum jws_typ_rule typ,
                           struct jws_token *out, struct pj_error *err);

@@ -44,19 +44,6 @@ static void pkt_free(struct pkt *p)
 		json_object_put(p->sigs[i].header);
 }
 
-static pj_status decode_header(const char *seg, size_t len, json_object **out, struct pj_error *err)
-{
-	unsigned char *raw = NULL;
-	size_t rawlen;
-	pj_status r;
-
-	if ((r = b64url_decode(seg, len, &raw, &rawlen, err)) != PJ_OK)
-		return r;
-	r = json_strict_parse_object((const char *)raw, rawlen, JSON_STRICT_DEFAULT_DEPTH, out, err);
-	free(raw);
-	return r;
-}
-
 /* typ says whose signature it is, as openpubkey's NewFromCompact decides (absent typ: the OP's). */
 static pj_status classify(struct pkt_sig *s, size_t index, struct pj_error *err)
 {
@@ -86,6 +73,7 @@ static pj_status split(const char *pkt, size_t len, struct pkt *p, struct pj_err
 {
 	const char *parts[PKT_MAX_PARTS + 1], *dot, *end;
 	size_t lens[PKT_MAX_PARTS + 1], n = 0, counts[3] = {0, 0, 0};
+	char what[64];
 	pj_status r;
 
 	/* ".": a refreshed ID token follows; it must look like one but nothing here relies on it */
@@ -126,12 +114,9 @@ static pj_status split(const char *pkt, size_t len, struct pkt *p, struct pj_err
 		s->prot_len = lens[i];
 		s->sig = parts[i + 1];
 		s->sig_len = lens[i + 1];
-		if ((r = decode_header(s->prot, s->prot_len, &s->header, err)) != PJ_OK) {
-			char inner[PJ_REASON_MAX];
-
-			snprintf(inner, sizeof(inner), "%s", err ? err->reason : "");
-			return pj_fail(err, r, "PK Token: protected header %zu: %s", p->n_sigs + 1, inner);
-		}
+		snprintf(what, sizeof(what), "PK Token: protected header %zu", p->n_sigs + 1);
+		if ((r = jws_decode_json_segment(s->prot, s->prot_len, what, &s->header, err)) != PJ_OK)
+			return r;
 		p->n_sigs++;
 		if ((r = classify(s, p->n_sigs, err)) != PJ_OK)
 			return r;

@@ -304,7 +304,8 @@ static void pkt_refused(const struct pj_config *cfg, EVP_PKEY *key, const char *
 }
 
 /* The parts of test PK Tokens, by letter: P payload, O an OP header, C a CIC header, S a COS header, G a
- * GQ256 OP header, X a header of unknown typ, s a signature; anything else stands for itself. */
+ * GQ256 OP header, X a header of unknown typ, J a header that is JSON but no object, s a signature; anything
+ * else stands for itself. */
 static const struct form_case {
 	const char *shape, *want, *what;
 } form_cases[] = {
@@ -319,6 +320,8 @@ static const struct form_case {
     {"P:G:s:C:s", "GQ256", "a GQ256 OP signature is refused as not supported"},
     {"P:O:s:C:s.a.b", "refreshed ID token", "a refreshed ID token of two segments is refused"},
     {"P:O:c2l*:C:s", "not base64url", "a part out of the base64url alphabet is refused"},
+    {"P:O:s:J:s", "protected header 2: invalid JSON",
+     "a protected header that is not a JSON object is refused"},
 };
 
 static void test_pktoken_form(void)
@@ -327,9 +330,13 @@ static void test_pktoken_form(void)
 	    "[issuer t]\nissuer = https://t.example\naudience = a\njwks_file = /nonexistent\n"
 	    "algorithms = ES256\nopkssh_client_id = c\n";
 	static const char *const headers[][2] = {
-	    {"P", "{\"iss\":\"https://t.example\"}"},     {"O", "{\"alg\":\"ES256\",\"typ\":\"JWT\"}"},
-	    {"C", "{\"alg\":\"ES256\",\"typ\":\"CIC\"}"}, {"S", "{\"alg\":\"ES256\",\"typ\":\"COS\"}"},
-	    {"G", "{\"alg\":\"GQ256\",\"typ\":\"JWT\"}"}, {"X", "{\"typ\":\"XYZ\"}"},
+	    {"P", "{\"iss\":\"https://t.example\"}"},
+	    {"O", "{\"alg\":\"ES256\",\"typ\":\"JWT\"}"},
+	    {"C", "{\"alg\":\"ES256\",\"typ\":\"CIC\"}"},
+	    {"S", "{\"alg\":\"ES256\",\"typ\":\"COS\"}"},
+	    {"G", "{\"alg\":\"GQ256\",\"typ\":\"JWT\"}"},
+	    {"X", "{\"typ\":\"XYZ\"}"},
+	    {"J", "[1]"},
 	};
 	struct pj_config *cfg = NULL;
 	struct pj_error err;
