@@ -66,42 +66,42 @@ alg_section = evp_properties
 [evp_properties]
 default_properties = fips=yes
 EOF2
+# inside-cnf.sh FIPS COMMAND...: COMMAND with the test pam.d and that configuration bound over the system's;
+# FIPS 0 or 1 also plays a kernel whose /proc/sys/crypto/fips_enabled says so (a tmpfs over /proc/sys), "-"
+# leaves /proc/sys alone.
 cat >"$SCRATCH/inside-cnf.sh" <<EOF2
 #!/bin/sh
 mount --make-rprivate / && mount --bind "$SCRATCH/pam.d" /etc/pam.d &&
 	mount --bind "$SCRATCH/broken.cnf" "$(openssl version -d | sed 's/^OPENSSLDIR: "\(.*\)"$/\1/')/openssl.cnf" || exit 99
-"$PAMTESTER" pam-jwt-test alice authenticate <"$SCRATCH/token"
-EOF2
-chmod +x "$SCRATCH/inside-cnf.sh"
-printf '%s\n' "$(mint "$SCRATCH" ES256 "$ISS" alice)" >"$SCRATCH/token"
-unshare -m "$SCRATCH/inside-cnf.sh" >"$SCRATCH/out" 2>&1
-ok $? "a system openssl.cnf asking for FIPS algorithms only: not read, the login works"
-OPENSSL_CONF="$SCRATCH/broken.cnf" unshare -m "$SCRATCH/inside-cnf.sh" >"$SCRATCH/out" 2>&1
-[ $? -ne 0 ]
-ok $? "the same named by OPENSSL_CONF (a FIPS setup's way): read, and the login fails with it"
-# The kernel's FIPS mode (fips=1 at boot: /proc/sys/crypto/fips_enabled says 1) has the configuration read
-# too; a tmpfs over /proc/sys in the namespace plays that kernel. The file is read once per process, not at
-# each authentication (strace counts the opens over two pam_authenticate calls of one pamtester).
-cat >"$SCRATCH/inside-fips.sh" <<EOF2
-#!/bin/sh
-mount --make-rprivate / && mount --bind "$SCRATCH/pam.d" /etc/pam.d &&
-	mount --bind "$SCRATCH/broken.cnf" "$(openssl version -d | sed 's/^OPENSSLDIR: "\(.*\)"$/\1/')/openssl.cnf" &&
-	mount -t tmpfs none /proc/sys && mkdir /proc/sys/crypto && echo "\$1" >/proc/sys/crypto/fips_enabled ||
-	exit 99
+if [ "\$1" != - ]; then
+	mount -t tmpfs none /proc/sys && mkdir /proc/sys/crypto && echo "\$1" >/proc/sys/crypto/fips_enabled || exit 99
+fi
 shift
 exec "\$@"
 EOF2
-chmod +x "$SCRATCH/inside-fips.sh"
-unshare -m "$SCRATCH/inside-fips.sh" 1 "$PAMTESTER" pam-jwt-test alice authenticate <"$SCRATCH/token" \
+chmod +x "$SCRATCH/inside-cnf.sh"
+printf '%s\n' "$(mint "$SCRATCH" ES256 "$ISS" alice)" >"$SCRATCH/token"
+unshare -m "$SCRATCH/inside-cnf.sh" - "$PAMTESTER" pam-jwt-test alice authenticate <"$SCRATCH/token" \
+	>"$SCRATCH/out" 2>&1
+ok $? "a system openssl.cnf asking for FIPS algorithms only: not read, the login works"
+OPENSSL_CONF="$SCRATCH/broken.cnf" unshare -m "$SCRATCH/inside-cnf.sh" - "$PAMTESTER" pam-jwt-test alice \
+	authenticate <"$SCRATCH/token" >"$SCRATCH/out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 99 ] && grep -q 'pamtester: ' "$SCRATCH/out"
+ok $? "the same named by OPENSSL_CONF (a FIPS setup's way): read, and the login fails with it"
+# The kernel's FIPS mode (fips=1 at boot: /proc/sys/crypto/fips_enabled says 1) has the configuration read
+# too. The file is read once per process, not at each authentication (strace counts the opens over two
+# pam_authenticate calls of one pamtester).
+unshare -m "$SCRATCH/inside-cnf.sh" 1 "$PAMTESTER" pam-jwt-test alice authenticate <"$SCRATCH/token" \
 	>"$SCRATCH/out" 2>&1
 rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 99 ] && grep -q 'pamtester: ' "$SCRATCH/out"
 ok $? "the kernel in FIPS mode (fips_enabled 1): openssl.cnf read, and the login fails with the same file"
-unshare -m "$SCRATCH/inside-fips.sh" 0 "$PAMTESTER" pam-jwt-test alice authenticate <"$SCRATCH/token" \
+unshare -m "$SCRATCH/inside-cnf.sh" 0 "$PAMTESTER" pam-jwt-test alice authenticate <"$SCRATCH/token" \
 	>"$SCRATCH/out" 2>&1
 ok $? "the kernel not in FIPS mode (fips_enabled 0): not read, the login works"
 cat "$SCRATCH/token" "$SCRATCH/token" >"$SCRATCH/token2"
-unshare -m "$SCRATCH/inside-fips.sh" 0 strace -f -qq -e trace=open,openat -o "$SCRATCH/strace.out" \
+unshare -m "$SCRATCH/inside-cnf.sh" 0 strace -f -qq -e trace=open,openat -o "$SCRATCH/strace.out" \
 	"$PAMTESTER" pam-jwt-test alice authenticate authenticate <"$SCRATCH/token2" >"$SCRATCH/out" 2>&1 &&
 	[ "$(grep -c 'fips_enabled' "$SCRATCH/strace.out")" -eq 1 ]
 ok $? "two authentications in one process read fips_enabled once"
