@@ -67,14 +67,13 @@ fi
 # heap allocations per verified token (issue #10, item 5): tests/faultinj.so counting every malloc, calloc
 # and realloc of 1,000 profile verifications, less those of none
 FAULTINJ="$TOP_BUILDDIR/tests/.libs/faultinj.so"
+allocations() { awk '$1 == "malloc" || $1 == "calloc" || $1 == "realloc" { n += $2 } END { print n }' "$1"; }
 for alg in RS256 ES256; do
 	for n in 0 1000; do
 		PJ_FAULT_COUNT="$WORK/allocs-$alg-$n" LD_PRELOAD="$FAULTINJ" "$B/bench_verify" "$SCENE" profile "$alg" $n \
 			>/dev/null
 	done
-	echo "allocs $alg $(awk '$1 == "malloc" || $1 == "calloc" || $1 == "realloc" { n += $2 } END { print n }' \
-		"$WORK/allocs-$alg-1000") $(awk '$1 == "malloc" || $1 == "calloc" || $1 == "realloc" { n += $2 } END { print n }' \
-		"$WORK/allocs-$alg-0")" >>"$RAW"
+	echo "allocs $alg $(allocations "$WORK/allocs-$alg-1000") $(allocations "$WORK/allocs-$alg-0")" >>"$RAW"
 done
 
 # ---- 2. cold login: a fresh process per login, pam_jwt.so against pam_permit.so ----

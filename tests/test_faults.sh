@@ -344,8 +344,9 @@ printf 'exec env %s "%s" jwks refresh --config "%s" --issuer fi\n' "$FI_ENV" "$P
 # session ticket arrives with the body, about 500 allocations before the end, and libcurl 7.88 corrupted
 # the heap when one allocation failed while it stored that ticket (found by the full sweep at malloc 14,877
 # of 15,385; https.c now turns libcurl's session cache off).
-REFRESH_TAIL_POINTS=${PJ_FAULT_REFRESH_TAIL:-${PJ_SAN_PRELOAD:+$TAIL_POINTS}}
-PREPARE=restore_cache SWEEP_TAIL=$TAIL_POINTS TAIL_POINTS=${REFRESH_TAIL_POINTS:-600}
+REFRESH_TAIL_POINTS=600
+[ -z "${PJ_SAN_PRELOAD:-}" ] || REFRESH_TAIL_POINTS=$TAIL_POINTS
+PREPARE=restore_cache SWEEP_TAIL=$TAIL_POINTS TAIL_POINTS=$REFRESH_TAIL_POINTS
 sweep "JWKS refresh" is_ok_refresh sh "$SCRATCH/refresh.sh"
 PREPARE=true TAIL_POINTS=$SWEEP_TAIL
 
